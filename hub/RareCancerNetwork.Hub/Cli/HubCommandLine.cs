@@ -1,0 +1,222 @@
+using System.CommandLine;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Microsoft.Extensions.Options;
+using RareCancerNetwork.Hub.Consultations;
+using RareCancerNetwork.Hub.Identity;
+using RareCancerNetwork.Protos.Errors;
+using RareCancerNetwork.Protos.Hosting;
+using RareCancerNetwork.Protos.Transport;
+using RareCancerNetwork.Protos.V1;
+using Spectre.Console;
+
+namespace RareCancerNetwork.Hub.Cli;
+
+/// <summary>
+/// The hub's command line: <c>run</c> (the default) serves the network; the other commands are
+/// the administrator's registrations, run beside a live hub against the same data folder.
+/// </summary>
+public static partial class HubCommandLine
+{
+    private static readonly Option<string?> DataFolder = new("--data") { Description = "Hub data folder (default: Hub:DataFolder, .rcn/hub)", Recursive = true };
+
+    public static RootCommand Create()
+    {
+        var root = new RootCommand("Rare Cancer Network hub: the national central institution's node.");
+        root.Options.Add(DataFolder);
+
+        var listen = new Option<string[]>("--listen") { Description = "https URL to listen on (repeatable); default https://127.0.0.1:5443" };
+        var run = new Command("run", "Run the hub (the default command).") { listen };
+        run.SetAction((result, cancellationToken) => RunAsync(result, listen, cancellationToken));
+        root.Subcommands.Add(run);
+        root.Options.Add(listen);
+        root.SetAction((result, cancellationToken) => RunAsync(result, listen, cancellationToken));
+
+        root.Subcommands.Add(RegisterSpokeCommand());
+        root.Subcommands.Add(RegisterLocalClientCommand());
+        root.Subcommands.Add(RegisterExpertCommand());
+        return root;
+    }
+
+    private static async Task<int> RunAsync(ParseResult result, Option<string[]> listen, CancellationToken cancellationToken)
+    {
+        var settings = Settings(result);
+        var urls = result.GetValue(listen);
+        for (var i = 0; urls is not null && i < urls.Length; i++)
+        {
+            settings[$"{HubOptions.Section}:ListenUrls:{i}"] = urls[i];
+        }
+        await using var app = HubHost.Build([], settings);
+        await HubHost.InitializeAsync(app.Services, cancellationToken);
+        await app.StartAsync(cancellationToken);
+        var options = app.Services.GetRequiredService<IOptions<HubOptions>>().Value;
+        var tls = app.Services.GetRequiredService<DevelopmentCertificates.Result>();
+        Console.WriteLine($"Hub data folder: {options.FullDataFolder}");
+        if (tls.CaCertificatePath.Length > 0)
+        {
+            Console.WriteLine($"Development CA (spokes and tools trust this): {tls.CaCertificatePath}");
+        }
+        foreach (var address in NodeListener.BoundAddresses(app))
+        {
+            Console.WriteLine($"Hub listening on {address}");
+        }
+        await app.WaitForShutdownAsync(cancellationToken);
+        return 0;
+    }
+
+    private static Command RegisterSpokeCommand()
+    {
+        var nodeId = new Option<string>("--node-id") { Description = "Spoke node id, e.g. spoke-tokyo", Required = true };
+        var facility = new Option<string>("--facility") { Description = "Facility code of the core center that runs it, e.g. CORE-004", Required = true };
+        var hubUrl = new Option<string?>("--hub-url") { Description = "URL spokes use to reach the hub (default: first listen URL)" };
+        var writeConfig = new Option<FileInfo?>("--write-config") { Description = "Also write the spoke's connection settings to this JSON file" };
+        var command = new Command("register-spoke", "Register a spoke node and print what it needs to connect.") { nodeId, facility, hubUrl, writeConfig };
+        command.SetAction((result, cancellationToken) => WithHubAsync(result, async (services, options, cancellationToken) =>
+        {
+            await using var scope = services.CreateAsyncScope();
+            var credentials = await scope.ServiceProvider.GetRequiredService<ClientRegistry>()
+                .RegisterSpokeNodeAsync(result.GetValue(nodeId)!, result.GetValue(facility)!, cancellationToken);
+            var tls = services.GetRequiredService<DevelopmentCertificates.Result>();
+            var spoke = new JsonObject
+            {
+                ["NodeId"] = result.GetValue(nodeId),
+                ["FacilityCode"] = result.GetValue(facility),
+                ["Hub"] = new JsonObject
+                {
+                    ["Url"] = result.GetValue(hubUrl) ?? options.EffectiveListenUrls[0],
+                    ["CaCertificatePath"] = tls.CaCertificatePath,
+                    ["ClientId"] = credentials.ClientId,
+                    ["ClientSecret"] = credentials.ClientSecret,
+                },
+            };
+            AnsiConsole.MarkupLine($"[green]Spoke node [bold]{Markup.Escape(result.GetValue(nodeId)!)}[/] registered.[/] The secret is shown only now.");
+            PrintSettings("Spoke", spoke);
+            if (result.GetValue(writeConfig) is { } file)
+            {
+                await WriteConfigAsync(file, spoke, cancellationToken);
+                AnsiConsole.MarkupLine($"Written to [bold]{Markup.Escape(file.FullName)}[/] (run the spoke with --config).");
+            }
+        }, cancellationToken));
+        return command;
+    }
+
+    private static Command RegisterLocalClientCommand()
+    {
+        var nodeId = new Option<string>("--node-id") { Description = "The spoke node the client belongs to", Required = true };
+        var name = new Option<string>("--name") { Description = "Short client name, e.g. pathology-cli", Required = true };
+        var displayName = new Option<string?>("--display-name") { Description = "Who uses it, e.g. 病理診断科" };
+        var writeConfig = new Option<FileInfo?>("--write-config") { Description = "Also write the CLI profile to this JSON file" };
+        var command = new Command("register-local-client",
+            "Register a client for a spoke's local API (until people sign in individually).") { nodeId, name, displayName, writeConfig };
+        command.SetAction((result, cancellationToken) => WithHubAsync(result, async (services, options, cancellationToken) =>
+        {
+            await using var scope = services.CreateAsyncScope();
+            var credentials = await scope.ServiceProvider.GetRequiredService<ClientRegistry>().RegisterLocalClientAsync(
+                result.GetValue(nodeId)!, result.GetValue(name)!, result.GetValue(displayName) ?? result.GetValue(name)!, cancellationToken);
+            var profile = new JsonObject
+            {
+                ["HubUrl"] = options.EffectiveListenUrls[0],
+                ["HubCaCertificatePath"] = services.GetRequiredService<DevelopmentCertificates.Result>().CaCertificatePath,
+                ["ClientId"] = credentials.ClientId,
+                ["ClientSecret"] = credentials.ClientSecret,
+            };
+            AnsiConsole.MarkupLine($"[green]Local client [bold]{Markup.Escape(credentials.ClientId)}[/] registered.[/] The secret is shown only now.");
+            PrintSettings("RCN", profile);
+            if (result.GetValue(writeConfig) is { } file)
+            {
+                await WriteConfigAsync(file, profile, cancellationToken);
+            }
+        }, cancellationToken));
+        return command;
+    }
+
+    private static Command RegisterExpertCommand()
+    {
+        var expertId = new Option<string>("--expert-id") { Description = "Expert id, e.g. sato-pathology", Required = true };
+        var name = new Option<string>("--name") { Description = "Display name, signed on reports, e.g. 佐藤 花子", Required = true };
+        var specialties = new Option<string[]>("--specialty")
+        {
+            Description = "Organ system (repeatable): " + string.Join(", ", OrganSystemNames.All),
+            Required = true,
+            AllowMultipleArgumentsPerToken = true,
+        };
+        var capacity = new Option<int>("--capacity") { Description = "Open cases the expert takes at once", DefaultValueFactory = _ => 20 };
+        var writeConfig = new Option<FileInfo?>("--write-config") { Description = "Also write the expert client's credentials to this JSON file" };
+        var command = new Command("register-expert", "Register an expert pathologist and their client credentials.") { expertId, name, specialties, capacity, writeConfig };
+        command.SetAction((result, cancellationToken) => WithHubAsync(result, async (services, options, cancellationToken) =>
+        {
+            var organs = result.GetValue(specialties)!.Select(OrganSystemNames.Parse).ToList();
+            await using var scope = services.CreateAsyncScope();
+            var credentials = await scope.ServiceProvider.GetRequiredService<ClientRegistry>()
+                .RegisterExpertAsync(result.GetValue(expertId)!, result.GetValue(name)!, organs, result.GetValue(capacity), cancellationToken);
+            var assigned = await services.GetRequiredService<ConsultationStore>().AssignWaitingAsync(cancellationToken);
+            var profile = new JsonObject
+            {
+                ["HubUrl"] = options.EffectiveListenUrls[0],
+                ["HubCaCertificatePath"] = services.GetRequiredService<DevelopmentCertificates.Result>().CaCertificatePath,
+                ["ClientId"] = credentials.ClientId,
+                ["ClientSecret"] = credentials.ClientSecret,
+            };
+            AnsiConsole.MarkupLine($"[green]Expert [bold]{Markup.Escape(result.GetValue(expertId)!)}[/] registered[/]; {assigned} waiting consultation(s) assigned now.");
+            PrintSettings("Expert", profile);
+            if (result.GetValue(writeConfig) is { } file)
+            {
+                await WriteConfigAsync(file, profile, cancellationToken);
+            }
+        }, cancellationToken));
+        return command;
+    }
+
+    private static async Task<int> WithHubAsync(ParseResult result, Func<IServiceProvider, HubOptions, CancellationToken, Task> action, CancellationToken cancellationToken)
+    {
+        await using var app = HubHost.Build([], Settings(result));
+        await HubHost.InitializeAsync(app.Services, cancellationToken);
+        try
+        {
+            await action(app.Services, app.Services.GetRequiredService<IOptions<HubOptions>>().Value, cancellationToken);
+            return 0;
+        }
+        catch (NetworkException exception)
+        {
+            await Console.Error.WriteLineAsync(exception.Message);
+            return 2;
+        }
+    }
+
+    private static Dictionary<string, string?> Settings(ParseResult result)
+    {
+        var settings = new Dictionary<string, string?>();
+        if (result.GetValue(DataFolder) is { Length: > 0 } folder)
+        {
+            settings[$"{HubOptions.Section}:DataFolder"] = folder;
+        }
+        return settings;
+    }
+
+    private static void PrintSettings(string section, JsonObject values)
+    {
+        var table = new Table().AddColumn("setting").AddColumn("value");
+        foreach (var (key, value) in Flatten(section, values))
+        {
+            table.AddRow(Markup.Escape(key), Markup.Escape(value));
+        }
+        AnsiConsole.Write(table);
+    }
+
+    private static IEnumerable<(string Key, string Value)> Flatten(string prefix, JsonObject values) =>
+        values.SelectMany(pair => pair.Value is JsonObject child
+            ? Flatten($"{prefix}__{pair.Key}", child)
+            : [($"{prefix}__{pair.Key}", pair.Value?.ToString() ?? "")]);
+
+    private static async Task WriteConfigAsync(FileInfo file, JsonObject values, CancellationToken cancellationToken)
+    {
+        file.Directory?.Create();
+        var wrapped = values.ContainsKey("NodeId") ? new JsonObject { ["Spoke"] = values.DeepClone() } : values;
+        await File.WriteAllTextAsync(file.FullName, wrapped.ToJsonString(new JsonSerializerOptions { WriteIndented = true }), cancellationToken);
+        if (!OperatingSystem.IsWindows())
+        {
+            // Note: the file holds a client secret.
+            File.SetUnixFileMode(file.FullName, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+        }
+    }
+}

@@ -1,0 +1,263 @@
+using System.Security.Cryptography;
+using Google.Protobuf;
+using Google.Protobuf.WellKnownTypes;
+using Microsoft.Data.Sqlite;
+using RareCancerNetwork.Hub.Storage;
+using RareCancerNetwork.Hub.Sync;
+using RareCancerNetwork.Protos.Errors;
+using RareCancerNetwork.Protos.Storage;
+using RareCancerNetwork.Protos.V1;
+
+namespace RareCancerNetwork.Hub.Consultations;
+
+/// <summary>Result of a delivery: what the hub holds now, and whether this was a repeat.</summary>
+public sealed record DeliveryOutcome(ConsultationStatus Status, DateTimeOffset ReceivedAt, bool Duplicate);
+
+/// <summary>
+/// Consultations at the hub: idempotent intake from spokes, assignment, expert reads and signed
+/// reports. Every change and its feed events commit in one transaction.
+/// </summary>
+public sealed class ConsultationStore(HubDatabase database, EventFeed feed, TimeProvider clock)
+{
+    private const string AssignedColumns =
+        "consultation_id, facility_code, patient_pseudonym, details, status, received_at, assigned_at";
+
+    public async Task<DeliveryOutcome> DeliverAsync(string nodeId, DeliverConsultationRequest request, CancellationToken cancellationToken)
+    {
+        var deliverySha256 = Convert.ToHexStringLower(SHA256.HashData(request.ToByteArray()));
+        var now = clock.GetUtcNow();
+        IReadOnlyList<string> notify;
+        await using (var connection = await database.OpenAsync(cancellationToken))
+        await using (var transaction = connection.BeginTransaction())
+        {
+            await using (var existing = connection.Command(
+                "SELECT spoke_node_id, delivery_sha256, status, received_at FROM consultations WHERE consultation_id = $id", transaction)
+                .With("$id", request.ConsultationId))
+            await using (var reader = await existing.ExecuteReaderAsync(cancellationToken))
+            {
+                if (await reader.ReadAsync(cancellationToken))
+                {
+                    if (reader.GetString(0) != nodeId)
+                    {
+                        throw new AccessDeniedException($"Consultation {request.ConsultationId} belongs to another spoke node.");
+                    }
+                    if (reader.GetString(1) != deliverySha256)
+                    {
+                        throw new ConflictException($"Consultation {request.ConsultationId} was already delivered with different content; use a new consultation_id.");
+                    }
+                    return new DeliveryOutcome((ConsultationStatus)reader.GetInt32(2), reader.GetInstant(3), Duplicate: true);
+                }
+            }
+            await using (var insert = connection.Command(
+                """
+                INSERT INTO consultations (consultation_id, spoke_node_id, facility_code, patient_pseudonym, submitted_by, submitted_at,
+                    received_at, organ_system, urgency, details, delivery_sha256, status, updated_at)
+                VALUES ($id, $node, $facility, $pseudonym, $by, $submittedAt, $now, $organ, $urgency, $details, $sha, $status, $now)
+                """, transaction)
+                .With("$id", request.ConsultationId).With("$node", nodeId).With("$facility", request.RequestingFacilityCode)
+                .With("$pseudonym", request.PatientPseudonym).With("$by", request.SubmittedBy)
+                .With("$submittedAt", request.SubmittedAt.ToDateTimeOffset().ToDbText()).With("$now", now.ToDbText())
+                .With("$organ", (int)request.Details.OrganSystem).With("$urgency", (int)request.Details.Urgency)
+                .With("$details", request.Details.ToByteArray()).With("$sha", deliverySha256).With("$status", (int)ConsultationStatus.Received))
+            {
+                await insert.ExecuteNonQueryAsync(cancellationToken);
+            }
+            await EventFeed.AppendStatusAsync(connection, transaction, nodeId, request.ConsultationId, now, ConsultationStatus.Received, cancellationToken);
+            notify = [nodeId, .. await ExpertAssignment.AssignWaitingAsync(connection, transaction, now, cancellationToken)];
+            await transaction.CommitAsync(cancellationToken);
+        }
+        feed.Notify(notify);
+        var status = await StatusAsync(request.ConsultationId, cancellationToken);
+        return new DeliveryOutcome(status, now, Duplicate: false);
+    }
+
+    public async Task<FetchConsultationResponse> FetchForNodeAsync(string nodeId, string consultationId, CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken);
+        await using var command = connection.Command("SELECT spoke_node_id, status, received_at FROM consultations WHERE consultation_id = $id")
+            .With("$id", consultationId);
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        if (!await reader.ReadAsync(cancellationToken))
+        {
+            throw new ResourceNotFoundException("Consultation", consultationId);
+        }
+        if (reader.GetString(0) != nodeId)
+        {
+            throw new AccessDeniedException($"Consultation {consultationId} belongs to another spoke node.");
+        }
+        var response = new FetchConsultationResponse
+        {
+            ConsultationId = consultationId,
+            Status = (ConsultationStatus)reader.GetInt32(1),
+            ReceivedAt = Timestamp.FromDateTimeOffset(reader.GetInstant(2)),
+        };
+        response.Reports.AddRange(await ReportsAsync(connection, null, consultationId, cancellationToken));
+        return response;
+    }
+
+    public async Task<(IReadOnlyList<AssignedConsultation> Page, string NextPageToken)> ListAssignedAsync(
+        string expertId, ConsultationStatus status, int pageSize, string pageToken, CancellationToken cancellationToken)
+    {
+        var (afterReceived, afterId) = PageTokens.Decode(pageToken);
+        await using var connection = await database.OpenAsync(cancellationToken);
+        await using var command = connection.Command(
+            $"""
+            SELECT {AssignedColumns} FROM consultations
+            WHERE assigned_expert_id = $expert AND ($status = 0 OR status = $status)
+              AND ($afterReceived IS NULL OR (received_at, consultation_id) < ($afterReceived, $afterId))
+            ORDER BY received_at DESC, consultation_id DESC LIMIT $limit
+            """)
+            .With("$expert", expertId).With("$status", (int)status).With("$afterReceived", afterReceived).With("$afterId", afterId).With("$limit", pageSize + 1);
+        var page = new List<(AssignedConsultation Consultation, string ReceivedAt)>();
+        await using (var reader = await command.ExecuteReaderAsync(cancellationToken))
+        {
+            while (await reader.ReadAsync(cancellationToken))
+            {
+                page.Add((ReadAssigned(reader), reader.GetString(5)));
+            }
+        }
+        var next = "";
+        if (page.Count > pageSize)
+        {
+            page.RemoveAt(pageSize);
+            next = PageTokens.Encode(page[^1].ReceivedAt, page[^1].Consultation.ConsultationId);
+        }
+        foreach (var (consultation, _) in page)
+        {
+            consultation.Reports.AddRange(await ReportsAsync(connection, null, consultation.ConsultationId, cancellationToken));
+        }
+        return (page.Select(p => p.Consultation).ToList(), next);
+    }
+
+    public async Task<AssignedConsultation> GetAssignedAsync(string expertId, string consultationId, CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken);
+        await using var command = connection.Command($"SELECT {AssignedColumns}, assigned_expert_id FROM consultations WHERE consultation_id = $id")
+            .With("$id", consultationId);
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        if (!await reader.ReadAsync(cancellationToken))
+        {
+            throw new ResourceNotFoundException("Consultation", consultationId);
+        }
+        if (reader.GetNullableString(7) != expertId)
+        {
+            throw new AccessDeniedException($"Consultation {consultationId} is not assigned to you.");
+        }
+        var consultation = ReadAssigned(reader);
+        consultation.Reports.AddRange(await ReportsAsync(connection, null, consultationId, cancellationToken));
+        return consultation;
+    }
+
+    public async Task<ConsultationReport> SubmitReportAsync(string expertId, string expertName, SubmitReportRequest request, CancellationToken cancellationToken)
+    {
+        var now = clock.GetUtcNow();
+        ConsultationReport report;
+        var notify = new List<string>();
+        await using (var connection = await database.OpenAsync(cancellationToken))
+        await using (var transaction = connection.BeginTransaction())
+        {
+            string nodeId;
+            ConsultationStatus status;
+            await using (var command = connection.Command(
+                "SELECT spoke_node_id, status, assigned_expert_id FROM consultations WHERE consultation_id = $id", transaction).With("$id", request.ConsultationId))
+            await using (var reader = await command.ExecuteReaderAsync(cancellationToken))
+            {
+                if (!await reader.ReadAsync(cancellationToken))
+                {
+                    throw new ResourceNotFoundException("Consultation", request.ConsultationId);
+                }
+                if (reader.GetNullableString(2) != expertId)
+                {
+                    throw new AccessDeniedException($"Consultation {request.ConsultationId} is not assigned to you.");
+                }
+                nodeId = reader.GetString(0);
+                status = (ConsultationStatus)reader.GetInt32(1);
+            }
+            if (status == ConsultationStatus.Withdrawn)
+            {
+                throw new PreconditionFailedException("WITHDRAWN", $"Consultation {request.ConsultationId} was withdrawn by the requester.");
+            }
+            await using (var latestCommand = connection.Command(
+                "SELECT COALESCE(MAX(version), 0) FROM consultation_reports WHERE consultation_id = $id", transaction).With("$id", request.ConsultationId))
+            {
+                var latest = (int)(long)(await latestCommand.ExecuteScalarAsync(cancellationToken))!;
+                if (request.ReplacesVersion != latest)
+                {
+                    throw new PreconditionFailedException("STALE_VERSION",
+                        $"replaces_version is {request.ReplacesVersion} but the latest report version is {latest}; reload and amend the latest version.");
+                }
+                if (latest > 0 && string.IsNullOrWhiteSpace(request.AmendmentReason))
+                {
+                    throw new InvalidFieldsException([new FieldViolation("amendment_reason", "is required when amending a report")]);
+                }
+                report = ReportSigning.Sign(request, latest + 1, expertId, expertName, now);
+            }
+            await using (var insert = connection.Command(
+                "INSERT INTO consultation_reports (consultation_id, version, concordance, signed_by_expert_id, signed_at, report) VALUES ($id, $version, $concordance, $expert, $at, $report)",
+                transaction).With("$id", report.ConsultationId).With("$version", report.Version).With("$concordance", (int)report.Concordance)
+                .With("$expert", expertId).With("$at", now.ToDbText()).With("$report", report.ToByteArray()))
+            {
+                await insert.ExecuteNonQueryAsync(cancellationToken);
+            }
+            await EventFeed.AppendAsync(connection, transaction, nodeId, report.ConsultationId, now, new SubscribeEventsResponse { ReportIssued = report }, cancellationToken);
+            if (status != ConsultationStatus.Reported)
+            {
+                await using var update = connection.Command("UPDATE consultations SET status = $status, updated_at = $now WHERE consultation_id = $id", transaction)
+                    .With("$status", (int)ConsultationStatus.Reported).With("$now", now.ToDbText()).With("$id", report.ConsultationId);
+                await update.ExecuteNonQueryAsync(cancellationToken);
+                await EventFeed.AppendStatusAsync(connection, transaction, nodeId, report.ConsultationId, now, ConsultationStatus.Reported, cancellationToken);
+            }
+            notify.Add(nodeId);
+            // A report frees the expert's capacity for waiting cases.
+            notify.AddRange(await ExpertAssignment.AssignWaitingAsync(connection, transaction, now, cancellationToken));
+            await transaction.CommitAsync(cancellationToken);
+        }
+        feed.Notify(notify);
+        return report;
+    }
+
+    /// <summary>Runs assignment for waiting cases (after an expert is registered).</summary>
+    public async Task<int> AssignWaitingAsync(CancellationToken cancellationToken)
+    {
+        IReadOnlyList<string> notify;
+        await using (var connection = await database.OpenAsync(cancellationToken))
+        await using (var transaction = connection.BeginTransaction())
+        {
+            notify = await ExpertAssignment.AssignWaitingAsync(connection, transaction, clock.GetUtcNow(), cancellationToken);
+            await transaction.CommitAsync(cancellationToken);
+        }
+        feed.Notify(notify);
+        return notify.Count;
+    }
+
+    private async Task<ConsultationStatus> StatusAsync(string consultationId, CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken);
+        await using var command = connection.Command("SELECT status FROM consultations WHERE consultation_id = $id").With("$id", consultationId);
+        return (ConsultationStatus)(int)(long)(await command.ExecuteScalarAsync(cancellationToken))!;
+    }
+
+    private static async Task<List<ConsultationReport>> ReportsAsync(SqliteConnection connection, SqliteTransaction? transaction, string consultationId, CancellationToken cancellationToken)
+    {
+        await using var command = connection.Command("SELECT report FROM consultation_reports WHERE consultation_id = $id ORDER BY version", transaction)
+            .With("$id", consultationId);
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        var reports = new List<ConsultationReport>();
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            reports.Add(ConsultationReport.Parser.ParseFrom((byte[])reader[0]));
+        }
+        return reports;
+    }
+
+    private static AssignedConsultation ReadAssigned(SqliteDataReader reader) => new()
+    {
+        ConsultationId = reader.GetString(0),
+        RequestingFacilityCode = reader.GetString(1),
+        PatientPseudonym = reader.GetString(2),
+        Details = ConsultationDetails.Parser.ParseFrom((byte[])reader[3]),
+        Status = (ConsultationStatus)reader.GetInt32(4),
+        ReceivedAt = Timestamp.FromDateTimeOffset(reader.GetInstant(5)),
+        AssignedAt = reader.GetNullableInstant(6).ToTimestamp(),
+    };
+}

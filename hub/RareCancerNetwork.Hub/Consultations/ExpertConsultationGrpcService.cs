@@ -1,0 +1,66 @@
+using Grpc.Core;
+using Microsoft.AspNetCore.Authorization;
+using RareCancerNetwork.Hub.Identity;
+using RareCancerNetwork.Protos.Security;
+using RareCancerNetwork.Protos.Validation;
+using RareCancerNetwork.Protos.V1;
+
+namespace RareCancerNetwork.Hub.Consultations;
+
+/// <summary>Expert pathologists: their assigned cases and signed reports. The expert is the token's subject.</summary>
+[Authorize(Policy = HubPolicies.Expert)]
+public sealed partial class ExpertConsultationGrpcService(ConsultationStore store, ILogger<ExpertConsultationGrpcService> logger)
+    : ExpertConsultationService.ExpertConsultationServiceBase
+{
+    public override async Task<ListAssignedConsultationsResponse> ListAssignedConsultations(ListAssignedConsultationsRequest request, ServerCallContext context)
+    {
+        var v = new FieldValidator();
+        v.OptionalEnum("status", request.Status);
+        var pageSize = v.PageSize("page_size", request.PageSize, 50, 200);
+        v.Text("page_token", request.PageToken, 200, required: false);
+        v.ThrowIfInvalid();
+        var expert = Expert(context);
+        var (page, next) = await store.ListAssignedAsync(expert.ExpertId!, request.Status, pageSize, request.PageToken, context.CancellationToken);
+        var response = new ListAssignedConsultationsResponse { NextPageToken = next };
+        response.Consultations.AddRange(page);
+        return response;
+    }
+
+    public override async Task<GetAssignedConsultationResponse> GetAssignedConsultation(GetAssignedConsultationRequest request, ServerCallContext context)
+    {
+        var v = new FieldValidator();
+        v.Uuid("consultation_id", request.ConsultationId);
+        v.ThrowIfInvalid();
+        var consultation = await store.GetAssignedAsync(Expert(context).ExpertId!, request.ConsultationId, context.CancellationToken);
+        return new GetAssignedConsultationResponse { Consultation = consultation };
+    }
+
+    public override async Task<SubmitReportResponse> SubmitReport(SubmitReportRequest request, ServerCallContext context)
+    {
+        var v = new FieldValidator();
+        v.Uuid("consultation_id", request.ConsultationId);
+        ConsultationValidation.ValidateDiagnosis(v, "diagnosis", request.Diagnosis);
+        v.Enum("concordance", request.Concordance);
+        if (request.RecommendedAncillaryTests.Count > ConsultationValidation.MaxAncillaryTests)
+        {
+            v.Add("recommended_ancillary_tests", $"has {request.RecommendedAncillaryTests.Count} entries; the limit is {ConsultationValidation.MaxAncillaryTests}");
+        }
+        for (var i = 0; i < request.RecommendedAncillaryTests.Count; i++)
+        {
+            v.Text($"recommended_ancillary_tests[{i}]", request.RecommendedAncillaryTests[i], 200);
+        }
+        v.Text("comment", request.Comment, ConsultationValidation.MaxComment, required: false);
+        v.Range("replaces_version", request.ReplacesVersion, 0, 10_000);
+        v.Text("amendment_reason", request.AmendmentReason, 2_000, required: false);
+        v.ThrowIfInvalid();
+        var expert = Expert(context);
+        var report = await store.SubmitReportAsync(expert.ExpertId!, expert.DisplayName, request, context.CancellationToken);
+        LogReportIssued(logger, report.ConsultationId, report.Version, expert.ExpertId!);
+        return new SubmitReportResponse { Report = report };
+    }
+
+    private static NetworkCaller Expert(ServerCallContext context) => NetworkCaller.From(context.GetHttpContext().User);
+
+    [LoggerMessage(EventId = 1301, Level = LogLevel.Information, Message = "Report version {Version} issued for consultation {ConsultationId} by expert {ExpertId}")]
+    private static partial void LogReportIssued(ILogger logger, string consultationId, int version, string expertId);
+}

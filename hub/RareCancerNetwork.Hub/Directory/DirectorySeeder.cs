@@ -1,0 +1,79 @@
+using System.Globalization;
+using CsvHelper;
+using CsvHelper.Configuration.Attributes;
+using RareCancerNetwork.Hub.Storage;
+using RareCancerNetwork.Protos.Storage;
+using RareCancerNetwork.Protos.V1;
+
+namespace RareCancerNetwork.Hub.Directory;
+
+/// <summary>Seeds the directory on first start from the reference lists shipped inside the hub.</summary>
+internal sealed partial class DirectorySeeder(HubDatabase database, ILogger<DirectorySeeder> logger)
+{
+    public async Task SeedIfEmptyAsync(CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken);
+        await using (var count = connection.Command("SELECT COUNT(*) FROM facilities"))
+        {
+            if ((long)(await count.ExecuteScalarAsync(cancellationToken))! > 0)
+            {
+                return;
+            }
+        }
+        var prefectures = Read<PrefectureRow>("prefectures.csv");
+        var facilities = Read<FacilityRow>("facilities.csv");
+        await using var transaction = connection.BeginTransaction();
+        foreach (var row in prefectures)
+        {
+            await using var insert = connection.Command("INSERT INTO prefectures (name_ja, region, jis_code) VALUES ($name, $region, $jis)", transaction)
+                .With("$name", row.NameJa).With("$region", row.Region).With("$jis", row.JisCode);
+            await insert.ExecuteNonQueryAsync(cancellationToken);
+        }
+        foreach (var row in facilities)
+        {
+            await using var insert = connection.Command(
+                "INSERT INTO facilities (facility_code, name_ja, designation, prefecture, region) VALUES ($code, $name, $designation, $prefecture, $region)", transaction)
+                .With("$code", row.FacilityCode).With("$name", row.NameJa).With("$designation", (int)ParseDesignation(row.Designation))
+                .With("$prefecture", row.Prefecture).With("$region", row.Region);
+            await insert.ExecuteNonQueryAsync(cancellationToken);
+        }
+        await transaction.CommitAsync(cancellationToken);
+        LogSeeded(logger, facilities.Count, prefectures.Count);
+    }
+
+    private static FacilityDesignation ParseDesignation(string value) => value switch
+    {
+        "core" => FacilityDesignation.GenomicCore,
+        "hub" => FacilityDesignation.GenomicHub,
+        "cooperative" => FacilityDesignation.GenomicCooperative,
+        _ => throw new InvalidDataException($"Unknown facility designation '{value}' in the seed data."),
+    };
+
+    private static List<T> Read<T>(string fileName)
+    {
+        var resource = typeof(DirectorySeeder).Assembly.GetManifestResourceNames().Single(n => n.EndsWith("SeedData." + fileName, StringComparison.Ordinal));
+        using var stream = typeof(DirectorySeeder).Assembly.GetManifestResourceStream(resource)!;
+        using var reader = new StreamReader(stream, System.Text.Encoding.UTF8);
+        using var csv = new CsvReader(reader, CultureInfo.InvariantCulture);
+        return csv.GetRecords<T>().ToList();
+    }
+
+    [LoggerMessage(EventId = 1101, Level = LogLevel.Information, Message = "Directory seeded with {FacilityCount} facilities and {PrefectureCount} prefectures")]
+    private static partial void LogSeeded(ILogger logger, int facilityCount, int prefectureCount);
+
+    private sealed class FacilityRow
+    {
+        [Name("facility_code")] public string FacilityCode { get; set; } = "";
+        [Name("name_ja")] public string NameJa { get; set; } = "";
+        [Name("designation")] public string Designation { get; set; } = "";
+        [Name("prefecture")] public string Prefecture { get; set; } = "";
+        [Name("region")] public string Region { get; set; } = "";
+    }
+
+    private sealed class PrefectureRow
+    {
+        [Name("prefecture")] public string NameJa { get; set; } = "";
+        [Name("region")] public string Region { get; set; } = "";
+        [Name("jis_code")] public string JisCode { get; set; } = "";
+    }
+}

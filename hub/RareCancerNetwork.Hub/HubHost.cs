@@ -1,0 +1,125 @@
+using Microsoft.AspNetCore.DataProtection;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Options;
+using OpenIddict.Abstractions;
+using OpenIddict.Validation.AspNetCore;
+using RareCancerNetwork.Hub.Consultations;
+using RareCancerNetwork.Hub.Directory;
+using RareCancerNetwork.Hub.Identity;
+using RareCancerNetwork.Hub.Storage;
+using RareCancerNetwork.Hub.Sync;
+using RareCancerNetwork.Protos.Errors;
+using RareCancerNetwork.Protos.Hosting;
+using RareCancerNetwork.Protos.Security;
+using RareCancerNetwork.Protos.Transport;
+
+namespace RareCancerNetwork.Hub;
+
+/// <summary>Builds the hub application; used by the program and by in-process tests alike.</summary>
+public static partial class HubHost
+{
+    public static WebApplication Build(string[] args, IDictionary<string, string?>? settings = null)
+    {
+        var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
+        if (settings is not null)
+        {
+            builder.Configuration.AddInMemoryCollection(settings);
+        }
+        var options = builder.Configuration.GetSection(HubOptions.Section).Get<HubOptions>() ?? new HubOptions();
+        builder.Services.AddOptions<HubOptions>().BindConfiguration(HubOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+
+        var tls = EnsureServerCertificate(options);
+        builder.WebHost.ConfigureKestrel(kestrel => NodeListener.Listen(kestrel, options.EffectiveListenUrls,
+            DevelopmentCertificates.LoadServerCertificate(tls.ServerPfxPath, options.CertificatePassword)));
+        builder.Services.AddSingleton(tls);
+
+        builder.AddHubServices(options);
+        var app = builder.Build();
+        app.UseAuthentication();
+        app.UseAuthorization();
+        TokenEndpoint.Map(app);
+        app.MapGrpcService<DirectoryGrpcService>();
+        app.MapGrpcService<ExpertConsultationGrpcService>();
+        app.MapGrpcService<SpokeSyncGrpcService>();
+        // Note: health is anonymous so that load balancers and probes can use it; it reveals nothing.
+        app.MapGrpcHealthChecksService().AllowAnonymous();
+        app.MapGrpcReflectionService();
+        return app;
+    }
+
+    private static void AddHubServices(this WebApplicationBuilder builder, HubOptions options)
+    {
+        var services = builder.Services;
+        services.AddSingleton(TimeProvider.System);
+        services.AddSingleton<HubDatabase>();
+        services.AddSingleton<EventFeed>();
+        services.AddSingleton<ConsultationStore>();
+        services.AddScoped<ClientRegistry>();
+        services.AddScoped<DirectorySeeder>();
+
+        services.AddDataProtection().PersistKeysToFileSystem(new DirectoryInfo(Path.Combine(options.KeysFolder, "data-protection")));
+        services.AddDbContext<HubIdentityDbContext>(db =>
+        {
+            db.UseSqlite($"Data Source={options.IdentityDatabasePath}");
+            db.UseOpenIddict();
+        });
+        services.AddOpenIddict()
+            .AddCore(core => core.UseEntityFrameworkCore().UseDbContext<HubIdentityDbContext>())
+            .AddServer(server =>
+            {
+                server.SetTokenEndpointUris(TokenEndpoint.Path.TrimStart('/'));
+                server.AllowClientCredentialsFlow();
+                server.SetAccessTokenLifetime(TimeSpan.FromMinutes(options.AccessTokenLifetimeMinutes));
+                if (!string.IsNullOrWhiteSpace(options.Issuer))
+                {
+                    server.SetIssuer(new Uri(options.Issuer));
+                }
+                server.AddSigningCertificate(TokenKeys.LoadOrCreate(options.KeysFolder, TokenKeys.SigningFileName, System.Security.Cryptography.X509Certificates.X509KeyUsageFlags.DigitalSignature));
+                server.AddEncryptionCertificate(TokenKeys.LoadOrCreate(options.KeysFolder, TokenKeys.EncryptionFileName, System.Security.Cryptography.X509Certificates.X509KeyUsageFlags.KeyEncipherment));
+                // Note: access tokens are signed JWTs, not encrypted, so spokes validate them with the published keys.
+                server.DisableAccessTokenEncryption();
+                server.UseAspNetCore().EnableTokenEndpointPassthrough();
+            })
+            .AddValidation(validation =>
+            {
+                validation.UseLocalServer();
+                validation.AddAudiences(NetworkClaims.Audiences.Hub);
+                validation.UseAspNetCore();
+            });
+        services.AddAuthentication(OpenIddictValidationAspNetCoreDefaults.AuthenticationScheme);
+        services.AddAuthorization(HubPolicies.Add);
+
+        services.AddGrpc(grpc =>
+        {
+            grpc.Interceptors.Add<ErrorMappingInterceptor>();
+            grpc.MaxReceiveMessageSize = 4 * 1024 * 1024;
+            grpc.EnableDetailedErrors = false;
+        });
+        services.AddGrpcReflection();
+        services.AddGrpcHealthChecks().AddCheck<HubDatabaseHealthCheck>("hub-database");
+    }
+
+    /// <summary>Creates or migrates everything the hub keeps: store schema, identity tables, scopes, directory.</summary>
+    public static async Task InitializeAsync(IServiceProvider services, CancellationToken cancellationToken)
+    {
+        await services.GetRequiredService<HubDatabase>().Database.MigrateAsync(cancellationToken);
+        await using var scope = services.CreateAsyncScope();
+        var identity = scope.ServiceProvider.GetRequiredService<HubIdentityDbContext>();
+        await identity.Database.EnsureCreatedAsync(cancellationToken);
+        await identity.Database.ExecuteSqlRawAsync("PRAGMA journal_mode = WAL;", cancellationToken);
+        var scopes = scope.ServiceProvider.GetRequiredService<IOpenIddictScopeManager>();
+        foreach (var name in new[] { NetworkClaims.Scopes.Sync, NetworkClaims.Scopes.Expert, NetworkClaims.Scopes.Local, NetworkClaims.Scopes.Directory })
+        {
+            if (await scopes.FindByNameAsync(name, cancellationToken) is null)
+            {
+                await scopes.CreateAsync(new OpenIddictScopeDescriptor { Name = name }, cancellationToken);
+            }
+        }
+        await scope.ServiceProvider.GetRequiredService<DirectorySeeder>().SeedIfEmptyAsync(cancellationToken);
+    }
+
+    private static DevelopmentCertificates.Result EnsureServerCertificate(HubOptions options) =>
+        string.IsNullOrWhiteSpace(options.CertificatePath)
+            ? DevelopmentCertificates.EnsureCreated(options.TlsFolder, "Rare Cancer Network hub")
+            : new DevelopmentCertificates.Result("", options.CertificatePath, false);
+}

@@ -1,0 +1,42 @@
+using System.ComponentModel.DataAnnotations;
+
+namespace RareCancerNetwork.Hub;
+
+/// <summary>Hub configuration (section <c>Hub</c>; environment variables <c>Hub__DataFolder</c> etc.).</summary>
+public sealed class HubOptions
+{
+    public const string Section = "Hub";
+
+    /// <summary>Holds everything the hub owns: databases, signing keys, certificates.</summary>
+    [Required]
+    public string DataFolder { get; set; } = ".rcn/hub";
+
+    public const string DefaultListenUrl = "https://127.0.0.1:5443";
+
+    /// <summary>https URLs to listen on. Loopback unless an operator configures otherwise.</summary>
+    // Empty by default: the configuration binder appends to an initialised array instead of replacing it.
+    public string[] ListenUrls { get; set; } = [];
+
+    public IReadOnlyList<string> EffectiveListenUrls => ListenUrls.Length > 0 ? ListenUrls : [DefaultListenUrl];
+
+    /// <summary>PKCS#12 server certificate; when absent a development CA and certificate are generated.</summary>
+    public string? CertificatePath { get; set; }
+
+    public string? CertificatePassword { get; set; }
+
+    /// <summary>The issuer URL tokens carry; when absent it is the URL the client used.</summary>
+    public string? Issuer { get; set; }
+
+    [Range(1, 60)]
+    public int AccessTokenLifetimeMinutes { get; set; } = 15;
+
+    public string FullDataFolder => Path.GetFullPath(DataFolder);
+
+    public string DatabasePath => Path.Combine(FullDataFolder, "hub.db");
+
+    public string IdentityDatabasePath => Path.Combine(FullDataFolder, "identity.db");
+
+    public string KeysFolder => Path.Combine(FullDataFolder, "keys");
+
+    public string TlsFolder => Path.Combine(FullDataFolder, "tls");
+}

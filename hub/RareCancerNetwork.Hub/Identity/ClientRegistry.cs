@@ -1,0 +1,166 @@
+using System.Security.Cryptography;
+using System.Text.RegularExpressions;
+using Microsoft.Data.Sqlite;
+using OpenIddict.Abstractions;
+using RareCancerNetwork.Hub.Storage;
+using RareCancerNetwork.Protos.Errors;
+using RareCancerNetwork.Protos.Security;
+using RareCancerNetwork.Protos.Storage;
+using RareCancerNetwork.Protos.V1;
+using static OpenIddict.Abstractions.OpenIddictConstants;
+
+namespace RareCancerNetwork.Hub.Identity;
+
+/// <summary>A registered OAuth client as the network knows it.</summary>
+public sealed record ApiClient(string ClientId, string Kind, string DisplayName, string? FacilityCode, string? NodeId, string? ExpertId, DateTimeOffset? RevokedAt);
+
+/// <summary>Credentials shown once, at registration.</summary>
+public sealed record IssuedCredentials(string ClientId, string ClientSecret, string Scope);
+
+/// <summary>
+/// Registers spoke nodes, their local clients and expert pathologists: the network record in
+/// the hub store, the OAuth client (hashed secret, permissions) in OpenIddict's store.
+/// </summary>
+public sealed partial class ClientRegistry(HubDatabase database, IOpenIddictApplicationManager applications, TimeProvider clock)
+{
+    public async Task<ApiClient?> FindAsync(string clientId, CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken);
+        await using var command = connection.Command(
+            "SELECT client_id, kind, display_name, facility_code, node_id, expert_id, revoked_at FROM api_clients WHERE client_id = $id")
+            .With("$id", clientId);
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        return await reader.ReadAsync(cancellationToken)
+            ? new ApiClient(reader.GetString(0), reader.GetString(1), reader.GetString(2), reader.GetNullableString(3),
+                reader.GetNullableString(4), reader.GetNullableString(5), reader.GetNullableInstant(6))
+            : null;
+    }
+
+    public async Task<IssuedCredentials> RegisterSpokeNodeAsync(string nodeId, string facilityCode, CancellationToken cancellationToken)
+    {
+        RequireIdentifier("node_id", nodeId);
+        var now = clock.GetUtcNow().ToDbText();
+        var clientId = $"node-{nodeId}";
+        await using var connection = await database.OpenAsync(cancellationToken);
+        await using var transaction = connection.BeginTransaction();
+        var facilityName = await FacilityNameAsync(connection, transaction, facilityCode, cancellationToken);
+        await InsertAsync(connection.Command("INSERT INTO spoke_nodes (node_id, facility_code, registered_at) VALUES ($node, $facility, $now)", transaction)
+            .With("$node", nodeId).With("$facility", facilityCode).With("$now", now), $"Spoke node '{nodeId}'", cancellationToken);
+        await InsertClientAsync(connection, transaction, clientId, NetworkClaims.Kinds.SpokeNode, $"{facilityName} spoke node", facilityCode, nodeId, null, now, cancellationToken);
+        var credentials = await CreateApplicationAsync(clientId, $"Spoke node {nodeId} ({facilityCode})",
+            [NetworkClaims.Scopes.Sync, NetworkClaims.Scopes.Directory], cancellationToken);
+        await transaction.CommitAsync(cancellationToken);
+        return credentials;
+    }
+
+    public async Task<IssuedCredentials> RegisterLocalClientAsync(string nodeId, string clientName, string displayName, CancellationToken cancellationToken)
+    {
+        RequireIdentifier("client_name", clientName);
+        var clientId = $"local-{nodeId}-{clientName}";
+        var now = clock.GetUtcNow().ToDbText();
+        await using var connection = await database.OpenAsync(cancellationToken);
+        await using var transaction = connection.BeginTransaction();
+        await using var find = connection.Command("SELECT facility_code FROM spoke_nodes WHERE node_id = $node AND revoked_at IS NULL", transaction).With("$node", nodeId);
+        var facilityCode = await find.ExecuteScalarAsync(cancellationToken) as string
+            ?? throw new ResourceNotFoundException("Spoke node", nodeId);
+        await InsertClientAsync(connection, transaction, clientId, NetworkClaims.Kinds.SpokeUser, displayName, facilityCode, nodeId, null, now, cancellationToken);
+        var credentials = await CreateApplicationAsync(clientId, $"{displayName} at {nodeId}", [NetworkClaims.Scopes.Local], cancellationToken);
+        await transaction.CommitAsync(cancellationToken);
+        return credentials;
+    }
+
+    public async Task<IssuedCredentials> RegisterExpertAsync(string expertId, string displayName, IReadOnlyCollection<OrganSystem> specialties, int capacity, CancellationToken cancellationToken)
+    {
+        RequireIdentifier("expert_id", expertId);
+        if (specialties.Count == 0 || specialties.Any(s => s == OrganSystem.Unspecified || !Enum.IsDefined(s)))
+        {
+            throw new InvalidFieldsException([new FieldViolation("specialties", "at least one known organ system is required")]);
+        }
+        if (capacity is < 1 or > 1000)
+        {
+            throw new InvalidFieldsException([new FieldViolation("capacity", "must be between 1 and 1000")]);
+        }
+        var clientId = $"expert-{expertId}";
+        var now = clock.GetUtcNow().ToDbText();
+        await using var connection = await database.OpenAsync(cancellationToken);
+        await using var transaction = connection.BeginTransaction();
+        await InsertAsync(connection.Command("INSERT INTO experts (expert_id, display_name, capacity, registered_at) VALUES ($id, $name, $capacity, $now)", transaction)
+            .With("$id", expertId).With("$name", displayName).With("$capacity", capacity).With("$now", now), $"Expert '{expertId}'", cancellationToken);
+        foreach (var specialty in specialties.Distinct())
+        {
+            await using var insert = connection.Command("INSERT INTO expert_specialties (expert_id, organ_system) VALUES ($id, $organ)", transaction)
+                .With("$id", expertId).With("$organ", (int)specialty);
+            await insert.ExecuteNonQueryAsync(cancellationToken);
+        }
+        await InsertClientAsync(connection, transaction, clientId, NetworkClaims.Kinds.Expert, displayName, null, null, expertId, now, cancellationToken);
+        var credentials = await CreateApplicationAsync(clientId, $"Expert pathologist {displayName}",
+            [NetworkClaims.Scopes.Expert, NetworkClaims.Scopes.Directory], cancellationToken);
+        await transaction.CommitAsync(cancellationToken);
+        return credentials;
+    }
+
+    private async Task<IssuedCredentials> CreateApplicationAsync(string clientId, string displayName, string[] scopes, CancellationToken cancellationToken)
+    {
+        if (await applications.FindByClientIdAsync(clientId, cancellationToken) is not null)
+        {
+            throw new ConflictException($"OAuth client '{clientId}' already exists.");
+        }
+        var secret = Base64Url(RandomNumberGenerator.GetBytes(32));
+        var descriptor = new OpenIddictApplicationDescriptor
+        {
+            ClientId = clientId,
+            ClientSecret = secret,
+            ClientType = ClientTypes.Confidential,
+            DisplayName = displayName,
+            Permissions = { Permissions.Endpoints.Token, Permissions.GrantTypes.ClientCredentials },
+        };
+        foreach (var scope in scopes)
+        {
+            descriptor.Permissions.Add(Permissions.Prefixes.Scope + scope);
+        }
+        // Note: OpenIddict stores only a slow hash of the secret; it is shown once, here.
+        await applications.CreateAsync(descriptor, cancellationToken);
+        return new IssuedCredentials(clientId, secret, string.Join(' ', scopes));
+    }
+
+    private static async Task<string> FacilityNameAsync(SqliteConnection connection, SqliteTransaction transaction, string facilityCode, CancellationToken cancellationToken)
+    {
+        await using var command = connection.Command("SELECT name_ja FROM facilities WHERE facility_code = $code", transaction).With("$code", facilityCode);
+        return await command.ExecuteScalarAsync(cancellationToken) as string ?? throw new ResourceNotFoundException("Facility", facilityCode);
+    }
+
+    private static async Task InsertClientAsync(SqliteConnection connection, SqliteTransaction transaction, string clientId, string kind,
+        string displayName, string? facilityCode, string? nodeId, string? expertId, string now, CancellationToken cancellationToken) =>
+        await InsertAsync(connection.Command(
+            "INSERT INTO api_clients (client_id, kind, display_name, facility_code, node_id, expert_id, registered_at) VALUES ($id, $kind, $name, $facility, $node, $expert, $now)",
+            transaction).With("$id", clientId).With("$kind", kind).With("$name", displayName).With("$facility", facilityCode)
+            .With("$node", nodeId).With("$expert", expertId).With("$now", now), $"Client '{clientId}'", cancellationToken);
+
+    private static async Task InsertAsync(SqliteCommand command, string what, CancellationToken cancellationToken)
+    {
+        await using (command)
+        {
+            try
+            {
+                await command.ExecuteNonQueryAsync(cancellationToken);
+            }
+            catch (SqliteException exception) when (exception.SqliteExtendedErrorCode is 1555 or 2067)
+            {
+                throw new ConflictException($"{what} is already registered.");
+            }
+        }
+    }
+
+    private static void RequireIdentifier(string field, string value)
+    {
+        if (!Identifier().IsMatch(value))
+        {
+            throw new InvalidFieldsException([new FieldViolation(field, "must be 3-48 characters of a-z, 0-9 and '-', starting with a letter or digit")]);
+        }
+    }
+
+    private static string Base64Url(byte[] bytes) => Convert.ToBase64String(bytes).TrimEnd('=').Replace('+', '-').Replace('/', '_');
+
+    [GeneratedRegex("^[a-z0-9][a-z0-9-]{2,47}$")]
+    private static partial Regex Identifier();
+}

@@ -1,0 +1,103 @@
+using Google.Protobuf.WellKnownTypes;
+using Grpc.Core;
+using Microsoft.AspNetCore.Authorization;
+using RareCancerNetwork.Hub.Consultations;
+using RareCancerNetwork.Hub.Identity;
+using RareCancerNetwork.Protos.Errors;
+using RareCancerNetwork.Protos.Security;
+using RareCancerNetwork.Protos.Validation;
+using RareCancerNetwork.Protos.V1;
+
+namespace RareCancerNetwork.Hub.Sync;
+
+/// <summary>Spoke nodes deliver consultations and consume their event feed. A node acts only for its own facility.</summary>
+[Authorize(Policy = HubPolicies.SpokeNode)]
+public sealed partial class SpokeSyncGrpcService(ConsultationStore store, EventFeed feed, TimeProvider clock, ILogger<SpokeSyncGrpcService> logger)
+    : SpokeSyncService.SpokeSyncServiceBase
+{
+    private const int FeedBatchSize = 200;
+
+    public override async Task<DeliverConsultationResponse> DeliverConsultation(DeliverConsultationRequest request, ServerCallContext context)
+    {
+        var v = new FieldValidator();
+        v.Uuid("consultation_id", request.ConsultationId);
+        v.Text("requesting_facility_code", request.RequestingFacilityCode, 32);
+        v.Pattern("patient_pseudonym", request.PatientPseudonym, FieldValidator.Sha256Hex(), "must be 64 lowercase hexadecimal characters (the spoke's keyed hash)");
+        v.Text("submitted_by", request.SubmittedBy, 200);
+        if (request.SubmittedAt is null)
+        {
+            v.Add("submitted_at", "is required");
+        }
+        ConsultationValidation.ValidateDetails(v, "details", request.Details, ConsultationValidation.TodayInJapan(clock));
+        v.ThrowIfInvalid();
+
+        var node = Node(context);
+        if (request.RequestingFacilityCode != node.FacilityCode)
+        {
+            throw new AccessDeniedException($"This node may deliver only for its own facility ({node.FacilityCode}).");
+        }
+        var outcome = await store.DeliverAsync(node.NodeId!, request, context.CancellationToken);
+        LogDelivered(logger, request.ConsultationId, node.NodeId!, outcome.Duplicate);
+        return new DeliverConsultationResponse
+        {
+            Status = outcome.Status,
+            ReceivedAt = Timestamp.FromDateTimeOffset(outcome.ReceivedAt),
+            Duplicate = outcome.Duplicate,
+        };
+    }
+
+    public override async Task<FetchConsultationResponse> FetchConsultation(FetchConsultationRequest request, ServerCallContext context)
+    {
+        var v = new FieldValidator();
+        v.Uuid("consultation_id", request.ConsultationId);
+        v.ThrowIfInvalid();
+        return await store.FetchForNodeAsync(Node(context).NodeId!, request.ConsultationId, context.CancellationToken);
+    }
+
+    public override async Task SubscribeEvents(SubscribeEventsRequest request, IServerStreamWriter<SubscribeEventsResponse> responseStream, ServerCallContext context)
+    {
+        var v = new FieldValidator();
+        v.Range("after_sequence", request.AfterSequence, 0, long.MaxValue);
+        v.ThrowIfInvalid();
+        var nodeId = Node(context).NodeId!;
+        var cursor = request.AfterSequence;
+        var cancellationToken = context.CancellationToken;
+        LogSubscribed(logger, nodeId, cursor);
+        while (!cancellationToken.IsCancellationRequested)
+        {
+            // Take the wake-up before reading, so an event committed in between is never missed.
+            var change = feed.NextChangeAsync(nodeId);
+            var batch = await feed.ReadAfterAsync(nodeId, cursor, FeedBatchSize, cancellationToken);
+            foreach (var @event in batch)
+            {
+                await responseStream.WriteAsync(@event, cancellationToken);
+                cursor = @event.Sequence;
+            }
+            if (batch.Count < FeedBatchSize)
+            {
+                try
+                {
+                    await change.WaitAsync(cancellationToken);
+                }
+                catch (OperationCanceledException)
+                {
+                    return;
+                }
+            }
+        }
+    }
+
+    private static NetworkCaller Node(ServerCallContext context)
+    {
+        var caller = NetworkCaller.From(context.GetHttpContext().User);
+        return caller.NodeId is null || caller.FacilityCode is null
+            ? throw new AccessDeniedException("The token does not identify a spoke node.")
+            : caller;
+    }
+
+    [LoggerMessage(EventId = 1201, Level = LogLevel.Information, Message = "Consultation {ConsultationId} delivered by node {NodeId} (duplicate: {Duplicate})")]
+    private static partial void LogDelivered(ILogger logger, string consultationId, string nodeId, bool duplicate);
+
+    [LoggerMessage(EventId = 1202, Level = LogLevel.Information, Message = "Node {NodeId} subscribed to its feed after sequence {Cursor}")]
+    private static partial void LogSubscribed(ILogger logger, string nodeId, long cursor);
+}

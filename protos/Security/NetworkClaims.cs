@@ -1,0 +1,57 @@
+using System.Security.Claims;
+
+namespace RareCancerNetwork.Protos.Security;
+
+/// <summary>
+/// Claims, scopes and audiences of the network's access tokens. Identity (who the caller is, which
+/// facility and node) always comes from these claims, never from a request body.
+/// </summary>
+public static class NetworkClaims
+{
+    public const string Subject = "sub";
+    public const string Name = "name";
+    public const string ClientKind = "rcn_kind";
+    public const string Facility = "rcn_facility";
+    public const string Node = "rcn_node";
+    public const string Expert = "rcn_expert";
+
+    /// <summary>Kinds of registered client.</summary>
+    public static class Kinds
+    {
+        public const string SpokeNode = "spoke_node";
+        public const string SpokeUser = "spoke_user";
+        public const string Expert = "expert";
+    }
+
+    public static class Scopes
+    {
+        /// <summary>Spoke node ⇄ hub store-and-forward.</summary>
+        public const string Sync = "rcn.sync";
+        /// <summary>Expert pathologist API at the hub.</summary>
+        public const string Expert = "rcn.expert";
+        /// <summary>A spoke's local API, for that spoke's own users.</summary>
+        public const string Local = "rcn.local";
+        /// <summary>Read the national directory.</summary>
+        public const string Directory = "rcn.directory";
+    }
+
+    public static class Audiences
+    {
+        public const string Hub = "rcn-hub";
+
+        /// <summary>Tokens for a spoke's local API name that spoke, so they are useless at any other spoke.</summary>
+        public static string Spoke(string nodeId) => $"rcn-spoke-{nodeId}";
+    }
+}
+
+/// <summary>The authenticated caller as the token describes it.</summary>
+public sealed record NetworkCaller(string Subject, string Kind, string DisplayName, string? FacilityCode, string? NodeId, string? ExpertId)
+{
+    public static NetworkCaller From(ClaimsPrincipal principal) => new(
+        principal.FindFirstValue(NetworkClaims.Subject) ?? throw new InvalidOperationException("The token has no subject."),
+        principal.FindFirstValue(NetworkClaims.ClientKind) ?? "",
+        principal.FindFirstValue(NetworkClaims.Name) ?? principal.FindFirstValue(NetworkClaims.Subject)!,
+        principal.FindFirstValue(NetworkClaims.Facility),
+        principal.FindFirstValue(NetworkClaims.Node),
+        principal.FindFirstValue(NetworkClaims.Expert));
+}
