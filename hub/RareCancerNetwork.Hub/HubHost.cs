@@ -1,5 +1,6 @@
 using Microsoft.AspNetCore.DataProtection;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Options;
 using OpenIddict.Abstractions;
 using OpenIddict.Validation.AspNetCore;
@@ -11,6 +12,7 @@ using RareCancerNetwork.Hub.Sync;
 using RareCancerNetwork.Protos.Errors;
 using RareCancerNetwork.Protos.Hosting;
 using RareCancerNetwork.Protos.Security;
+using RareCancerNetwork.Protos.Storage;
 using RareCancerNetwork.Protos.Transport;
 
 namespace RareCancerNetwork.Hub;
@@ -96,7 +98,8 @@ public static partial class HubHost
             grpc.EnableDetailedErrors = false;
         });
         services.AddGrpcReflection();
-        services.AddGrpcHealthChecks().AddCheck<HubDatabaseHealthCheck>("hub-database");
+        services.AddGrpcHealthChecks().Add(new HealthCheckRegistration(
+            "hub-database", provider => new SqliteDatabaseHealthCheck(provider.GetRequiredService<HubDatabase>().Database), null, null));
     }
 
     /// <summary>Creates or migrates everything the hub keeps: store schema, identity tables, scopes, directory.</summary>

@@ -20,10 +20,17 @@ public static partial class HubCommandLine
 {
     private static readonly Option<string?> DataFolder = new("--data") { Description = "Hub data folder (default: Hub:DataFolder, .rcn/hub)", Recursive = true };
 
+    private static readonly Option<string?> HubUrl = new("--hub-url")
+    {
+        Description = "URL clients use to reach the hub, written into printed settings (default: Hub:Issuer, else the first listen URL)",
+        Recursive = true,
+    };
+
     public static RootCommand Create()
     {
         var root = new RootCommand("Rare Cancer Network hub: the national central institution's node.");
         root.Options.Add(DataFolder);
+        root.Options.Add(HubUrl);
 
         var listen = new Option<string[]>("--listen") { Description = "https URL to listen on (repeatable); default https://127.0.0.1:5443" };
         var run = new Command("run", "Run the hub (the default command).") { listen };
@@ -35,6 +42,7 @@ public static partial class HubCommandLine
         root.Subcommands.Add(RegisterSpokeCommand());
         root.Subcommands.Add(RegisterLocalClientCommand());
         root.Subcommands.Add(RegisterExpertCommand());
+        root.Subcommands.Add(ExpertCommands.Create());
         return root;
     }
 
@@ -68,9 +76,8 @@ public static partial class HubCommandLine
     {
         var nodeId = new Option<string>("--node-id") { Description = "Spoke node id, e.g. spoke-tokyo", Required = true };
         var facility = new Option<string>("--facility") { Description = "Facility code of the core center that runs it, e.g. CORE-004", Required = true };
-        var hubUrl = new Option<string?>("--hub-url") { Description = "URL spokes use to reach the hub (default: first listen URL)" };
         var writeConfig = new Option<FileInfo?>("--write-config") { Description = "Also write the spoke's connection settings to this JSON file" };
-        var command = new Command("register-spoke", "Register a spoke node and print what it needs to connect.") { nodeId, facility, hubUrl, writeConfig };
+        var command = new Command("register-spoke", "Register a spoke node and print what it needs to connect.") { nodeId, facility, writeConfig };
         command.SetAction((result, cancellationToken) => WithHubAsync(result, async (services, options, cancellationToken) =>
         {
             await using var scope = services.CreateAsyncScope();
@@ -83,7 +90,7 @@ public static partial class HubCommandLine
                 ["FacilityCode"] = result.GetValue(facility),
                 ["Hub"] = new JsonObject
                 {
-                    ["Url"] = result.GetValue(hubUrl) ?? options.EffectiveListenUrls[0],
+                    ["Url"] = PublicUrl(result, options),
                     ["CaCertificatePath"] = tls.CaCertificatePath,
                     ["ClientId"] = credentials.ClientId,
                     ["ClientSecret"] = credentials.ClientSecret,
@@ -115,7 +122,7 @@ public static partial class HubCommandLine
                 result.GetValue(nodeId)!, result.GetValue(name)!, result.GetValue(displayName) ?? result.GetValue(name)!, cancellationToken);
             var profile = new JsonObject
             {
-                ["HubUrl"] = options.EffectiveListenUrls[0],
+                ["HubUrl"] = PublicUrl(result, options),
                 ["HubCaCertificatePath"] = services.GetRequiredService<DevelopmentCertificates.Result>().CaCertificatePath,
                 ["ClientId"] = credentials.ClientId,
                 ["ClientSecret"] = credentials.ClientSecret,
@@ -152,7 +159,7 @@ public static partial class HubCommandLine
             var assigned = await services.GetRequiredService<ConsultationStore>().AssignWaitingAsync(cancellationToken);
             var profile = new JsonObject
             {
-                ["HubUrl"] = options.EffectiveListenUrls[0],
+                ["HubUrl"] = PublicUrl(result, options),
                 ["HubCaCertificatePath"] = services.GetRequiredService<DevelopmentCertificates.Result>().CaCertificatePath,
                 ["ClientId"] = credentials.ClientId,
                 ["ClientSecret"] = credentials.ClientSecret,
@@ -182,6 +189,9 @@ public static partial class HubCommandLine
             return 2;
         }
     }
+
+    private static string PublicUrl(ParseResult result, HubOptions options) =>
+        result.GetValue(HubUrl) ?? options.Issuer ?? options.EffectiveListenUrls[0];
 
     private static Dictionary<string, string?> Settings(ParseResult result)
     {

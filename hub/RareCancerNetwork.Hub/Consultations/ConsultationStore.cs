@@ -98,7 +98,7 @@ public sealed class ConsultationStore(HubDatabase database, EventFeed feed, Time
     public async Task<(IReadOnlyList<AssignedConsultation> Page, string NextPageToken)> ListAssignedAsync(
         string expertId, ConsultationStatus status, int pageSize, string pageToken, CancellationToken cancellationToken)
     {
-        var (afterReceived, afterId) = PageTokens.Decode(pageToken);
+        var (afterReceived, afterId) = KeysetPageToken.Decode(pageToken);
         await using var connection = await database.OpenAsync(cancellationToken);
         await using var command = connection.Command(
             $"""
@@ -120,7 +120,7 @@ public sealed class ConsultationStore(HubDatabase database, EventFeed feed, Time
         if (page.Count > pageSize)
         {
             page.RemoveAt(pageSize);
-            next = PageTokens.Encode(page[^1].ReceivedAt, page[^1].Consultation.ConsultationId);
+            next = KeysetPageToken.Encode(page[^1].ReceivedAt, page[^1].Consultation.ConsultationId);
         }
         foreach (var (consultation, _) in page)
         {

@@ -1,6 +1,5 @@
-using System.Security.Cryptography;
-using Google.Protobuf;
 using Google.Protobuf.WellKnownTypes;
+using RareCancerNetwork.Protos.Security;
 using RareCancerNetwork.Protos.V1;
 
 namespace RareCancerNetwork.Hub.Consultations;
@@ -26,14 +25,7 @@ internal static class ReportSigning
             AmendmentReason = version > 1 ? request.AmendmentReason : "",
         };
         report.RecommendedAncillaryTests.AddRange(request.RecommendedAncillaryTests);
-        report.ContentSha256 = ContentHash(report);
+        report.ContentSha256 = ReportDigest.Compute(report);
         return report;
-    }
-
-    public static string ContentHash(ConsultationReport report)
-    {
-        var unsigned = report.Clone();
-        unsigned.ContentSha256 = "";
-        return Convert.ToHexStringLower(SHA256.HashData(unsigned.ToByteArray()));
     }
 }

@@ -1,11 +1,9 @@
 using Microsoft.Extensions.Diagnostics.HealthChecks;
-using RareCancerNetwork.Hub.Storage;
-using RareCancerNetwork.Protos.Storage;
 
-namespace RareCancerNetwork.Hub;
+namespace RareCancerNetwork.Protos.Storage;
 
-/// <summary>Serving only when the store opens and answers.</summary>
-internal sealed class HubDatabaseHealthCheck(HubDatabase database) : IHealthCheck
+/// <summary>gRPC health reports SERVING only while the node's database opens and answers.</summary>
+public sealed class SqliteDatabaseHealthCheck(SqliteDatabase database) : IHealthCheck
 {
     public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
     {
@@ -18,7 +16,7 @@ internal sealed class HubDatabaseHealthCheck(HubDatabase database) : IHealthChec
         }
         catch (Microsoft.Data.Sqlite.SqliteException exception)
         {
-            return HealthCheckResult.Unhealthy("The hub database is unavailable.", exception);
+            return HealthCheckResult.Unhealthy("The node database is unavailable.", exception);
         }
     }
 }

@@ -1,15 +1,15 @@
 using System.Text;
 using RareCancerNetwork.Protos.Errors;
 
-namespace RareCancerNetwork.Hub.Consultations;
+namespace RareCancerNetwork.Protos.Storage;
 
-/// <summary>Opaque keyset page tokens: (received_at, consultation_id) of the last row returned.</summary>
-internal static class PageTokens
+/// <summary>Opaque keyset page tokens: (sort instant, id) of the last row returned.</summary>
+public static class KeysetPageToken
 {
-    public static string Encode(string receivedAt, string id) =>
-        Convert.ToBase64String(Encoding.UTF8.GetBytes($"{receivedAt}|{id}"));
+    public static string Encode(string instant, string id) =>
+        Convert.ToBase64String(Encoding.UTF8.GetBytes($"{instant}|{id}"));
 
-    public static (string? ReceivedAt, string? Id) Decode(string token)
+    public static (string? Instant, string? Id) Decode(string token)
     {
         if (string.IsNullOrEmpty(token))
         {

@@ -1,0 +1,91 @@
+using System.CommandLine;
+using System.Text.Json;
+using Google.Protobuf;
+using Grpc.Core;
+using Microsoft.Extensions.DependencyInjection;
+using OpenIddict.Client;
+using RareCancerNetwork.Protos.Security;
+using RareCancerNetwork.Protos.Transport;
+using RareCancerNetwork.Protos.Validation;
+using RareCancerNetwork.Protos.V1;
+using Spectre.Console;
+
+namespace RareCancerNetwork.Hub.Cli;
+
+/// <summary>
+/// The expert pathologist's commands against a running hub: list assigned cases, show one, and
+/// sign a report from a JSON file. Credentials come from 'register-expert --write-config'.
+/// </summary>
+internal static class ExpertCommands
+{
+    private sealed record ExpertProfile(string HubUrl, string? HubCaCertificatePath, string ClientId, string ClientSecret);
+
+    public static Command Create()
+    {
+        var profile = new Option<FileInfo>("--profile") { Description = "Expert profile written by 'register-expert --write-config'", Required = true, Recursive = true };
+        var expert = new Command("expert", "Expert pathologist commands against a running hub.") { profile };
+
+        var list = new Command("list", "List consultations assigned to you.");
+        list.SetAction((result, cancellationToken) => WithClientAsync(result.GetValue(profile)!, async client =>
+        {
+            var response = await client.ListAssignedConsultationsAsync(new() { PageSize = 200 }, cancellationToken: cancellationToken);
+            var table = new Table().AddColumns("id", "facility", "organ system", "local diagnosis", "urgency", "status", "received (JST)", "reports");
+            foreach (var c in response.Consultations)
+            {
+                table.AddRow(c.ConsultationId, c.RequestingFacilityCode, c.Details.OrganSystem.ToString(), Markup.Escape(c.Details.LocalDiagnosis.MorphologyCode),
+                    c.Details.Urgency.ToString(), c.Status.ToString(), JapanTime.Format(c.ReceivedAt.ToDateTimeOffset()), c.Reports.Count.ToString(System.Globalization.CultureInfo.InvariantCulture));
+            }
+            AnsiConsole.Write(table);
+        }));
+
+        var id = new Argument<string>("consultation-id");
+        var show = new Command("show", "Show an assigned consultation (as JSON).") { id };
+        show.SetAction((result, cancellationToken) => WithClientAsync(result.GetValue(profile)!, async client =>
+        {
+            var response = await client.GetAssignedConsultationAsync(new() { ConsultationId = result.GetValue(id) }, cancellationToken: cancellationToken);
+            Console.WriteLine(JsonFormatter.Default.Format(response.Consultation));
+        }));
+
+        var reportId = new Argument<string>("consultation-id");
+        var file = new Option<FileInfo>("--file") { Description = "SubmitReportRequest as JSON (consultation_id is taken from the argument)", Required = true };
+        var report = new Command("report", "Sign and issue a report (or an amendment: set replaces_version and amendment_reason).") { reportId, file };
+        report.SetAction((result, cancellationToken) => WithClientAsync(result.GetValue(profile)!, async client =>
+        {
+            var request = JsonParser.Default.Parse<SubmitReportRequest>(await File.ReadAllTextAsync(result.GetValue(file)!.FullName, cancellationToken));
+            request.ConsultationId = result.GetValue(reportId)!;
+            var response = await client.SubmitReportAsync(request, cancellationToken: cancellationToken);
+            AnsiConsole.MarkupLine($"[green]Report v{response.Report.Version} signed[/] by {Markup.Escape(response.Report.SignedByName)} at {JapanTime.Format(response.Report.SignedAt.ToDateTimeOffset())}; sha256 {response.Report.ContentSha256}");
+        }));
+
+        expert.Subcommands.Add(list);
+        expert.Subcommands.Add(show);
+        expert.Subcommands.Add(report);
+        return expert;
+    }
+
+    private static async Task<int> WithClientAsync(FileInfo profileFile, Func<ExpertConsultationService.ExpertConsultationServiceClient, Task> action)
+    {
+        try
+        {
+            var profile = JsonSerializer.Deserialize<ExpertProfile>(await File.ReadAllTextAsync(profileFile.FullName))
+                ?? throw new InvalidDataException($"The profile {profileFile.FullName} is empty.");
+            await using var services = new ServiceCollection().AddLogging()
+                .AddHubTokenClient(profile.HubUrl, profile.HubCaCertificatePath, profile.ClientId, profile.ClientSecret)
+                .BuildServiceProvider();
+            var tokens = new HubTokenSource(services.GetRequiredService<OpenIddictClientService>(), [NetworkClaims.Scopes.Expert], TimeProvider.System);
+            using var channel = HubClientRegistration.CreateChannel(profile.HubUrl, profile.HubCaCertificatePath, tokens.GetAsync);
+            await action(new ExpertConsultationService.ExpertConsultationServiceClient(channel));
+            return 0;
+        }
+        catch (RpcException exception)
+        {
+            AnsiConsole.MarkupLine($"[red]{exception.StatusCode}[/]: {Markup.Escape(exception.Status.Detail)}");
+            return 1;
+        }
+        catch (Exception exception) when (exception is IOException or InvalidDataException or JsonException or InvalidJsonException)
+        {
+            AnsiConsole.MarkupLine($"[red]Error[/]: {Markup.Escape(exception.Message)}");
+            return 1;
+        }
+    }
+}

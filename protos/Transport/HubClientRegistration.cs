@@ -1,0 +1,48 @@
+using Grpc.Core;
+using Grpc.Net.Client;
+using Microsoft.Extensions.DependencyInjection;
+using OpenIddict.Client;
+using RareCancerNetwork.Protos.Transport;
+
+namespace RareCancerNetwork.Protos.Transport;
+
+/// <summary>
+/// Wires a client of the hub: OpenIddict's client for tokens (trusting only the network CA)
+/// and a gRPC channel that sends them. Used by the spoke node and by the command line.
+/// </summary>
+public static class HubClientRegistration
+{
+    public static IServiceCollection AddHubTokenClient(this IServiceCollection services, string hubUrl, string? caCertificatePath, string clientId, string clientSecret)
+    {
+        var trust = PinnedCaTrust.FromFile(caCertificatePath);
+        services.AddOpenIddict().AddClient(client =>
+        {
+            client.AllowClientCredentialsFlow();
+            client.DisableTokenStorage();
+            client.UseSystemNetHttp().ConfigureHttpClientHandler(trust.Apply);
+            client.AddRegistration(new OpenIddictClientRegistration
+            {
+                Issuer = IssuerUri(hubUrl),
+                ClientId = clientId,
+                ClientSecret = clientSecret,
+            });
+        });
+        return services;
+    }
+
+    /// <summary>Issuers compare exactly; the hub's always ends with a slash.</summary>
+    public static Uri IssuerUri(string hubUrl) => new(hubUrl.EndsWith('/') ? hubUrl : hubUrl + "/");
+
+    /// <summary>A TLS channel (trusting only the given CA) that sends a bearer token with every call.</summary>
+    public static GrpcChannel CreateChannel(string url, string? caCertificatePath, Func<CancellationToken, Task<string>> accessToken)
+    {
+        var credentials = CallCredentials.FromInterceptor(async (context, metadata) =>
+            metadata.Add("Authorization", $"Bearer {await accessToken(context.CancellationToken)}"));
+        return GrpcChannel.ForAddress(url, new GrpcChannelOptions
+        {
+            HttpHandler = PinnedCaTrust.FromFile(caCertificatePath).CreateHandler(),
+            Credentials = ChannelCredentials.Create(ChannelCredentials.SecureSsl, credentials),
+            MaxReceiveMessageSize = 16 * 1024 * 1024,
+        });
+    }
+}

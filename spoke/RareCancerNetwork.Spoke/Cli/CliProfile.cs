@@ -1,0 +1,86 @@
+using System.Text.Json;
+using Grpc.Net.Client;
+using Microsoft.Extensions.DependencyInjection;
+using OpenIddict.Client;
+using RareCancerNetwork.Protos.Security;
+using RareCancerNetwork.Protos.Transport;
+using RareCancerNetwork.Protos.V1;
+
+namespace RareCancerNetwork.Spoke.Cli;
+
+/// <summary>
+/// A local user's connection profile: the client credentials the hub issued for this spoke
+/// (<c>hub register-local-client --write-config</c>) plus where the spoke listens.
+/// </summary>
+public sealed record CliProfile(string HubUrl, string? HubCaCertificatePath, string ClientId, string ClientSecret)
+{
+    public static CliProfile Load(string path)
+    {
+        var profile = JsonSerializer.Deserialize<CliProfile>(File.ReadAllText(path))
+            ?? throw new InvalidDataException($"The profile {path} is empty.");
+        return string.IsNullOrWhiteSpace(profile.HubUrl) || string.IsNullOrWhiteSpace(profile.ClientId) || string.IsNullOrWhiteSpace(profile.ClientSecret)
+            ? throw new InvalidDataException($"The profile {path} needs HubUrl, ClientId and ClientSecret.")
+            : profile;
+    }
+}
+
+/// <summary>
+/// An authenticated channel to the spoke's local API. The access token is cached beside the
+/// profile (owner-only) so the command line keeps working while the hub is briefly unreachable.
+/// </summary>
+public sealed class LocalApiConnection : IAsyncDisposable
+{
+    private readonly ServiceProvider _services;
+    private readonly GrpcChannel _channel;
+
+    private LocalApiConnection(ServiceProvider services, GrpcChannel channel)
+    {
+        _services = services;
+        _channel = channel;
+        Consultations = new LocalConsultationService.LocalConsultationServiceClient(channel);
+    }
+
+    public LocalConsultationService.LocalConsultationServiceClient Consultations { get; }
+
+    public static LocalApiConnection Open(string profilePath, string spokeUrl, string? spokeCaPath)
+    {
+        var profile = CliProfile.Load(profilePath);
+        var services = new ServiceCollection()
+            .AddLogging()
+            .AddSingleton(TimeProvider.System)
+            .AddHubTokenClient(profile.HubUrl, profile.HubCaCertificatePath, profile.ClientId, profile.ClientSecret)
+            .BuildServiceProvider();
+        var tokens = new HubTokenSource(services.GetRequiredService<OpenIddictClientService>(), [NetworkClaims.Scopes.Local], TimeProvider.System);
+        var cache = new CachedToken(profilePath + ".token", tokens);
+        var channel = HubClientRegistration.CreateChannel(spokeUrl, spokeCaPath, cache.GetAsync);
+        return new LocalApiConnection(services, channel);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        _channel.Dispose();
+        await _services.DisposeAsync();
+    }
+
+    private sealed class CachedToken(string path, HubTokenSource source)
+    {
+        private sealed record Stored(string AccessToken, DateTimeOffset ExpiresAt);
+
+        public async Task<string> GetAsync(CancellationToken cancellationToken)
+        {
+            if (File.Exists(path)
+                && JsonSerializer.Deserialize<Stored>(await File.ReadAllTextAsync(path, cancellationToken)) is { } stored
+                && stored.ExpiresAt > DateTimeOffset.UtcNow.AddMinutes(1))
+            {
+                return stored.AccessToken;
+            }
+            var token = await source.GetAsync(cancellationToken);
+            await File.WriteAllTextAsync(path, JsonSerializer.Serialize(new Stored(token, source.ExpiresAt ?? DateTimeOffset.UtcNow)), cancellationToken);
+            if (!OperatingSystem.IsWindows())
+            {
+                File.SetUnixFileMode(path, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+            }
+            return token;
+        }
+    }
+}

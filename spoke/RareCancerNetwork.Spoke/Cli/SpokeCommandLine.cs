@@ -1,0 +1,116 @@
+using System.CommandLine;
+using Google.Protobuf;
+using Grpc.Core;
+using Microsoft.Extensions.Options;
+using RareCancerNetwork.Protos.Hosting;
+using RareCancerNetwork.Protos.Transport;
+using RareCancerNetwork.Protos.V1;
+using Spectre.Console;
+
+namespace RareCancerNetwork.Spoke.Cli;
+
+/// <summary>
+/// The spoke program: <c>run</c> (the default) serves the node; <c>submit</c>, <c>list</c>, <c>show</c>
+/// and <c>watch</c> are the pathologist's commands against the node's local API.
+/// </summary>
+public static class SpokeCommandLine
+{
+    private static readonly Option<string> Profile = new("--profile")
+    {
+        Description = "Client profile written by 'hub register-local-client --write-config' (env RCN_PROFILE)",
+        DefaultValueFactory = _ => Environment.GetEnvironmentVariable("RCN_PROFILE") ?? ".rcn/cli-profile.json",
+        Recursive = true,
+    };
+
+    private static readonly Option<string> SpokeUrl = new("--spoke-url")
+    {
+        Description = "The spoke's local API (env RCN_SPOKE_URL)",
+        DefaultValueFactory = _ => Environment.GetEnvironmentVariable("RCN_SPOKE_URL") ?? SpokeOptions.DefaultListenUrl,
+        Recursive = true,
+    };
+
+    private static readonly Option<string?> SpokeCa = new("--spoke-ca")
+    {
+        Description = "PEM CA of the spoke's certificate (env RCN_SPOKE_CA; default .rcn/spoke/tls/dev-ca.crt)",
+        DefaultValueFactory = _ => Environment.GetEnvironmentVariable("RCN_SPOKE_CA") ?? Path.Combine(".rcn", "spoke", "tls", DevelopmentCertificates.CaCertificateFileName),
+        Recursive = true,
+    };
+
+    public static RootCommand Create()
+    {
+        var root = new RootCommand("Rare Cancer Network spoke node and its command line for local pathologists.");
+        var config = new Option<string?>("--config") { Description = "Settings file written by 'hub register-spoke --write-config'" };
+        var data = new Option<string?>("--data") { Description = "Spoke data folder (default Spoke:DataFolder, .rcn/spoke)" };
+        var listen = new Option<string[]>("--listen") { Description = "https URL for the local API (repeatable); default https://127.0.0.1:5444" };
+        var run = new Command("run", "Run the spoke node (the default command).") { config, data, listen };
+        run.SetAction((result, cancellationToken) => RunAsync(result, config, data, listen, cancellationToken));
+        root.Subcommands.Add(run);
+        root.Options.Add(config);
+        root.Options.Add(data);
+        root.Options.Add(listen);
+        root.SetAction((result, cancellationToken) => RunAsync(result, config, data, listen, cancellationToken));
+
+        root.Options.Add(Profile);
+        root.Options.Add(SpokeUrl);
+        root.Options.Add(SpokeCa);
+        root.Subcommands.Add(ConsultationCommands.Submit(Connect));
+        root.Subcommands.Add(ConsultationCommands.List(Connect));
+        root.Subcommands.Add(ConsultationCommands.Show(Connect));
+        root.Subcommands.Add(ConsultationCommands.Watch(Connect));
+        return root;
+    }
+
+    private static LocalApiConnection Connect(ParseResult result) =>
+        LocalApiConnection.Open(result.GetValue(Profile)!, result.GetValue(SpokeUrl)!, result.GetValue(SpokeCa));
+
+    private static async Task<int> RunAsync(ParseResult result, Option<string?> config, Option<string?> data, Option<string[]> listen, CancellationToken cancellationToken)
+    {
+        var settings = new Dictionary<string, string?>();
+        if (result.GetValue(data) is { Length: > 0 } folder)
+        {
+            settings[$"{SpokeOptions.Section}:DataFolder"] = folder;
+        }
+        var urls = result.GetValue(listen) ?? [];
+        for (var i = 0; i < urls.Length; i++)
+        {
+            settings[$"{SpokeOptions.Section}:ListenUrls:{i}"] = urls[i];
+        }
+        await using var app = SpokeHost.Build([], settings, result.GetValue(config));
+        await SpokeHost.InitializeAsync(app.Services, cancellationToken);
+        await app.StartAsync(cancellationToken);
+        var options = app.Services.GetRequiredService<IOptions<SpokeOptions>>().Value;
+        Console.WriteLine($"Spoke {options.NodeId} ({options.FacilityCode}) data folder: {options.FullDataFolder}");
+        var tls = app.Services.GetRequiredService<DevelopmentCertificates.Result>();
+        if (tls.CaCertificatePath.Length > 0)
+        {
+            Console.WriteLine($"Development CA of the local API (local tools trust this): {tls.CaCertificatePath}");
+        }
+        foreach (var address in NodeListener.BoundAddresses(app))
+        {
+            Console.WriteLine($"Spoke listening on {address}");
+        }
+        Console.WriteLine($"Hub: {options.Hub.Url}");
+        await app.WaitForShutdownAsync(cancellationToken);
+        return 0;
+    }
+
+    /// <summary>Runs a client command, turning gRPC failures into a readable message and exit code 1.</summary>
+    internal static async Task<int> ClientAsync(Func<Task> action)
+    {
+        try
+        {
+            await action();
+            return 0;
+        }
+        catch (RpcException exception)
+        {
+            AnsiConsole.MarkupLine($"[red]{Markup.Escape(exception.StatusCode.ToString())}[/]: {Markup.Escape(exception.Status.Detail)}");
+            return 1;
+        }
+        catch (Exception exception) when (exception is IOException or InvalidDataException or InvalidJsonException or OpenIddict.Abstractions.OpenIddictExceptions.ProtocolException)
+        {
+            AnsiConsole.MarkupLine($"[red]Error[/]: {Markup.Escape(exception.Message)}");
+            return 1;
+        }
+    }
+}

@@ -1,0 +1,94 @@
+using System.Diagnostics;
+using Grpc.Core;
+using Microsoft.Extensions.Options;
+using Polly.Retry;
+using Polly;
+using RareCancerNetwork.Protos.Transport;
+using RareCancerNetwork.Spoke.HubClient;
+
+namespace RareCancerNetwork.Spoke.Feed;
+
+/// <summary>
+/// Keeps a subscription to the node's hub feed, resuming from the saved cursor. Reconnects with
+/// exponential backoff and jitter (Polly) while the hub is away; a session that worked resets it.
+/// </summary>
+public sealed partial class FeedConsumerWorker(FeedStore store, HubConnection hub, IOptions<SpokeOptions> options, ILogger<FeedConsumerWorker> logger) : BackgroundService
+{
+    private static readonly TimeSpan HealthySession = TimeSpan.FromSeconds(30);
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        var delivery = options.Value.Delivery;
+        var pipeline = new ResiliencePipelineBuilder().AddRetry(new RetryStrategyOptions
+        {
+            ShouldHandle = new PredicateBuilder().Handle<Exception>(e => HubFailures.IsTransient(e) && !stoppingToken.IsCancellationRequested),
+            MaxRetryAttempts = int.MaxValue,
+            BackoffType = DelayBackoffType.Exponential,
+            UseJitter = true,
+            Delay = TimeSpan.FromSeconds(delivery.InitialBackoffSeconds),
+            MaxDelay = TimeSpan.FromSeconds(delivery.MaxBackoffSeconds),
+            OnRetry = args =>
+            {
+                LogReconnecting(logger, args.AttemptNumber + 1, args.RetryDelay.TotalSeconds, HubFailures.Describe(args.Outcome.Exception!));
+                return default;
+            },
+        }).Build();
+
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            try
+            {
+                await pipeline.ExecuteAsync(ConsumeOneSessionAsync, stoppingToken);
+            }
+            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+            {
+                return;
+            }
+        }
+    }
+
+    /// <summary>One subscription. Returns normally after a healthy session ended, so backoff starts afresh.</summary>
+    private async ValueTask ConsumeOneSessionAsync(CancellationToken cancellationToken)
+    {
+        var cursor = await store.CursorAsync(cancellationToken);
+        var started = Stopwatch.StartNew();
+        var applied = 0;
+        try
+        {
+            using var call = hub.Sync.SubscribeEvents(new() { AfterSequence = cursor }, cancellationToken: cancellationToken);
+            await foreach (var @event in call.ResponseStream.ReadAllAsync(cancellationToken))
+            {
+                var result = await store.ApplyAsync(@event, cancellationToken);
+                applied++;
+                if (result != FeedApplyResult.Applied)
+                {
+                    LogSkipped(logger, @event.Sequence, @event.ConsultationId, result);
+                }
+            }
+        }
+        catch (RpcException exception) when (applied > 0 || started.Elapsed > HealthySession)
+        {
+            LogSessionEnded(logger, applied, HubFailures.Describe(exception));
+            return;
+        }
+        catch (RpcException exception) when (exception.StatusCode == StatusCode.Unauthenticated)
+        {
+            hub.Tokens.Invalidate();
+            throw;
+        }
+        if (applied == 0 && started.Elapsed < HealthySession)
+        {
+            // The hub closed an empty stream at once (shutting down): treat it as a failure to back off.
+            throw new RpcException(new Status(StatusCode.Unavailable, "The hub closed the event feed."));
+        }
+    }
+
+    [LoggerMessage(EventId = 2201, Level = LogLevel.Warning, Message = "Hub feed unavailable; reconnect {Attempt} in {DelaySeconds:F1}s ({Reason})")]
+    private static partial void LogReconnecting(ILogger logger, int attempt, double delaySeconds, string reason);
+
+    [LoggerMessage(EventId = 2202, Level = LogLevel.Information, Message = "Hub feed session ended after {Applied} events ({Reason}); reconnecting")]
+    private static partial void LogSessionEnded(ILogger logger, int applied, string reason);
+
+    [LoggerMessage(EventId = 2203, Level = LogLevel.Warning, Message = "Feed event {Sequence} for consultation {ConsultationId} skipped: {Result}")]
+    private static partial void LogSkipped(ILogger logger, long sequence, string consultationId, FeedApplyResult result);
+}

@@ -1,0 +1,96 @@
+using Microsoft.Data.Sqlite;
+using RareCancerNetwork.Protos.Security;
+using RareCancerNetwork.Protos.Storage;
+using RareCancerNetwork.Protos.V1;
+using RareCancerNetwork.Spoke.Cache;
+
+namespace RareCancerNetwork.Spoke.Feed;
+
+/// <summary>What applying one feed event did, for logging.</summary>
+public enum FeedApplyResult
+{
+    Applied,
+    UnknownConsultation,
+    ReportDigestMismatch,
+}
+
+/// <summary>
+/// Applies hub feed events to the cache. Each event and the cursor that moves past it commit in
+/// one transaction: after a crash the feed resumes exactly after the last applied event.
+/// </summary>
+public sealed class FeedStore(SpokeDatabase database, TimeProvider clock)
+{
+    public async Task<long> CursorAsync(CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken);
+        await using var command = connection.Command("SELECT after_sequence FROM feed_cursor WHERE id = 1");
+        return (long)(await command.ExecuteScalarAsync(cancellationToken))!;
+    }
+
+    public async Task<FeedApplyResult> ApplyAsync(SubscribeEventsResponse @event, CancellationToken cancellationToken)
+    {
+        var now = clock.GetUtcNow().ToDbText();
+        await using var connection = await database.OpenAsync(cancellationToken);
+        await using var transaction = connection.BeginTransaction();
+        var result = await ApplyChangeAsync(connection, transaction, @event, now, cancellationToken);
+        await using (var cursor = connection.Command(
+            "UPDATE feed_cursor SET after_sequence = $sequence, updated_at = $now WHERE id = 1 AND after_sequence < $sequence", transaction)
+            .With("$sequence", @event.Sequence).With("$now", now))
+        {
+            if (await cursor.ExecuteNonQueryAsync(cancellationToken) == 0)
+            {
+                // Already applied (a replay after reconnect): change nothing.
+                await transaction.RollbackAsync(cancellationToken);
+                return FeedApplyResult.Applied;
+            }
+        }
+        await transaction.CommitAsync(cancellationToken);
+        return result;
+    }
+
+    private static async Task<FeedApplyResult> ApplyChangeAsync(SqliteConnection connection, SqliteTransaction transaction,
+        SubscribeEventsResponse @event, string now, CancellationToken cancellationToken)
+    {
+        await using (var exists = connection.Command("SELECT 1 FROM consultations WHERE consultation_id = $id", transaction).With("$id", @event.ConsultationId))
+        {
+            if (await exists.ExecuteScalarAsync(cancellationToken) is null)
+            {
+                return FeedApplyResult.UnknownConsultation;
+            }
+        }
+        switch (@event.EventCase)
+        {
+            case SubscribeEventsResponse.EventOneofCase.StatusChanged:
+                // An event from the hub proves delivery even if the delivery answer was lost.
+                await using (var update = connection.Command(
+                    "UPDATE consultations SET status = $status, delivery_state = $delivered, delivery_error = NULL, updated_at = $now WHERE consultation_id = $id", transaction)
+                    .With("$status", (int)@event.StatusChanged.Status).With("$delivered", (int)DeliveryState.Delivered)
+                    .With("$now", now).With("$id", @event.ConsultationId))
+                {
+                    await update.ExecuteNonQueryAsync(cancellationToken);
+                }
+                return FeedApplyResult.Applied;
+            case SubscribeEventsResponse.EventOneofCase.ReportIssued:
+                var report = @event.ReportIssued;
+                if (report.ConsultationId != @event.ConsultationId || !ReportDigest.Verify(report))
+                {
+                    return FeedApplyResult.ReportDigestMismatch;
+                }
+                await using (var insert = connection.Command(
+                    "INSERT OR IGNORE INTO consultation_reports (consultation_id, version, report, received_at) VALUES ($id, $version, $report, $now)", transaction)
+                    .With("$id", report.ConsultationId).With("$version", report.Version).With("$report", Google.Protobuf.MessageExtensions.ToByteArray(report)).With("$now", now))
+                {
+                    await insert.ExecuteNonQueryAsync(cancellationToken);
+                }
+                await using (var touch = connection.Command("UPDATE consultations SET updated_at = $now WHERE consultation_id = $id", transaction)
+                    .With("$now", now).With("$id", report.ConsultationId))
+                {
+                    await touch.ExecuteNonQueryAsync(cancellationToken);
+                }
+                return FeedApplyResult.Applied;
+            default:
+                // An event kind from a newer hub: skip it rather than stall the feed.
+                return FeedApplyResult.Applied;
+        }
+    }
+}

@@ -1,0 +1,28 @@
+using Grpc.Net.Client;
+using Microsoft.Extensions.Options;
+using OpenIddict.Client;
+using RareCancerNetwork.Protos.Security;
+using RareCancerNetwork.Protos.Transport;
+using RareCancerNetwork.Protos.V1;
+
+namespace RareCancerNetwork.Spoke.HubClient;
+
+/// <summary>The node's authenticated channel to the hub.</summary>
+public sealed class HubConnection : IDisposable
+{
+    private readonly GrpcChannel _channel;
+
+    public HubConnection(IOptions<SpokeOptions> options, OpenIddictClientService client, TimeProvider clock)
+    {
+        var hub = options.Value.Hub;
+        Tokens = new HubTokenSource(client, [NetworkClaims.Scopes.Sync, NetworkClaims.Scopes.Directory], clock);
+        _channel = HubClientRegistration.CreateChannel(hub.Url, hub.CaCertificatePath, Tokens.GetAsync);
+        Sync = new SpokeSyncService.SpokeSyncServiceClient(_channel);
+    }
+
+    public HubTokenSource Tokens { get; }
+
+    public SpokeSyncService.SpokeSyncServiceClient Sync { get; }
+
+    public void Dispose() => _channel.Dispose();
+}

@@ -1,0 +1,59 @@
+using Grpc.Core;
+using Microsoft.AspNetCore.Authorization;
+using Microsoft.Extensions.Options;
+using RareCancerNetwork.Protos.Security;
+using RareCancerNetwork.Protos.Validation;
+using RareCancerNetwork.Protos.V1;
+using RareCancerNetwork.Spoke.Cache;
+
+namespace RareCancerNetwork.Spoke.LocalApi;
+
+/// <summary>The local pathologists' API. Answers from the local cache, so it works while the hub is away.</summary>
+[Authorize(Policy = SpokePolicies.LocalUser)]
+public sealed partial class LocalConsultationGrpcService(
+    ConsultationCache cache, IOptions<SpokeOptions> options, TimeProvider clock, ILogger<LocalConsultationGrpcService> logger)
+    : LocalConsultationService.LocalConsultationServiceBase
+{
+    public const int MaxLocalPatientId = 64;
+
+    public override async Task<SubmitConsultationResponse> SubmitConsultation(SubmitConsultationRequest request, ServerCallContext context)
+    {
+        var v = new FieldValidator();
+        v.Uuid("consultation_id", request.ConsultationId);
+        if (v.Text("local_patient_id", request.LocalPatientId, MaxLocalPatientId) && request.LocalPatientId.Any(char.IsControl))
+        {
+            v.Add("local_patient_id", "must not contain control characters");
+        }
+        ConsultationValidation.ValidateDetails(v, "details", request.Details, ConsultationValidation.TodayInJapan(clock));
+        v.ThrowIfInvalid();
+
+        var caller = NetworkCaller.From(context.GetHttpContext().User);
+        var (consultation, duplicate) = await cache.SubmitAsync(options.Value.FacilityCode, caller.Subject, request, context.CancellationToken);
+        LogSubmitted(logger, consultation.ConsultationId, duplicate);
+        return new SubmitConsultationResponse { Consultation = consultation, Duplicate = duplicate };
+    }
+
+    public override async Task<ListConsultationsResponse> ListConsultations(ListConsultationsRequest request, ServerCallContext context)
+    {
+        var v = new FieldValidator();
+        v.OptionalEnum("status", request.Status);
+        var pageSize = v.PageSize("page_size", request.PageSize, 50, 200);
+        v.Text("page_token", request.PageToken, 200, required: false);
+        v.ThrowIfInvalid();
+        var (page, next) = await cache.ListAsync(request.Status, pageSize, request.PageToken, context.CancellationToken);
+        var response = new ListConsultationsResponse { NextPageToken = next };
+        response.Consultations.AddRange(page);
+        return response;
+    }
+
+    public override async Task<GetConsultationResponse> GetConsultation(GetConsultationRequest request, ServerCallContext context)
+    {
+        var v = new FieldValidator();
+        v.Uuid("consultation_id", request.ConsultationId);
+        v.ThrowIfInvalid();
+        return new GetConsultationResponse { Consultation = await cache.GetAsync(request.ConsultationId, context.CancellationToken) };
+    }
+
+    [LoggerMessage(EventId = 2001, Level = LogLevel.Information, Message = "Consultation {ConsultationId} stored locally and queued for the hub (duplicate: {Duplicate})")]
+    private static partial void LogSubmitted(ILogger logger, string consultationId, bool duplicate);
+}

@@ -1,0 +1,108 @@
+using Grpc.Core;
+using Microsoft.Extensions.Options;
+using Polly.Retry;
+using Polly;
+using RareCancerNetwork.Protos.Transport;
+using RareCancerNetwork.Protos.V1;
+using RareCancerNetwork.Spoke.HubClient;
+
+namespace RareCancerNetwork.Spoke.Outbox;
+
+/// <summary>
+/// Delivers the outbox to the hub, oldest first. The consultation id is the idempotency key, so a
+/// delivery repeated after a crash or a lost answer is applied once at the hub. While the hub is
+/// unreachable it backs off exponentially with jitter (Polly) and resumes when it returns.
+/// </summary>
+public sealed partial class OutboxDeliveryWorker(
+    OutboxStore outbox, OutboxSignal signal, HubConnection hub, IOptions<SpokeOptions> options, ILogger<OutboxDeliveryWorker> logger) : BackgroundService
+{
+    private static readonly TimeSpan PollInterval = TimeSpan.FromSeconds(30);
+    private static readonly TimeSpan CallTimeout = TimeSpan.FromSeconds(30);
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        var delivery = options.Value.Delivery;
+        var pipeline = new ResiliencePipelineBuilder().AddRetry(new RetryStrategyOptions
+        {
+            ShouldHandle = new PredicateBuilder().Handle<Exception>(e => HubFailures.IsTransient(e) && !stoppingToken.IsCancellationRequested),
+            MaxRetryAttempts = int.MaxValue,
+            BackoffType = DelayBackoffType.Exponential,
+            UseJitter = true,
+            Delay = TimeSpan.FromSeconds(delivery.InitialBackoffSeconds),
+            MaxDelay = TimeSpan.FromSeconds(delivery.MaxBackoffSeconds),
+            OnRetry = args =>
+            {
+                LogRetrying(logger, args.AttemptNumber + 1, args.RetryDelay.TotalSeconds, HubFailures.Describe(args.Outcome.Exception!));
+                return default;
+            },
+        }).Build();
+
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            try
+            {
+                await pipeline.ExecuteAsync(DeliverPendingAsync, stoppingToken);
+                await signal.WaitAsync(PollInterval, stoppingToken);
+            }
+            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+            {
+                return;
+            }
+        }
+    }
+
+    private async ValueTask DeliverPendingAsync(CancellationToken cancellationToken)
+    {
+        while (true)
+        {
+            var batch = await outbox.PendingAsync(50, cancellationToken);
+            if (batch.Count == 0)
+            {
+                return;
+            }
+            foreach (var entry in batch)
+            {
+                await DeliverAsync(entry, cancellationToken);
+            }
+        }
+    }
+
+    private async Task DeliverAsync(OutboxEntry entry, CancellationToken cancellationToken)
+    {
+        if (entry.Kind != OutboxStore.DeliverConsultationKind)
+        {
+            await outbox.MarkConsultationRejectedAsync(entry, $"Unknown outbox entry kind '{entry.Kind}'.", cancellationToken);
+            return;
+        }
+        try
+        {
+            var request = DeliverConsultationRequest.Parser.ParseFrom(entry.Payload);
+            var response = await hub.Sync.DeliverConsultationAsync(request, deadline: DateTime.UtcNow.Add(CallTimeout), cancellationToken: cancellationToken);
+            await outbox.MarkConsultationDeliveredAsync(entry, cancellationToken);
+            LogDelivered(logger, entry.AggregateId, response.Duplicate, entry.Attempts + 1);
+        }
+        catch (Exception exception) when (HubFailures.IsTransient(exception) && !cancellationToken.IsCancellationRequested)
+        {
+            if (exception is RpcException { StatusCode: StatusCode.Unauthenticated })
+            {
+                hub.Tokens.Invalidate();
+            }
+            await outbox.RecordFailedAttemptAsync(entry, HubFailures.Describe(exception), CancellationToken.None);
+            throw;
+        }
+        catch (RpcException exception)
+        {
+            await outbox.MarkConsultationRejectedAsync(entry, HubFailures.Describe(exception), CancellationToken.None);
+            LogRejected(logger, entry.AggregateId, exception.StatusCode);
+        }
+    }
+
+    [LoggerMessage(EventId = 2101, Level = LogLevel.Information, Message = "Consultation {ConsultationId} delivered to the hub (duplicate: {Duplicate}, attempt {Attempt})")]
+    private static partial void LogDelivered(ILogger logger, string consultationId, bool duplicate, int attempt);
+
+    [LoggerMessage(EventId = 2102, Level = LogLevel.Warning, Message = "Hub delivery failed; retry {Attempt} in {DelaySeconds:F1}s ({Reason})")]
+    private static partial void LogRetrying(ILogger logger, int attempt, double delaySeconds, string reason);
+
+    [LoggerMessage(EventId = 2103, Level = LogLevel.Error, Message = "The hub refused consultation {ConsultationId} ({StatusCode}); it will not be resent")]
+    private static partial void LogRejected(ILogger logger, string consultationId, StatusCode statusCode);
+}

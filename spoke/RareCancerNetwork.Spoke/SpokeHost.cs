@@ -1,0 +1,92 @@
+using Microsoft.AspNetCore.DataProtection;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
+using OpenIddict.Validation.AspNetCore;
+using RareCancerNetwork.Protos.Errors;
+using RareCancerNetwork.Protos.Hosting;
+using RareCancerNetwork.Protos.Security;
+using RareCancerNetwork.Protos.Storage;
+using RareCancerNetwork.Protos.Transport;
+using RareCancerNetwork.Spoke.Cache;
+using RareCancerNetwork.Spoke.Feed;
+using RareCancerNetwork.Spoke.HubClient;
+using RareCancerNetwork.Spoke.LocalApi;
+using RareCancerNetwork.Spoke.Outbox;
+using RareCancerNetwork.Spoke.Pseudonymisation;
+
+namespace RareCancerNetwork.Spoke;
+
+/// <summary>Builds the spoke node: local gRPC API, SQLite cache, outbox delivery and feed consumption.</summary>
+public static class SpokeHost
+{
+    public static WebApplication Build(string[] args, IDictionary<string, string?>? settings = null, string? configFile = null)
+    {
+        var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
+        if (configFile is not null)
+        {
+            builder.Configuration.AddJsonFile(Path.GetFullPath(configFile), optional: false);
+        }
+        if (settings is not null)
+        {
+            builder.Configuration.AddInMemoryCollection(settings);
+        }
+        var options = builder.Configuration.GetSection(SpokeOptions.Section).Get<SpokeOptions>() ?? new SpokeOptions();
+        builder.Services.AddOptions<SpokeOptions>().BindConfiguration(SpokeOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+
+        var tls = string.IsNullOrWhiteSpace(options.CertificatePath)
+            ? DevelopmentCertificates.EnsureCreated(options.TlsFolder, $"Rare Cancer Network spoke {options.NodeId}")
+            : new DevelopmentCertificates.Result("", options.CertificatePath, false);
+        builder.Services.AddSingleton(tls);
+        builder.WebHost.ConfigureKestrel(kestrel => NodeListener.Listen(kestrel, options.EffectiveListenUrls,
+            DevelopmentCertificates.LoadServerCertificate(tls.ServerPfxPath, options.CertificatePassword)));
+
+        AddSpokeServices(builder.Services, options);
+        var app = builder.Build();
+        app.UseAuthentication();
+        app.UseAuthorization();
+        app.MapGrpcService<LocalConsultationGrpcService>();
+        app.MapGrpcHealthChecksService().AllowAnonymous();
+        app.MapGrpcReflectionService();
+        return app;
+    }
+
+    private static void AddSpokeServices(IServiceCollection services, SpokeOptions options)
+    {
+        services.AddSingleton(TimeProvider.System);
+        services.AddSingleton<SpokeDatabase>();
+        services.AddSingleton<PatientPseudonymizer>();
+        services.AddSingleton<OutboxSignal>();
+        services.AddSingleton<OutboxStore>();
+        services.AddSingleton<ConsultationCache>();
+        services.AddSingleton<FeedStore>();
+        services.AddSingleton<HubConnection>();
+        services.AddHostedService<OutboxDeliveryWorker>();
+        services.AddHostedService<FeedConsumerWorker>();
+        services.AddDataProtection().PersistKeysToFileSystem(new DirectoryInfo(Path.Combine(options.KeysFolder, "data-protection")));
+
+        var trust = PinnedCaTrust.FromFile(options.Hub.CaCertificatePath);
+        services.AddHubTokenClient(options.Hub.Url, options.Hub.CaCertificatePath, options.Hub.ClientId, options.Hub.ClientSecret);
+        services.AddOpenIddict().AddValidation(validation =>
+        {
+            // Note: tokens are validated against the hub's published keys; the audience must name this node.
+            validation.SetIssuer(HubClientRegistration.IssuerUri(options.Hub.Url));
+            validation.AddAudiences(NetworkClaims.Audiences.Spoke(options.NodeId));
+            validation.UseSystemNetHttp().ConfigureHttpClientHandler(trust.Apply);
+            validation.UseAspNetCore();
+        });
+        services.AddAuthentication(OpenIddictValidationAspNetCoreDefaults.AuthenticationScheme);
+        services.AddAuthorization(authorization => SpokePolicies.Add(authorization, options));
+
+        services.AddGrpc(grpc =>
+        {
+            grpc.Interceptors.Add<ErrorMappingInterceptor>();
+            grpc.MaxReceiveMessageSize = 4 * 1024 * 1024;
+            grpc.EnableDetailedErrors = false;
+        });
+        services.AddGrpcReflection();
+        services.AddGrpcHealthChecks().Add(new HealthCheckRegistration(
+            "spoke-database", provider => new SqliteDatabaseHealthCheck(provider.GetRequiredService<SpokeDatabase>().Database), null, null));
+    }
+
+    public static Task InitializeAsync(IServiceProvider services, CancellationToken cancellationToken) =>
+        services.GetRequiredService<SpokeDatabase>().Database.MigrateAsync(cancellationToken);
+}

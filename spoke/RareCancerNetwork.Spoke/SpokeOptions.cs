@@ -1,0 +1,71 @@
+using System.ComponentModel.DataAnnotations;
+
+namespace RareCancerNetwork.Spoke;
+
+/// <summary>Spoke node configuration (section <c>Spoke</c>; environment variables <c>Spoke__NodeId</c> etc.).</summary>
+public sealed class SpokeOptions
+{
+    public const string Section = "Spoke";
+    public const string DefaultListenUrl = "https://127.0.0.1:5444";
+
+    /// <summary>The id the hub registered this node under.</summary>
+    [Required]
+    public string NodeId { get; set; } = "";
+
+    /// <summary>Facility code of the core center that runs the node.</summary>
+    [Required]
+    public string FacilityCode { get; set; } = "";
+
+    /// <summary>Holds everything the node owns: database, pseudonymisation key, certificates.</summary>
+    [Required]
+    public string DataFolder { get; set; } = ".rcn/spoke";
+
+    // Empty by default: the configuration binder appends to an initialised array instead of replacing it.
+    public string[] ListenUrls { get; set; } = [];
+
+    /// <summary>PKCS#12 certificate for the local API; when absent a development CA and certificate are generated.</summary>
+    public string? CertificatePath { get; set; }
+
+    public string? CertificatePassword { get; set; }
+
+    [Required]
+    public HubConnectionOptions Hub { get; set; } = new();
+
+    public DeliveryOptions Delivery { get; set; } = new();
+
+    public IReadOnlyList<string> EffectiveListenUrls => ListenUrls.Length > 0 ? ListenUrls : [DefaultListenUrl];
+
+    public string FullDataFolder => Path.GetFullPath(DataFolder);
+
+    public string DatabasePath => Path.Combine(FullDataFolder, "spoke.db");
+
+    public string KeysFolder => Path.Combine(FullDataFolder, "keys");
+
+    public string TlsFolder => Path.Combine(FullDataFolder, "tls");
+}
+
+/// <summary>How the node reaches the hub (printed by the hub's <c>register-spoke</c>).</summary>
+public sealed class HubConnectionOptions
+{
+    [Required, Url]
+    public string Url { get; set; } = "";
+
+    /// <summary>PEM CA the hub's certificate chains to; empty to use the system trust store.</summary>
+    public string? CaCertificatePath { get; set; }
+
+    [Required]
+    public string ClientId { get; set; } = "";
+
+    [Required]
+    public string ClientSecret { get; set; } = "";
+}
+
+/// <summary>Retry schedule of the outbox: exponential with jitter, capped.</summary>
+public sealed class DeliveryOptions
+{
+    [Range(0.01, 3600)]
+    public double InitialBackoffSeconds { get; set; } = 1;
+
+    [Range(0.01, 86400)]
+    public double MaxBackoffSeconds { get; set; } = 300;
+}
