@@ -1,0 +1,24 @@
+using Grpc.Net.Client;
+using Microsoft.Extensions.DependencyInjection;
+using OpenIddict.Client;
+using RareCancerNetwork.Hub.Identity;
+using RareCancerNetwork.Protos.Transport;
+
+namespace RareCancerNetwork.IntegrationTests.Infrastructure;
+
+/// <summary>Real tokens from the hub's token endpoint, and TLS channels that trust only the node's CA.</summary>
+public static class Clients
+{
+    public static async Task<string> TokenAsync(string hubUrl, string hubCaPath, IssuedCredentials credentials, params string[] scopes)
+    {
+        await using var services = new ServiceCollection().AddLogging()
+            .AddHubTokenClient(hubUrl, hubCaPath, credentials.ClientId, credentials.ClientSecret)
+            .BuildServiceProvider();
+        var source = new HubTokenSource(services.GetRequiredService<OpenIddictClientService>(), scopes, TimeProvider.System);
+        return await source.GetAsync(CancellationToken.None);
+    }
+
+    public static GrpcChannel Channel(string url, string caPath, string? accessToken) => accessToken is null
+        ? GrpcChannel.ForAddress(url, new GrpcChannelOptions { HttpHandler = PinnedCaTrust.FromFile(caPath).CreateHandler() })
+        : HubClientRegistration.CreateChannel(url, caPath, _ => Task.FromResult(accessToken));
+}

@@ -1,0 +1,104 @@
+using RareCancerNetwork.Hub.Identity;
+using RareCancerNetwork.Protos.Security;
+using RareCancerNetwork.Protos.V1;
+
+namespace RareCancerNetwork.IntegrationTests.Infrastructure;
+
+/// <summary>
+/// A hub, two spokes (A: 東京大学医学部附属病院, B: 北海道大学病院) and two soft-tissue experts,
+/// all in-process on real TLS with real tokens. Shared by the tests of one collection.
+/// </summary>
+public sealed class TestNetwork : IAsyncLifetime
+{
+    public const string FacilityA = "CORE-004";
+    public const string FacilityB = "CORE-001";
+
+    private readonly TempFolder _folder = new("rcn-network");
+
+    public HubNode Hub { get; private set; } = null!;
+    public SpokeNode SpokeA { get; private set; } = null!;
+    public SpokeNode SpokeB { get; private set; } = null!;
+    public IssuedCredentials NodeA { get; private set; } = null!;
+    public IssuedCredentials NodeB { get; private set; } = null!;
+    public string LocalTokenA { get; private set; } = "";
+    public string LocalTokenB { get; private set; } = "";
+    public string NodeTokenA { get; private set; } = "";
+    public string NodeTokenB { get; private set; } = "";
+    public string ExpertToken1 { get; private set; } = "";
+    public string ExpertToken2 { get; private set; } = "";
+    public string BoneExpertToken { get; private set; } = "";
+
+    public async ValueTask InitializeAsync()
+    {
+        Hub = await HubNode.StartAsync(_folder.Sub("hub"));
+        NodeA = await Hub.RegisterSpokeAsync("spoke-a", FacilityA);
+        NodeB = await Hub.RegisterSpokeAsync("spoke-b", FacilityB);
+        var localA = await Hub.RegisterLocalClientAsync("spoke-a", "pathology");
+        var localB = await Hub.RegisterLocalClientAsync("spoke-b", "pathology");
+        var expert1 = await Hub.RegisterExpertAsync("expert-one", "佐藤 花子", 1000, OrganSystem.SoftTissue);
+        var expert2 = await Hub.RegisterExpertAsync("expert-two", "鈴木 一郎", 1000, OrganSystem.SoftTissue);
+        var boneExpert = await Hub.RegisterExpertAsync("bone-expert", "高橋 健", 1000, OrganSystem.Bone);
+        SpokeA = await SpokeNode.StartAsync(_folder.Sub("spoke-a"), Hub.Url, Hub.CaPath, "spoke-a", FacilityA, NodeA);
+        SpokeB = await SpokeNode.StartAsync(_folder.Sub("spoke-b"), Hub.Url, Hub.CaPath, "spoke-b", FacilityB, NodeB);
+
+        LocalTokenA = await Clients.TokenAsync(Hub.Url, Hub.CaPath, localA, NetworkClaims.Scopes.Local);
+        LocalTokenB = await Clients.TokenAsync(Hub.Url, Hub.CaPath, localB, NetworkClaims.Scopes.Local);
+        NodeTokenA = await Clients.TokenAsync(Hub.Url, Hub.CaPath, NodeA, NetworkClaims.Scopes.Sync, NetworkClaims.Scopes.Directory);
+        NodeTokenB = await Clients.TokenAsync(Hub.Url, Hub.CaPath, NodeB, NetworkClaims.Scopes.Sync, NetworkClaims.Scopes.Directory);
+        ExpertToken1 = await Clients.TokenAsync(Hub.Url, Hub.CaPath, expert1, NetworkClaims.Scopes.Expert, NetworkClaims.Scopes.Directory);
+        ExpertToken2 = await Clients.TokenAsync(Hub.Url, Hub.CaPath, expert2, NetworkClaims.Scopes.Expert, NetworkClaims.Scopes.Directory);
+        BoneExpertToken = await Clients.TokenAsync(Hub.Url, Hub.CaPath, boneExpert, NetworkClaims.Scopes.Expert);
+    }
+
+    public LocalConsultationService.LocalConsultationServiceClient LocalA(string? token = null) =>
+        new(Clients.Channel(SpokeA.Url, SpokeA.CaPath, token ?? LocalTokenA));
+
+    public LocalConsultationService.LocalConsultationServiceClient LocalB(string? token = null) =>
+        new(Clients.Channel(SpokeB.Url, SpokeB.CaPath, token ?? LocalTokenB));
+
+    public SpokeSyncService.SpokeSyncServiceClient Sync(string? token) => new(Clients.Channel(Hub.Url, Hub.CaPath, token));
+
+    public ExpertConsultationService.ExpertConsultationServiceClient Expert(string? token) => new(Clients.Channel(Hub.Url, Hub.CaPath, token));
+
+    public DirectoryService.DirectoryServiceClient Directory(string? token) => new(Clients.Channel(Hub.Url, Hub.CaPath, token));
+
+    /// <summary>Submits at spoke A and waits until the hub has assigned it.</summary>
+    public async Task<LocalConsultation> SubmitAndAwaitAssignmentAsync(SubmitConsultationRequest request)
+    {
+        await LocalA().SubmitConsultationAsync(request, cancellationToken: TestContext.Current.CancellationToken);
+        return await Eventually.UntilAsync(
+            async () => (await LocalA().GetConsultationAsync(new() { ConsultationId = request.ConsultationId })).Consultation,
+            c => c.Status == ConsultationStatus.Assigned, $"consultation {request.ConsultationId} assigned");
+    }
+
+    /// <summary>The expert token whose expert holds the consultation.</summary>
+    public async Task<string> AssignedExpertTokenAsync(string consultationId)
+    {
+        foreach (var token in new[] { ExpertToken1, ExpertToken2 })
+        {
+            try
+            {
+                await Expert(token).GetAssignedConsultationAsync(new() { ConsultationId = consultationId });
+                return token;
+            }
+            catch (Grpc.Core.RpcException e) when (e.StatusCode == Grpc.Core.StatusCode.PermissionDenied)
+            {
+            }
+        }
+        throw new InvalidOperationException($"No expert holds {consultationId}.");
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await SpokeA.DisposeAsync();
+        await SpokeB.DisposeAsync();
+        await Hub.DisposeAsync();
+        _folder.Dispose();
+    }
+}
+
+[CollectionDefinition(Name)]
+public sealed class NetworkCollection : ICollectionFixture<TestNetwork>
+{
+    public const string Name = "network";
+}
