@@ -79,11 +79,12 @@ public sealed partial class FieldValidator
         }
     }
 
+    /// <summary>A lowercase hyphenated time-ordered UUID (version 7), as created where a record is born.</summary>
     public void Uuid(string field, string? value)
     {
-        if (Text(field, value, 36) && (!Guid.TryParseExact(value, "D", out var id) || id == Guid.Empty || value != id.ToString("D")))
+        if (Text(field, value, 36) && (!Guid.TryParseExact(value, "D", out var id) || id.Version != 7 || value != id.ToString("D")))
         {
-            Add(field, "must be a lowercase hyphenated UUID such as 0193a5c2-7b1e-7c3d-9f00-1a2b3c4d5e6f");
+            Add(field, "must be a lowercase hyphenated version-7 UUID such as 019aad6e-7b1e-7c3d-9f00-1a2b3c4d5e6f");
         }
     }
 

@@ -1,0 +1,75 @@
+using RareCancerNetwork.Protos.V1;
+
+namespace RareCancerNetwork.Hub.Tests;
+
+public sealed class ExpertAssignmentTests
+{
+    [Fact]
+    public async Task Deliver_AssignsLeastLoadedExpertOfTheSpecialty()
+    {
+        await using var hub = await HubStore.CreateAsync();
+        await hub.AddExpertAsync("bone", 10, OrganSystem.Bone);
+        await hub.AddExpertAsync("soft-a", 10, OrganSystem.SoftTissue);
+        await hub.AddExpertAsync("soft-b", 10, OrganSystem.SoftTissue, OrganSystem.Bone);
+
+        var first = await hub.DeliverAsync();
+        var second = await hub.DeliverAsync();
+        var third = await hub.DeliverAsync();
+
+        // Ties break by expert id; then the least loaded takes the next case.
+        Assert.Equal("soft-a", await hub.AssigneeAsync(first));
+        Assert.Equal("soft-b", await hub.AssigneeAsync(second));
+        Assert.Equal("soft-a", await hub.AssigneeAsync(third));
+    }
+
+    [Fact]
+    public async Task Deliver_NoExpertOfTheSpecialty_WaitsInReceived_ThenAssignedWhenOneIsRegistered()
+    {
+        await using var hub = await HubStore.CreateAsync();
+        await hub.AddExpertAsync("soft", 10, OrganSystem.SoftTissue);
+        var eye = await hub.DeliverAsync(OrganSystem.Eye);
+        Assert.Null(await hub.AssigneeAsync(eye));
+
+        await hub.AddExpertAsync("eye", 10, OrganSystem.Eye);
+        Assert.Equal(1, await hub.Store.AssignWaitingAsync(CancellationToken.None));
+        Assert.Equal("eye", await hub.AssigneeAsync(eye));
+    }
+
+    [Fact]
+    public async Task Capacity_IsRespected_AndAReportFreesIt_UrgentFirst()
+    {
+        await using var hub = await HubStore.CreateAsync();
+        await hub.AddExpertAsync("solo", 1, OrganSystem.SoftTissue);
+        var first = await hub.DeliverAsync();
+        var routine = await hub.DeliverAsync();
+        var urgent = await hub.DeliverAsync(urgency: Urgency.Urgent);
+        Assert.Equal("solo", await hub.AssigneeAsync(first));
+        Assert.Null(await hub.AssigneeAsync(routine));
+        Assert.Null(await hub.AssigneeAsync(urgent));
+
+        await hub.Store.SubmitReportAsync("solo", "Solo", new SubmitReportRequest
+        {
+            ConsultationId = first,
+            Diagnosis = new Diagnosis { Text = "診断", MorphologyCode = "8850/3" },
+            Concordance = Concordance.Concordant,
+        }, CancellationToken.None);
+
+        // The freed slot goes to the urgent case although the routine one waited longer.
+        Assert.Equal("solo", await hub.AssigneeAsync(urgent));
+        Assert.Null(await hub.AssigneeAsync(routine));
+    }
+
+    [Fact]
+    public async Task FeedEvents_AreOrderedPerNode_AndCarryAssignment()
+    {
+        await using var hub = await HubStore.CreateAsync();
+        await hub.AddExpertAsync("soft", 10, OrganSystem.SoftTissue);
+        var id = await hub.DeliverAsync();
+        var events = await hub.Feed.ReadAfterAsync(HubStore.NodeId, 0, 100, CancellationToken.None);
+        Assert.Equal([ConsultationStatus.Received, ConsultationStatus.Assigned], events.Select(e => e.StatusChanged.Status));
+        Assert.All(events, e => Assert.Equal(id, e.ConsultationId));
+        Assert.True(events[0].Sequence < events[1].Sequence);
+        Assert.Empty(await hub.Feed.ReadAfterAsync(HubStore.NodeId, events[1].Sequence, 100, CancellationToken.None));
+        Assert.Empty(await hub.Feed.ReadAfterAsync("another-node", 0, 100, CancellationToken.None));
+    }
+}

@@ -1,0 +1,63 @@
+using Google.Protobuf.WellKnownTypes;
+using RareCancerNetwork.Protos.Security;
+using RareCancerNetwork.Protos.V1;
+using RareCancerNetwork.Spoke.Feed;
+
+namespace RareCancerNetwork.Spoke.Tests;
+
+public sealed class FeedStoreTests
+{
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    [Fact]
+    public async Task Apply_StatusAndReport_AdvancesCursor_ReplayChangesNothing()
+    {
+        await using var spoke = await SpokeCache.CreateAsync();
+        var id = (await spoke.Cache.SubmitAsync("CORE-004", "t", SpokeCache.Submission(), Ct)).Consultation.ConsultationId;
+
+        Assert.Equal(FeedApplyResult.Applied, await spoke.Feed.ApplyAsync(Status(10, id, ConsultationStatus.Assigned), Ct));
+        Assert.Equal(FeedApplyResult.Applied, await spoke.Feed.ApplyAsync(Report(11, id, 1), Ct));
+        Assert.Equal(FeedApplyResult.Applied, await spoke.Feed.ApplyAsync(Status(12, id, ConsultationStatus.Reported), Ct));
+        Assert.Equal(12, await spoke.Feed.CursorAsync(Ct));
+
+        // A replay of an older event (reconnect from a stale cursor) must not move the status back.
+        await spoke.Feed.ApplyAsync(Status(10, id, ConsultationStatus.Assigned), Ct);
+        await spoke.Feed.ApplyAsync(Report(11, id, 1), Ct);
+        var consultation = await spoke.Cache.GetAsync(id, Ct);
+        Assert.Equal(ConsultationStatus.Reported, consultation.Status);
+        Assert.Equal(DeliveryState.Delivered, consultation.DeliveryState);
+        Assert.Single(consultation.Reports);
+        Assert.Equal(12, await spoke.Feed.CursorAsync(Ct));
+    }
+
+    [Fact]
+    public async Task Apply_AlteredReport_IsNotStored_UnknownConsultation_IsSkipped_CursorStillAdvances()
+    {
+        await using var spoke = await SpokeCache.CreateAsync();
+        var id = (await spoke.Cache.SubmitAsync("CORE-004", "t", SpokeCache.Submission(), Ct)).Consultation.ConsultationId;
+        var altered = Report(5, id, 1);
+        altered.ReportIssued.Comment = "書き換え";
+        Assert.Equal(FeedApplyResult.ReportDigestMismatch, await spoke.Feed.ApplyAsync(altered, Ct));
+        Assert.Empty((await spoke.Cache.GetAsync(id, Ct)).Reports);
+        Assert.Equal(FeedApplyResult.UnknownConsultation, await spoke.Feed.ApplyAsync(Status(6, Guid.CreateVersion7().ToString(), ConsultationStatus.Assigned), Ct));
+        Assert.Equal(6, await spoke.Feed.CursorAsync(Ct));
+    }
+
+    private static SubscribeEventsResponse Status(long sequence, string id, ConsultationStatus status) =>
+        new() { Sequence = sequence, ConsultationId = id, OccurredAt = Timestamp.FromDateTimeOffset(DateTimeOffset.UtcNow), StatusChanged = new() { Status = status } };
+
+    private static SubscribeEventsResponse Report(long sequence, string id, int version)
+    {
+        var report = new ConsultationReport
+        {
+            ConsultationId = id,
+            Version = version,
+            Diagnosis = new Diagnosis { Text = "高分化型脂肪肉腫", MorphologyCode = "8851/3" },
+            Concordance = Concordance.Concordant,
+            SignedByExpertId = "sato",
+            SignedAt = Timestamp.FromDateTimeOffset(DateTimeOffset.UtcNow),
+        };
+        report.ContentSha256 = ReportDigest.Compute(report);
+        return new() { Sequence = sequence, ConsultationId = id, OccurredAt = report.SignedAt, ReportIssued = report };
+    }
+}
