@@ -40,6 +40,7 @@ public static partial class HubHost
         app.UseAuthentication();
         app.UseAuthorization();
         TokenEndpoint.Map(app);
+        DeviceVerificationPage.Map(app);
         app.MapGrpcService<DirectoryGrpcService>();
         app.MapGrpcService<ExpertConsultationGrpcService>();
         app.MapGrpcService<SpokeSyncGrpcService>();
@@ -57,6 +58,8 @@ public static partial class HubHost
         services.AddSingleton<EventFeed>();
         services.AddSingleton<ConsultationStore>();
         services.AddScoped<ClientRegistry>();
+        services.AddSingleton<UserAccounts>();
+        services.AddAntiforgery();
         services.AddScoped<DirectorySeeder>();
 
         services.AddDataProtection().PersistKeysToFileSystem(new DirectoryInfo(Path.Combine(options.KeysFolder, "data-protection")));
@@ -69,9 +72,17 @@ public static partial class HubHost
             .AddCore(core => core.UseEntityFrameworkCore().UseDbContext<HubIdentityDbContext>())
             .AddServer(server =>
             {
-                server.SetTokenEndpointUris(TokenEndpoint.Path.TrimStart('/'));
-                server.AllowClientCredentialsFlow();
-                server.SetAccessTokenLifetime(TimeSpan.FromMinutes(options.AccessTokenLifetimeMinutes));
+                server.SetTokenEndpointUris(TokenEndpoint.Path.TrimStart('/'))
+                    .SetDeviceAuthorizationEndpointUris("connect/device")
+                    .SetEndUserVerificationEndpointUris(DeviceVerificationPage.Path.TrimStart('/'));
+                server.AllowClientCredentialsFlow().AllowDeviceAuthorizationFlow().AllowRefreshTokenFlow();
+                server.SetAccessTokenLifetime(TimeSpan.FromMinutes(options.AccessTokenLifetimeMinutes))
+                    .SetRefreshTokenLifetime(TimeSpan.FromHours(options.RefreshTokenLifetimeHours))
+                    .SetDeviceCodeLifetime(TimeSpan.FromSeconds(options.DeviceCodeLifetimeSeconds))
+                    .SetUserCodeLifetime(TimeSpan.FromSeconds(options.DeviceCodeLifetimeSeconds));
+                // Note: refresh tokens are rotated on every use (OpenIddict's default rolling tokens), and a spent
+                // one is refused at once (no reuse leeway), as the OAuth 2.0 Security BCP asks.
+                server.SetRefreshTokenReuseLeeway(TimeSpan.Zero);
                 if (!string.IsNullOrWhiteSpace(options.Issuer))
                 {
                     server.SetIssuer(new Uri(options.Issuer));
@@ -80,7 +91,7 @@ public static partial class HubHost
                 server.AddEncryptionCertificate(TokenKeys.LoadOrCreate(options.KeysFolder, TokenKeys.EncryptionFileName, System.Security.Cryptography.X509Certificates.X509KeyUsageFlags.KeyEncipherment));
                 // Note: access tokens are signed JWTs, not encrypted, so spokes validate them with the published keys.
                 server.DisableAccessTokenEncryption();
-                server.UseAspNetCore().EnableTokenEndpointPassthrough();
+                server.UseAspNetCore().EnableTokenEndpointPassthrough().EnableEndUserVerificationEndpointPassthrough();
             })
             .AddValidation(validation =>
             {
@@ -111,14 +122,49 @@ public static partial class HubHost
         await identity.Database.EnsureCreatedAsync(cancellationToken);
         await identity.Database.ExecuteSqlRawAsync("PRAGMA journal_mode = WAL;", cancellationToken);
         var scopes = scope.ServiceProvider.GetRequiredService<IOpenIddictScopeManager>();
-        foreach (var name in new[] { NetworkClaims.Scopes.Sync, NetworkClaims.Scopes.Expert, NetworkClaims.Scopes.Local, NetworkClaims.Scopes.Directory })
+        foreach (var name in NetworkScopes)
         {
             if (await scopes.FindByNameAsync(name, cancellationToken) is null)
             {
                 await scopes.CreateAsync(new OpenIddictScopeDescriptor { Name = name }, cancellationToken);
             }
         }
+        await RegisterCommandLineClientAsync(scope.ServiceProvider.GetRequiredService<IOpenIddictApplicationManager>(), cancellationToken);
         await scope.ServiceProvider.GetRequiredService<DirectorySeeder>().SeedIfEmptyAsync(cancellationToken);
+    }
+
+    private static readonly string[] NetworkScopes =
+    [
+        NetworkClaims.Scopes.Sync, NetworkClaims.Scopes.Expert, NetworkClaims.Scopes.Local, NetworkClaims.Scopes.Directory,
+        NetworkClaims.Scopes.Admin, NetworkClaims.Scopes.Statistics,
+    ];
+
+    /// <summary>The public client people's command lines use: device authorization grant and refresh tokens only.</summary>
+    private static async Task RegisterCommandLineClientAsync(IOpenIddictApplicationManager applications, CancellationToken cancellationToken)
+    {
+        if (await applications.FindByClientIdAsync(NetworkClaims.CommandLineClientId, cancellationToken) is not null)
+        {
+            return;
+        }
+        var descriptor = new OpenIddictApplicationDescriptor
+        {
+            ClientId = NetworkClaims.CommandLineClientId,
+            ClientType = OpenIddictConstants.ClientTypes.Public,
+            DisplayName = "Rare Cancer Network command line",
+            Permissions =
+            {
+                OpenIddictConstants.Permissions.Endpoints.DeviceAuthorization,
+                OpenIddictConstants.Permissions.Endpoints.Token,
+                OpenIddictConstants.Permissions.GrantTypes.DeviceCode,
+                OpenIddictConstants.Permissions.GrantTypes.RefreshToken,
+                OpenIddictConstants.Permissions.Prefixes.Scope + NetworkClaims.Scopes.OfflineAccess,
+            },
+        };
+        foreach (var name in NetworkScopes.Where(s => s != NetworkClaims.Scopes.Sync))
+        {
+            descriptor.Permissions.Add(OpenIddictConstants.Permissions.Prefixes.Scope + name);
+        }
+        await applications.CreateAsync(descriptor, cancellationToken);
     }
 
     private static DevelopmentCertificates.Result EnsureServerCertificate(HubOptions options) =>

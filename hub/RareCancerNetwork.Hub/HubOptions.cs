@@ -30,6 +30,14 @@ public sealed class HubOptions
     [Range(1, 60)]
     public int AccessTokenLifetimeMinutes { get; set; } = 15;
 
+    /// <summary>People's sessions: refresh tokens are rotated on use and end after this long.</summary>
+    [Range(1, 24 * 14)]
+    public int RefreshTokenLifetimeHours { get; set; } = 8;
+
+    /// <summary>How long a device-flow code shown by a command line stays usable.</summary>
+    [Range(1, 3600)]
+    public int DeviceCodeLifetimeSeconds { get; set; } = 600;
+
     public string FullDataFolder => Path.GetFullPath(DataFolder);
 
     public string DatabasePath => Path.Combine(FullDataFolder, "hub.db");

@@ -14,6 +14,7 @@ public static class NetworkClaims
     public const string Facility = "rcn_facility";
     public const string Node = "rcn_node";
     public const string Expert = "rcn_expert";
+    public const string Role = "role";
 
     /// <summary>Kinds of registered client.</summary>
     public static class Kinds
@@ -21,7 +22,27 @@ public static class NetworkClaims
         public const string SpokeNode = "spoke_node";
         public const string SpokeUser = "spoke_user";
         public const string Expert = "expert";
+        /// <summary>A person signed in with the device flow; see <see cref="Roles"/>.</summary>
+        public const string Person = "person";
     }
+
+    /// <summary>Roles of people (claim <c>role</c>).</summary>
+    public static class Roles
+    {
+        public const string Pathologist = "pathologist";
+        public const string ExpertPathologist = "expert_pathologist";
+        public const string ReferralCoordinator = "referral_coordinator";
+        public const string Statistician = "statistician";
+        public const string Administrator = "administrator";
+
+        public static readonly IReadOnlyList<string> All = [Pathologist, ExpertPathologist, ReferralCoordinator, Statistician, Administrator];
+
+        /// <summary>Roles that act through their facility's spoke rather than at the hub.</summary>
+        public static bool UsesSpoke(string role) => role is Pathologist or ReferralCoordinator;
+    }
+
+    /// <summary>The public OAuth client of the command-line tools (device authorization grant).</summary>
+    public const string CommandLineClientId = "rcn-cli";
 
     public static class Scopes
     {
@@ -33,6 +54,12 @@ public static class NetworkClaims
         public const string Local = "rcn.local";
         /// <summary>Read the national directory.</summary>
         public const string Directory = "rcn.directory";
+        /// <summary>Administration at the hub (audit review, registrations).</summary>
+        public const string Admin = "rcn.admin";
+        /// <summary>National statistics (aggregates only).</summary>
+        public const string Statistics = "rcn.stats";
+        /// <summary>Refresh tokens for people's sessions.</summary>
+        public const string OfflineAccess = "offline_access";
     }
 
     public static class Audiences
@@ -45,13 +72,16 @@ public static class NetworkClaims
 }
 
 /// <summary>The authenticated caller as the token describes it.</summary>
-public sealed record NetworkCaller(string Subject, string Kind, string DisplayName, string? FacilityCode, string? NodeId, string? ExpertId)
+public sealed record NetworkCaller(string Subject, string Kind, string DisplayName, string? FacilityCode, string? NodeId, string? ExpertId, string? Role = null)
 {
+    public bool IsPerson => Kind == NetworkClaims.Kinds.Person;
+
     public static NetworkCaller From(ClaimsPrincipal principal) => new(
         principal.FindFirstValue(NetworkClaims.Subject) ?? throw new InvalidOperationException("The token has no subject."),
         principal.FindFirstValue(NetworkClaims.ClientKind) ?? "",
         principal.FindFirstValue(NetworkClaims.Name) ?? principal.FindFirstValue(NetworkClaims.Subject)!,
         principal.FindFirstValue(NetworkClaims.Facility),
         principal.FindFirstValue(NetworkClaims.Node),
-        principal.FindFirstValue(NetworkClaims.Expert));
+        principal.FindFirstValue(NetworkClaims.Expert),
+        principal.FindFirstValue(NetworkClaims.Role));
 }

@@ -12,12 +12,23 @@ namespace RareCancerNetwork.Protos.Transport;
 /// </summary>
 public static class HubClientRegistration
 {
-    public static IServiceCollection AddHubTokenClient(this IServiceCollection services, string hubUrl, string? caCertificatePath, string clientId, string clientSecret)
+    /// <summary>
+    /// A client of the hub's token endpoint: confidential (client credentials) when a secret is given,
+    /// otherwise the public command-line client (device authorization grant, refresh tokens).
+    /// </summary>
+    public static IServiceCollection AddHubTokenClient(this IServiceCollection services, string hubUrl, string? caCertificatePath, string clientId, string? clientSecret)
     {
         var trust = PinnedCaTrust.FromFile(caCertificatePath);
         services.AddOpenIddict().AddClient(client =>
         {
-            client.AllowClientCredentialsFlow();
+            if (clientSecret is null)
+            {
+                client.AllowDeviceAuthorizationFlow().AllowRefreshTokenFlow();
+            }
+            else
+            {
+                client.AllowClientCredentialsFlow();
+            }
             client.DisableTokenStorage();
             client.UseSystemNetHttp().ConfigureHttpClientHandler(trust.Apply);
             client.AddRegistration(new OpenIddictClientRegistration

@@ -43,6 +43,8 @@ public static partial class HubCommandLine
         root.Subcommands.Add(RegisterLocalClientCommand());
         root.Subcommands.Add(RegisterExpertCommand());
         root.Subcommands.Add(ExpertCommands.Create());
+        root.Subcommands.Add(UserCommands.Add(WithHubAsync));
+        root.Subcommands.Add(UserCommands.Disable(WithHubAsync));
         return root;
     }
 
@@ -183,7 +185,7 @@ public static partial class HubCommandLine
             await action(app.Services, app.Services.GetRequiredService<IOptions<HubOptions>>().Value, cancellationToken);
             return 0;
         }
-        catch (NetworkException exception)
+        catch (Exception exception) when (exception is NetworkException or IOException)
         {
             await Console.Error.WriteLineAsync(exception.Message);
             return 2;

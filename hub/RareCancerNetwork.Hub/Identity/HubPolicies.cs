@@ -16,10 +16,13 @@ public static class HubPolicies
         options.AddPolicy(SpokeNode, policy => policy.RequireAuthenticatedUser()
             .RequireClaim(NetworkClaims.ClientKind, NetworkClaims.Kinds.SpokeNode)
             .RequireAssertion(context => context.User.HasScope(NetworkClaims.Scopes.Sync)));
+        // An expert acts through a hub-registered expert client or, signed in, as an expert pathologist.
         options.AddPolicy(Expert, policy => policy.RequireAuthenticatedUser()
-            .RequireClaim(NetworkClaims.ClientKind, NetworkClaims.Kinds.Expert)
             .RequireClaim(NetworkClaims.Expert)
-            .RequireAssertion(context => context.User.HasScope(NetworkClaims.Scopes.Expert)));
+            .RequireAssertion(context => context.User.HasScope(NetworkClaims.Scopes.Expert)
+                && (context.User.HasClaim(NetworkClaims.ClientKind, NetworkClaims.Kinds.Expert)
+                    || (context.User.HasClaim(NetworkClaims.ClientKind, NetworkClaims.Kinds.Person)
+                        && context.User.HasClaim(NetworkClaims.Role, NetworkClaims.Roles.ExpertPathologist)))));
         options.AddPolicy(DirectoryReader, policy => policy.RequireAuthenticatedUser()
             .RequireAssertion(context => context.User.HasScope(NetworkClaims.Scopes.Directory)));
         // Note: anything without an explicit policy still needs an authenticated caller.

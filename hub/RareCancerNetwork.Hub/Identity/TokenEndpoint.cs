@@ -21,13 +21,17 @@ internal static class TokenEndpoint
     public static void Map(WebApplication app) =>
         app.MapPost(Path, IssueAsync).AllowAnonymous().ExcludeFromDescription();
 
-    private static async Task<IResult> IssueAsync(HttpContext http, ClientRegistry clients, CancellationToken cancellationToken)
+    private static async Task<IResult> IssueAsync(HttpContext http, ClientRegistry clients, UserAccounts users, CancellationToken cancellationToken)
     {
         var request = http.GetOpenIddictServerRequest()
             ?? throw new InvalidOperationException("The OpenIddict server request cannot be retrieved.");
+        if (request.IsDeviceCodeGrantType() || request.IsRefreshTokenGrantType())
+        {
+            return await IssueForPersonAsync(http, users, cancellationToken);
+        }
         if (!request.IsClientCredentialsGrantType())
         {
-            return Refuse(Errors.UnsupportedGrantType, "Only the client_credentials grant is supported.");
+            return Refuse(Errors.UnsupportedGrantType, "The grant type is not supported.");
         }
         var client = await clients.FindAsync(request.ClientId!, cancellationToken);
         if (client is null || client.RevokedAt is not null)
@@ -48,6 +52,30 @@ internal static class TokenEndpoint
             : NetworkClaims.Audiences.Hub);
         identity.SetDestinations(static _ => [Destinations.AccessToken]);
         return Results.SignIn(new ClaimsPrincipal(identity), authenticationScheme: OpenIddictServerAspNetCoreDefaults.AuthenticationScheme);
+    }
+
+    /// <summary>
+    /// Device code redeemed or refresh token used: OpenIddict has validated it; the person's current
+    /// account (role, facility, disabled or not) decides what the new tokens say.
+    /// </summary>
+    private static async Task<IResult> IssueForPersonAsync(HttpContext http, UserAccounts users, CancellationToken cancellationToken)
+    {
+        var result = await http.AuthenticateAsync(OpenIddictServerAspNetCoreDefaults.AuthenticationScheme);
+        var userId = result.Principal?.GetClaim(Claims.Subject);
+        var account = userId is null ? null : await users.FindActiveAsync(userId, cancellationToken);
+        if (account is null)
+        {
+            return Refuse(Errors.InvalidGrant, "The user may no longer sign in.");
+        }
+        try
+        {
+            return Results.SignIn(new ClaimsPrincipal(PersonTokens.Create(account, result.Principal!.GetScopes())),
+                authenticationScheme: OpenIddictServerAspNetCoreDefaults.AuthenticationScheme);
+        }
+        catch (RareCancerNetwork.Protos.Errors.PreconditionFailedException exception)
+        {
+            return Refuse(Errors.InvalidGrant, exception.Message);
+        }
     }
 
     private static IResult Refuse(string error, string description) => Results.Forbid(

@@ -42,6 +42,17 @@ public sealed class LocalApiConnection : IAsyncDisposable
 
     public LocalConsultationService.LocalConsultationServiceClient Consultations { get; }
 
+    /// <summary>A person's session (from 'login') when there is one; else the client profile.</summary>
+    public static LocalApiConnection Open(string sessionPath, string profilePath, string spokeUrl, string? spokeCaPath)
+    {
+        if (PersonSession.Load(sessionPath) is { } session)
+        {
+            var empty = new ServiceCollection().BuildServiceProvider();
+            return new LocalApiConnection(empty, HubClientRegistration.CreateChannel(spokeUrl, spokeCaPath, session.AccessTokenAsync));
+        }
+        return Open(profilePath, spokeUrl, spokeCaPath);
+    }
+
     public static LocalApiConnection Open(string profilePath, string spokeUrl, string? spokeCaPath)
     {
         var profile = CliProfile.Load(profilePath);

@@ -22,6 +22,13 @@ public static class SpokeCommandLine
         Recursive = true,
     };
 
+    private static readonly Option<string> Session = new("--session")
+    {
+        Description = "Signed-in session written by 'login'; used instead of --profile when present (env RCN_SESSION)",
+        DefaultValueFactory = _ => Environment.GetEnvironmentVariable("RCN_SESSION") ?? ".rcn/session.json",
+        Recursive = true,
+    };
+
     private static readonly Option<string> SpokeUrl = new("--spoke-url")
     {
         Description = "The spoke's local API (env RCN_SPOKE_URL)",
@@ -51,6 +58,9 @@ public static class SpokeCommandLine
         root.SetAction((result, cancellationToken) => RunAsync(result, config, data, listen, cancellationToken));
 
         root.Options.Add(Profile);
+        root.Options.Add(Session);
+        root.Subcommands.Add(SessionCommands.Login(Session));
+        root.Subcommands.Add(SessionCommands.Logout(Session));
         root.Options.Add(SpokeUrl);
         root.Options.Add(SpokeCa);
         root.Subcommands.Add(ConsultationCommands.Submit(Connect));
@@ -61,7 +71,7 @@ public static class SpokeCommandLine
     }
 
     private static LocalApiConnection Connect(ParseResult result) =>
-        LocalApiConnection.Open(result.GetValue(Profile)!, result.GetValue(SpokeUrl)!, result.GetValue(SpokeCa));
+        LocalApiConnection.Open(result.GetValue(Session)!, result.GetValue(Profile)!, result.GetValue(SpokeUrl)!, result.GetValue(SpokeCa));
 
     private static async Task<int> RunAsync(ParseResult result, Option<string?> config, Option<string?> data, Option<string[]> listen, CancellationToken cancellationToken)
     {
@@ -107,7 +117,8 @@ public static class SpokeCommandLine
             AnsiConsole.MarkupLine($"[red]{Markup.Escape(exception.StatusCode.ToString())}[/]: {Markup.Escape(exception.Status.Detail)}");
             return 1;
         }
-        catch (Exception exception) when (exception is IOException or InvalidDataException or InvalidJsonException or OpenIddict.Abstractions.OpenIddictExceptions.ProtocolException)
+        catch (Exception exception) when (exception is IOException or InvalidDataException or InvalidJsonException
+            or OpenIddict.Abstractions.OpenIddictExceptions.ProtocolException or InvalidOperationException)
         {
             AnsiConsole.MarkupLine($"[red]Error[/]: {Markup.Escape(exception.Message)}");
             return 1;

@@ -15,11 +15,14 @@ public static class SpokePolicies
 
     public static void Add(AuthorizationOptions options, SpokeOptions spoke)
     {
+        // A person of this facility in a local role, or a client registered to this node.
         options.AddPolicy(LocalUser, policy => policy.RequireAuthenticatedUser()
-            .RequireClaim(NetworkClaims.ClientKind, NetworkClaims.Kinds.SpokeUser)
             .RequireAssertion(context => context.User.HasScope(NetworkClaims.Scopes.Local)
                 && context.User.FindFirstValue(NetworkClaims.Node) == spoke.NodeId
-                && context.User.FindFirstValue(NetworkClaims.Facility) == spoke.FacilityCode));
+                && context.User.FindFirstValue(NetworkClaims.Facility) == spoke.FacilityCode
+                && (context.User.HasClaim(NetworkClaims.ClientKind, NetworkClaims.Kinds.SpokeUser)
+                    || (context.User.HasClaim(NetworkClaims.ClientKind, NetworkClaims.Kinds.Person)
+                        && NetworkClaims.Roles.UsesSpoke(context.User.FindFirstValue(NetworkClaims.Role) ?? "")))));
         // Note: no anonymous access, not even on loopback; health is the only exception.
         options.FallbackPolicy = new AuthorizationPolicyBuilder().RequireAuthenticatedUser().Build();
     }

@@ -1,0 +1,175 @@
+using System.Text.RegularExpressions;
+using Microsoft.AspNetCore.DataProtection;
+using Microsoft.AspNetCore.Identity;
+using Microsoft.Data.Sqlite;
+using OtpNet;
+using RareCancerNetwork.Hub.Storage;
+using RareCancerNetwork.Protos.Errors;
+using RareCancerNetwork.Protos.Security;
+using RareCancerNetwork.Protos.Storage;
+
+namespace RareCancerNetwork.Hub.Identity;
+
+/// <summary>A person who may sign in, as tokens describe them.</summary>
+public sealed record UserAccount(string UserId, string DisplayName, string Role, string FacilityCode, string? ExpertId, string? SpokeNodeId);
+
+/// <summary>Shown once, when a user is added: the TOTP secret to enrol in an authenticator app.</summary>
+public sealed record NewUser(string UserId, string? TotpSecret, string? TotpUri);
+
+/// <summary>
+/// People's accounts at the hub: slow salted password hashes (PBKDF2 via ASP.NET Core Identity's
+/// hasher), TOTP (RFC 6238) with replay protection, and a lockout after repeated failures.
+/// </summary>
+public sealed partial class UserAccounts(HubDatabase database, IDataProtectionProvider dataProtection, TimeProvider clock)
+{
+    public const int MinimumPasswordLength = 12;
+    public const int MaxFailedSignIns = 5;
+    public static readonly TimeSpan LockoutDuration = TimeSpan.FromMinutes(15);
+
+    private static readonly PasswordHasher<UserAccount> Hasher = new();
+    private readonly IDataProtector _totpProtector = dataProtection.CreateProtector("rcn.users.totp.v1");
+
+    public async Task<NewUser> AddAsync(string userId, string displayName, string role, string facilityCode, string? expertId,
+        string password, bool enableTotp, CancellationToken cancellationToken)
+    {
+        var violations = new List<FieldViolation>();
+        if (!UserIdPattern().IsMatch(userId))
+        {
+            violations.Add(new("user_id", "must be 3-64 characters of a-z, 0-9, '.', '_' and '-'"));
+        }
+        if (!NetworkClaims.Roles.All.Contains(role))
+        {
+            violations.Add(new("role", $"must be one of: {string.Join(", ", NetworkClaims.Roles.All)}"));
+        }
+        if (password.Length < MinimumPasswordLength)
+        {
+            violations.Add(new("password", $"must be at least {MinimumPasswordLength} characters"));
+        }
+        if (role == NetworkClaims.Roles.ExpertPathologist && string.IsNullOrEmpty(expertId))
+        {
+            violations.Add(new("expert_id", "is required for an expert pathologist (register the expert first)"));
+        }
+        if (string.IsNullOrWhiteSpace(displayName) || displayName.Length > 200)
+        {
+            violations.Add(new("display_name", "is required, at most 200 characters"));
+        }
+        if (violations.Count > 0)
+        {
+            throw new InvalidFieldsException(violations);
+        }
+        // Note: a second factor is mandatory for administrators.
+        enableTotp |= role == NetworkClaims.Roles.Administrator;
+        var secret = enableTotp ? Base32Encoding.ToString(KeyGeneration.GenerateRandomKey(20)) : null;
+        var account = new UserAccount(userId, displayName, role, facilityCode, expertId, null);
+
+        await using var connection = await database.OpenAsync(cancellationToken);
+        await using var insert = connection.Command(
+            """
+            INSERT INTO users (user_id, display_name, role, facility_code, expert_id, password_hash, totp_secret_protected, registered_at)
+            VALUES ($id, $name, $role, $facility, $expert, $hash, $totp, $now)
+            """)
+            .With("$id", userId).With("$name", displayName).With("$role", role).With("$facility", facilityCode).With("$expert", expertId)
+            .With("$hash", Hasher.HashPassword(account, password)).With("$totp", secret is null ? null : _totpProtector.Protect(secret))
+            .With("$now", clock.GetUtcNow().ToDbText());
+        try
+        {
+            await insert.ExecuteNonQueryAsync(cancellationToken);
+        }
+        catch (SqliteException exception) when (exception.SqliteExtendedErrorCode is 1555 or 2067)
+        {
+            throw new ConflictException($"User '{userId}' already exists.");
+        }
+        catch (SqliteException exception) when (exception.SqliteExtendedErrorCode == 787)
+        {
+            throw new ResourceNotFoundException(expertId is null ? "Facility" : "Facility or expert", expertId is null ? facilityCode : $"{facilityCode} / {expertId}");
+        }
+        return new NewUser(userId, secret, secret is null ? null
+            : $"otpauth://totp/RareCancerNetwork:{Uri.EscapeDataString(userId)}?secret={secret}&issuer=RareCancerNetwork&digits=6&period=30");
+    }
+
+    /// <summary>
+    /// Checks a sign-in. Every failure gives the same answer (no hint which part was wrong) and
+    /// counts towards the lockout; a locked or disabled account is refused even with right credentials.
+    /// </summary>
+    public async Task<UserAccount?> SignInAsync(string userId, string password, string? oneTimeCode, CancellationToken cancellationToken)
+    {
+        var now = clock.GetUtcNow();
+        await using var connection = await database.OpenAsync(cancellationToken);
+        await using var transaction = connection.BeginTransaction();
+        string hash;
+        string? protectedSecret;
+        long lastStep;
+        UserAccount account;
+        await using (var command = connection.Command(
+            $"SELECT password_hash, totp_secret_protected, totp_last_step, locked_until, {AccountColumns} FROM users u WHERE u.user_id = $id AND u.disabled_at IS NULL", transaction)
+            .With("$id", userId))
+        await using (var reader = await command.ExecuteReaderAsync(cancellationToken))
+        {
+            if (!await reader.ReadAsync(cancellationToken))
+            {
+                return null;
+            }
+            if (reader.GetNullableInstant(3) is { } lockedUntil && lockedUntil > now)
+            {
+                return null;
+            }
+            hash = reader.GetString(0);
+            protectedSecret = reader.GetNullableString(1);
+            lastStep = reader.GetInt64(2);
+            account = ReadAccount(reader, 4);
+        }
+        var passwordOk = Hasher.VerifyHashedPassword(account, hash, password) != PasswordVerificationResult.Failed;
+        long matchedStep = 0;
+        var codeOk = protectedSecret is null
+            || (oneTimeCode is { Length: 6 }
+                && new Totp(Base32Encoding.ToBytes(_totpProtector.Unprotect(protectedSecret))).VerifyTotp(now.UtcDateTime, oneTimeCode, out matchedStep, VerificationWindow.RfcSpecifiedNetworkDelay)
+                && matchedStep > lastStep);
+        if (passwordOk && codeOk)
+        {
+            await using var success = connection.Command(
+                "UPDATE users SET failed_sign_ins = 0, locked_until = NULL, totp_last_step = MAX(totp_last_step, $step) WHERE user_id = $id", transaction)
+                .With("$step", matchedStep).With("$id", userId);
+            await success.ExecuteNonQueryAsync(cancellationToken);
+            await transaction.CommitAsync(cancellationToken);
+            return account;
+        }
+        await using var failure = connection.Command(
+            """
+            UPDATE users SET failed_sign_ins = failed_sign_ins + 1,
+                locked_until = CASE WHEN failed_sign_ins + 1 >= $max THEN $until ELSE locked_until END
+            WHERE user_id = $id
+            """, transaction).With("$max", MaxFailedSignIns).With("$until", now.Add(LockoutDuration).ToDbText()).With("$id", userId);
+        await failure.ExecuteNonQueryAsync(cancellationToken);
+        await transaction.CommitAsync(cancellationToken);
+        return null;
+    }
+
+    /// <summary>The active account, for re-issuing tokens (refresh): a disabled user gets nothing more.</summary>
+    public async Task<UserAccount?> FindActiveAsync(string userId, CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken);
+        await using var command = connection.Command($"SELECT {AccountColumns} FROM users u WHERE u.user_id = $id AND u.disabled_at IS NULL").With("$id", userId);
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        return await reader.ReadAsync(cancellationToken) ? ReadAccount(reader, 0) : null;
+    }
+
+    public async Task<bool> DisableAsync(string userId, CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken);
+        await using var command = connection.Command("UPDATE users SET disabled_at = $now WHERE user_id = $id AND disabled_at IS NULL")
+            .With("$now", clock.GetUtcNow().ToDbText()).With("$id", userId);
+        return await command.ExecuteNonQueryAsync(cancellationToken) == 1;
+    }
+
+    // The spoke that serves the user's facility (its local API is where pathologists act).
+    private const string AccountColumns =
+        "u.user_id, u.display_name, u.role, u.facility_code, u.expert_id, " +
+        "(SELECT n.node_id FROM spoke_nodes n WHERE n.facility_code = u.facility_code AND n.revoked_at IS NULL ORDER BY n.registered_at LIMIT 1)";
+
+    private static UserAccount ReadAccount(SqliteDataReader reader, int first) => new(
+        reader.GetString(first), reader.GetString(first + 1), reader.GetString(first + 2), reader.GetString(first + 3),
+        reader.GetNullableString(first + 4), reader.GetNullableString(first + 5));
+
+    [GeneratedRegex("^[a-z0-9][a-z0-9._-]{2,63}$")]
+    private static partial Regex UserIdPattern();
+}
