@@ -100,11 +100,15 @@ public static partial class HubHost
                 validation.UseAspNetCore();
             });
         services.AddAuthentication(OpenIddictValidationAspNetCoreDefaults.AuthenticationScheme);
-        services.AddAuthorization(HubPolicies.Add);
+        // Note: every call needs an authenticated caller; which caller may call which RPC is the declared
+        // table (RpcPolicies.Hub), enforced by RpcPolicyInterceptor.
+        services.AddAuthorization(authorization => authorization.FallbackPolicy =
+            new Microsoft.AspNetCore.Authorization.AuthorizationPolicyBuilder().RequireAuthenticatedUser().Build());
 
         services.AddGrpc(grpc =>
         {
             grpc.Interceptors.Add<ErrorMappingInterceptor>();
+            grpc.Interceptors.Add<RpcPolicyInterceptor>(RpcPolicies.Hub);
             grpc.MaxReceiveMessageSize = 4 * 1024 * 1024;
             grpc.EnableDetailedErrors = false;
         });

@@ -74,11 +74,15 @@ public static class SpokeHost
             validation.UseAspNetCore();
         });
         services.AddAuthentication(OpenIddictValidationAspNetCoreDefaults.AuthenticationScheme);
-        services.AddAuthorization(authorization => SpokePolicies.Add(authorization, options));
+        // Note: no anonymous access, not even on loopback (health excepted); the declared table
+        // (RpcPolicies.Spoke) decides who may call what, and only people and clients of this node and facility.
+        services.AddAuthorization(authorization => authorization.FallbackPolicy =
+            new Microsoft.AspNetCore.Authorization.AuthorizationPolicyBuilder().RequireAuthenticatedUser().Build());
 
         services.AddGrpc(grpc =>
         {
             grpc.Interceptors.Add<ErrorMappingInterceptor>();
+            grpc.Interceptors.Add<RpcPolicyInterceptor>(RpcPolicies.Spoke, options.NodeId, options.FacilityCode);
             grpc.MaxReceiveMessageSize = 4 * 1024 * 1024;
             grpc.EnableDetailedErrors = false;
         });

@@ -1,6 +1,4 @@
 using Grpc.Core;
-using Microsoft.AspNetCore.Authorization;
-using RareCancerNetwork.Hub.Identity;
 using RareCancerNetwork.Protos.Security;
 using RareCancerNetwork.Protos.Validation;
 using RareCancerNetwork.Protos.V1;
@@ -8,7 +6,6 @@ using RareCancerNetwork.Protos.V1;
 namespace RareCancerNetwork.Hub.Consultations;
 
 /// <summary>Expert pathologists: their assigned cases and signed reports. The expert is the token's subject.</summary>
-[Authorize(Policy = HubPolicies.Expert)]
 public sealed partial class ExpertConsultationGrpcService(ConsultationStore store, ILogger<ExpertConsultationGrpcService> logger)
     : ExpertConsultationService.ExpertConsultationServiceBase
 {

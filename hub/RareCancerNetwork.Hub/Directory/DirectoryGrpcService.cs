@@ -1,6 +1,4 @@
 using Grpc.Core;
-using Microsoft.AspNetCore.Authorization;
-using RareCancerNetwork.Hub.Identity;
 using RareCancerNetwork.Hub.Storage;
 using RareCancerNetwork.Protos.Errors;
 using RareCancerNetwork.Protos.Storage;
@@ -10,7 +8,6 @@ using RareCancerNetwork.Protos.V1;
 namespace RareCancerNetwork.Hub.Directory;
 
 /// <summary>Read-only national directory. Holds no patient data.</summary>
-[Authorize(Policy = HubPolicies.DirectoryReader)]
 public sealed class DirectoryGrpcService(HubDatabase database) : DirectoryService.DirectoryServiceBase
 {
     public override async Task<ListFacilitiesResponse> ListFacilities(ListFacilitiesRequest request, ServerCallContext context)

@@ -1,8 +1,6 @@
 using Google.Protobuf.WellKnownTypes;
 using Grpc.Core;
-using Microsoft.AspNetCore.Authorization;
 using RareCancerNetwork.Hub.Consultations;
-using RareCancerNetwork.Hub.Identity;
 using RareCancerNetwork.Protos.Errors;
 using RareCancerNetwork.Protos.Security;
 using RareCancerNetwork.Protos.Validation;
@@ -11,7 +9,6 @@ using RareCancerNetwork.Protos.V1;
 namespace RareCancerNetwork.Hub.Sync;
 
 /// <summary>Spoke nodes deliver consultations and consume their event feed. A node acts only for its own facility.</summary>
-[Authorize(Policy = HubPolicies.SpokeNode)]
 public sealed partial class SpokeSyncGrpcService(ConsultationStore store, EventFeed feed, TimeProvider clock, ILogger<SpokeSyncGrpcService> logger)
     : SpokeSyncService.SpokeSyncServiceBase
 {

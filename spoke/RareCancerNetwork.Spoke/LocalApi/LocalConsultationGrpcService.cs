@@ -1,5 +1,4 @@
 using Grpc.Core;
-using Microsoft.AspNetCore.Authorization;
 using Microsoft.Extensions.Options;
 using RareCancerNetwork.Protos.Security;
 using RareCancerNetwork.Protos.Validation;
@@ -9,7 +8,6 @@ using RareCancerNetwork.Spoke.Cache;
 namespace RareCancerNetwork.Spoke.LocalApi;
 
 /// <summary>The local pathologists' API. Answers from the local cache, so it works while the hub is away.</summary>
-[Authorize(Policy = SpokePolicies.LocalUser)]
 public sealed partial class LocalConsultationGrpcService(
     ConsultationCache cache, IOptions<SpokeOptions> options, TimeProvider clock, ILogger<LocalConsultationGrpcService> logger)
     : LocalConsultationService.LocalConsultationServiceBase
