@@ -1,0 +1,224 @@
+using Grpc.Core;
+using RareCancerNetwork.IntegrationTests.Infrastructure;
+using RareCancerNetwork.Protos.Security;
+using RareCancerNetwork.Protos.V1;
+
+namespace RareCancerNetwork.IntegrationTests;
+
+/// <summary>
+/// Walks the whole authorization table: every RPC × every caller role × own / other institution,
+/// against running nodes with real tokens (people signed in through the device flow). The expected
+/// status of each cell follows from the declared policy and the token's audience.
+/// </summary>
+[Collection("matrix")]
+public sealed class AuthorizationMatrixTests(AuthorizationMatrixTests.Network network)
+{
+    /// <summary>What a cell must give.</summary>
+    public enum Outcome
+    {
+        Ok,
+        OkWithoutOwnData,
+        PermissionDenied,
+        Unauthenticated,
+    }
+
+    [Fact]
+    public async Task EveryRpc_EveryRole_OwnAndOtherInstitution_GivesTheDeclaredStatus()
+    {
+        var failures = new List<string>();
+        var cells = 0;
+        foreach (var (node, table) in new[] { ("hub", RpcPolicies.Hub), ("spoke", RpcPolicies.Spoke) })
+        {
+            foreach (var policy in table.Values)
+            {
+                var call = network.Calls[policy.Method];
+                foreach (var role in CallerRoles.All)
+                {
+                    foreach (var own in new[] { true, false })
+                    {
+                        cells++;
+                        var expected = Expected(node, policy, role, own, call.IsListing);
+                        var actual = await ObserveAsync(() => call.Invoke(network.Token(role, own)));
+                        if (actual != expected)
+                        {
+                            failures.Add($"{policy.Method} as {role} ({(own ? "own" : "other")} institution): expected {expected}, got {actual}");
+                        }
+                    }
+                }
+            }
+        }
+        Assert.True(failures.Count == 0, $"{failures.Count} of {cells} cells wrong:\n" + string.Join('\n', failures));
+        Assert.Equal((RpcPolicies.Hub.Count + RpcPolicies.Spoke.Count) * CallerRoles.All.Count * 2, cells);
+    }
+
+    private static Outcome Expected(string node, RpcPolicy policy, string role, bool own, bool isListing)
+    {
+        var spokeAudience = role is CallerRoles.LocalClient or NetworkClaims.Roles.Pathologist or NetworkClaims.Roles.ReferralCoordinator;
+        // A token names one API: hub tokens are refused by spokes, and spoke B's tokens by spoke A.
+        var audienceMatches = node == "hub" ? !spokeAudience : spokeAudience && own;
+        if (!audienceMatches)
+        {
+            return Outcome.Unauthenticated;
+        }
+        if (!policy.Callers.Contains(role))
+        {
+            return Outcome.PermissionDenied;
+        }
+        if (own || policy.Institution == InstitutionRule.None)
+        {
+            return Outcome.Ok;
+        }
+        return isListing ? Outcome.OkWithoutOwnData : Outcome.PermissionDenied;
+    }
+
+    private static async Task<Outcome> ObserveAsync(Func<Task<bool>> invoke)
+    {
+        try
+        {
+            return await invoke() ? Outcome.Ok : Outcome.OkWithoutOwnData;
+        }
+        catch (RpcException e) when (e.StatusCode == StatusCode.PermissionDenied)
+        {
+            return Outcome.PermissionDenied;
+        }
+        catch (RpcException e) when (e.StatusCode == StatusCode.Unauthenticated)
+        {
+            return Outcome.Unauthenticated;
+        }
+    }
+
+    /// <summary>An RPC invoked with a valid request about the "own" institution's data; returns whether that data was seen.</summary>
+    public sealed record Call(Func<string, Task<bool>> Invoke, bool IsListing = false);
+
+    /// <summary>
+    /// Hub; spoke A (CORE-004) and spoke B (CORE-001); expert 1 (soft tissue) holding consultation C
+    /// from spoke A; expert 2 (bone); and one token per role for the own and the other institution.
+    /// </summary>
+    public sealed class Network : IAsyncLifetime
+    {
+        private readonly TempFolder _folder = new("rcn-matrix");
+        private readonly Dictionary<(string Role, bool Own), string> _tokens = [];
+        private HubNode _hub = null!;
+        private SpokeNode _spokeA = null!;
+        private SpokeNode _spokeB = null!;
+        private string _consultationC = "";
+
+        public Dictionary<string, Call> Calls { get; } = [];
+
+        public string Token(string role, bool own) => _tokens[(role, own)];
+
+        public async ValueTask InitializeAsync()
+        {
+            _hub = await HubNode.StartAsync(_folder.Sub("hub"));
+            var nodeA = await _hub.RegisterSpokeAsync("spoke-a", "CORE-004");
+            var nodeB = await _hub.RegisterSpokeAsync("spoke-b", "CORE-001");
+            var localA = await _hub.RegisterLocalClientAsync("spoke-a", "automation");
+            var localB = await _hub.RegisterLocalClientAsync("spoke-b", "automation");
+            var expert1 = await _hub.RegisterExpertAsync("expert-1", "専門医一", 1000, OrganSystem.SoftTissue);
+            var expert2 = await _hub.RegisterExpertAsync("expert-2", "専門医二", 1000, OrganSystem.Bone);
+            _spokeA = await SpokeNode.StartAsync(_folder.Sub("spoke-a"), _hub.Url, _hub.CaPath, "spoke-a", "CORE-004", nodeA);
+            _spokeB = await SpokeNode.StartAsync(_folder.Sub("spoke-b"), _hub.Url, _hub.CaPath, "spoke-b", "CORE-001", nodeB);
+
+            async Task<string> Client(Hub.Identity.IssuedCredentials credentials, params string[] scopes) => await Clients.TokenAsync(_hub.Url, _hub.CaPath, credentials, scopes);
+            _tokens[(CallerRoles.SpokeNode, true)] = await Client(nodeA, NetworkClaims.Scopes.Sync, NetworkClaims.Scopes.Directory);
+            _tokens[(CallerRoles.SpokeNode, false)] = await Client(nodeB, NetworkClaims.Scopes.Sync, NetworkClaims.Scopes.Directory);
+            _tokens[(CallerRoles.LocalClient, true)] = await Client(localA, NetworkClaims.Scopes.Local);
+            _tokens[(CallerRoles.LocalClient, false)] = await Client(localB, NetworkClaims.Scopes.Local);
+            _tokens[(CallerRoles.ExpertClient, true)] = await Client(expert1, NetworkClaims.Scopes.Expert, NetworkClaims.Scopes.Directory);
+            _tokens[(CallerRoles.ExpertClient, false)] = await Client(expert2, NetworkClaims.Scopes.Expert, NetworkClaims.Scopes.Directory);
+
+            // People sign in concurrently: each device flow waits out the server's polling interval.
+            var people = new (string Role, bool Own, string UserId, string Facility, string? ExpertId)[]
+            {
+                (NetworkClaims.Roles.Pathologist, true, "path-a", "CORE-004", null),
+                (NetworkClaims.Roles.Pathologist, false, "path-b", "CORE-001", null),
+                (NetworkClaims.Roles.ReferralCoordinator, true, "coord-a", "CORE-004", null),
+                (NetworkClaims.Roles.ReferralCoordinator, false, "coord-b", "CORE-001", null),
+                (NetworkClaims.Roles.ExpertPathologist, true, "expert-person-1", "CORE-004", "expert-1"),
+                (NetworkClaims.Roles.ExpertPathologist, false, "expert-person-2", "CORE-001", "expert-2"),
+                (NetworkClaims.Roles.Statistician, true, "stat-a", "CORE-004", null),
+                (NetworkClaims.Roles.Statistician, false, "stat-b", "CORE-001", null),
+                (NetworkClaims.Roles.Administrator, true, "admin-a", "CORE-004", null),
+                (NetworkClaims.Roles.Administrator, false, "admin-b", "CORE-001", null),
+            };
+            var signIns = people.Select(async p => (p.Role, p.Own, Token: await People.AddAndSignInAsync(_hub, _folder.Path, p.UserId, p.Role, p.Facility, p.ExpertId)));
+            foreach (var (role, own, token) in await Task.WhenAll(signIns))
+            {
+                _tokens[(role, own)] = token;
+            }
+
+            // Consultation C: spoke A's first, assigned to expert 1. Spoke B gets one too, so its feed is not empty.
+            var local = LocalA(Token(CallerRoles.LocalClient, true));
+            var submission = Samples.Submission();
+            _consultationC = submission.ConsultationId;
+            await local.SubmitConsultationAsync(submission);
+            await Eventually.UntilAsync(async () => (await local.GetConsultationAsync(new() { ConsultationId = _consultationC })).Consultation,
+                c => c.Status == ConsultationStatus.Assigned, "consultation C assigned");
+            var localB2 = new LocalConsultationService.LocalConsultationServiceClient(Clients.Channel(_spokeB.Url, _spokeB.CaPath, Token(CallerRoles.LocalClient, false)));
+            var atB = Samples.Submission(organ: OrganSystem.Bone);
+            await localB2.SubmitConsultationAsync(atB);
+            await Eventually.UntilAsync(async () => (await localB2.GetConsultationAsync(new() { ConsultationId = atB.ConsultationId })).Consultation,
+                c => c.Status == ConsultationStatus.Assigned, "spoke B's consultation assigned");
+            DeclareCalls();
+        }
+
+        private void DeclareCalls()
+        {
+            var c = _consultationC;
+            Calls["/rarecancer.network.v1.DirectoryService/ListFacilities"] = new(async t => (await Directory(t).ListFacilitiesAsync(new() { PageSize = 5 })).Facilities.Count > 0);
+            Calls["/rarecancer.network.v1.DirectoryService/GetFacility"] = new(async t => (await Directory(t).GetFacilityAsync(new() { FacilityCode = "CORE-001" })).Facility is not null);
+            Calls["/rarecancer.network.v1.DirectoryService/ListPrefectures"] = new(async t => (await Directory(t).ListPrefecturesAsync(new())).Prefectures.Count == 47);
+            Calls["/rarecancer.network.v1.ExpertConsultationService/ListAssignedConsultations"] = new(
+                async t => (await Expert(t).ListAssignedConsultationsAsync(new() { PageSize = 200 })).Consultations.Any(x => x.ConsultationId == c), IsListing: true);
+            Calls["/rarecancer.network.v1.ExpertConsultationService/GetAssignedConsultation"] = new(
+                async t => (await Expert(t).GetAssignedConsultationAsync(new() { ConsultationId = c })).Consultation.ConsultationId == c);
+            Calls["/rarecancer.network.v1.ExpertConsultationService/SubmitReport"] = new(async t =>
+            {
+                var latest = (await Expert(Token(CallerRoles.ExpertClient, true)).GetAssignedConsultationAsync(new() { ConsultationId = c })).Consultation.Reports.Count;
+                var request = Samples.Report(c, replacesVersion: latest);
+                request.AmendmentReason = "matrix";
+                return (await Expert(t).SubmitReportAsync(request)).Report.ConsultationId == c;
+            });
+            Calls["/rarecancer.network.v1.SpokeSyncService/DeliverConsultation"] = new(async t =>
+            {
+                var delivery = new DeliverConsultationRequest
+                {
+                    ConsultationId = Guid.CreateVersion7().ToString(),
+                    RequestingFacilityCode = "CORE-004",
+                    PatientPseudonym = new string('d', 64),
+                    SubmittedBy = "matrix",
+                    SubmittedAt = Google.Protobuf.WellKnownTypes.Timestamp.FromDateTimeOffset(DateTimeOffset.UtcNow),
+                    Details = Samples.Details(),
+                };
+                return !(await Sync(t).DeliverConsultationAsync(delivery)).Duplicate;
+            });
+            Calls["/rarecancer.network.v1.SpokeSyncService/FetchConsultation"] = new(async t => (await Sync(t).FetchConsultationAsync(new() { ConsultationId = c })).ConsultationId == c);
+            Calls["/rarecancer.network.v1.SpokeSyncService/SubscribeEvents"] = new(async t =>
+            {
+                using var call = Sync(t).SubscribeEvents(new());
+                Assert.True(await call.ResponseStream.MoveNext(TestContext.Current.CancellationToken));
+                return call.ResponseStream.Current.ConsultationId == c;
+            }, IsListing: true);
+            Calls["/rarecancer.network.v1.LocalConsultationService/SubmitConsultation"] = new(async t => !(await LocalA(t).SubmitConsultationAsync(Samples.Submission())).Duplicate);
+            Calls["/rarecancer.network.v1.LocalConsultationService/ListConsultations"] = new(
+                async t => (await LocalA(t).ListConsultationsAsync(new() { PageSize = 200 })).Consultations.Any(x => x.ConsultationId == c), IsListing: true);
+            Calls["/rarecancer.network.v1.LocalConsultationService/GetConsultation"] = new(async t => (await LocalA(t).GetConsultationAsync(new() { ConsultationId = c })).Consultation.ConsultationId == c);
+        }
+
+        private DirectoryService.DirectoryServiceClient Directory(string token) => new(Clients.Channel(_hub.Url, _hub.CaPath, token));
+        private ExpertConsultationService.ExpertConsultationServiceClient Expert(string token) => new(Clients.Channel(_hub.Url, _hub.CaPath, token));
+        private SpokeSyncService.SpokeSyncServiceClient Sync(string token) => new(Clients.Channel(_hub.Url, _hub.CaPath, token));
+        private LocalConsultationService.LocalConsultationServiceClient LocalA(string token) => new(Clients.Channel(_spokeA.Url, _spokeA.CaPath, token));
+
+        public async ValueTask DisposeAsync()
+        {
+            await _spokeA.DisposeAsync();
+            await _spokeB.DisposeAsync();
+            await _hub.DisposeAsync();
+            _folder.Dispose();
+        }
+    }
+}
+
+[CollectionDefinition("matrix")]
+public sealed class MatrixCollection : ICollectionFixture<AuthorizationMatrixTests.Network>;
