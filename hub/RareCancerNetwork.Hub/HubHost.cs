@@ -4,11 +4,13 @@ using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Options;
 using OpenIddict.Abstractions;
 using OpenIddict.Validation.AspNetCore;
+using RareCancerNetwork.Hub.Audit;
 using RareCancerNetwork.Hub.Consultations;
 using RareCancerNetwork.Hub.Directory;
 using RareCancerNetwork.Hub.Identity;
 using RareCancerNetwork.Hub.Storage;
 using RareCancerNetwork.Hub.Sync;
+using RareCancerNetwork.Protos.Audit;
 using RareCancerNetwork.Protos.Errors;
 using RareCancerNetwork.Protos.Hosting;
 using RareCancerNetwork.Protos.Security;
@@ -20,6 +22,9 @@ namespace RareCancerNetwork.Hub;
 /// <summary>Builds the hub application; used by the program and by in-process tests alike.</summary>
 public static partial class HubHost
 {
+    /// <summary>The node id the hub's own audit entries carry.</summary>
+    public const string HubAuditNodeId = "hub";
+
     public static WebApplication Build(string[] args, IDictionary<string, string?>? settings = null)
     {
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
@@ -37,6 +42,7 @@ public static partial class HubHost
 
         builder.AddHubServices(options);
         var app = builder.Build();
+        app.UseMiddleware<AuthenticationFailureAuditMiddleware>();
         app.UseAuthentication();
         app.UseAuthorization();
         TokenEndpoint.Map(app);
@@ -44,6 +50,7 @@ public static partial class HubHost
         app.MapGrpcService<DirectoryGrpcService>();
         app.MapGrpcService<ExpertConsultationGrpcService>();
         app.MapGrpcService<SpokeSyncGrpcService>();
+        app.MapGrpcService<AuditGrpcService>();
         // Note: health is anonymous so that load balancers and probes can use it; it reveals nothing.
         app.MapGrpcHealthChecksService().AllowAnonymous();
         app.MapGrpcReflectionService();
@@ -57,6 +64,8 @@ public static partial class HubHost
         services.AddSingleton<HubDatabase>();
         services.AddSingleton<EventFeed>();
         services.AddSingleton<ConsultationStore>();
+        services.AddSingleton<ForwardedAuditStore>();
+        services.AddSingleton(provider => new AuditLog(provider.GetRequiredService<HubDatabase>().Database, HubAuditNodeId, provider.GetRequiredService<TimeProvider>()));
         services.AddScoped<ClientRegistry>();
         services.AddSingleton<UserAccounts>();
         services.AddAntiforgery();
@@ -107,7 +116,9 @@ public static partial class HubHost
 
         services.AddGrpc(grpc =>
         {
+            // Order matters: errors are mapped last, after the audit saw the domain failure and the policy decided.
             grpc.Interceptors.Add<ErrorMappingInterceptor>();
+            grpc.Interceptors.Add<AuditInterceptor>(RpcPolicies.Hub);
             grpc.Interceptors.Add<RpcPolicyInterceptor>(RpcPolicies.Hub);
             grpc.MaxReceiveMessageSize = 4 * 1024 * 1024;
             grpc.EnableDetailedErrors = false;

@@ -65,6 +65,8 @@ public static class RpcPolicies
         Policy(SpokeSyncService.Descriptor, "DeliverConsultation", [CallerRoles.SpokeNode], NetworkClaims.Scopes.Sync, InstitutionRule.OwnNode, true),
         Policy(SpokeSyncService.Descriptor, "FetchConsultation", [CallerRoles.SpokeNode], NetworkClaims.Scopes.Sync, InstitutionRule.OwnNode, true),
         Policy(SpokeSyncService.Descriptor, "SubscribeEvents", [CallerRoles.SpokeNode], NetworkClaims.Scopes.Sync, InstitutionRule.OwnNode, true),
+        Policy(SpokeSyncService.Descriptor, "ForwardAuditEntries", [CallerRoles.SpokeNode], NetworkClaims.Scopes.Sync, InstitutionRule.OwnNode, false),
+        Policy(AuditService.Descriptor, "GetAccessStatistics", [NetworkClaims.Roles.Administrator], NetworkClaims.Scopes.Admin, InstitutionRule.None, false),
     ]);
 
     public static readonly IReadOnlyDictionary<string, RpcPolicy> Spoke = Build(

@@ -1,6 +1,7 @@
 using Microsoft.AspNetCore.DataProtection;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using OpenIddict.Validation.AspNetCore;
+using RareCancerNetwork.Protos.Audit;
 using RareCancerNetwork.Protos.Errors;
 using RareCancerNetwork.Protos.Hosting;
 using RareCancerNetwork.Protos.Security;
@@ -41,6 +42,7 @@ public static class SpokeHost
 
         AddSpokeServices(builder.Services, options);
         var app = builder.Build();
+        app.UseMiddleware<AuthenticationFailureAuditMiddleware>();
         app.UseAuthentication();
         app.UseAuthorization();
         app.MapGrpcService<LocalConsultationGrpcService>();
@@ -58,6 +60,9 @@ public static class SpokeHost
         services.AddSingleton<OutboxStore>();
         services.AddSingleton<ConsultationCache>();
         services.AddSingleton<FeedStore>();
+        // Every audit entry is queued for the hub in the transaction that appends it.
+        services.AddSingleton(provider => new AuditLog(provider.GetRequiredService<SpokeDatabase>().Database, options.NodeId,
+            provider.GetRequiredService<TimeProvider>(), OutboxStore.EnqueueAuditEntryAsync));
         services.AddSingleton<HubConnection>();
         services.AddHostedService<OutboxDeliveryWorker>();
         services.AddHostedService<FeedConsumerWorker>();
@@ -81,7 +86,9 @@ public static class SpokeHost
 
         services.AddGrpc(grpc =>
         {
+            // Order matters: errors are mapped last, after the audit saw the domain failure and the policy decided.
             grpc.Interceptors.Add<ErrorMappingInterceptor>();
+            grpc.Interceptors.Add<AuditInterceptor>(RpcPolicies.Spoke);
             grpc.Interceptors.Add<RpcPolicyInterceptor>(RpcPolicies.Spoke, options.NodeId, options.FacilityCode);
             grpc.MaxReceiveMessageSize = 4 * 1024 * 1024;
             grpc.EnableDetailedErrors = false;

@@ -1,4 +1,6 @@
 using Grpc.Core;
+using Microsoft.Extensions.DependencyInjection;
+using RareCancerNetwork.Protos.Audit;
 using RareCancerNetwork.IntegrationTests.Infrastructure;
 using RareCancerNetwork.Protos.Security;
 using RareCancerNetwork.Protos.V1;
@@ -199,6 +201,18 @@ public sealed class AuthorizationMatrixTests(AuthorizationMatrixTests.Network ne
                 Assert.True(await call.ResponseStream.MoveNext(TestContext.Current.CancellationToken));
                 return call.ResponseStream.Current.ConsultationId == c;
             }, IsListing: true);
+            Calls["/rarecancer.network.v1.SpokeSyncService/ForwardAuditEntries"] = new(async t =>
+            {
+                // Re-forwarding spoke A's first entry is idempotent for A, and refused for anyone else.
+                var first = (await _spokeA.Services.GetRequiredService<AuditLog>().ReadAsync(0, 1, CancellationToken.None))[0];
+                return (await Sync(t).ForwardAuditEntriesAsync(new() { Entries = { first } })).StoredThroughSequence >= 1;
+            });
+            Calls["/rarecancer.network.v1.AuditService/GetAccessStatistics"] = new(async t =>
+                (await new AuditService.AuditServiceClient(Clients.Channel(_hub.Url, _hub.CaPath, t)).GetAccessStatisticsAsync(new()
+                {
+                    FromTime = Google.Protobuf.WellKnownTypes.Timestamp.FromDateTimeOffset(DateTimeOffset.UtcNow.AddHours(-1)),
+                    ToTime = Google.Protobuf.WellKnownTypes.Timestamp.FromDateTimeOffset(DateTimeOffset.UtcNow.AddHours(1)),
+                })).Rows.Count > 0);
             Calls["/rarecancer.network.v1.LocalConsultationService/SubmitConsultation"] = new(async t => !(await LocalA(t).SubmitConsultationAsync(Samples.Submission())).Duplicate);
             Calls["/rarecancer.network.v1.LocalConsultationService/ListConsultations"] = new(
                 async t => (await LocalA(t).ListConsultationsAsync(new() { PageSize = 200 })).Consultations.Any(x => x.ConsultationId == c), IsListing: true);

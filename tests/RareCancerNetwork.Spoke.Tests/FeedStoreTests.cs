@@ -17,6 +17,8 @@ public sealed class FeedStoreTests
 
         Assert.Equal(FeedApplyResult.Applied, await spoke.Feed.ApplyAsync(Status(10, id, ConsultationStatus.Assigned), Ct));
         Assert.Equal(FeedApplyResult.Applied, await spoke.Feed.ApplyAsync(Report(11, id, 1), Ct));
+        // Visible as reported as soon as the report is there, before the status event.
+        Assert.Equal(ConsultationStatus.Reported, (await spoke.Cache.GetAsync(id, Ct)).Status);
         Assert.Equal(FeedApplyResult.Applied, await spoke.Feed.ApplyAsync(Status(12, id, ConsultationStatus.Reported), Ct));
         Assert.Equal(12, await spoke.Feed.CursorAsync(Ct));
 

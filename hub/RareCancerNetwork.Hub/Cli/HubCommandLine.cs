@@ -45,6 +45,7 @@ public static partial class HubCommandLine
         root.Subcommands.Add(ExpertCommands.Create());
         root.Subcommands.Add(UserCommands.Add(WithHubAsync));
         root.Subcommands.Add(UserCommands.Disable(WithHubAsync));
+        root.Subcommands.Add(AuditCommands.Create(WithHubAsync));
         return root;
     }
 
@@ -176,14 +177,20 @@ public static partial class HubCommandLine
         return command;
     }
 
-    private static async Task<int> WithHubAsync(ParseResult result, Func<IServiceProvider, HubOptions, CancellationToken, Task> action, CancellationToken cancellationToken)
+    private static Task<int> WithHubAsync(ParseResult result, Func<IServiceProvider, HubOptions, CancellationToken, Task> action, CancellationToken cancellationToken) =>
+        WithHubAsync(result, async (services, options, token) =>
+        {
+            await action(services, options, token);
+            return 0;
+        }, cancellationToken);
+
+    private static async Task<int> WithHubAsync(ParseResult result, Func<IServiceProvider, HubOptions, CancellationToken, Task<int>> action, CancellationToken cancellationToken)
     {
         await using var app = HubHost.Build([], Settings(result));
         await HubHost.InitializeAsync(app.Services, cancellationToken);
         try
         {
-            await action(app.Services, app.Services.GetRequiredService<IOptions<HubOptions>>().Value, cancellationToken);
-            return 0;
+            return await action(app.Services, app.Services.GetRequiredService<IOptions<HubOptions>>().Value, cancellationToken);
         }
         catch (Exception exception) when (exception is NetworkException or IOException)
         {

@@ -5,6 +5,7 @@ using Microsoft.AspNetCore.Antiforgery;
 using Microsoft.AspNetCore.Authentication;
 using OpenIddict.Abstractions;
 using OpenIddict.Server.AspNetCore;
+using RareCancerNetwork.Protos.Audit;
 using RareCancerNetwork.Protos.Errors;
 using static OpenIddict.Abstractions.OpenIddictConstants;
 
@@ -42,7 +43,7 @@ internal static partial class DeviceVerificationPage
             : Form(http, antiforgery, null, "That code is not valid or has expired. Start again from the command line.", StatusCodes.Status400BadRequest);
     }
 
-    private static async Task<IResult> SubmitAsync(HttpContext http, IAntiforgery antiforgery, UserAccounts users, CancellationToken cancellationToken)
+    private static async Task<IResult> SubmitAsync(HttpContext http, IAntiforgery antiforgery, UserAccounts users, AuditLog audit, CancellationToken cancellationToken)
     {
         try
         {
@@ -63,7 +64,11 @@ internal static partial class DeviceVerificationPage
         {
             return Results.Forbid(new AuthenticationProperties { RedirectUri = DonePath + "?outcome=denied" }, [OpenIddictServerAspNetCoreDefaults.AuthenticationScheme]);
         }
-        var account = await users.SignInAsync(form["user_id"].ToString().Trim(), form["password"].ToString(), form["one_time_code"].ToString().Trim(), cancellationToken);
+        var userId = form["user_id"].ToString().Trim();
+        var account = await users.SignInAsync(userId, form["password"].ToString(), form["one_time_code"].ToString().Trim(), cancellationToken);
+        await audit.AppendAsync(new AuditRecord(AuditSql.EventTypeSignIn, "E", account is null ? AuditSql.Failure : AuditSql.Success, Path,
+            userId.Length > 64 ? userId[..64] : userId, account?.Role ?? "", http.Connection.RemoteIpAddress?.ToString() ?? "",
+            "", "", account is null ? "credentials refused" : "device code approved"), CancellationToken.None);
         if (account is null)
         {
             return Form(http, antiforgery, userCode, "The user id, password or one-time code is not correct, or the account is locked.", StatusCodes.Status400BadRequest);

@@ -1,5 +1,6 @@
 using Google.Protobuf.WellKnownTypes;
 using Grpc.Core;
+using RareCancerNetwork.Hub.Audit;
 using RareCancerNetwork.Hub.Consultations;
 using RareCancerNetwork.Protos.Errors;
 using RareCancerNetwork.Protos.Security;
@@ -9,7 +10,7 @@ using RareCancerNetwork.Protos.V1;
 namespace RareCancerNetwork.Hub.Sync;
 
 /// <summary>Spoke nodes deliver consultations and consume their event feed. A node acts only for its own facility.</summary>
-public sealed partial class SpokeSyncGrpcService(ConsultationStore store, EventFeed feed, TimeProvider clock, ILogger<SpokeSyncGrpcService> logger)
+public sealed partial class SpokeSyncGrpcService(ConsultationStore store, EventFeed feed, ForwardedAuditStore audit, TimeProvider clock, ILogger<SpokeSyncGrpcService> logger)
     : SpokeSyncService.SpokeSyncServiceBase
 {
     private const int FeedBatchSize = 200;
@@ -82,6 +83,26 @@ public sealed partial class SpokeSyncGrpcService(ConsultationStore store, EventF
                 }
             }
         }
+    }
+
+    public override async Task<ForwardAuditEntriesResponse> ForwardAuditEntries(ForwardAuditEntriesRequest request, ServerCallContext context)
+    {
+        var v = new FieldValidator();
+        if (request.Entries.Count is 0 or > 500)
+        {
+            v.Add("entries", $"must hold 1-500 entries; got {request.Entries.Count}");
+        }
+        for (var i = 0; i < request.Entries.Count && i < 500; i++)
+        {
+            v.Range($"entries[{i}].sequence", request.Entries[i].Sequence, 1, long.MaxValue);
+            if (request.Entries[i].OccurredAt is null)
+            {
+                v.Add($"entries[{i}].occurred_at", "is required");
+            }
+        }
+        v.ThrowIfInvalid();
+        var through = await audit.StoreAsync(Node(context).NodeId!, request.Entries, context.CancellationToken);
+        return new ForwardAuditEntriesResponse { StoredThroughSequence = through };
     }
 
     private static NetworkCaller Node(ServerCallContext context)

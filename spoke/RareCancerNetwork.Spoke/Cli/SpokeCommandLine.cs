@@ -67,6 +67,7 @@ public static class SpokeCommandLine
         root.Subcommands.Add(ConsultationCommands.List(Connect));
         root.Subcommands.Add(ConsultationCommands.Show(Connect));
         root.Subcommands.Add(ConsultationCommands.Watch(Connect));
+        root.Subcommands.Add(AuditCommands.Create());
         return root;
     }
 

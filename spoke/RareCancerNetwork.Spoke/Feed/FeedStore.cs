@@ -82,7 +82,10 @@ public sealed class FeedStore(SpokeDatabase database, TimeProvider clock)
                 {
                     await insert.ExecuteNonQueryAsync(cancellationToken);
                 }
-                await using (var touch = connection.Command("UPDATE consultations SET updated_at = $now WHERE consultation_id = $id", transaction)
+                // A report means the consultation is reported, whatever order the status event arrives in.
+                await using (var touch = connection.Command(
+                    "UPDATE consultations SET status = $reported, delivery_state = $delivered, updated_at = $now WHERE consultation_id = $id", transaction)
+                    .With("$reported", (int)ConsultationStatus.Reported).With("$delivered", (int)DeliveryState.Delivered)
                     .With("$now", now).With("$id", report.ConsultationId))
                 {
                     await touch.ExecuteNonQueryAsync(cancellationToken);

@@ -51,19 +51,57 @@ public sealed partial class OutboxDeliveryWorker(
         }
     }
 
+    private const int AuditBatchSize = 500;
+
     private async ValueTask DeliverPendingAsync(CancellationToken cancellationToken)
     {
         while (true)
         {
-            var batch = await outbox.PendingAsync(50, cancellationToken);
-            if (batch.Count == 0)
+            var pending = await outbox.PendingAsync(AuditBatchSize, cancellationToken);
+            if (pending.Count == 0)
             {
                 return;
             }
-            foreach (var entry in batch)
+            // In order; consecutive audit entries travel together in one call.
+            for (var i = 0; i < pending.Count;)
             {
-                await DeliverAsync(entry, cancellationToken);
+                if (pending[i].Kind == OutboxStore.ForwardAuditKind)
+                {
+                    var run = pending.Skip(i).TakeWhile(e => e.Kind == OutboxStore.ForwardAuditKind).ToList();
+                    await ForwardAuditAsync(run, cancellationToken);
+                    i += run.Count;
+                }
+                else
+                {
+                    await DeliverAsync(pending[i], cancellationToken);
+                    i++;
+                }
             }
+        }
+    }
+
+    private async Task ForwardAuditAsync(IReadOnlyList<OutboxEntry> entries, CancellationToken cancellationToken)
+    {
+        var request = new ForwardAuditEntriesRequest();
+        request.Entries.AddRange(entries.Select(e => AuditEntry.Parser.ParseFrom(e.Payload)));
+        try
+        {
+            await hub.Sync.ForwardAuditEntriesAsync(request, deadline: DateTime.UtcNow.Add(CallTimeout), cancellationToken: cancellationToken);
+            await outbox.MarkDeliveredAsync(entries, cancellationToken);
+        }
+        catch (Exception exception) when (HubFailures.IsTransient(exception) && !cancellationToken.IsCancellationRequested)
+        {
+            if (exception is RpcException { StatusCode: StatusCode.Unauthenticated })
+            {
+                hub.Tokens.Invalidate();
+            }
+            throw;
+        }
+        catch (RpcException exception)
+        {
+            // Note: a refused audit batch means the trails disagree; keep it for the operator, never drop it silently.
+            await outbox.MarkFailedAsync(entries, HubFailures.Describe(exception), CancellationToken.None);
+            LogAuditRefused(logger, entries[0].AggregateId, exception.StatusCode);
         }
     }
 
@@ -71,7 +109,7 @@ public sealed partial class OutboxDeliveryWorker(
     {
         if (entry.Kind != OutboxStore.DeliverConsultationKind)
         {
-            await outbox.MarkConsultationRejectedAsync(entry, $"Unknown outbox entry kind '{entry.Kind}'.", cancellationToken);
+            await outbox.MarkFailedAsync([entry], $"Unknown outbox entry kind '{entry.Kind}'.", cancellationToken);
             return;
         }
         try
@@ -102,6 +140,9 @@ public sealed partial class OutboxDeliveryWorker(
 
     [LoggerMessage(EventId = 2102, Level = LogLevel.Warning, Message = "Hub delivery failed; retry {Attempt} in {DelaySeconds:F1}s ({Reason})")]
     private static partial void LogRetrying(ILogger logger, int attempt, double delaySeconds, string reason);
+
+    [LoggerMessage(EventId = 2104, Level = LogLevel.Error, Message = "The hub refused audit entries from sequence {FirstSequence} ({StatusCode}); they are kept locally")]
+    private static partial void LogAuditRefused(ILogger logger, string firstSequence, StatusCode statusCode);
 
     [LoggerMessage(EventId = 2103, Level = LogLevel.Error, Message = "The hub refused consultation {ConsultationId} ({StatusCode}); it will not be resent")]
     private static partial void LogRejected(ILogger logger, string consultationId, StatusCode statusCode);

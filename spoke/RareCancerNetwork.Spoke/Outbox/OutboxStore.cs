@@ -1,3 +1,4 @@
+using Google.Protobuf;
 using Microsoft.Data.Sqlite;
 using RareCancerNetwork.Protos.Storage;
 using RareCancerNetwork.Protos.V1;
@@ -15,6 +16,12 @@ public sealed record OutboxEntry(long OutboxId, string Kind, string AggregateId,
 public sealed class OutboxStore(SpokeDatabase database, TimeProvider clock)
 {
     public const string DeliverConsultationKind = "deliver_consultation";
+    public const string ForwardAuditKind = "forward_audit";
+
+    /// <summary>The audit log's append hook: queue the entry for the hub in the same transaction.</summary>
+    public static Task EnqueueAuditEntryAsync(SqliteConnection connection, SqliteTransaction transaction, AuditEntry entry, CancellationToken cancellationToken) =>
+        EnqueueAsync(connection, transaction, ForwardAuditKind, entry.Sequence.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            entry.ToByteArray(), entry.OccurredAt.ToDateTimeOffset(), cancellationToken);
 
     public static async Task EnqueueAsync(SqliteConnection connection, SqliteTransaction transaction, string kind, string aggregateId,
         byte[] payload, DateTimeOffset now, CancellationToken cancellationToken)
@@ -73,6 +80,36 @@ public sealed class OutboxStore(SpokeDatabase database, TimeProvider clock)
             .With("$received", (int)ConsultationStatus.Received).With("$id", entry.AggregateId))
         {
             await record.ExecuteNonQueryAsync(cancellationToken);
+        }
+        await transaction.CommitAsync(cancellationToken);
+    }
+
+    /// <summary>Entries the hub confirmed that carry no local record state (forwarded audit entries).</summary>
+    public async Task MarkDeliveredAsync(IReadOnlyList<OutboxEntry> entries, CancellationToken cancellationToken)
+    {
+        var now = clock.GetUtcNow().ToDbText();
+        await using var connection = await database.OpenAsync(cancellationToken);
+        await using var transaction = connection.BeginTransaction();
+        foreach (var entry in entries)
+        {
+            await using var update = connection.Command("UPDATE outbox SET delivered_at = $now, attempts = attempts + 1, last_error = NULL WHERE outbox_id = $id", transaction)
+                .With("$now", now).With("$id", entry.OutboxId);
+            await update.ExecuteNonQueryAsync(cancellationToken);
+        }
+        await transaction.CommitAsync(cancellationToken);
+    }
+
+    /// <summary>Entries the hub refused for good that carry no local record state: kept with the reason, never resent.</summary>
+    public async Task MarkFailedAsync(IReadOnlyList<OutboxEntry> entries, string reason, CancellationToken cancellationToken)
+    {
+        var now = clock.GetUtcNow().ToDbText();
+        await using var connection = await database.OpenAsync(cancellationToken);
+        await using var transaction = connection.BeginTransaction();
+        foreach (var entry in entries)
+        {
+            await using var update = connection.Command("UPDATE outbox SET failed_at = $now, attempts = attempts + 1, last_error = $reason WHERE outbox_id = $id", transaction)
+                .With("$now", now).With("$reason", reason).With("$id", entry.OutboxId);
+            await update.ExecuteNonQueryAsync(cancellationToken);
         }
         await transaction.CommitAsync(cancellationToken);
     }
