@@ -53,11 +53,18 @@ public sealed class NodeProcess : IDisposable
     /// <summary>Runs a command to completion and returns its output; fails the test on a non-zero exit.</summary>
     public static async Task<string> RunAsync(string program, params string[] arguments)
     {
+        var (exitCode, output) = await RunForExitCodeAsync(program, arguments);
+        Assert.True(exitCode == 0, $"'{string.Join(' ', arguments)}' exited {exitCode}:\n{output}");
+        return output;
+    }
+
+    /// <summary>Runs a command to completion; returns its exit code and output.</summary>
+    public static async Task<(int ExitCode, string Output)> RunForExitCodeAsync(string program, params string[] arguments)
+    {
         using var node = Start(program, arguments);
         await node._process.WaitForExitAsync(TestContext.Current.CancellationToken).WaitAsync(TimeSpan.FromMinutes(2), TestContext.Current.CancellationToken);
         node._process.WaitForExit();
-        Assert.True(node._process.ExitCode == 0, $"'{string.Join(' ', arguments)}' exited {node._process.ExitCode}:\n{node.Output}");
-        return node.Output;
+        return (node._process.ExitCode, node.Output);
     }
 
     /// <summary>Waits for an output line matching <paramref name="pattern"/> and returns its first group.</summary>

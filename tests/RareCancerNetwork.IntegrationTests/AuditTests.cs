@@ -1,0 +1,132 @@
+using Grpc.Core;
+using Microsoft.Extensions.DependencyInjection;
+using RareCancerNetwork.IntegrationTests.Infrastructure;
+using RareCancerNetwork.Protos.Audit;
+using RareCancerNetwork.Protos.Security;
+using RareCancerNetwork.Protos.Storage;
+using RareCancerNetwork.Protos.V1;
+
+namespace RareCancerNetwork.IntegrationTests;
+
+/// <summary>Every patient-level RPC leaves exactly the expected audit entry; refusals are audited; trails reach the hub.</summary>
+[Collection(NetworkCollection.Name)]
+public sealed class AuditTests(TestNetwork network)
+{
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    [Fact]
+    public async Task EveryPatientLevelRpc_LeavesExactlyOneEntry_NamingWhoWhatAndWhere()
+    {
+        var submission = Samples.Submission();
+        await network.SubmitAndAwaitAssignmentAsync(submission);
+        var id = submission.ConsultationId;
+        var expertToken = await network.AssignedExpertTokenAsync(id);
+        var expertId = expertToken == network.ExpertToken1 ? "expert-expert-one" : "expert-expert-two";
+        var hubLog = network.Hub.Services.GetRequiredService<AuditLog>();
+        var spokeLog = network.SpokeA.Services.GetRequiredService<AuditLog>();
+
+        var calls = new (string Method, AuditLog Log, string User, string Action, string ObjectId, Func<Task> Call)[]
+        {
+            ("/rarecancer.network.v1.LocalConsultationService/SubmitConsultation", spokeLog, "local-spoke-a-pathology", "C", "", null!),
+            ("/rarecancer.network.v1.LocalConsultationService/ListConsultations", spokeLog, "local-spoke-a-pathology", "R", "",
+                async () => await network.LocalA().ListConsultationsAsync(new(), cancellationToken: Ct)),
+            ("/rarecancer.network.v1.LocalConsultationService/GetConsultation", spokeLog, "local-spoke-a-pathology", "R", id,
+                async () => await network.LocalA().GetConsultationAsync(new() { ConsultationId = id }, cancellationToken: Ct)),
+            ("/rarecancer.network.v1.ExpertConsultationService/ListAssignedConsultations", hubLog, expertId, "R", "",
+                async () => await network.Expert(expertToken).ListAssignedConsultationsAsync(new(), cancellationToken: Ct)),
+            ("/rarecancer.network.v1.ExpertConsultationService/GetAssignedConsultation", hubLog, expertId, "R", id,
+                async () => await network.Expert(expertToken).GetAssignedConsultationAsync(new() { ConsultationId = id }, cancellationToken: Ct)),
+            ("/rarecancer.network.v1.ExpertConsultationService/SubmitReport", hubLog, expertId, "C", id,
+                async () => await network.Expert(expertToken).SubmitReportAsync(Samples.Report(id), cancellationToken: Ct)),
+            ("/rarecancer.network.v1.SpokeSyncService/FetchConsultation", hubLog, "node-spoke-a", "R", id,
+                async () => await network.Sync(network.NodeTokenA).FetchConsultationAsync(new() { ConsultationId = id }, cancellationToken: Ct)),
+            ("/rarecancer.network.v1.SpokeSyncService/SubscribeEvents", hubLog, "node-spoke-a", "R", "", async () =>
+            {
+                using var feed = network.Sync(network.NodeTokenA).SubscribeEvents(new(), cancellationToken: Ct);
+                Assert.True(await feed.ResponseStream.MoveNext(Ct));
+            }),
+        };
+        var newId = Guid.CreateVersion7().ToString();
+        calls[0].ObjectId = newId;
+        calls[0].Call = async () =>
+        {
+            var fresh = Samples.Submission();
+            fresh.ConsultationId = newId;
+            await network.LocalA().SubmitConsultationAsync(fresh, cancellationToken: Ct);
+        };
+
+        foreach (var (method, log, user, action, objectId, call) in calls)
+        {
+            var entries = await AuditDeltaAsync(log, call, e => e.Event == method);
+            var entry = Assert.Single(entries);
+            Assert.Equal((AuditSql.EventTypePatientDataAccess, action, AuditSql.Success, user, "consultation", objectId),
+                (entry.EventType, entry.Action, entry.Outcome, entry.UserId, entry.ObjectType, entry.ObjectId));
+            Assert.Equal(log.NodeId, entry.NodeId);
+            Assert.Equal("127.0.0.1", entry.SourceAddress.Replace("::ffff:", "", StringComparison.Ordinal));
+        }
+        // Every patient-level RPC of the table was exercised here or in the delivery below.
+        var covered = calls.Select(c => c.Method).Append("/rarecancer.network.v1.SpokeSyncService/DeliverConsultation");
+        Assert.Equal(RpcPolicies.Hub.Values.Concat(RpcPolicies.Spoke.Values).Where(p => p.PatientLevel).Select(p => p.Method).Order(), covered.Order());
+        // The spoke's own delivery of the new consultation was audited at the hub as the node.
+        await Eventually.UntilAsync(() => EntriesAsync(hubLog), all => all.Any(e => e.Event.EndsWith("/DeliverConsultation", StringComparison.Ordinal) && e.ObjectId == newId),
+            "the delivery's audit entry at the hub");
+        Assert.Single(await EntriesAsync(hubLog), e => e.Event.EndsWith("/DeliverConsultation", StringComparison.Ordinal) && e.ObjectId == newId);
+    }
+
+    [Fact]
+    public async Task RefusedCalls_AreAudited_WithoutClinicalContent()
+    {
+        var hubLog = network.Hub.Services.GetRequiredService<AuditLog>();
+        var denied = await AuditDeltaAsync(hubLog, async () => await RpcAssert.FailsAsync(StatusCode.PermissionDenied,
+            () => network.Expert(network.NodeTokenA).ListAssignedConsultationsAsync(new(), cancellationToken: Ct).ResponseAsync), _ => true);
+        var entry = Assert.Single(denied, e => e.UserId == "node-spoke-a");
+        Assert.Equal((AuditSql.EventTypeAuthorization, AuditSql.Failure, "PermissionDenied"), (entry.EventType, entry.Outcome, entry.Detail));
+
+        var unauthenticated = await AuditDeltaAsync(hubLog, async () => await RpcAssert.FailsAsync(StatusCode.Unauthenticated,
+            () => network.Directory("forged").ListPrefecturesAsync(new(), cancellationToken: Ct).ResponseAsync), _ => true);
+        Assert.Contains(unauthenticated, e => e.EventType == AuditSql.EventTypeAuthentication && e.Outcome == AuditSql.Failure && e.Detail == "token refused");
+
+        // An invalid patient-level request is audited as a failure; its content is not in the entry.
+        var spokeLog = network.SpokeA.Services.GetRequiredService<AuditLog>();
+        var bad = Samples.Submission("P-SECRET-77");
+        bad.Details.LocalDiagnosis.MorphologyCode = "bad";
+        var invalid = await AuditDeltaAsync(spokeLog, async () => await RpcAssert.FailsAsync(StatusCode.InvalidArgument,
+            () => network.LocalA().SubmitConsultationAsync(bad, cancellationToken: Ct).ResponseAsync), _ => true);
+        var failure = Assert.Single(invalid);
+        Assert.Equal((AuditSql.Failure, "InvalidArgument"), (failure.Outcome, failure.Detail));
+        Assert.DoesNotContain("P-SECRET-77", failure.ToString(), StringComparison.Ordinal);
+        Assert.DoesNotContain(Samples.JapaneseSummary, failure.ToString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task SpokeTrails_AreForwardedToTheHub_IntactAndCountedInAccessStatistics()
+    {
+        var spokeLog = network.SpokeA.Services.GetRequiredService<AuditLog>();
+        await network.LocalA().ListConsultationsAsync(new(), cancellationToken: Ct);
+        var latest = (await EntriesAsync(spokeLog))[^1].Sequence;
+        var forwarded = network.Hub.Services.GetRequiredService<RareCancerNetwork.Hub.Audit.ForwardedAuditStore>();
+        await Eventually.UntilAsync(() => forwarded.VerifyAsync(Ct), all => all.TryGetValue("spoke-a", out var v) && v.EntriesChecked >= latest,
+            "spoke A's trail at the hub");
+        Assert.True((await forwarded.VerifyAsync(Ct))["spoke-a"].Intact);
+
+        var admin = await People.AddAndSignInAsync(network.Hub, Path.GetTempPath(), $"admin-{Guid.CreateVersion7():N}"[..20], NetworkClaims.Roles.Administrator, "CORE-004");
+        var statistics = await new AuditService.AuditServiceClient(Clients.Channel(network.Hub.Url, network.Hub.CaPath, admin)).GetAccessStatisticsAsync(new()
+        {
+            FromTime = Google.Protobuf.WellKnownTypes.Timestamp.FromDateTimeOffset(DateTimeOffset.UtcNow.AddHours(-1)),
+            ToTime = Google.Protobuf.WellKnownTypes.Timestamp.FromDateTimeOffset(DateTimeOffset.UtcNow.AddMinutes(1)),
+        }, cancellationToken: Ct);
+        Assert.Contains(statistics.Rows, r => r.NodeId == "spoke-a" && r.UserId == "local-spoke-a-pathology" && r.Action == "R" && r.Count > 0);
+        Assert.Contains(statistics.Rows, r => r.NodeId == "hub" && r.EventType == AuditSql.EventTypeSignIn && r.Outcome == AuditSql.Success);
+        await RpcAssert.InvalidFieldsAsync(() => new AuditService.AuditServiceClient(Clients.Channel(network.Hub.Url, network.Hub.CaPath, admin))
+            .GetAccessStatisticsAsync(new(), cancellationToken: Ct).ResponseAsync, "from_time", "to_time");
+    }
+
+    private static async Task<List<AuditEntry>> AuditDeltaAsync(AuditLog log, Func<Task> call, Func<AuditEntry, bool> relevant)
+    {
+        var before = (await EntriesAsync(log)).Count;
+        await call();
+        return (await EntriesAsync(log)).Skip(before).Where(relevant).ToList();
+    }
+
+    private static async Task<List<AuditEntry>> EntriesAsync(AuditLog log) => [.. await log.ReadAsync(0, int.MaxValue, Ct)];
+}
