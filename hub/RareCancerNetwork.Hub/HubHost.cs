@@ -65,6 +65,10 @@ public static partial class HubHost
         services.AddSingleton<EventFeed>();
         services.AddSingleton<ConsultationStore>();
         services.AddSingleton<ForwardedAuditStore>();
+        services.AddSingleton<ICallerStanding, RegistryStanding>();
+        // Singleton: the per-caller buckets must outlive a call.
+        services.AddSingleton<RateLimitInterceptor>();
+        services.AddOptions<RateLimitOptions>().BindConfiguration($"{HubOptions.Section}:{RateLimitOptions.Section}").ValidateDataAnnotations().ValidateOnStart();
         services.AddSingleton(provider => new AuditLog(provider.GetRequiredService<HubDatabase>().Database, HubAuditNodeId, provider.GetRequiredService<TimeProvider>()));
         services.AddScoped<ClientRegistry>();
         services.AddSingleton<UserAccounts>();
@@ -118,6 +122,7 @@ public static partial class HubHost
         {
             // Order matters: errors are mapped last, after the audit saw the domain failure and the policy decided.
             grpc.Interceptors.Add<ErrorMappingInterceptor>();
+            grpc.Interceptors.Add<RateLimitInterceptor>();
             grpc.Interceptors.Add<AuditInterceptor>(RpcPolicies.Hub);
             grpc.Interceptors.Add<RpcPolicyInterceptor>(RpcPolicies.Hub);
             grpc.MaxReceiveMessageSize = 4 * 1024 * 1024;

@@ -10,23 +10,23 @@ namespace RareCancerNetwork.Protos.Errors;
 /// belongs to this node and facility). Data-dependent institution rules (whose record is it) are
 /// enforced by the services. An RPC without a declared policy is refused: fail closed.
 /// </summary>
-public sealed class RpcPolicyInterceptor(IReadOnlyDictionary<string, RpcPolicy> policies, string? spokeNodeId = null, string? spokeFacilityCode = null) : Interceptor
+public sealed class RpcPolicyInterceptor(IReadOnlyDictionary<string, RpcPolicy> policies, ICallerStanding standing, string? spokeNodeId = null, string? spokeFacilityCode = null) : Interceptor
 {
-    public override Task<TResponse> UnaryServerHandler<TRequest, TResponse>(
+    public override async Task<TResponse> UnaryServerHandler<TRequest, TResponse>(
         TRequest request, ServerCallContext context, UnaryServerMethod<TRequest, TResponse> continuation)
     {
-        Authorize(context);
-        return continuation(request, context);
+        await AuthorizeAsync(context);
+        return await continuation(request, context);
     }
 
-    public override Task ServerStreamingServerHandler<TRequest, TResponse>(
+    public override async Task ServerStreamingServerHandler<TRequest, TResponse>(
         TRequest request, IServerStreamWriter<TResponse> responseStream, ServerCallContext context, ServerStreamingServerMethod<TRequest, TResponse> continuation)
     {
-        Authorize(context);
-        return continuation(request, responseStream, context);
+        await AuthorizeAsync(context);
+        await continuation(request, responseStream, context);
     }
 
-    private void Authorize(ServerCallContext context)
+    private async Task AuthorizeAsync(ServerCallContext context)
     {
         if (RpcPolicies.IsInfrastructure(context.Method))
         {
@@ -46,13 +46,27 @@ public sealed class RpcPolicyInterceptor(IReadOnlyDictionary<string, RpcPolicy> 
         {
             throw new AccessDeniedException($"The token lacks the scope '{policy.Scope}' that {context.Method} requires.");
         }
-        if (policy.Institution == InstitutionRule.ThisSpoke)
+        var caller = NetworkCaller.From(user);
+        if (policy.Institution == InstitutionRule.ThisSpoke && (caller.NodeId != spokeNodeId || caller.FacilityCode != spokeFacilityCode))
         {
-            var caller = NetworkCaller.From(user);
-            if (caller.NodeId != spokeNodeId || caller.FacilityCode != spokeFacilityCode)
-            {
-                throw new AccessDeniedException("The caller does not belong to this spoke's facility.");
-            }
+            throw new AccessDeniedException("The caller does not belong to this spoke's facility.");
+        }
+        // Revocation takes effect at once, not when the token expires.
+        if (!await standing.IsInGoodStandingAsync(caller, context.CancellationToken))
+        {
+            throw new AccessDeniedException("The caller's registration has been revoked or disabled.");
         }
     }
+}
+
+/// <summary>Whether a caller with a valid token may still act (not revoked, not disabled).</summary>
+public interface ICallerStanding
+{
+    Task<bool> IsInGoodStandingAsync(NetworkCaller caller, CancellationToken cancellationToken);
+}
+
+/// <summary>Where no registry is at hand (a spoke): a token is as good as its lifetime.</summary>
+public sealed class TokenLifetimeStanding : ICallerStanding
+{
+    public Task<bool> IsInGoodStandingAsync(NetworkCaller caller, CancellationToken cancellationToken) => Task.FromResult(true);
 }

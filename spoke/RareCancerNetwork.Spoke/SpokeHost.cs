@@ -60,6 +60,9 @@ public static class SpokeHost
         services.AddSingleton<OutboxStore>();
         services.AddSingleton<ConsultationCache>();
         services.AddSingleton<FeedStore>();
+        services.AddSingleton<ICallerStanding, TokenLifetimeStanding>();
+        services.AddSingleton<RateLimitInterceptor>();
+        services.AddOptions<RateLimitOptions>().BindConfiguration($"{SpokeOptions.Section}:{RateLimitOptions.Section}").ValidateDataAnnotations().ValidateOnStart();
         // Every audit entry is queued for the hub in the transaction that appends it.
         services.AddSingleton(provider => new AuditLog(provider.GetRequiredService<SpokeDatabase>().Database, options.NodeId,
             provider.GetRequiredService<TimeProvider>(), OutboxStore.EnqueueAuditEntryAsync));
@@ -88,6 +91,7 @@ public static class SpokeHost
         {
             // Order matters: errors are mapped last, after the audit saw the domain failure and the policy decided.
             grpc.Interceptors.Add<ErrorMappingInterceptor>();
+            grpc.Interceptors.Add<RateLimitInterceptor>();
             grpc.Interceptors.Add<AuditInterceptor>(RpcPolicies.Spoke);
             grpc.Interceptors.Add<RpcPolicyInterceptor>(RpcPolicies.Spoke, options.NodeId, options.FacilityCode);
             grpc.MaxReceiveMessageSize = 4 * 1024 * 1024;

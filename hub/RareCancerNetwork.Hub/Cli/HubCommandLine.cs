@@ -46,6 +46,8 @@ public static partial class HubCommandLine
         root.Subcommands.Add(UserCommands.Add(WithHubAsync));
         root.Subcommands.Add(UserCommands.Disable(WithHubAsync));
         root.Subcommands.Add(AuditCommands.Create(WithHubAsync));
+        root.Subcommands.Add(RevokeNodeCommand());
+        root.Subcommands.Add(RotateSecretCommand());
         return root;
     }
 
@@ -173,6 +175,33 @@ public static partial class HubCommandLine
             {
                 await WriteConfigAsync(file, profile, cancellationToken);
             }
+        }, cancellationToken));
+        return command;
+    }
+
+    private static Command RevokeNodeCommand()
+    {
+        var nodeId = new Option<string>("--node-id") { Required = true };
+        var command = new Command("revoke-node", "Revoke a spoke node and its clients; refused on their next call.") { nodeId };
+        command.SetAction((result, cancellationToken) => WithHubAsync(result, async (services, _, cancellationToken) =>
+        {
+            await using var scope = services.CreateAsyncScope();
+            var revoked = await scope.ServiceProvider.GetRequiredService<ClientRegistry>().RevokeNodeAsync(result.GetValue(nodeId)!, cancellationToken);
+            AnsiConsole.MarkupLine($"[green]Revoked[/] {Markup.Escape(result.GetValue(nodeId)!)} and its clients: {Markup.Escape(string.Join(", ", revoked))}");
+        }, cancellationToken));
+        return command;
+    }
+
+    private static Command RotateSecretCommand()
+    {
+        var clientId = new Option<string>("--client-id") { Required = true };
+        var command = new Command("rotate-client-secret", "Issue a new secret for a client; the old one stops working.") { clientId };
+        command.SetAction((result, cancellationToken) => WithHubAsync(result, async (services, _, cancellationToken) =>
+        {
+            await using var scope = services.CreateAsyncScope();
+            var credentials = await scope.ServiceProvider.GetRequiredService<ClientRegistry>().RotateSecretAsync(result.GetValue(clientId)!, cancellationToken);
+            AnsiConsole.MarkupLine("[green]New secret issued.[/] It is shown only now; update the client's configuration.");
+            Console.WriteLine($"ClientSecret: {credentials.ClientSecret}");
         }, cancellationToken));
         return command;
     }

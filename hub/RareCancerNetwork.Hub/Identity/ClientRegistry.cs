@@ -99,6 +99,64 @@ public sealed partial class ClientRegistry(HubDatabase database, IOpenIddictAppl
         return credentials;
     }
 
+    /// <summary>
+    /// Revokes a spoke node and every client registered to it: their OAuth clients are removed (no new
+    /// tokens) and the registry marks them revoked, which the hub checks on every call (refused at once).
+    /// </summary>
+    public async Task<IReadOnlyList<string>> RevokeNodeAsync(string nodeId, CancellationToken cancellationToken)
+    {
+        var now = clock.GetUtcNow().ToDbText();
+        var clientIds = new List<string>();
+        await using (var connection = await database.OpenAsync(cancellationToken))
+        await using (var transaction = connection.BeginTransaction())
+        {
+            await using (var node = connection.Command("UPDATE spoke_nodes SET revoked_at = $now WHERE node_id = $node AND revoked_at IS NULL", transaction)
+                .With("$now", now).With("$node", nodeId))
+            {
+                if (await node.ExecuteNonQueryAsync(cancellationToken) == 0)
+                {
+                    throw new ResourceNotFoundException("Active spoke node", nodeId);
+                }
+            }
+            await using (var clients = connection.Command("UPDATE api_clients SET revoked_at = $now WHERE node_id = $node AND revoked_at IS NULL RETURNING client_id", transaction)
+                .With("$now", now).With("$node", nodeId))
+            await using (var reader = await clients.ExecuteReaderAsync(cancellationToken))
+            {
+                while (await reader.ReadAsync(cancellationToken))
+                {
+                    clientIds.Add(reader.GetString(0));
+                }
+            }
+            await transaction.CommitAsync(cancellationToken);
+        }
+        foreach (var clientId in clientIds)
+        {
+            if (await applications.FindByClientIdAsync(clientId, cancellationToken) is { } application)
+            {
+                await applications.DeleteAsync(application, cancellationToken);
+            }
+        }
+        return clientIds;
+    }
+
+    /// <summary>Replaces a client's secret; the old one stops working at once for new tokens.</summary>
+    public async Task<IssuedCredentials> RotateSecretAsync(string clientId, CancellationToken cancellationToken)
+    {
+        var client = await FindAsync(clientId, cancellationToken);
+        var application = client is null || client.RevokedAt is not null ? null : await applications.FindByClientIdAsync(clientId, cancellationToken);
+        if (application is null)
+        {
+            throw new ResourceNotFoundException("Active client", clientId);
+        }
+        var descriptor = new OpenIddictApplicationDescriptor();
+        await applications.PopulateAsync(descriptor, application, cancellationToken);
+        var secret = Base64Url(RandomNumberGenerator.GetBytes(32));
+        descriptor.ClientSecret = secret;
+        await applications.UpdateAsync(application, descriptor, cancellationToken);
+        return new IssuedCredentials(clientId, secret, string.Join(' ', descriptor.Permissions
+            .Where(p => p.StartsWith(Permissions.Prefixes.Scope, StringComparison.Ordinal)).Select(p => p[Permissions.Prefixes.Scope.Length..])));
+    }
+
     private async Task<IssuedCredentials> CreateApplicationAsync(string clientId, string displayName, string[] scopes, CancellationToken cancellationToken)
     {
         if (await applications.FindByClientIdAsync(clientId, cancellationToken) is not null)

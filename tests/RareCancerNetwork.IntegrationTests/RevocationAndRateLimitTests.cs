@@ -1,0 +1,93 @@
+using Google.Rpc;
+using Grpc.Core;
+using Microsoft.Extensions.DependencyInjection;
+using OpenIddict.Abstractions;
+using RareCancerNetwork.Hub.Identity;
+using RareCancerNetwork.IntegrationTests.Infrastructure;
+using RareCancerNetwork.Protos.Security;
+using RareCancerNetwork.Protos.V1;
+
+namespace RareCancerNetwork.IntegrationTests;
+
+/// <summary>Revocation takes effect on the next call; secrets rotate; rate limits answer RESOURCE_EXHAUSTED per caller.</summary>
+[Collection("processes")]
+public sealed class RevocationAndRateLimitTests
+{
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    [Fact]
+    public async Task RevokedNode_IsRefusedOnItsNextCall_AndGetsNoNewToken()
+    {
+        using var folder = new TempFolder("rcn-revoke");
+        await using var hub = await HubNode.StartAsync(folder.Sub("hub"));
+        var node = await hub.RegisterSpokeAsync("spoke-a", "CORE-004");
+        var other = await hub.RegisterSpokeAsync("spoke-b", "CORE-001");
+        var token = await Clients.TokenAsync(hub.Url, hub.CaPath, node, NetworkClaims.Scopes.Sync, NetworkClaims.Scopes.Directory);
+        var otherToken = await Clients.TokenAsync(hub.Url, hub.CaPath, other, NetworkClaims.Scopes.Directory);
+        var directory = new DirectoryService.DirectoryServiceClient(Clients.Channel(hub.Url, hub.CaPath, token));
+        await directory.ListPrefecturesAsync(new(), cancellationToken: Ct);
+
+        await using (var scope = hub.Services.CreateAsyncScope())
+        {
+            Assert.Contains("node-spoke-a", await scope.ServiceProvider.GetRequiredService<ClientRegistry>().RevokeNodeAsync("spoke-a", Ct));
+        }
+        // The same, still unexpired token is refused at once.
+        var refused = await RpcAssert.FailsAsync(StatusCode.PermissionDenied, () => directory.ListPrefecturesAsync(new(), cancellationToken: Ct).ResponseAsync);
+        Assert.Contains("revoked", refused.Status.Detail, StringComparison.Ordinal);
+        await Assert.ThrowsAsync<OpenIddictExceptions.ProtocolException>(() =>
+            Clients.TokenAsync(hub.Url, hub.CaPath, node, NetworkClaims.Scopes.Sync));
+        // Other nodes are unaffected.
+        await new DirectoryService.DirectoryServiceClient(Clients.Channel(hub.Url, hub.CaPath, otherToken)).ListPrefecturesAsync(new(), cancellationToken: Ct);
+    }
+
+    [Fact]
+    public async Task RotatedSecret_OldOneRefused_NewOneWorks()
+    {
+        using var folder = new TempFolder("rcn-rotate");
+        await using var hub = await HubNode.StartAsync(folder.Sub("hub"));
+        var original = await hub.RegisterSpokeAsync("spoke-a", "CORE-004");
+        IssuedCredentials rotated;
+        await using (var scope = hub.Services.CreateAsyncScope())
+        {
+            rotated = await scope.ServiceProvider.GetRequiredService<ClientRegistry>().RotateSecretAsync(original.ClientId, Ct);
+        }
+        Assert.NotEqual(original.ClientSecret, rotated.ClientSecret);
+        await Assert.ThrowsAsync<OpenIddictExceptions.ProtocolException>(() => Clients.TokenAsync(hub.Url, hub.CaPath, original, NetworkClaims.Scopes.Sync));
+        Assert.NotEmpty(await Clients.TokenAsync(hub.Url, hub.CaPath, rotated, NetworkClaims.Scopes.Sync));
+    }
+
+    [Fact]
+    public async Task CallerOverBudget_GetsResourceExhaustedWithRetryInfo_OthersKeepBeingServed()
+    {
+        using var folder = new TempFolder("rcn-ratelimit");
+        await using var hub = await HubNode.StartAsync(folder.Sub("hub"), extra: new Dictionary<string, string?>
+        {
+            ["Hub:RateLimit:Burst"] = "5",
+            ["Hub:RateLimit:RequestsPerSecond"] = "1",
+        });
+        var busy = await hub.RegisterSpokeAsync("spoke-a", "CORE-004");
+        var calm = await hub.RegisterSpokeAsync("spoke-b", "CORE-001");
+        var busyDirectory = new DirectoryService.DirectoryServiceClient(Clients.Channel(hub.Url, hub.CaPath,
+            await Clients.TokenAsync(hub.Url, hub.CaPath, busy, NetworkClaims.Scopes.Directory)));
+        var outcomes = new List<StatusCode>();
+        for (var i = 0; i < 12; i++)
+        {
+            try
+            {
+                await busyDirectory.ListPrefecturesAsync(new(), cancellationToken: Ct);
+                outcomes.Add(StatusCode.OK);
+            }
+            catch (RpcException e)
+            {
+                outcomes.Add(e.StatusCode);
+                var retry = e.GetRpcStatus()?.GetDetail<RetryInfo>();
+                Assert.True(e.StatusCode == StatusCode.ResourceExhausted && retry is not null, $"Unexpected {e.StatusCode}: {e.Status.Detail}");
+            }
+        }
+        Assert.Contains(StatusCode.ResourceExhausted, outcomes);
+        Assert.True(outcomes.Count(o => o == StatusCode.OK) >= 5, string.Join(", ", outcomes));
+        // Another caller has its own budget.
+        await new DirectoryService.DirectoryServiceClient(Clients.Channel(hub.Url, hub.CaPath,
+            await Clients.TokenAsync(hub.Url, hub.CaPath, calm, NetworkClaims.Scopes.Directory))).ListPrefecturesAsync(new(), cancellationToken: Ct);
+    }
+}
