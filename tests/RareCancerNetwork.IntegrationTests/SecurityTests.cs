@@ -48,6 +48,27 @@ public sealed class SecurityTests(TestNetwork network)
     }
 
     [Fact]
+    public async Task WrongIssuer_TamperedSignature_AlgNone_ForeignKey_AreUnauthenticated()
+    {
+        var valid = ForgeWithHubKey(DateTime.UtcNow.AddMinutes(5));
+        await network.Directory(valid).ListPrefecturesAsync(new(), cancellationToken: Ct);
+
+        var wrongIssuer = ForgeWithHubKey(DateTime.UtcNow.AddMinutes(5), issuer: "https://hub.example.invalid/");
+        var parts = valid.Split('.');
+        var payload = System.Text.Encoding.UTF8.GetString(Base64UrlEncoder.DecodeBytes(parts[1]));
+        var widened = Base64UrlEncoder.Encode(payload.Replace(NetworkClaims.Scopes.Directory, NetworkClaims.Scopes.Directory + " " + NetworkClaims.Scopes.Admin, StringComparison.Ordinal));
+        var tampered = $"{parts[0]}.{widened}.{parts[2]}";
+        var algNone = $"{Base64UrlEncoder.Encode("{\"alg\":\"none\",\"typ\":\"at+jwt\"}")}.{parts[1]}.";
+        using var foreign = System.Security.Cryptography.RSA.Create(2048);
+        var foreignKey = ForgeWithHubKey(DateTime.UtcNow.AddMinutes(5), signingKey: new RsaSecurityKey(foreign));
+        foreach (var (name, token) in new[] { ("wrong issuer", wrongIssuer), ("tampered", tampered), ("alg none", algNone), ("foreign key", foreignKey) })
+        {
+            var e = await Assert.ThrowsAsync<RpcException>(() => network.Directory(token).ListPrefecturesAsync(new(), cancellationToken: Ct).ResponseAsync);
+            Assert.True(e.StatusCode == StatusCode.Unauthenticated, $"{name}: {e.StatusCode}");
+        }
+    }
+
+    [Fact]
     public async Task SpokeNodeA_CannotReadOrActOnSpokeB()
     {
         var submissionB = Samples.Submission();
@@ -111,12 +132,12 @@ public sealed class SecurityTests(TestNetwork network)
         Assert.DoesNotContain(list.Consultations, c => c.ConsultationId == submission.ConsultationId);
     }
 
-    private string ForgeWithHubKey(DateTime expires)
+    private string ForgeWithHubKey(DateTime expires, string? issuer = null, SecurityKey? signingKey = null)
     {
         using var key = X509CertificateLoader.LoadPkcs12FromFile(Path.Combine(network.Hub.DataFolder, "keys", "token-signing.pfx"), null);
         var descriptor = new SecurityTokenDescriptor
         {
-            Issuer = network.Hub.Url,
+            Issuer = issuer ?? network.Hub.Url,
             Audience = NetworkClaims.Audiences.Hub,
             IssuedAt = expires.AddMinutes(-15),
             NotBefore = expires.AddMinutes(-15),
@@ -128,7 +149,9 @@ public sealed class SecurityTests(TestNetwork network)
                 new Claim("scope", NetworkClaims.Scopes.Directory),
                 new Claim(NetworkClaims.ClientKind, NetworkClaims.Kinds.SpokeNode),
             ]),
-            SigningCredentials = new X509SigningCredentials(key, SecurityAlgorithms.RsaSha256),
+            SigningCredentials = signingKey is null
+                ? new X509SigningCredentials(key, SecurityAlgorithms.RsaSha256)
+                : new SigningCredentials(signingKey, SecurityAlgorithms.RsaSha256),
         };
         return new JsonWebTokenHandler().CreateToken(descriptor);
     }
