@@ -28,10 +28,14 @@ done
 grep -E "Hub (data folder|listening)|Development CA" "$data/hub.log"
 
 if [ ! -f "$data/spoke.json" ]; then
-  $hub register-spoke --node-id spoke-tokyo --facility CORE-004 --write-config "$data/spoke.json" >/dev/null
+  # The spoke makes its own key pair; the hub registers only its certificate (mutual TLS, RFC 8705).
+  $spoke node-certificate --data "$data/spoke" --node-id spoke-tokyo >/dev/null
+  $hub register-spoke --node-id spoke-tokyo --facility CORE-004 --certificate "$data/spoke/keys/node-client.crt" --write-config "$data/spoke.json" >/dev/null
   $hub register-local-client --node-id spoke-tokyo --name pathology --display-name 病理診断科 --write-config "$data/cli-profile.json" >/dev/null
   $hub register-expert --expert-id demo-expert --name "佐藤 花子" --specialty soft_tissue bone --write-config "$data/expert.json" >/dev/null
-  echo "Registered spoke-tokyo (CORE-004), a local client and the expert demo-expert."
+  # A demo pathologist who signs in with the device flow ('spoke login'); the password is for local use only.
+  echo "local-demo-password" | $hub add-user --user-id yamada --name "山田 太郎" --role pathologist --facility CORE-004 >/dev/null
+  echo "Registered spoke-tokyo (CORE-004), a local client, the expert demo-expert and the pathologist yamada (password: local-demo-password)."
 fi
 
 $spoke run --config "$data/spoke.json" --data "$data/spoke" > "$data/spoke.log" 2>&1 &
@@ -45,6 +49,7 @@ grep -E "Spoke listening" "$data/spoke.log"
 cat <<TXT
 
 The network is running (logs: $data/hub.log, $data/spoke.log). In another terminal:
+  $spoke login                                              # sign in as yamada on the page it shows
   $spoke submit --file docs/examples/consultation.json      # a pathologist submits
   $spoke list                                               # ... and follows it
   dotnet hub/RareCancerNetwork.Hub/bin/Debug/net10.0/RareCancerNetwork.Hub.dll expert list --profile $data/expert.json

@@ -89,6 +89,10 @@ public static partial class HubHost
                     .SetDeviceAuthorizationEndpointUris("connect/device")
                     .SetEndUserVerificationEndpointUris(DeviceVerificationPage.Path.TrimStart('/'));
                 server.AllowClientCredentialsFlow().AllowDeviceAuthorizationFlow().AllowRefreshTokenFlow();
+                // Note: spoke nodes authenticate with their registered self-signed certificate (RFC 8705) and
+                // their access tokens are bound to it (cnf x5t#S256): replayed with another certificate, refused.
+                server.EnableSelfSignedTlsClientAuthentication();
+                server.UseClientCertificateBoundAccessTokens();
                 server.SetAccessTokenLifetime(TimeSpan.FromMinutes(options.AccessTokenLifetimeMinutes))
                     .SetRefreshTokenLifetime(TimeSpan.FromHours(options.RefreshTokenLifetimeHours))
                     .SetDeviceCodeLifetime(TimeSpan.FromSeconds(options.DeviceCodeLifetimeSeconds))

@@ -52,7 +52,9 @@ public sealed class RpcPolicyInterceptor(IReadOnlyDictionary<string, RpcPolicy> 
             throw new AccessDeniedException("The caller does not belong to this spoke's facility.");
         }
         // Revocation takes effect at once, not when the token expires.
-        if (!await standing.IsInGoodStandingAsync(caller, context.CancellationToken))
+        var presented = context.GetHttpContext().Connection.ClientCertificate;
+        var thumbprint = presented is null ? null : Convert.ToHexStringLower(presented.GetCertHash(System.Security.Cryptography.HashAlgorithmName.SHA256));
+        if (!await standing.IsInGoodStandingAsync(caller, thumbprint, context.CancellationToken))
         {
             throw new AccessDeniedException("The caller's registration has been revoked or disabled.");
         }
@@ -62,11 +64,12 @@ public sealed class RpcPolicyInterceptor(IReadOnlyDictionary<string, RpcPolicy> 
 /// <summary>Whether a caller with a valid token may still act (not revoked, not disabled).</summary>
 public interface ICallerStanding
 {
-    Task<bool> IsInGoodStandingAsync(NetworkCaller caller, CancellationToken cancellationToken);
+    /// <param name="clientCertificateThumbprint">SHA-256 of the TLS client certificate presented, if any.</param>
+    Task<bool> IsInGoodStandingAsync(NetworkCaller caller, string? clientCertificateThumbprint, CancellationToken cancellationToken);
 }
 
 /// <summary>Where no registry is at hand (a spoke): a token is as good as its lifetime.</summary>
 public sealed class TokenLifetimeStanding : ICallerStanding
 {
-    public Task<bool> IsInGoodStandingAsync(NetworkCaller caller, CancellationToken cancellationToken) => Task.FromResult(true);
+    public Task<bool> IsInGoodStandingAsync(NetworkCaller caller, string? clientCertificateThumbprint, CancellationToken cancellationToken) => Task.FromResult(true);
 }

@@ -33,7 +33,15 @@ public static class NodeListener
                 kestrel.Listen(address, uri.Port, endpoint =>
                 {
                     endpoint.Protocols = HttpProtocols.Http1AndHttp2;
-                    endpoint.UseHttps(certificate, https => https.SslProtocols = SslProtocols.Tls12 | SslProtocols.Tls13);
+                    endpoint.UseHttps(certificate, https =>
+                    {
+                        https.SslProtocols = SslProtocols.Tls12 | SslProtocols.Tls13;
+                        // Note: a client certificate is optional at the TLS layer and not chained to any CA:
+                        // the token endpoint matches it to the registered node (RFC 8705 self-signed client
+                        // authentication), and certificate-bound tokens are refused without the same certificate.
+                        https.ClientCertificateMode = Microsoft.AspNetCore.Server.Kestrel.Https.ClientCertificateMode.AllowCertificate;
+                        https.AllowAnyClientCertificate();
+                    });
                 });
             }
         }

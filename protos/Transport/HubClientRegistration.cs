@@ -1,3 +1,4 @@
+using System.Security.Cryptography.X509Certificates;
 using Grpc.Core;
 using Grpc.Net.Client;
 using Microsoft.Extensions.DependencyInjection;
@@ -16,12 +17,13 @@ public static class HubClientRegistration
     /// A client of the hub's token endpoint: confidential (client credentials) when a secret is given,
     /// otherwise the public command-line client (device authorization grant, refresh tokens).
     /// </summary>
-    public static IServiceCollection AddHubTokenClient(this IServiceCollection services, string hubUrl, string? caCertificatePath, string clientId, string? clientSecret)
+    public static IServiceCollection AddHubTokenClient(this IServiceCollection services, string hubUrl, string? caCertificatePath, string clientId, string? clientSecret,
+        X509Certificate2? clientCertificate = null)
     {
         var trust = PinnedCaTrust.FromFile(caCertificatePath);
         services.AddOpenIddict().AddClient(client =>
         {
-            if (clientSecret is null)
+            if (clientSecret is null && clientCertificate is null)
             {
                 client.AllowDeviceAuthorizationFlow().AllowRefreshTokenFlow();
             }
@@ -31,12 +33,19 @@ public static class HubClientRegistration
             }
             client.DisableTokenStorage();
             client.UseSystemNetHttp().ConfigureHttpClientHandler(trust.Apply);
-            client.AddRegistration(new OpenIddictClientRegistration
+            var registration = new OpenIddictClientRegistration
             {
                 Issuer = IssuerUri(hubUrl),
                 ClientId = clientId,
                 ClientSecret = clientSecret,
-            });
+            };
+            if (clientCertificate is not null)
+            {
+                // Note: the node authenticates with its certificate (self_signed_tls_client_auth), and the
+                // hub binds the access token to it.
+                registration.SigningCredentials.Add(new Microsoft.IdentityModel.Tokens.X509SigningCredentials(clientCertificate));
+            }
+            client.AddRegistration(registration);
         });
         return services;
     }
@@ -45,13 +54,20 @@ public static class HubClientRegistration
     public static Uri IssuerUri(string hubUrl) => new(hubUrl.EndsWith('/') ? hubUrl : hubUrl + "/");
 
     /// <summary>A TLS channel (trusting only the given CA) that sends a bearer token with every call.</summary>
-    public static GrpcChannel CreateChannel(string url, string? caCertificatePath, Func<CancellationToken, Task<string>> accessToken)
+    public static GrpcChannel CreateChannel(string url, string? caCertificatePath, Func<CancellationToken, Task<string>> accessToken,
+        X509Certificate2? clientCertificate = null)
     {
+        var handler = PinnedCaTrust.FromFile(caCertificatePath).CreateHandler();
+        if (clientCertificate is not null)
+        {
+            // The same certificate the token is bound to.
+            handler.SslOptions.ClientCertificates = [clientCertificate];
+        }
         var credentials = CallCredentials.FromInterceptor(async (context, metadata) =>
             metadata.Add("Authorization", $"Bearer {await accessToken(context.CancellationToken)}"));
         return GrpcChannel.ForAddress(url, new GrpcChannelOptions
         {
-            HttpHandler = PinnedCaTrust.FromFile(caCertificatePath).CreateHandler(),
+            HttpHandler = handler,
             Credentials = ChannelCredentials.Create(ChannelCredentials.SecureSsl, credentials),
             MaxReceiveMessageSize = 16 * 1024 * 1024,
         });

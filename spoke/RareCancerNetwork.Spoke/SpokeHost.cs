@@ -17,6 +17,9 @@ using RareCancerNetwork.Spoke.Pseudonymisation;
 namespace RareCancerNetwork.Spoke;
 
 /// <summary>Builds the spoke node: local gRPC API, SQLite cache, outbox delivery and feed consumption.</summary>
+/// <summary>The node's client certificate, shared by the token client and the gRPC channel to the hub.</summary>
+public sealed record NodeIdentity(System.Security.Cryptography.X509Certificates.X509Certificate2 ClientCertificate);
+
 public static class SpokeHost
 {
     public static WebApplication Build(string[] args, IDictionary<string, string?>? settings = null, string? configFile = null)
@@ -72,7 +75,9 @@ public static class SpokeHost
         services.AddDataProtection().PersistKeysToFileSystem(new DirectoryInfo(Path.Combine(options.KeysFolder, "data-protection")));
 
         var trust = PinnedCaTrust.FromFile(options.Hub.CaCertificatePath);
-        services.AddHubTokenClient(options.Hub.Url, options.Hub.CaCertificatePath, options.Hub.ClientId, options.Hub.ClientSecret);
+        var clientCertificate = options.LoadClientCertificate();
+        services.AddSingleton(new NodeIdentity(clientCertificate));
+        services.AddHubTokenClient(options.Hub.Url, options.Hub.CaCertificatePath, options.Hub.ClientId, clientSecret: null, clientCertificate);
         services.AddOpenIddict().AddValidation(validation =>
         {
             // Note: tokens are validated against the hub's published keys; the audience must name this node.

@@ -42,6 +42,11 @@ public sealed class SpokeOptions
     public string KeysFolder => Path.Combine(FullDataFolder, "keys");
 
     public string TlsFolder => Path.Combine(FullDataFolder, "tls");
+
+    /// <summary>The node's client certificate, created on first start when none is configured.</summary>
+    public System.Security.Cryptography.X509Certificates.X509Certificate2 LoadClientCertificate() => string.IsNullOrWhiteSpace(Hub.ClientCertificatePath)
+        ? Protos.Transport.NodeClientCertificate.LoadOrCreate(KeysFolder, NodeId)
+        : System.Security.Cryptography.X509Certificates.X509CertificateLoader.LoadPkcs12FromFile(Hub.ClientCertificatePath, null);
 }
 
 /// <summary>How the node reaches the hub (printed by the hub's <c>register-spoke</c>).</summary>
@@ -56,8 +61,11 @@ public sealed class HubConnectionOptions
     [Required]
     public string ClientId { get; set; } = "";
 
-    [Required]
-    public string ClientSecret { get; set; } = "";
+    /// <summary>
+    /// PKCS#12 client certificate the node authenticates with (RFC 8705); default
+    /// <c>keys/node-client.pfx</c> in the data folder, created on first start.
+    /// </summary>
+    public string? ClientCertificatePath { get; set; }
 }
 
 /// <summary>Retry schedule of the outbox: exponential with jitter, capped.</summary>

@@ -17,7 +17,7 @@ public sealed class AuditVerifyCommandTests
         using var folder = new TempFolder("rcn-audit-cli");
         await using (var hub = await HubNode.StartAsync(folder.Sub("hub")))
         {
-            var node = await hub.RegisterSpokeAsync("spoke-a", "CORE-004");
+            var node = await hub.RegisterSpokeAsync("spoke-a", "CORE-004", folder.Sub("spoke"));
             var local = await hub.RegisterLocalClientAsync("spoke-a", "cli");
             await using var spoke = await SpokeNode.StartAsync(folder.Sub("spoke"), hub.Url, hub.CaPath, "spoke-a", "CORE-004", node);
             var client = new LocalConsultationService.LocalConsultationServiceClient(Clients.Channel(spoke.Url, spoke.CaPath,

@@ -100,6 +100,7 @@ public sealed class AuthorizationMatrixTests(AuthorizationMatrixTests.Network ne
     {
         private readonly TempFolder _folder = new("rcn-matrix");
         private readonly Dictionary<(string Role, bool Own), string> _tokens = [];
+        private readonly Dictionary<string, System.Security.Cryptography.X509Certificates.X509Certificate2> _certificates = [];
         private HubNode _hub = null!;
         private SpokeNode _spokeA = null!;
         private SpokeNode _spokeB = null!;
@@ -112,8 +113,8 @@ public sealed class AuthorizationMatrixTests(AuthorizationMatrixTests.Network ne
         public async ValueTask InitializeAsync()
         {
             _hub = await HubNode.StartAsync(_folder.Sub("hub"));
-            var nodeA = await _hub.RegisterSpokeAsync("spoke-a", "CORE-004");
-            var nodeB = await _hub.RegisterSpokeAsync("spoke-b", "CORE-001");
+            var nodeA = await _hub.RegisterSpokeAsync("spoke-a", "CORE-004", _folder.Sub("spoke-a"));
+            var nodeB = await _hub.RegisterSpokeAsync("spoke-b", "CORE-001", _folder.Sub("spoke-b"));
             var localA = await _hub.RegisterLocalClientAsync("spoke-a", "automation");
             var localB = await _hub.RegisterLocalClientAsync("spoke-b", "automation");
             var expert1 = await _hub.RegisterExpertAsync("expert-1", "専門医一", 1000, OrganSystem.SoftTissue);
@@ -122,8 +123,11 @@ public sealed class AuthorizationMatrixTests(AuthorizationMatrixTests.Network ne
             _spokeB = await SpokeNode.StartAsync(_folder.Sub("spoke-b"), _hub.Url, _hub.CaPath, "spoke-b", "CORE-001", nodeB);
 
             async Task<string> Client(Hub.Identity.IssuedCredentials credentials, params string[] scopes) => await Clients.TokenAsync(_hub.Url, _hub.CaPath, credentials, scopes);
-            _tokens[(CallerRoles.SpokeNode, true)] = await Client(nodeA, NetworkClaims.Scopes.Sync, NetworkClaims.Scopes.Directory);
-            _tokens[(CallerRoles.SpokeNode, false)] = await Client(nodeB, NetworkClaims.Scopes.Sync, NetworkClaims.Scopes.Directory);
+            _tokens[(CallerRoles.SpokeNode, true)] = await Clients.TokenAsync(_hub.Url, _hub.CaPath, nodeA, NetworkClaims.Scopes.Sync, NetworkClaims.Scopes.Directory);
+            _tokens[(CallerRoles.SpokeNode, false)] = await Clients.TokenAsync(_hub.Url, _hub.CaPath, nodeB, NetworkClaims.Scopes.Sync, NetworkClaims.Scopes.Directory);
+            // A node's token is bound to its certificate, so channels carrying it present that certificate.
+            _certificates[_tokens[(CallerRoles.SpokeNode, true)]] = nodeA.Certificate;
+            _certificates[_tokens[(CallerRoles.SpokeNode, false)]] = nodeB.Certificate;
             _tokens[(CallerRoles.LocalClient, true)] = await Client(localA, NetworkClaims.Scopes.Local);
             _tokens[(CallerRoles.LocalClient, false)] = await Client(localB, NetworkClaims.Scopes.Local);
             _tokens[(CallerRoles.ExpertClient, true)] = await Client(expert1, NetworkClaims.Scopes.Expert, NetworkClaims.Scopes.Directory);
@@ -208,7 +212,7 @@ public sealed class AuthorizationMatrixTests(AuthorizationMatrixTests.Network ne
                 return (await Sync(t).ForwardAuditEntriesAsync(new() { Entries = { first } })).StoredThroughSequence >= 1;
             });
             Calls["/rarecancer.network.v1.AuditService/GetAccessStatistics"] = new(async t =>
-                (await new AuditService.AuditServiceClient(Clients.Channel(_hub.Url, _hub.CaPath, t)).GetAccessStatisticsAsync(new()
+                (await new AuditService.AuditServiceClient(HubChannel(t)).GetAccessStatisticsAsync(new()
                 {
                     FromTime = Google.Protobuf.WellKnownTypes.Timestamp.FromDateTimeOffset(DateTimeOffset.UtcNow.AddHours(-1)),
                     ToTime = Google.Protobuf.WellKnownTypes.Timestamp.FromDateTimeOffset(DateTimeOffset.UtcNow.AddHours(1)),
@@ -219,10 +223,11 @@ public sealed class AuthorizationMatrixTests(AuthorizationMatrixTests.Network ne
             Calls["/rarecancer.network.v1.LocalConsultationService/GetConsultation"] = new(async t => (await LocalA(t).GetConsultationAsync(new() { ConsultationId = c })).Consultation.ConsultationId == c);
         }
 
-        private DirectoryService.DirectoryServiceClient Directory(string token) => new(Clients.Channel(_hub.Url, _hub.CaPath, token));
-        private ExpertConsultationService.ExpertConsultationServiceClient Expert(string token) => new(Clients.Channel(_hub.Url, _hub.CaPath, token));
-        private SpokeSyncService.SpokeSyncServiceClient Sync(string token) => new(Clients.Channel(_hub.Url, _hub.CaPath, token));
-        private LocalConsultationService.LocalConsultationServiceClient LocalA(string token) => new(Clients.Channel(_spokeA.Url, _spokeA.CaPath, token));
+        private Grpc.Net.Client.GrpcChannel HubChannel(string token) => Clients.Channel(_hub.Url, _hub.CaPath, token, _certificates.GetValueOrDefault(token));
+        private DirectoryService.DirectoryServiceClient Directory(string token) => new(HubChannel(token));
+        private ExpertConsultationService.ExpertConsultationServiceClient Expert(string token) => new(HubChannel(token));
+        private SpokeSyncService.SpokeSyncServiceClient Sync(string token) => new(HubChannel(token));
+        private LocalConsultationService.LocalConsultationServiceClient LocalA(string token) => new(Clients.Channel(_spokeA.Url, _spokeA.CaPath, token, _certificates.GetValueOrDefault(token)));
 
         public async ValueTask DisposeAsync()
         {

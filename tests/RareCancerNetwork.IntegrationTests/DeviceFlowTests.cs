@@ -26,7 +26,7 @@ public sealed class DeviceFlowTests
     {
         using var folder = new TempFolder("rcn-device");
         await using var hub = await HubNode.StartAsync(folder.Sub("hub"));
-        var node = await hub.RegisterSpokeAsync("spoke-a", "CORE-004");
+        var node = await hub.RegisterSpokeAsync("spoke-a", "CORE-004", folder.Sub("spoke"));
         await using var spoke = await SpokeNode.StartAsync(folder.Sub("spoke"), hub.Url, hub.CaPath, "spoke-a", "CORE-004", node);
         var users = hub.Services.GetRequiredService<UserAccounts>();
         var yamada = await users.AddAsync("yamada", "山田 太郎", NetworkClaims.Roles.Pathologist, "CORE-004", null, Password, enableTotp: true, Ct);
@@ -92,7 +92,7 @@ public sealed class DeviceFlowTests
     {
         using var folder = new TempFolder("rcn-device-expired");
         await using var hub = await HubNode.StartAsync(folder.Sub("hub"), extra: new Dictionary<string, string?> { ["Hub:DeviceCodeLifetimeSeconds"] = "3" });
-        await hub.RegisterSpokeAsync("spoke-a", "CORE-004");
+        await hub.RegisterSpokeAsync("spoke-a", "CORE-004", folder.Sub("spoke"));
         await hub.Services.GetRequiredService<UserAccounts>().AddAsync("sato", "佐藤", NetworkClaims.Roles.Pathologist, "CORE-004", null, Password, false, Ct);
         using var page = new SignInPage(hub.Url, hub.CaPath);
 

@@ -35,7 +35,10 @@ public sealed class ProcessReliabilityTests
         {
             await hub.WaitForLineAsync("Hub listening on");
             var admin = new[] { "--data", folder.Sub("hub"), "--hub-url", hubUrl };
-            await NodeProcess.RunAsync(NodeProcess.HubProgram, [.. admin, "register-spoke", "--node-id", "spoke-osaka", "--facility", "CORE-010", "--write-config", folder.Sub("spoke.json")]);
+            // The node creates its key pair; the administrator registers only the certificate.
+            var certificateOutput = await NodeProcess.RunAsync(NodeProcess.SpokeProgram, "node-certificate", "--data", folder.Sub("spoke"), "--node-id", "spoke-osaka");
+            var certificate = System.Text.RegularExpressions.Regex.Match(certificateOutput, @"Certificate: (\S+)").Groups[1].Value;
+            await NodeProcess.RunAsync(NodeProcess.HubProgram, [.. admin, "register-spoke", "--node-id", "spoke-osaka", "--facility", "CORE-010", "--certificate", certificate, "--write-config", folder.Sub("spoke.json")]);
             await NodeProcess.RunAsync(NodeProcess.HubProgram, [.. admin, "register-local-client", "--node-id", "spoke-osaka", "--name", "cli", "--write-config", folder.Sub("profile.json")]);
             await NodeProcess.RunAsync(NodeProcess.HubProgram, [.. admin, "register-expert", "--expert-id", "kato", "--name", "加藤 恵", "--specialty", "soft_tissue", "--write-config", folder.Sub("expert.json")]);
             var localToken = await TokenFromProfileAsync(folder.Sub("profile.json"), NetworkClaims.Scopes.Local);

@@ -48,6 +48,7 @@ public static partial class HubCommandLine
         root.Subcommands.Add(AuditCommands.Create(WithHubAsync));
         root.Subcommands.Add(RevokeNodeCommand());
         root.Subcommands.Add(RotateSecretCommand());
+        root.Subcommands.Add(RotateNodeCertificateCommand());
         return root;
     }
 
@@ -81,13 +82,19 @@ public static partial class HubCommandLine
     {
         var nodeId = new Option<string>("--node-id") { Description = "Spoke node id, e.g. spoke-tokyo", Required = true };
         var facility = new Option<string>("--facility") { Description = "Facility code of the core center that runs it, e.g. CORE-004", Required = true };
+        var certificate = new Option<FileInfo>("--certificate")
+        {
+            Description = "The node's client certificate (PEM), created by 'spoke node-certificate' on the spoke machine",
+            Required = true,
+        };
         var writeConfig = new Option<FileInfo?>("--write-config") { Description = "Also write the spoke's connection settings to this JSON file" };
-        var command = new Command("register-spoke", "Register a spoke node and print what it needs to connect.") { nodeId, facility, writeConfig };
+        var command = new Command("register-spoke", "Register a spoke node with its client certificate and print what it needs to connect.") { nodeId, facility, certificate, writeConfig };
         command.SetAction((result, cancellationToken) => WithHubAsync(result, async (services, options, cancellationToken) =>
         {
             await using var scope = services.CreateAsyncScope();
             var credentials = await scope.ServiceProvider.GetRequiredService<ClientRegistry>()
-                .RegisterSpokeNodeAsync(result.GetValue(nodeId)!, result.GetValue(facility)!, cancellationToken);
+                .RegisterSpokeNodeAsync(result.GetValue(nodeId)!, result.GetValue(facility)!,
+                    NodeClientCertificate.LoadPublic(result.GetValue(certificate)!.FullName), cancellationToken);
             var tls = services.GetRequiredService<DevelopmentCertificates.Result>();
             var spoke = new JsonObject
             {
@@ -98,10 +105,9 @@ public static partial class HubCommandLine
                     ["Url"] = PublicUrl(result, options),
                     ["CaCertificatePath"] = tls.CaCertificatePath,
                     ["ClientId"] = credentials.ClientId,
-                    ["ClientSecret"] = credentials.ClientSecret,
                 },
             };
-            AnsiConsole.MarkupLine($"[green]Spoke node [bold]{Markup.Escape(result.GetValue(nodeId)!)}[/] registered.[/] The secret is shown only now.");
+            AnsiConsole.MarkupLine($"[green]Spoke node [bold]{Markup.Escape(result.GetValue(nodeId)!)}[/] registered[/] with certificate SHA-256 {credentials.CertificateThumbprint}.");
             PrintSettings("Spoke", spoke);
             if (result.GetValue(writeConfig) is { } file)
             {
@@ -192,6 +198,21 @@ public static partial class HubCommandLine
         return command;
     }
 
+    private static Command RotateNodeCertificateCommand()
+    {
+        var nodeId = new Option<string>("--node-id") { Required = true };
+        var certificate = new Option<FileInfo>("--certificate") { Description = "The node's new client certificate (PEM)", Required = true };
+        var command = new Command("rotate-node-certificate", "Register a node's new client certificate; tokens bound to the old one stop working.") { nodeId, certificate };
+        command.SetAction((result, cancellationToken) => WithHubAsync(result, async (services, _, cancellationToken) =>
+        {
+            await using var scope = services.CreateAsyncScope();
+            var credentials = await scope.ServiceProvider.GetRequiredService<ClientRegistry>().RotateNodeCertificateAsync(
+                result.GetValue(nodeId)!, NodeClientCertificate.LoadPublic(result.GetValue(certificate)!.FullName), cancellationToken);
+            AnsiConsole.MarkupLine($"[green]Certificate rotated[/] for {Markup.Escape(credentials.ClientId)}: SHA-256 {credentials.CertificateThumbprint}");
+        }, cancellationToken));
+        return command;
+    }
+
     private static Command RotateSecretCommand()
     {
         var clientId = new Option<string>("--client-id") { Required = true };
@@ -221,7 +242,7 @@ public static partial class HubCommandLine
         {
             return await action(app.Services, app.Services.GetRequiredService<IOptions<HubOptions>>().Value, cancellationToken);
         }
-        catch (Exception exception) when (exception is NetworkException or IOException)
+        catch (Exception exception) when (exception is NetworkException or IOException or System.Security.Cryptography.CryptographicException)
         {
             await Console.Error.WriteLineAsync(exception.Message);
             return 2;

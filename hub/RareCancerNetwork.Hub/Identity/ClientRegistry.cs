@@ -1,4 +1,6 @@
 using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
+using Microsoft.IdentityModel.Tokens;
 using System.Text.RegularExpressions;
 using Microsoft.Data.Sqlite;
 using OpenIddict.Abstractions;
@@ -14,8 +16,8 @@ namespace RareCancerNetwork.Hub.Identity;
 /// <summary>A registered OAuth client as the network knows it.</summary>
 public sealed record ApiClient(string ClientId, string Kind, string DisplayName, string? FacilityCode, string? NodeId, string? ExpertId, DateTimeOffset? RevokedAt);
 
-/// <summary>Credentials shown once, at registration.</summary>
-public sealed record IssuedCredentials(string ClientId, string ClientSecret, string Scope);
+/// <summary>Credentials shown once, at registration: a secret, or for nodes the registered certificate's thumbprint.</summary>
+public sealed record IssuedCredentials(string ClientId, string? ClientSecret, string Scope, string? CertificateThumbprint = null);
 
 /// <summary>
 /// Registers spoke nodes, their local clients and expert pathologists: the network record in
@@ -36,8 +38,10 @@ public sealed partial class ClientRegistry(HubDatabase database, IOpenIddictAppl
             : null;
     }
 
-    public async Task<IssuedCredentials> RegisterSpokeNodeAsync(string nodeId, string facilityCode, CancellationToken cancellationToken)
+    /// <summary>Registers a spoke node that authenticates with its self-signed client certificate (no shared secret).</summary>
+    public async Task<IssuedCredentials> RegisterSpokeNodeAsync(string nodeId, string facilityCode, X509Certificate2 clientCertificate, CancellationToken cancellationToken)
     {
+        RequireClientCertificate(clientCertificate);
         RequireIdentifier("node_id", nodeId);
         var now = clock.GetUtcNow().ToDbText();
         var clientId = $"node-{nodeId}";
@@ -47,8 +51,13 @@ public sealed partial class ClientRegistry(HubDatabase database, IOpenIddictAppl
         await InsertAsync(connection.Command("INSERT INTO spoke_nodes (node_id, facility_code, registered_at) VALUES ($node, $facility, $now)", transaction)
             .With("$node", nodeId).With("$facility", facilityCode).With("$now", now), $"Spoke node '{nodeId}'", cancellationToken);
         await InsertClientAsync(connection, transaction, clientId, NetworkClaims.Kinds.SpokeNode, $"{facilityName} spoke node", facilityCode, nodeId, null, now, cancellationToken);
+        await using (var thumbprint = connection.Command("UPDATE api_clients SET certificate_thumbprint = $thumbprint WHERE client_id = $id", transaction)
+            .With("$thumbprint", Thumbprint(clientCertificate)).With("$id", clientId))
+        {
+            await thumbprint.ExecuteNonQueryAsync(cancellationToken);
+        }
         var credentials = await CreateApplicationAsync(clientId, $"Spoke node {nodeId} ({facilityCode})",
-            [NetworkClaims.Scopes.Sync, NetworkClaims.Scopes.Directory], cancellationToken);
+            [NetworkClaims.Scopes.Sync, NetworkClaims.Scopes.Directory], cancellationToken, clientCertificate);
         await transaction.CommitAsync(cancellationToken);
         return credentials;
     }
@@ -139,6 +148,28 @@ public sealed partial class ClientRegistry(HubDatabase database, IOpenIddictAppl
         return clientIds;
     }
 
+    /// <summary>Replaces a node's registered certificate; tokens bound to the old one stop working at once.</summary>
+    public async Task<IssuedCredentials> RotateNodeCertificateAsync(string nodeId, X509Certificate2 clientCertificate, CancellationToken cancellationToken)
+    {
+        RequireClientCertificate(clientCertificate);
+        var clientId = $"node-{nodeId}";
+        var client = await FindAsync(clientId, cancellationToken);
+        var application = client is null || client.RevokedAt is not null ? null : await applications.FindByClientIdAsync(clientId, cancellationToken);
+        if (application is null)
+        {
+            throw new ResourceNotFoundException("Active spoke node", nodeId);
+        }
+        var descriptor = new OpenIddictApplicationDescriptor();
+        await applications.PopulateAsync(descriptor, application, cancellationToken);
+        descriptor.JsonWebKeySet = KeySetOf(clientCertificate);
+        await applications.UpdateAsync(application, descriptor, cancellationToken);
+        await using var connection = await database.OpenAsync(cancellationToken);
+        await using var update = connection.Command("UPDATE api_clients SET certificate_thumbprint = $thumbprint WHERE client_id = $id")
+            .With("$thumbprint", Thumbprint(clientCertificate)).With("$id", clientId);
+        await update.ExecuteNonQueryAsync(cancellationToken);
+        return new IssuedCredentials(clientId, null, NetworkClaims.Scopes.Sync, Thumbprint(clientCertificate));
+    }
+
     /// <summary>Replaces a client's secret; the old one stops working at once for new tokens.</summary>
     public async Task<IssuedCredentials> RotateSecretAsync(string clientId, CancellationToken cancellationToken)
     {
@@ -157,19 +188,21 @@ public sealed partial class ClientRegistry(HubDatabase database, IOpenIddictAppl
             .Where(p => p.StartsWith(Permissions.Prefixes.Scope, StringComparison.Ordinal)).Select(p => p[Permissions.Prefixes.Scope.Length..])));
     }
 
-    private async Task<IssuedCredentials> CreateApplicationAsync(string clientId, string displayName, string[] scopes, CancellationToken cancellationToken)
+    private async Task<IssuedCredentials> CreateApplicationAsync(string clientId, string displayName, string[] scopes, CancellationToken cancellationToken,
+        X509Certificate2? clientCertificate = null)
     {
         if (await applications.FindByClientIdAsync(clientId, cancellationToken) is not null)
         {
             throw new ConflictException($"OAuth client '{clientId}' already exists.");
         }
-        var secret = Base64Url(RandomNumberGenerator.GetBytes(32));
+        var secret = clientCertificate is null ? Base64Url(RandomNumberGenerator.GetBytes(32)) : null;
         var descriptor = new OpenIddictApplicationDescriptor
         {
             ClientId = clientId,
             ClientSecret = secret,
             ClientType = ClientTypes.Confidential,
             DisplayName = displayName,
+            JsonWebKeySet = clientCertificate is null ? null : KeySetOf(clientCertificate),
             Permissions = { Permissions.Endpoints.Token, Permissions.GrantTypes.ClientCredentials },
         };
         foreach (var scope in scopes)
@@ -178,7 +211,22 @@ public sealed partial class ClientRegistry(HubDatabase database, IOpenIddictAppl
         }
         // Note: OpenIddict stores only a slow hash of the secret; it is shown once, here.
         await applications.CreateAsync(descriptor, cancellationToken);
-        return new IssuedCredentials(clientId, secret, string.Join(' ', scopes));
+        return new IssuedCredentials(clientId, secret, string.Join(' ', scopes), clientCertificate is null ? null : Thumbprint(clientCertificate));
+    }
+
+    private static JsonWebKeySet KeySetOf(X509Certificate2 certificate) =>
+        new() { Keys = { JsonWebKeyConverter.ConvertFromX509SecurityKey(new X509SecurityKey(certificate), representAsRsaKey: false) } };
+
+    private static string Thumbprint(X509Certificate2 certificate) => Convert.ToHexStringLower(certificate.GetCertHash(HashAlgorithmName.SHA256));
+
+    private static void RequireClientCertificate(X509Certificate2 certificate)
+    {
+        var usable = certificate.NotAfter > DateTime.UtcNow && certificate.NotBefore <= DateTime.UtcNow.AddMinutes(5)
+            && certificate.Extensions.OfType<X509EnhancedKeyUsageExtension>().Any(e => e.EnhancedKeyUsages.Cast<Oid>().Any(o => o.Value == "1.3.6.1.5.5.7.3.2"));
+        if (!usable)
+        {
+            throw new InvalidFieldsException([new FieldViolation("certificate", "must be a currently valid certificate with the client-authentication usage")]);
+        }
     }
 
     private static async Task<string> FacilityNameAsync(SqliteConnection connection, SqliteTransaction transaction, string facilityCode, CancellationToken cancellationToken)

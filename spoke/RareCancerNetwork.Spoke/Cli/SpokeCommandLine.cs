@@ -68,6 +68,7 @@ public static class SpokeCommandLine
         root.Subcommands.Add(ConsultationCommands.Show(Connect));
         root.Subcommands.Add(ConsultationCommands.Watch(Connect));
         root.Subcommands.Add(AuditCommands.Create());
+        root.Subcommands.Add(NodeCertificateCommand.Create());
         return root;
     }
 

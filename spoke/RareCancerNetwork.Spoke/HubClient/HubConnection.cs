@@ -12,11 +12,11 @@ public sealed class HubConnection : IDisposable
 {
     private readonly GrpcChannel _channel;
 
-    public HubConnection(IOptions<SpokeOptions> options, OpenIddictClientService client, TimeProvider clock)
+    public HubConnection(IOptions<SpokeOptions> options, NodeIdentity identity, OpenIddictClientService client, TimeProvider clock)
     {
         var hub = options.Value.Hub;
         Tokens = new HubTokenSource(client, [NetworkClaims.Scopes.Sync, NetworkClaims.Scopes.Directory], clock);
-        _channel = HubClientRegistration.CreateChannel(hub.Url, hub.CaCertificatePath, Tokens.GetAsync);
+        _channel = HubClientRegistration.CreateChannel(hub.Url, hub.CaCertificatePath, Tokens.GetAsync, identity.ClientCertificate);
         Sync = new SpokeSyncService.SpokeSyncServiceClient(_channel);
     }
 

@@ -9,6 +9,12 @@ using RareCancerNetwork.Protos.V1;
 
 namespace RareCancerNetwork.IntegrationTests.Infrastructure;
 
+/// <summary>A registered spoke node: its client id and the certificate its tokens are bound to.</summary>
+public sealed record RegisteredNode(IssuedCredentials Credentials, System.Security.Cryptography.X509Certificates.X509Certificate2 Certificate)
+{
+    public string ClientId => Credentials.ClientId;
+}
+
 /// <summary>An in-process hub on real Kestrel with TLS on 127.0.0.1 (port 0), with its own data folder.</summary>
 public sealed class HubNode : IAsyncDisposable
 {
@@ -47,10 +53,13 @@ public sealed class HubNode : IAsyncDisposable
         return new HubNode(app, NodeListener.BoundAddresses(app)[0] + "/", dataFolder);
     }
 
-    public async Task<IssuedCredentials> RegisterSpokeAsync(string nodeId, string facilityCode)
+    /// <summary>Registers a spoke node with a client certificate created in the spoke's data folder (as the spoke would).</summary>
+    public async Task<RegisteredNode> RegisterSpokeAsync(string nodeId, string facilityCode, string spokeDataFolder)
     {
+        var certificate = NodeClientCertificate.LoadOrCreate(Path.Combine(spokeDataFolder, "keys"), nodeId);
         await using var scope = Services.CreateAsyncScope();
-        return await scope.ServiceProvider.GetRequiredService<ClientRegistry>().RegisterSpokeNodeAsync(nodeId, facilityCode, CancellationToken.None);
+        var credentials = await scope.ServiceProvider.GetRequiredService<ClientRegistry>().RegisterSpokeNodeAsync(nodeId, facilityCode, certificate, CancellationToken.None);
+        return new RegisteredNode(credentials, certificate);
     }
 
     public async Task<IssuedCredentials> RegisterLocalClientAsync(string nodeId, string name)

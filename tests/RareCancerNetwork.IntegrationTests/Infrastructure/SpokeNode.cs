@@ -29,7 +29,7 @@ public sealed class SpokeNode : IAsyncDisposable
 
     public IServiceProvider Services => _app.Services;
 
-    public static async Task<SpokeNode> StartAsync(string dataFolder, string hubUrl, string hubCaPath, string nodeId, string facilityCode, IssuedCredentials node)
+    public static async Task<SpokeNode> StartAsync(string dataFolder, string hubUrl, string hubCaPath, string nodeId, string facilityCode, RegisteredNode node)
     {
         var settings = new Dictionary<string, string?>
         {
@@ -40,7 +40,6 @@ public sealed class SpokeNode : IAsyncDisposable
             ["Spoke:Hub:Url"] = hubUrl,
             ["Spoke:Hub:CaCertificatePath"] = hubCaPath,
             ["Spoke:Hub:ClientId"] = node.ClientId,
-            ["Spoke:Hub:ClientSecret"] = node.ClientSecret,
             ["Spoke:Delivery:InitialBackoffSeconds"] = "0.1",
             ["Spoke:Delivery:MaxBackoffSeconds"] = "1",
             ["Logging:LogLevel:Default"] = "Warning",

@@ -18,8 +18,8 @@ public sealed class TestNetwork : IAsyncLifetime
     public HubNode Hub { get; private set; } = null!;
     public SpokeNode SpokeA { get; private set; } = null!;
     public SpokeNode SpokeB { get; private set; } = null!;
-    public IssuedCredentials NodeA { get; private set; } = null!;
-    public IssuedCredentials NodeB { get; private set; } = null!;
+    public RegisteredNode NodeA { get; private set; } = null!;
+    public RegisteredNode NodeB { get; private set; } = null!;
     public string LocalTokenA { get; private set; } = "";
     public string LocalTokenB { get; private set; } = "";
     public string NodeTokenA { get; private set; } = "";
@@ -31,8 +31,8 @@ public sealed class TestNetwork : IAsyncLifetime
     public async ValueTask InitializeAsync()
     {
         Hub = await HubNode.StartAsync(_folder.Sub("hub"));
-        NodeA = await Hub.RegisterSpokeAsync("spoke-a", FacilityA);
-        NodeB = await Hub.RegisterSpokeAsync("spoke-b", FacilityB);
+        NodeA = await Hub.RegisterSpokeAsync("spoke-a", FacilityA, _folder.Sub("spoke-a"));
+        NodeB = await Hub.RegisterSpokeAsync("spoke-b", FacilityB, _folder.Sub("spoke-b"));
         var localA = await Hub.RegisterLocalClientAsync("spoke-a", "pathology");
         var localB = await Hub.RegisterLocalClientAsync("spoke-b", "pathology");
         var expert1 = await Hub.RegisterExpertAsync("expert-one", "佐藤 花子", 1000, OrganSystem.SoftTissue);
@@ -56,11 +56,15 @@ public sealed class TestNetwork : IAsyncLifetime
     public LocalConsultationService.LocalConsultationServiceClient LocalB(string? token = null) =>
         new(Clients.Channel(SpokeB.Url, SpokeB.CaPath, token ?? LocalTokenB));
 
-    public SpokeSyncService.SpokeSyncServiceClient Sync(string? token) => new(Clients.Channel(Hub.Url, Hub.CaPath, token));
+    public SpokeSyncService.SpokeSyncServiceClient Sync(string? token) => new(HubChannel(token));
 
-    public ExpertConsultationService.ExpertConsultationServiceClient Expert(string? token) => new(Clients.Channel(Hub.Url, Hub.CaPath, token));
+    public ExpertConsultationService.ExpertConsultationServiceClient Expert(string? token) => new(HubChannel(token));
 
-    public DirectoryService.DirectoryServiceClient Directory(string? token) => new(Clients.Channel(Hub.Url, Hub.CaPath, token));
+    public DirectoryService.DirectoryServiceClient Directory(string? token) => new(HubChannel(token));
+
+    /// <summary>A channel to the hub; a node's token travels with the node's certificate it is bound to.</summary>
+    public Grpc.Net.Client.GrpcChannel HubChannel(string? token) =>
+        Clients.Channel(Hub.Url, Hub.CaPath, token, token == NodeTokenA ? NodeA.Certificate : token == NodeTokenB ? NodeB.Certificate : null);
 
     /// <summary>Submits at spoke A and waits until the hub has assigned it.</summary>
     public async Task<LocalConsultation> SubmitAndAwaitAssignmentAsync(SubmitConsultationRequest request)
