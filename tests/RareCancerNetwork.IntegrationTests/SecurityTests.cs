@@ -145,9 +145,11 @@ public sealed class SecurityTests(TestNetwork network)
             TokenType = "at+jwt",
             Subject = new ClaimsIdentity(
             [
-                new Claim("sub", "node-spoke-a"),
+                // An expert client: not certificate-bound, so only the token itself decides.
+                new Claim("sub", "expert-expert-one"),
                 new Claim("scope", NetworkClaims.Scopes.Directory),
-                new Claim(NetworkClaims.ClientKind, NetworkClaims.Kinds.SpokeNode),
+                new Claim(NetworkClaims.ClientKind, NetworkClaims.Kinds.Expert),
+                new Claim(NetworkClaims.Expert, "expert-one"),
             ]),
             SigningCredentials = signingKey is null
                 ? new X509SigningCredentials(key, SecurityAlgorithms.RsaSha256)
