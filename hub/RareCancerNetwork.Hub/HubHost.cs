@@ -104,7 +104,12 @@ public static partial class HubHost
                 {
                     server.SetIssuer(new Uri(options.Issuer));
                 }
-                server.AddSigningCertificate(TokenKeys.LoadOrCreate(options.KeysFolder, TokenKeys.SigningFileName, System.Security.Cryptography.X509Certificates.X509KeyUsageFlags.DigitalSignature));
+                // Note: every unexpired signing key is published, so a key added for rollover is known to spokes
+                // before it signs, and a previous key keeps validating its tokens until it is retired.
+                foreach (var signingKey in TokenKeys.LoadSigningKeys(options.KeysFolder))
+                {
+                    server.AddSigningCertificate(signingKey);
+                }
                 server.AddEncryptionCertificate(TokenKeys.LoadOrCreate(options.KeysFolder, TokenKeys.EncryptionFileName, System.Security.Cryptography.X509Certificates.X509KeyUsageFlags.KeyEncipherment));
                 // Note: access tokens are signed JWTs, not encrypted, so spokes validate them with the published keys.
                 server.DisableAccessTokenEncryption();

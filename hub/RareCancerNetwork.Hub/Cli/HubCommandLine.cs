@@ -49,6 +49,7 @@ public static partial class HubCommandLine
         root.Subcommands.Add(RevokeNodeCommand());
         root.Subcommands.Add(RotateSecretCommand());
         root.Subcommands.Add(RotateNodeCertificateCommand());
+        root.Subcommands.Add(SigningKeyCommands.Create(DataFolder));
         return root;
     }
 

@@ -12,6 +12,51 @@ internal static class TokenKeys
     public const string SigningFileName = "token-signing.pfx";
     public const string EncryptionFileName = "token-encryption.pfx";
 
+    public const string RetiredFolderName = "retired";
+
+    /// <summary>
+    /// Every signing key in the folder that has not expired: the first (<see cref="SigningFileName"/>,
+    /// created when absent) plus those added for rollover (<c>token-signing-*.pfx</c>). All are published;
+    /// OpenIddict signs with the valid one that expires last, so a newly added key takes over and the
+    /// previous one keeps validating its tokens until it is retired.
+    /// </summary>
+    public static IReadOnlyList<X509Certificate2> LoadSigningKeys(string folder)
+    {
+        using var first = LoadOrCreate(folder, SigningFileName, X509KeyUsageFlags.DigitalSignature);
+        return System.IO.Directory.GetFiles(folder, "token-signing*.pfx").Order(StringComparer.Ordinal)
+            .Select(path => X509CertificateLoader.LoadPkcs12FromFile(path, null, X509KeyStorageFlags.EphemeralKeySet))
+            .Where(certificate => certificate.NotAfter > DateTime.UtcNow)
+            .ToList();
+    }
+
+    /// <summary>Adds a signing key for rollover; it signs from <paramref name="activatesAt"/> (and a hub restart) on.</summary>
+    public static X509Certificate2 AddSigningKey(string folder, DateTimeOffset activatesAt)
+    {
+        var fileName = $"token-signing-{activatesAt.UtcDateTime:yyyyMMddHHmmss}.pfx";
+        using var rsa = RSA.Create(3072);
+        var request = new CertificateRequest("CN=Rare Cancer Network hub DigitalSignature", rsa, HashAlgorithmName.SHA256, RSASignaturePadding.Pkcs1);
+        request.CertificateExtensions.Add(new X509KeyUsageExtension(X509KeyUsageFlags.DigitalSignature, true));
+        using var certificate = request.CreateSelfSigned(activatesAt, activatesAt.AddYears(2).AddDays(1));
+        Write(Path.Combine(folder, fileName), certificate.Export(X509ContentType.Pkcs12));
+        return X509CertificateLoader.LoadCertificate(certificate.RawData);
+    }
+
+    /// <summary>Moves a signing key out of use (tokens it signed are refused after the next restart).</summary>
+    public static bool RetireSigningKey(string folder, string sha256Thumbprint)
+    {
+        foreach (var path in System.IO.Directory.GetFiles(folder, "token-signing*.pfx"))
+        {
+            using var certificate = X509CertificateLoader.LoadPkcs12FromFile(path, null, X509KeyStorageFlags.EphemeralKeySet);
+            if (Convert.ToHexStringLower(certificate.GetCertHash(HashAlgorithmName.SHA256)) == sha256Thumbprint)
+            {
+                var retired = System.IO.Directory.CreateDirectory(Path.Combine(folder, RetiredFolderName)).FullName;
+                File.Move(path, Path.Combine(retired, Path.GetFileName(path)), overwrite: true);
+                return true;
+            }
+        }
+        return false;
+    }
+
     public static X509Certificate2 LoadOrCreate(string folder, string fileName, X509KeyUsageFlags usage)
     {
         System.IO.Directory.CreateDirectory(folder);
@@ -22,22 +67,27 @@ internal static class TokenKeys
             var request = new CertificateRequest($"CN=Rare Cancer Network hub {usage}", rsa, HashAlgorithmName.SHA256, RSASignaturePadding.Pkcs1);
             request.CertificateExtensions.Add(new X509KeyUsageExtension(usage, true));
             using var certificate = request.CreateSelfSigned(DateTimeOffset.UtcNow.AddMinutes(-5), DateTimeOffset.UtcNow.AddYears(2));
-            var temporary = path + ".tmp";
-            File.WriteAllBytes(temporary, certificate.Export(X509ContentType.Pkcs12));
-            if (!OperatingSystem.IsWindows())
-            {
-                File.SetUnixFileMode(temporary, UnixFileMode.UserRead | UnixFileMode.UserWrite);
-            }
-            // Atomic: two processes starting at once never see a half-written key.
-            try
-            {
-                File.Move(temporary, path, overwrite: false);
-            }
-            catch (IOException) when (File.Exists(path))
-            {
-                File.Delete(temporary);
-            }
+            Write(path, certificate.Export(X509ContentType.Pkcs12));
         }
         return X509CertificateLoader.LoadPkcs12FromFile(path, null, X509KeyStorageFlags.EphemeralKeySet);
+    }
+
+    private static void Write(string path, byte[] pkcs12)
+    {
+        var temporary = path + ".tmp";
+        File.WriteAllBytes(temporary, pkcs12);
+        if (!OperatingSystem.IsWindows())
+        {
+            File.SetUnixFileMode(temporary, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+        }
+        // Atomic: two processes starting at once never see a half-written key.
+        try
+        {
+            File.Move(temporary, path, overwrite: false);
+        }
+        catch (IOException) when (File.Exists(path))
+        {
+            File.Delete(temporary);
+        }
     }
 }
