@@ -45,6 +45,7 @@ public static class SpokeHost
 
         AddSpokeServices(builder.Services, options);
         var app = builder.Build();
+        app.UseMiddleware<HubKeysUnavailableMiddleware>();
         app.UseMiddleware<AuthenticationFailureAuditMiddleware>();
         app.UseAuthentication();
         app.UseAuthorization();
@@ -86,6 +87,10 @@ public static class SpokeHost
             validation.UseSystemNetHttp().ConfigureHttpClientHandler(trust.Apply);
             validation.UseAspNetCore();
         });
+        // Runs after OpenIddict's own post-configuration, which creates the configuration manager being wrapped.
+        services.AddOptions<OpenIddict.Validation.OpenIddictValidationOptions>().PostConfigure<ILoggerFactory, TimeProvider>((validation, loggers, clock) =>
+            validation.ConfigurationManager = new PersistedHubKeys(validation.ConfigurationManager!, Path.Combine(options.KeysFolder, "hub-signing-keys.json"),
+                HubClientRegistration.IssuerUri(options.Hub.Url), loggers.CreateLogger<PersistedHubKeys>(), clock));
         services.AddAuthentication(OpenIddictValidationAspNetCoreDefaults.AuthenticationScheme);
         // Note: no anonymous access, not even on loopback (health excepted); the declared table
         // (RpcPolicies.Spoke) decides who may call what, and only people and clients of this node and facility.

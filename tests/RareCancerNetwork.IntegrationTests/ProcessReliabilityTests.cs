@@ -68,6 +68,10 @@ public sealed class ProcessReliabilityTests
             spoke = NodeProcess.Start(NodeProcess.SpokeProgram, spokeArgs, spokeEnvironment);
             var restartedUrl = await spoke.WaitForLineAsync(@"Spoke listening on (\S+)");
 
+            // The restarted spoke still serves its users while the hub is away (hub keys kept on disk).
+            var whileHubIsDown = await Local(restartedUrl, folder, localToken).GetConsultationAsync(new() { ConsultationId = second.ConsultationId }, cancellationToken: Ct);
+            Assert.Equal(DeliveryState.Pending, whileHubIsDown.Consultation.DeliveryState);
+
             // 4. Hub back at the same address: the queued submission arrives by itself.
             hub.Dispose();
             hub = NodeProcess.Start(NodeProcess.HubProgram, hubArgs);

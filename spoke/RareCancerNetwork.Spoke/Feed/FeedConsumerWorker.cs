@@ -40,7 +40,7 @@ public sealed partial class FeedConsumerWorker(FeedStore store, HubConnection hu
             {
                 await pipeline.ExecuteAsync(ConsumeOneSessionAsync, stoppingToken);
             }
-            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+            catch (Exception exception) when (stoppingToken.IsCancellationRequested && exception is OperationCanceledException or Grpc.Core.RpcException)
             {
                 return;
             }

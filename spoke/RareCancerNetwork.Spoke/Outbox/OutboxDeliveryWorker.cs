@@ -44,7 +44,7 @@ public sealed partial class OutboxDeliveryWorker(
                 await pipeline.ExecuteAsync(DeliverPendingAsync, stoppingToken);
                 await signal.WaitAsync(PollInterval, stoppingToken);
             }
-            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+            catch (Exception exception) when (stoppingToken.IsCancellationRequested && exception is OperationCanceledException or Grpc.Core.RpcException)
             {
                 return;
             }
