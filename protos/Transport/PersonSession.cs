@@ -31,6 +31,10 @@ public sealed class PersonSession
 
     public string Subject => _stored.Subject;
 
+    public string HubUrl => _stored.HubUrl;
+
+    public string? HubCaCertificatePath => _stored.HubCaCertificatePath;
+
     /// <summary>Runs the device flow: <paramref name="show"/> tells the person where to go, then this polls until they did.</summary>
     public static async Task<PersonSession> SignInAsync(string path, string hubUrl, string? caCertificatePath,
         Action<string, Uri, Uri?> show, TimeSpan timeout, CancellationToken cancellationToken)

@@ -22,11 +22,19 @@ internal static class ExpertCommands
 
     public static Command Create()
     {
-        var profile = new Option<FileInfo>("--profile") { Description = "Expert profile written by 'register-expert --write-config'", Required = true, Recursive = true };
-        var expert = new Command("expert", "Expert pathologist commands against a running hub.") { profile };
+        var profile = new Option<FileInfo?>("--profile") { Description = "Expert client profile written by 'register-expert --write-config' (automation)", Recursive = true };
+        var session = new Option<FileInfo>("--session")
+        {
+            Description = "Signed-in session from 'login' (used when present; env RCN_SESSION)",
+            DefaultValueFactory = _ => new FileInfo(Environment.GetEnvironmentVariable("RCN_SESSION") ?? ".rcn/session.json"),
+            Recursive = true,
+        };
+        var expert = new Command("expert", "Expert pathologist commands against a running hub: sign in with 'login', or use a client profile.") { profile, session };
+        Func<ParseResult, Func<ExpertConsultationService.ExpertConsultationServiceClient, Task>, Task<int>> withClientAsync =
+            (result, action) => WithClientAsync(result.GetValue(session)!, result.GetValue(profile), action);
 
         var list = new Command("list", "List consultations assigned to you.");
-        list.SetAction((result, cancellationToken) => WithClientAsync(result.GetValue(profile)!, async client =>
+        list.SetAction((result, cancellationToken) => withClientAsync(result, async client =>
         {
             var response = await client.ListAssignedConsultationsAsync(new() { PageSize = 200 }, cancellationToken: cancellationToken);
             var table = new Table().AddColumns("id", "facility", "organ system", "local diagnosis", "urgency", "status", "received (JST)", "reports");
@@ -40,7 +48,7 @@ internal static class ExpertCommands
 
         var id = new Argument<string>("consultation-id");
         var show = new Command("show", "Show an assigned consultation (as JSON).") { id };
-        show.SetAction((result, cancellationToken) => WithClientAsync(result.GetValue(profile)!, async client =>
+        show.SetAction((result, cancellationToken) => withClientAsync(result, async client =>
         {
             var response = await client.GetAssignedConsultationAsync(new() { ConsultationId = result.GetValue(id) }, cancellationToken: cancellationToken);
             Console.WriteLine(JsonFormatter.Default.Format(response.Consultation));
@@ -49,7 +57,7 @@ internal static class ExpertCommands
         var reportId = new Argument<string>("consultation-id");
         var file = new Option<FileInfo>("--file") { Description = "SubmitReportRequest as JSON (consultation_id is taken from the argument)", Required = true };
         var report = new Command("report", "Sign and issue a report (or an amendment: set replaces_version and amendment_reason).") { reportId, file };
-        report.SetAction((result, cancellationToken) => WithClientAsync(result.GetValue(profile)!, async client =>
+        report.SetAction((result, cancellationToken) => withClientAsync(result, async client =>
         {
             var request = JsonParser.Default.Parse<SubmitReportRequest>(await File.ReadAllTextAsync(result.GetValue(file)!.FullName, cancellationToken));
             request.ConsultationId = result.GetValue(reportId)!;
@@ -63,10 +71,18 @@ internal static class ExpertCommands
         return expert;
     }
 
-    private static async Task<int> WithClientAsync(FileInfo profileFile, Func<ExpertConsultationService.ExpertConsultationServiceClient, Task> action)
+    private static async Task<int> WithClientAsync(FileInfo sessionFile, FileInfo? profileFile, Func<ExpertConsultationService.ExpertConsultationServiceClient, Task> action)
     {
         try
         {
+            if (profileFile is null)
+            {
+                var session = PersonSession.Load(sessionFile.FullName)
+                    ?? throw new InvalidDataException("Not signed in: run 'login' first, or give --profile.");
+                using var sessionChannel = HubClientRegistration.CreateChannel(session.HubUrl, session.HubCaCertificatePath, session.AccessTokenAsync);
+                await action(new ExpertConsultationService.ExpertConsultationServiceClient(sessionChannel));
+                return 0;
+            }
             var profile = JsonSerializer.Deserialize<ExpertProfile>(await File.ReadAllTextAsync(profileFile.FullName))
                 ?? throw new InvalidDataException($"The profile {profileFile.FullName} is empty.");
             await using var services = new ServiceCollection().AddLogging()
@@ -82,7 +98,8 @@ internal static class ExpertCommands
             AnsiConsole.MarkupLine($"[red]{exception.StatusCode}[/]: {Markup.Escape(exception.Status.Detail)}");
             return 1;
         }
-        catch (Exception exception) when (exception is IOException or InvalidDataException or JsonException or InvalidJsonException)
+        catch (Exception exception) when (exception is IOException or InvalidDataException or JsonException or InvalidJsonException
+            or OpenIddict.Abstractions.OpenIddictExceptions.ProtocolException or InvalidOperationException)
         {
             AnsiConsole.MarkupLine($"[red]Error[/]: {Markup.Escape(exception.Message)}");
             return 1;

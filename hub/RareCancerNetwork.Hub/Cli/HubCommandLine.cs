@@ -43,6 +43,10 @@ public static partial class HubCommandLine
         root.Subcommands.Add(RegisterLocalClientCommand());
         root.Subcommands.Add(RegisterExpertCommand());
         root.Subcommands.Add(ExpertCommands.Create());
+        var session = new Option<string>("--session") { DefaultValueFactory = _ => Environment.GetEnvironmentVariable("RCN_SESSION") ?? ".rcn/session.json" };
+        var login = SessionCommands.Login(session);
+        login.Options.Add(session);
+        root.Subcommands.Add(login);
         root.Subcommands.Add(UserCommands.Add(WithHubAsync));
         root.Subcommands.Add(UserCommands.Disable(WithHubAsync));
         root.Subcommands.Add(AuditCommands.Create(WithHubAsync));

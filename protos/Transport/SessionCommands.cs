@@ -1,12 +1,11 @@
 using System.CommandLine;
 using OpenIddict.Abstractions;
-using RareCancerNetwork.Protos.Transport;
 using Spectre.Console;
 
-namespace RareCancerNetwork.Spoke.Cli;
+namespace RareCancerNetwork.Protos.Transport;
 
 /// <summary>People sign in with the device authorization grant: no password ever passes through the command line.</summary>
-internal static class SessionCommands
+public static class SessionCommands
 {
     public static Command Login(Option<string> session)
     {
