@@ -66,9 +66,6 @@ public static partial class HubHost
         services.AddSingleton<ConsultationStore>();
         services.AddSingleton<ForwardedAuditStore>();
         services.AddSingleton<ICallerStanding, RegistryStanding>();
-        // Singleton: the per-caller buckets must outlive a call.
-        services.AddSingleton<RateLimitInterceptor>();
-        services.AddOptions<RateLimitOptions>().BindConfiguration($"{HubOptions.Section}:{RateLimitOptions.Section}").ValidateDataAnnotations().ValidateOnStart();
         services.AddSingleton(provider => new AuditLog(provider.GetRequiredService<HubDatabase>().Database, HubAuditNodeId, provider.GetRequiredService<TimeProvider>()));
         services.AddScoped<ClientRegistry>();
         services.AddSingleton<UserAccounts>();
@@ -122,24 +119,7 @@ public static partial class HubHost
                 validation.UseAspNetCore();
             });
         services.AddAuthentication(OpenIddictValidationAspNetCoreDefaults.AuthenticationScheme);
-        // Note: every call needs an authenticated caller; which caller may call which RPC is the declared
-        // table (RpcPolicies.Hub), enforced by RpcPolicyInterceptor.
-        services.AddAuthorization(authorization => authorization.FallbackPolicy =
-            new Microsoft.AspNetCore.Authorization.AuthorizationPolicyBuilder().RequireAuthenticatedUser().Build());
-
-        services.AddGrpc(grpc =>
-        {
-            // Order matters: errors are mapped last, after the audit saw the domain failure and the policy decided.
-            grpc.Interceptors.Add<ErrorMappingInterceptor>();
-            grpc.Interceptors.Add<RateLimitInterceptor>();
-            grpc.Interceptors.Add<AuditInterceptor>(RpcPolicies.Hub);
-            grpc.Interceptors.Add<RpcPolicyInterceptor>(RpcPolicies.Hub);
-            grpc.MaxReceiveMessageSize = 4 * 1024 * 1024;
-            grpc.EnableDetailedErrors = false;
-        });
-        services.AddGrpcReflection();
-        services.AddGrpcHealthChecks().Add(new HealthCheckRegistration(
-            "hub-database", provider => new SqliteDatabaseHealthCheck(provider.GetRequiredService<HubDatabase>().Database), null, null));
+        services.AddNodeGrpc(RpcPolicies.Hub, HubOptions.Section, provider => provider.GetRequiredService<HubDatabase>().Database);
     }
 
     /// <summary>Creates or migrates everything the hub keeps: store schema, identity tables, scopes, directory.</summary>

@@ -65,8 +65,6 @@ public static class SpokeHost
         services.AddSingleton<ConsultationCache>();
         services.AddSingleton<FeedStore>();
         services.AddSingleton<ICallerStanding, TokenLifetimeStanding>();
-        services.AddSingleton<RateLimitInterceptor>();
-        services.AddOptions<RateLimitOptions>().BindConfiguration($"{SpokeOptions.Section}:{RateLimitOptions.Section}").ValidateDataAnnotations().ValidateOnStart();
         // Every audit entry is queued for the hub in the transaction that appends it.
         services.AddSingleton(provider => new AuditLog(provider.GetRequiredService<SpokeDatabase>().Database, options.NodeId,
             provider.GetRequiredService<TimeProvider>(), OutboxStore.EnqueueAuditEntryAsync));
@@ -92,24 +90,8 @@ public static class SpokeHost
             validation.ConfigurationManager = new PersistedHubKeys(validation.ConfigurationManager!, Path.Combine(options.KeysFolder, "hub-signing-keys.json"),
                 HubClientRegistration.IssuerUri(options.Hub.Url), loggers.CreateLogger<PersistedHubKeys>(), clock));
         services.AddAuthentication(OpenIddictValidationAspNetCoreDefaults.AuthenticationScheme);
-        // Note: no anonymous access, not even on loopback (health excepted); the declared table
-        // (RpcPolicies.Spoke) decides who may call what, and only people and clients of this node and facility.
-        services.AddAuthorization(authorization => authorization.FallbackPolicy =
-            new Microsoft.AspNetCore.Authorization.AuthorizationPolicyBuilder().RequireAuthenticatedUser().Build());
-
-        services.AddGrpc(grpc =>
-        {
-            // Order matters: errors are mapped last, after the audit saw the domain failure and the policy decided.
-            grpc.Interceptors.Add<ErrorMappingInterceptor>();
-            grpc.Interceptors.Add<RateLimitInterceptor>();
-            grpc.Interceptors.Add<AuditInterceptor>(RpcPolicies.Spoke);
-            grpc.Interceptors.Add<RpcPolicyInterceptor>(RpcPolicies.Spoke, options.NodeId, options.FacilityCode);
-            grpc.MaxReceiveMessageSize = 4 * 1024 * 1024;
-            grpc.EnableDetailedErrors = false;
-        });
-        services.AddGrpcReflection();
-        services.AddGrpcHealthChecks().Add(new HealthCheckRegistration(
-            "spoke-database", provider => new SqliteDatabaseHealthCheck(provider.GetRequiredService<SpokeDatabase>().Database), null, null));
+        // Note: no anonymous access, not even on loopback (health excepted); only people and clients of this node and facility.
+        services.AddNodeGrpc(RpcPolicies.Spoke, SpokeOptions.Section, provider => provider.GetRequiredService<SpokeDatabase>().Database, options.NodeId, options.FacilityCode);
     }
 
     public static Task InitializeAsync(IServiceProvider services, CancellationToken cancellationToken) =>

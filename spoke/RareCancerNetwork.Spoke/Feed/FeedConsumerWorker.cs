@@ -18,21 +18,8 @@ public sealed partial class FeedConsumerWorker(FeedStore store, HubConnection hu
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        var delivery = options.Value.Delivery;
-        var pipeline = new ResiliencePipelineBuilder().AddRetry(new RetryStrategyOptions
-        {
-            ShouldHandle = new PredicateBuilder().Handle<Exception>(e => HubFailures.IsTransient(e) && !stoppingToken.IsCancellationRequested),
-            MaxRetryAttempts = int.MaxValue,
-            BackoffType = DelayBackoffType.Exponential,
-            UseJitter = true,
-            Delay = TimeSpan.FromSeconds(delivery.InitialBackoffSeconds),
-            MaxDelay = TimeSpan.FromSeconds(delivery.MaxBackoffSeconds),
-            OnRetry = args =>
-            {
-                LogReconnecting(logger, args.AttemptNumber + 1, args.RetryDelay.TotalSeconds, HubFailures.Describe(args.Outcome.Exception!));
-                return default;
-            },
-        }).Build();
+        var pipeline = HubRetry.Create(options.Value.Delivery, stoppingToken,
+            (attempt, delay, reason) => LogReconnecting(logger, attempt, delay.TotalSeconds, reason));
 
         while (!stoppingToken.IsCancellationRequested)
         {
