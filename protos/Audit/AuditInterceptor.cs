@@ -126,13 +126,31 @@ public sealed class AuditInterceptor(AuditLog log, IReadOnlyDictionary<string, R
     }
 }
 
-/// <summary>Records refused authentication (HTTP 401 before any RPC runs) in the audit trail.</summary>
+/// <summary>
+/// Records refused authentication in the audit trail: tokens refused before any RPC runs (HTTP 401),
+/// and failed token requests (client authentication or grant refused at the token endpoint).
+/// </summary>
 public sealed class AuthenticationFailureAuditMiddleware(RequestDelegate next, AuditLog log)
 {
-    public async Task InvokeAsync(HttpContext context)
+    public const string TokenEndpointPath = "/connect/token";
+
+    public Task InvokeAsync(HttpContext context)
     {
-        await next(context);
-        if (context.Response.StatusCode == StatusCodes.Status401Unauthorized)
+        // Written as the response starts, so the entry exists before the caller learns the outcome.
+        context.Response.OnStarting(() => AuditIfRefusedAsync(context));
+        return next(context);
+    }
+
+    private async Task AuditIfRefusedAsync(HttpContext context)
+    {
+        if (context.Request.Path == TokenEndpointPath && context.Response.StatusCode is StatusCodes.Status400BadRequest or StatusCodes.Status401Unauthorized)
+        {
+            var clientId = context.Request.HasFormContentType && context.Request.Form.TryGetValue("client_id", out var value) ? value.ToString() : "";
+            await log.AppendAsync(new AuditRecord(AuditSql.EventTypeAuthentication, "E", AuditSql.Failure, TokenEndpointPath,
+                clientId.Length is > 0 and <= 100 ? clientId : "unknown", "", context.Connection.RemoteIpAddress?.ToString() ?? "", "", "",
+                "token request refused"), CancellationToken.None);
+        }
+        else if (context.Response.StatusCode == StatusCodes.Status401Unauthorized)
         {
             await log.AppendAsync(new AuditRecord(AuditSql.EventTypeAuthentication, "E", AuditSql.Failure, context.Request.Path,
                 "anonymous", "", context.Connection.RemoteIpAddress?.ToString() ?? "", "", "",

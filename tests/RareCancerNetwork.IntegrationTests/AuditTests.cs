@@ -86,6 +86,12 @@ public sealed class AuditTests(TestNetwork network)
             () => network.Directory("forged").ListPrefecturesAsync(new(), cancellationToken: Ct).ResponseAsync), _ => true);
         Assert.Contains(unauthenticated, e => e.EventType == AuditSql.EventTypeAuthentication && e.Outcome == AuditSql.Failure && e.Detail == "token refused");
 
+        // A refused token request (wrong secret) is audited with the client id it claimed.
+        var refusedToken = await AuditDeltaAsync(hubLog, async () => await Assert.ThrowsAsync<OpenIddict.Abstractions.OpenIddictExceptions.ProtocolException>(
+            () => Clients.TokenAsync(network.Hub.Url, network.Hub.CaPath, new Hub.Identity.IssuedCredentials("local-spoke-a-pathology", "wrong-secret", ""), NetworkClaims.Scopes.Local)),
+            e => e.Event == "/connect/token");
+        Assert.Contains(refusedToken, e => e.UserId == "local-spoke-a-pathology" && e.Outcome == AuditSql.Failure);
+
         // An invalid patient-level request is audited as a failure; its content is not in the entry.
         var spokeLog = network.SpokeA.Services.GetRequiredService<AuditLog>();
         var bad = Samples.Submission("P-SECRET-77");
