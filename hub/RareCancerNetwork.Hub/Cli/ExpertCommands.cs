@@ -37,7 +37,8 @@ internal static class ExpertCommands
         list.SetAction((result, cancellationToken) => withClientAsync(result, async client =>
         {
             var response = await client.ListAssignedConsultationsAsync(new() { PageSize = 200 }, cancellationToken: cancellationToken);
-            var table = new Table().AddColumns("id", "facility", "organ system", "local diagnosis", "urgency", "status", "received (JST)", "reports");
+            // Ids are copied into other commands: never wrap them.
+            var table = new Table().AddColumn(new TableColumn("id").NoWrap()).AddColumns("facility", "organ system", "local diagnosis", "urgency", "status", "received (JST)", "reports");
             foreach (var c in response.Consultations)
             {
                 table.AddRow(c.ConsultationId, c.RequestingFacilityCode, c.Details.OrganSystem.ToString(), Markup.Escape(c.Details.LocalDiagnosis.MorphologyCode),

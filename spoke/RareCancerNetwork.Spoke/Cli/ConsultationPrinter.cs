@@ -22,7 +22,8 @@ internal static class ConsultationPrinter
 
     public static void Table(IReadOnlyList<LocalConsultation> consultations)
     {
-        var table = new Table().AddColumns("id", "patient", "organ system", "local diagnosis", "status", "delivery", "submitted (JST)", "reports");
+        // Ids are copied into other commands: never wrap them.
+        var table = new Table().AddColumn(new TableColumn("id").NoWrap()).AddColumns("patient", "organ system", "local diagnosis", "status", "delivery", "submitted (JST)", "reports");
         foreach (var c in consultations)
         {
             table.AddRow(c.ConsultationId, Markup.Escape(c.LocalPatientId), EnumName(c.Details.OrganSystem, "ORGAN_SYSTEM_"),
