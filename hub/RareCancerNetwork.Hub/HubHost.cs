@@ -69,6 +69,7 @@ public static partial class HubHost
         services.AddSingleton(provider => new AuditLog(provider.GetRequiredService<HubDatabase>().Database, HubAuditNodeId, provider.GetRequiredService<TimeProvider>()));
         services.AddScoped<ClientRegistry>();
         services.AddSingleton<UserAccounts>();
+        services.AddHostedService<TokenPruningWorker>();
         services.AddAntiforgery();
         services.AddScoped<DirectorySeeder>();
 

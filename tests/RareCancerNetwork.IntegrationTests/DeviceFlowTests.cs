@@ -113,6 +113,41 @@ public sealed class DeviceFlowTests
         Assert.False(File.Exists(folder.Sub("session.json")));
     }
 
+    [Fact]
+    public async Task ExpertPathologist_SignsInWithHubLogin_ListsAndReportsFromTheCommandLine()
+    {
+        using var folder = new TempFolder("rcn-device-expert");
+        await using var hub = await HubNode.StartAsync(folder.Sub("hub"));
+        var node = await hub.RegisterSpokeAsync("spoke-a", "CORE-004", folder.Sub("spoke"));
+        await hub.RegisterExpertAsync("expert-1", "佐藤 花子", 10, OrganSystem.SoftTissue);
+        await hub.Services.GetRequiredService<UserAccounts>().AddAsync("sato", "佐藤 花子", NetworkClaims.Roles.ExpertPathologist, "CORE-001", "expert-1", Password, false, Ct);
+        var delivery = new DeliverConsultationRequest
+        {
+            ConsultationId = Guid.CreateVersion7().ToString(),
+            RequestingFacilityCode = "CORE-004",
+            PatientPseudonym = new string('e', 64),
+            SubmittedBy = "yamada",
+            SubmittedAt = Google.Protobuf.WellKnownTypes.Timestamp.FromDateTimeOffset(DateTimeOffset.UtcNow),
+            Details = Samples.Details(),
+        };
+        var nodeToken = await Clients.TokenAsync(hub.Url, hub.CaPath, node, NetworkClaims.Scopes.Sync);
+        await new SpokeSyncService.SpokeSyncServiceClient(Clients.Channel(hub.Url, hub.CaPath, nodeToken, node.Certificate)).DeliverConsultationAsync(delivery, cancellationToken: Ct);
+
+        var sessionPath = folder.Sub("expert-session.json");
+        using var login = NodeProcess.Start(NodeProcess.HubProgram, ["login", "--hub-url", hub.Url, "--hub-ca", hub.CaPath, "--session", sessionPath, "--timeout", "120"]);
+        var userCode = await login.WaitForLineAsync(@"enter the code: (\S+)");
+        using var page = new SignInPage(hub.Url, hub.CaPath);
+        Assert.Equal(HttpStatusCode.Redirect, (await page.SubmitAsync(userCode, "sato", Password, null)).Status);
+        await login.WaitForLineAsync("Signed in as sato");
+
+        var list = await NodeProcess.RunAsync(NodeProcess.HubProgram, "expert", "list", "--session", sessionPath);
+        Assert.Contains(delivery.ConsultationId, list, StringComparison.Ordinal);
+        var reportFile = folder.Sub("report.json");
+        await File.WriteAllTextAsync(reportFile, Google.Protobuf.JsonFormatter.Default.Format(Samples.Report(delivery.ConsultationId)), Ct);
+        var reported = await NodeProcess.RunAsync(NodeProcess.HubProgram, "expert", "report", delivery.ConsultationId, "--file", reportFile, "--session", sessionPath);
+        Assert.Contains("Report v1 signed by 佐藤 花子", reported, StringComparison.Ordinal);
+    }
+
     private static async Task<string?> SubmittedByAtHubAsync(HubNode hub, string consultationId)
     {
         await using var connection = await hub.Services.GetRequiredService<RareCancerNetwork.Hub.Storage.HubDatabase>().OpenAsync(Ct);
