@@ -61,9 +61,9 @@ public static class DevelopmentCertificates
         using var serverPublic = serverRequest.Create(ca, now.AddMinutes(-5), now.AddYears(2), serial);
         using var server = serverPublic.CopyWithPrivateKey(serverKey);
 
-        WritePrivate(caKeyPath, caKey.ExportPkcs8PrivateKeyPem());
+        Storage.PrivateFiles.Write(caKeyPath, caKey.ExportPkcs8PrivateKeyPem());
         File.WriteAllText(caCertPath, ca.ExportCertificatePem());
-        WritePrivate(serverPath, server.Export(X509ContentType.Pkcs12));
+        Storage.PrivateFiles.Write(serverPath, server.Export(X509ContentType.Pkcs12));
         return new Result(caCertPath, serverPath, true);
     }
 
@@ -71,18 +71,4 @@ public static class DevelopmentCertificates
     public static X509Certificate2 LoadServerCertificate(string pfxPath, string? password = null) =>
         X509CertificateLoader.LoadPkcs12FromFile(pfxPath, password, X509KeyStorageFlags.EphemeralKeySet);
 
-    private static void WritePrivate(string path, string text) => WritePrivate(path, System.Text.Encoding.ASCII.GetBytes(text));
-
-    // Note: key material is readable by the node's own account only.
-    private static void WritePrivate(string path, byte[] bytes)
-    {
-        using (var stream = new FileStream(path, FileMode.Create, FileAccess.Write, FileShare.None))
-        {
-            stream.Write(bytes);
-        }
-        if (!OperatingSystem.IsWindows())
-        {
-            File.SetUnixFileMode(path, UnixFileMode.UserRead | UnixFileMode.UserWrite);
-        }
-    }
 }

@@ -1,5 +1,6 @@
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
+using RareCancerNetwork.Protos.Storage;
 
 namespace RareCancerNetwork.Protos.Transport;
 
@@ -20,14 +21,7 @@ public static class NodeClientCertificate
         if (!File.Exists(pfx))
         {
             using var certificate = Create(nodeId);
-            var temporary = pfx + ".tmp";
-            File.WriteAllBytes(temporary, certificate.Export(X509ContentType.Pkcs12));
-            if (!OperatingSystem.IsWindows())
-            {
-                // Note: the node's private key.
-                File.SetUnixFileMode(temporary, UnixFileMode.UserRead | UnixFileMode.UserWrite);
-            }
-            File.Move(temporary, pfx, overwrite: false);
+            PrivateFiles.WriteIfAbsent(pfx, certificate.Export(X509ContentType.Pkcs12));
             File.WriteAllText(Path.Combine(keysFolder, CertificateFileName), certificate.ExportCertificatePem());
         }
         return X509CertificateLoader.LoadPkcs12FromFile(pfx, null, X509KeyStorageFlags.EphemeralKeySet);

@@ -91,17 +91,12 @@ public sealed class PersonSession
         return _stored.AccessToken;
     }
 
-    private async Task SaveAsync(CancellationToken cancellationToken)
+    // Note: the file holds a refresh token.
+    private Task SaveAsync(CancellationToken cancellationToken)
     {
-        Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(_path))!);
-        var temporary = _path + ".tmp";
-        await File.WriteAllTextAsync(temporary, JsonSerializer.Serialize(_stored), cancellationToken);
-        if (!OperatingSystem.IsWindows())
-        {
-            // Note: the file holds a refresh token.
-            File.SetUnixFileMode(temporary, UnixFileMode.UserRead | UnixFileMode.UserWrite);
-        }
-        File.Move(temporary, _path, overwrite: true);
+        cancellationToken.ThrowIfCancellationRequested();
+        Storage.PrivateFiles.Write(_path, JsonSerializer.Serialize(_stored));
+        return Task.CompletedTask;
     }
 
     private static ServiceProvider Services(string hubUrl, string? caCertificatePath) =>

@@ -187,15 +187,7 @@ public sealed class AuthorizationMatrixTests(AuthorizationMatrixTests.Network ne
             });
             Calls["/rarecancer.network.v1.SpokeSyncService/DeliverConsultation"] = new(async t =>
             {
-                var delivery = new DeliverConsultationRequest
-                {
-                    ConsultationId = Guid.CreateVersion7().ToString(),
-                    RequestingFacilityCode = "CORE-004",
-                    PatientPseudonym = new string('d', 64),
-                    SubmittedBy = "matrix",
-                    SubmittedAt = Google.Protobuf.WellKnownTypes.Timestamp.FromDateTimeOffset(DateTimeOffset.UtcNow),
-                    Details = Samples.Details(),
-                };
+                var delivery = Samples.Delivery("CORE-004", 'd');
                 return !(await Sync(t).DeliverConsultationAsync(delivery)).Duplicate;
             });
             Calls["/rarecancer.network.v1.SpokeSyncService/FetchConsultation"] = new(async t => (await Sync(t).FetchConsultationAsync(new() { ConsultationId = c })).ConsultationId == c);

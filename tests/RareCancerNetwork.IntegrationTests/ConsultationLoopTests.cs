@@ -103,15 +103,7 @@ public sealed class ConsultationLoopTests(TestNetwork network)
         Assert.Equal(submission.ConsultationId, again.Consultation.ConsultationId);
 
         // The node re-delivers exactly what its outbox sent (as after a lost answer): one consultation.
-        var delivery = new DeliverConsultationRequest
-        {
-            ConsultationId = Guid.CreateVersion7().ToString("D"),
-            RequestingFacilityCode = TestNetwork.FacilityA,
-            PatientPseudonym = new string('b', 64),
-            SubmittedBy = "local-spoke-a-pathology",
-            SubmittedAt = Google.Protobuf.WellKnownTypes.Timestamp.FromDateTimeOffset(DateTimeOffset.UtcNow),
-            Details = Samples.Details(),
-        };
+        var delivery = Samples.Delivery(TestNetwork.FacilityA, 'b');
         var sync = network.Sync(network.NodeTokenA);
         var first = await sync.DeliverConsultationAsync(delivery, cancellationToken: Ct);
         var second = await sync.DeliverConsultationAsync(delivery, cancellationToken: Ct);

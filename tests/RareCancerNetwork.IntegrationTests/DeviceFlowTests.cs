@@ -121,15 +121,7 @@ public sealed class DeviceFlowTests
         var node = await hub.RegisterSpokeAsync("spoke-a", "CORE-004", folder.Sub("spoke"));
         await hub.RegisterExpertAsync("expert-1", "佐藤 花子", 10, OrganSystem.SoftTissue);
         await hub.Services.GetRequiredService<UserAccounts>().AddAsync("sato", "佐藤 花子", NetworkClaims.Roles.ExpertPathologist, "CORE-001", "expert-1", Password, false, Ct);
-        var delivery = new DeliverConsultationRequest
-        {
-            ConsultationId = Guid.CreateVersion7().ToString(),
-            RequestingFacilityCode = "CORE-004",
-            PatientPseudonym = new string('e', 64),
-            SubmittedBy = "yamada",
-            SubmittedAt = Google.Protobuf.WellKnownTypes.Timestamp.FromDateTimeOffset(DateTimeOffset.UtcNow),
-            Details = Samples.Details(),
-        };
+        var delivery = Samples.Delivery("CORE-004", 'e');
         var nodeToken = await Clients.TokenAsync(hub.Url, hub.CaPath, node, NetworkClaims.Scopes.Sync);
         await new SpokeSyncService.SpokeSyncServiceClient(Clients.Channel(hub.Url, hub.CaPath, nodeToken, node.Certificate)).DeliverConsultationAsync(delivery, cancellationToken: Ct);
 

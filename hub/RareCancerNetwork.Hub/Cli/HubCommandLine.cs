@@ -6,6 +6,7 @@ using RareCancerNetwork.Hub.Consultations;
 using RareCancerNetwork.Hub.Identity;
 using RareCancerNetwork.Protos.Errors;
 using RareCancerNetwork.Protos.Hosting;
+using RareCancerNetwork.Protos.Storage;
 using RareCancerNetwork.Protos.Transport;
 using RareCancerNetwork.Protos.V1;
 using Spectre.Console;
@@ -284,13 +285,10 @@ public static partial class HubCommandLine
 
     private static async Task WriteConfigAsync(FileInfo file, JsonObject values, CancellationToken cancellationToken)
     {
-        file.Directory?.Create();
+        cancellationToken.ThrowIfCancellationRequested();
         var wrapped = values.ContainsKey("NodeId") ? new JsonObject { ["Spoke"] = values.DeepClone() } : values;
-        await File.WriteAllTextAsync(file.FullName, wrapped.ToJsonString(new JsonSerializerOptions { WriteIndented = true }), cancellationToken);
-        if (!OperatingSystem.IsWindows())
-        {
-            // Note: the file holds a client secret.
-            File.SetUnixFileMode(file.FullName, UnixFileMode.UserRead | UnixFileMode.UserWrite);
-        }
+        // Note: the file may hold a client secret.
+        PrivateFiles.Write(file.FullName, wrapped.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
+        await Task.CompletedTask;
     }
 }

@@ -1,5 +1,6 @@
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
+using RareCancerNetwork.Protos.Storage;
 
 namespace RareCancerNetwork.Hub.Identity;
 
@@ -37,7 +38,7 @@ internal static class TokenKeys
         var request = new CertificateRequest("CN=Rare Cancer Network hub DigitalSignature", rsa, HashAlgorithmName.SHA256, RSASignaturePadding.Pkcs1);
         request.CertificateExtensions.Add(new X509KeyUsageExtension(X509KeyUsageFlags.DigitalSignature, true));
         using var certificate = request.CreateSelfSigned(activatesAt, activatesAt.AddYears(2).AddDays(1));
-        Write(Path.Combine(folder, fileName), certificate.Export(X509ContentType.Pkcs12));
+        PrivateFiles.WriteIfAbsent(Path.Combine(folder, fileName), certificate.Export(X509ContentType.Pkcs12));
         return X509CertificateLoader.LoadCertificate(certificate.RawData);
     }
 
@@ -67,27 +68,9 @@ internal static class TokenKeys
             var request = new CertificateRequest($"CN=Rare Cancer Network hub {usage}", rsa, HashAlgorithmName.SHA256, RSASignaturePadding.Pkcs1);
             request.CertificateExtensions.Add(new X509KeyUsageExtension(usage, true));
             using var certificate = request.CreateSelfSigned(DateTimeOffset.UtcNow.AddMinutes(-5), DateTimeOffset.UtcNow.AddYears(2));
-            Write(path, certificate.Export(X509ContentType.Pkcs12));
+            PrivateFiles.WriteIfAbsent(path, certificate.Export(X509ContentType.Pkcs12));
         }
         return X509CertificateLoader.LoadPkcs12FromFile(path, null, X509KeyStorageFlags.EphemeralKeySet);
     }
 
-    private static void Write(string path, byte[] pkcs12)
-    {
-        var temporary = path + ".tmp";
-        File.WriteAllBytes(temporary, pkcs12);
-        if (!OperatingSystem.IsWindows())
-        {
-            File.SetUnixFileMode(temporary, UnixFileMode.UserRead | UnixFileMode.UserWrite);
-        }
-        // Atomic: two processes starting at once never see a half-written key.
-        try
-        {
-            File.Move(temporary, path, overwrite: false);
-        }
-        catch (IOException) when (File.Exists(path))
-        {
-            File.Delete(temporary);
-        }
-    }
 }

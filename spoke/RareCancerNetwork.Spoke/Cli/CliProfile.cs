@@ -86,11 +86,7 @@ public sealed class LocalApiConnection : IAsyncDisposable
                 return stored.AccessToken;
             }
             var token = await source.GetAsync(cancellationToken);
-            await File.WriteAllTextAsync(path, JsonSerializer.Serialize(new Stored(token, source.ExpiresAt ?? DateTimeOffset.UtcNow)), cancellationToken);
-            if (!OperatingSystem.IsWindows())
-            {
-                File.SetUnixFileMode(path, UnixFileMode.UserRead | UnixFileMode.UserWrite);
-            }
+            Protos.Storage.PrivateFiles.Write(path, JsonSerializer.Serialize(new Stored(token, source.ExpiresAt ?? DateTimeOffset.UtcNow)));
             return token;
         }
     }

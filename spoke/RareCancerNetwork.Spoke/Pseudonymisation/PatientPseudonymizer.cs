@@ -1,6 +1,7 @@
 using System.Security.Cryptography;
 using System.Text;
 using Microsoft.Extensions.Options;
+using RareCancerNetwork.Protos.Storage;
 
 namespace RareCancerNetwork.Spoke.Pseudonymisation;
 
@@ -35,20 +36,7 @@ public sealed class PatientPseudonymizer
         var path = Path.Combine(folder, KeyFileName);
         if (!File.Exists(path))
         {
-            var temporary = path + ".tmp";
-            File.WriteAllBytes(temporary, RandomNumberGenerator.GetBytes(32));
-            if (!OperatingSystem.IsWindows())
-            {
-                File.SetUnixFileMode(temporary, UnixFileMode.UserRead | UnixFileMode.UserWrite);
-            }
-            try
-            {
-                File.Move(temporary, path, overwrite: false);
-            }
-            catch (IOException) when (File.Exists(path))
-            {
-                File.Delete(temporary);
-            }
+            PrivateFiles.WriteIfAbsent(path, RandomNumberGenerator.GetBytes(32));
         }
         var key = File.ReadAllBytes(path);
         return key.Length == 32 ? key : throw new InvalidDataException($"The pseudonymisation key at {path} is not 32 bytes; restore it from backup.");

@@ -37,6 +37,17 @@ public static class Samples
         Details = Details(organ),
     };
 
+    /// <summary>What a spoke node delivers to the hub (pseudonymised; no local patient id).</summary>
+    public static DeliverConsultationRequest Delivery(string facilityCode, char pseudonymDigit = 'd') => new()
+    {
+        ConsultationId = Guid.CreateVersion7().ToString("D"),
+        RequestingFacilityCode = facilityCode,
+        PatientPseudonym = new string(pseudonymDigit, 64),
+        SubmittedBy = "yamada",
+        SubmittedAt = Google.Protobuf.WellKnownTypes.Timestamp.FromDateTimeOffset(DateTimeOffset.UtcNow),
+        Details = Details(),
+    };
+
     public static SubmitReportRequest Report(string consultationId, int replacesVersion = 0) => new()
     {
         ConsultationId = consultationId,
