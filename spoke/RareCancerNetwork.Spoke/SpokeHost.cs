@@ -34,6 +34,7 @@ public static class SpokeHost
             builder.Configuration.AddInMemoryCollection(settings);
         }
         var options = builder.Configuration.GetSection(SpokeOptions.Section).Get<SpokeOptions>() ?? new SpokeOptions();
+        RequireConfigured(options);
         builder.Services.AddOptions<SpokeOptions>().BindConfiguration(SpokeOptions.Section).ValidateDataAnnotations().ValidateOnStart();
 
         var tls = string.IsNullOrWhiteSpace(options.CertificatePath)
@@ -92,6 +93,27 @@ public static class SpokeHost
         services.AddAuthentication(OpenIddictValidationAspNetCoreDefaults.AuthenticationScheme);
         // Note: no anonymous access, not even on loopback (health excepted); only people and clients of this node and facility.
         services.AddNodeGrpc(RpcPolicies.Spoke, SpokeOptions.Section, provider => provider.GetRequiredService<SpokeDatabase>().Database, options.NodeId, options.FacilityCode);
+    }
+
+    /// <summary>Thrown before anything is created on disk when the node lacks its registration settings.</summary>
+    public sealed class NotConfiguredException(string message) : Exception(message);
+
+    private static void RequireConfigured(SpokeOptions options)
+    {
+        var missing = new (string Name, string? Value)[]
+        {
+            ("Spoke:NodeId", options.NodeId), ("Spoke:FacilityCode", options.FacilityCode),
+            ("Spoke:Hub:Url", options.Hub.Url), ("Spoke:Hub:ClientId", options.Hub.ClientId),
+        }.Where(setting => string.IsNullOrWhiteSpace(setting.Value)).Select(setting => setting.Name).ToList();
+        if (missing.Count > 0)
+        {
+            throw new NotConfiguredException($"The spoke is not configured ({string.Join(", ", missing)} missing). " +
+                "Run it with --config <file written by 'hub register-spoke --write-config'>, or set Spoke__NodeId etc.");
+        }
+        if (!Uri.TryCreate(options.Hub.Url, UriKind.Absolute, out var hub) || hub.Scheme != Uri.UriSchemeHttps)
+        {
+            throw new NotConfiguredException($"Spoke:Hub:Url must be an absolute https URL; got '{options.Hub.Url}'.");
+        }
     }
 
     public static Task InitializeAsync(IServiceProvider services, CancellationToken cancellationToken) =>

@@ -87,7 +87,17 @@ public static class SpokeCommandLine
         {
             settings[$"{SpokeOptions.Section}:ListenUrls:{i}"] = urls[i];
         }
-        await using var app = SpokeHost.Build([], settings, result.GetValue(config));
+        WebApplication app;
+        try
+        {
+            app = SpokeHost.Build([], settings, result.GetValue(config));
+        }
+        catch (SpokeHost.NotConfiguredException exception)
+        {
+            await Console.Error.WriteLineAsync(exception.Message);
+            return 2;
+        }
+        await using var _ = app;
         await SpokeHost.InitializeAsync(app.Services, cancellationToken);
         await app.StartAsync(cancellationToken);
         var options = app.Services.GetRequiredService<IOptions<SpokeOptions>>().Value;
