@@ -35,7 +35,7 @@ public static partial class HubHost
         var options = builder.Configuration.GetSection(HubOptions.Section).Get<HubOptions>() ?? new HubOptions();
         builder.Services.AddOptions<HubOptions>().BindConfiguration(HubOptions.Section).ValidateDataAnnotations().ValidateOnStart();
 
-        var tls = EnsureServerCertificate(options);
+        var tls = DevelopmentCertificates.Resolve(options.CertificatePath, options.TlsFolder, "Rare Cancer Network hub");
         builder.WebHost.ConfigureKestrel(kestrel => NodeListener.Listen(kestrel, options.EffectiveListenUrls,
             DevelopmentCertificates.LoadServerCertificate(tls.ServerPfxPath, options.CertificatePassword)));
         builder.Services.AddSingleton(tls);
@@ -176,9 +176,4 @@ public static partial class HubHost
         }
         await applications.CreateAsync(descriptor, cancellationToken);
     }
-
-    private static DevelopmentCertificates.Result EnsureServerCertificate(HubOptions options) =>
-        string.IsNullOrWhiteSpace(options.CertificatePath)
-            ? DevelopmentCertificates.EnsureCreated(options.TlsFolder, "Rare Cancer Network hub")
-            : new DevelopmentCertificates.Result("", options.CertificatePath, false);
 }

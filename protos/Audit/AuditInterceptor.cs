@@ -29,7 +29,7 @@ public sealed class AuditInterceptor(AuditLog log, IReadOnlyDictionary<string, R
         }
         if (IsPatientLevel(context.Method))
         {
-            await log.AppendAsync(Record(context, request, AuditSql.Success, "OK"), context.CancellationToken);
+            await log.AppendAsync(Record(context, request, AuditVocabulary.Success, "OK"), context.CancellationToken);
         }
         return response;
     }
@@ -40,7 +40,7 @@ public sealed class AuditInterceptor(AuditLog log, IReadOnlyDictionary<string, R
         // A stream is long-lived: one entry for it, written before its first message leaves the node
         // (or when it ends without any).
         var stream = new AuditedStream<TResponse>(responseStream, () => IsPatientLevel(context.Method)
-            ? log.AppendAsync(Record(context, request, AuditSql.Success, "OK"), CancellationToken.None)
+            ? log.AppendAsync(Record(context, request, AuditVocabulary.Success, "OK"), CancellationToken.None)
             : Task.CompletedTask);
         try
         {
@@ -67,9 +67,9 @@ public sealed class AuditInterceptor(AuditLog log, IReadOnlyDictionary<string, R
             NetworkException network => ErrorMappingInterceptor.ToRpcException(network).StatusCode.ToString(),
             _ => "Unknown",
         };
-        var record = Record(context, request, AuditSql.Failure, detail);
+        var record = Record(context, request, AuditVocabulary.Failure, detail);
         // Note: the audit write must not be cancelled by the caller going away.
-        await log.AppendAsync(denied ? record with { EventType = AuditSql.EventTypeAuthorization } : record, CancellationToken.None);
+        await log.AppendAsync(denied ? record with { EventType = AuditVocabulary.EventTypeAuthorization } : record, CancellationToken.None);
     }
 
     private bool IsPatientLevel(string method) => policies.TryGetValue(method, out var policy) && policy.PatientLevel;
@@ -81,7 +81,7 @@ public sealed class AuditInterceptor(AuditLog log, IReadOnlyDictionary<string, R
         var objectId = request is IMessage message && message.Descriptor.FindFieldByName("consultation_id") is { } field
             ? field.Accessor.GetValue(message) as string ?? ""
             : "";
-        return new AuditRecord(AuditSql.EventTypePatientDataAccess, ActionOf(rpcName), outcome, context.Method,
+        return new AuditRecord(AuditVocabulary.EventTypePatientDataAccess, ActionOf(rpcName), outcome, context.Method,
             http.User.FindFirst(NetworkClaims.Subject)?.Value ?? "anonymous", CallerRoles.Of(http.User),
             http.Connection.RemoteIpAddress?.ToString() ?? "", "consultation", objectId, detail);
     }
@@ -146,13 +146,13 @@ public sealed class AuthenticationFailureAuditMiddleware(RequestDelegate next, A
         if (context.Request.Path == TokenEndpointPath && context.Response.StatusCode is StatusCodes.Status400BadRequest or StatusCodes.Status401Unauthorized)
         {
             var clientId = context.Request.HasFormContentType && context.Request.Form.TryGetValue("client_id", out var value) ? value.ToString() : "";
-            await log.AppendAsync(new AuditRecord(AuditSql.EventTypeAuthentication, "E", AuditSql.Failure, TokenEndpointPath,
+            await log.AppendAsync(new AuditRecord(AuditVocabulary.EventTypeAuthentication, "E", AuditVocabulary.Failure, TokenEndpointPath,
                 clientId.Length is > 0 and <= 100 ? clientId : "unknown", "", context.Connection.RemoteIpAddress?.ToString() ?? "", "", "",
                 "token request refused"), CancellationToken.None);
         }
         else if (context.Response.StatusCode == StatusCodes.Status401Unauthorized)
         {
-            await log.AppendAsync(new AuditRecord(AuditSql.EventTypeAuthentication, "E", AuditSql.Failure, context.Request.Path,
+            await log.AppendAsync(new AuditRecord(AuditVocabulary.EventTypeAuthentication, "E", AuditVocabulary.Failure, context.Request.Path,
                 "anonymous", "", context.Connection.RemoteIpAddress?.ToString() ?? "", "", "",
                 context.Request.Headers.Authorization.Count == 0 ? "no token" : "token refused"), CancellationToken.None);
         }

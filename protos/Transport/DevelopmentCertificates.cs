@@ -15,8 +15,8 @@ public static class DevelopmentCertificates
     private const string CaKeyFileName = "dev-ca.key";
     public const string ServerCertificateFileName = "server.pfx";
 
-    /// <summary>Result of <see cref="EnsureCreated"/>: paths and whether anything was created.</summary>
-    public sealed record Result(string CaCertificatePath, string ServerPfxPath, bool Created);
+    /// <summary>Result of <see cref="EnsureCreated"/>: where the CA certificate and the server certificate are.</summary>
+    public sealed record Result(string CaCertificatePath, string ServerPfxPath);
 
     /// <summary>
     /// Loads the CA and server certificate from <paramref name="folder"/>, creating them when absent.
@@ -30,7 +30,7 @@ public static class DevelopmentCertificates
         var serverPath = Path.Combine(folder, ServerCertificateFileName);
         if (File.Exists(caCertPath) && File.Exists(serverPath))
         {
-            return new Result(caCertPath, serverPath, false);
+            return new Result(caCertPath, serverPath);
         }
 
         using var caKey = ECDsa.Create(ECCurve.NamedCurves.nistP256);
@@ -64,8 +64,17 @@ public static class DevelopmentCertificates
         Storage.PrivateFiles.Write(caKeyPath, caKey.ExportPkcs8PrivateKeyPem());
         File.WriteAllText(caCertPath, ca.ExportCertificatePem());
         Storage.PrivateFiles.Write(serverPath, server.Export(X509ContentType.Pkcs12));
-        return new Result(caCertPath, serverPath, true);
+        return new Result(caCertPath, serverPath);
     }
+
+    /// <summary>
+    /// The node's server certificate: the configured one (an institution's PKI; no development CA then),
+    /// or else the development CA and certificate in <paramref name="tlsFolder"/>.
+    /// </summary>
+    public static Result Resolve(string? configuredCertificatePath, string tlsFolder, string commonName) =>
+        string.IsNullOrWhiteSpace(configuredCertificatePath)
+            ? EnsureCreated(tlsFolder, commonName)
+            : new Result("", configuredCertificatePath);
 
     /// <summary>Loads a PKCS#12 server certificate written by <see cref="EnsureCreated"/>.</summary>
     public static X509Certificate2 LoadServerCertificate(string pfxPath, string? password = null) =>

@@ -37,9 +37,7 @@ public static class SpokeHost
         RequireConfigured(options);
         builder.Services.AddOptions<SpokeOptions>().BindConfiguration(SpokeOptions.Section).ValidateDataAnnotations().ValidateOnStart();
 
-        var tls = string.IsNullOrWhiteSpace(options.CertificatePath)
-            ? DevelopmentCertificates.EnsureCreated(options.TlsFolder, $"Rare Cancer Network spoke {options.NodeId}")
-            : new DevelopmentCertificates.Result("", options.CertificatePath, false);
+        var tls = DevelopmentCertificates.Resolve(options.CertificatePath, options.TlsFolder, $"Rare Cancer Network spoke {options.NodeId}");
         builder.Services.AddSingleton(tls);
         builder.WebHost.ConfigureKestrel(kestrel => NodeListener.Listen(kestrel, options.EffectiveListenUrls,
             DevelopmentCertificates.LoadServerCertificate(tls.ServerPfxPath, options.CertificatePassword)));

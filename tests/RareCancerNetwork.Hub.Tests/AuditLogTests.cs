@@ -62,7 +62,7 @@ public sealed class AuditLogTests
         var log = new AuditLog(hub.Database.Database, "hub", TimeProvider.System);
         for (var i = 0; i < count; i++)
         {
-            await log.AppendAsync(new AuditRecord(AuditSql.EventTypePatientDataAccess, "R", AuditSql.Success, "/test/Read", $"user-{i}", "pathologist",
+            await log.AppendAsync(new AuditRecord(AuditVocabulary.EventTypePatientDataAccess, "R", AuditVocabulary.Success, "/test/Read", $"user-{i}", "pathologist",
                 "127.0.0.1", "consultation", Guid.CreateVersion7().ToString(), "OK"), Ct);
         }
         return log;

@@ -59,7 +59,7 @@ public sealed class AuditTests(TestNetwork network)
         {
             var entries = await AuditDeltaAsync(log, call, e => e.Event == method);
             var entry = Assert.Single(entries);
-            Assert.Equal((AuditSql.EventTypePatientDataAccess, action, AuditSql.Success, user, "consultation", objectId),
+            Assert.Equal((AuditVocabulary.EventTypePatientDataAccess, action, AuditVocabulary.Success, user, "consultation", objectId),
                 (entry.EventType, entry.Action, entry.Outcome, entry.UserId, entry.ObjectType, entry.ObjectId));
             Assert.Equal(log.NodeId, entry.NodeId);
             Assert.Equal("127.0.0.1", entry.SourceAddress.Replace("::ffff:", "", StringComparison.Ordinal));
@@ -80,17 +80,17 @@ public sealed class AuditTests(TestNetwork network)
         var denied = await AuditDeltaAsync(hubLog, async () => await RpcAssert.FailsAsync(StatusCode.PermissionDenied,
             () => network.Expert(network.NodeTokenA).ListAssignedConsultationsAsync(new(), cancellationToken: Ct).ResponseAsync), _ => true);
         var entry = Assert.Single(denied, e => e.UserId == "node-spoke-a");
-        Assert.Equal((AuditSql.EventTypeAuthorization, AuditSql.Failure, "PermissionDenied"), (entry.EventType, entry.Outcome, entry.Detail));
+        Assert.Equal((AuditVocabulary.EventTypeAuthorization, AuditVocabulary.Failure, "PermissionDenied"), (entry.EventType, entry.Outcome, entry.Detail));
 
         var unauthenticated = await AuditDeltaAsync(hubLog, async () => await RpcAssert.FailsAsync(StatusCode.Unauthenticated,
             () => network.Directory("forged").ListPrefecturesAsync(new(), cancellationToken: Ct).ResponseAsync), _ => true);
-        Assert.Contains(unauthenticated, e => e.EventType == AuditSql.EventTypeAuthentication && e.Outcome == AuditSql.Failure && e.Detail == "token refused");
+        Assert.Contains(unauthenticated, e => e.EventType == AuditVocabulary.EventTypeAuthentication && e.Outcome == AuditVocabulary.Failure && e.Detail == "token refused");
 
         // A refused token request (wrong secret) is audited with the client id it claimed.
         var refusedToken = await AuditDeltaAsync(hubLog, async () => await Assert.ThrowsAsync<OpenIddict.Abstractions.OpenIddictExceptions.ProtocolException>(
             () => Clients.TokenAsync(network.Hub.Url, network.Hub.CaPath, new Hub.Identity.IssuedCredentials("local-spoke-a-pathology", "wrong-secret", ""), NetworkClaims.Scopes.Local)),
             e => e.Event == "/connect/token");
-        Assert.Contains(refusedToken, e => e.UserId == "local-spoke-a-pathology" && e.Outcome == AuditSql.Failure);
+        Assert.Contains(refusedToken, e => e.UserId == "local-spoke-a-pathology" && e.Outcome == AuditVocabulary.Failure);
 
         // An invalid patient-level request is audited as a failure; its content is not in the entry.
         var spokeLog = network.SpokeA.Services.GetRequiredService<AuditLog>();
@@ -99,7 +99,7 @@ public sealed class AuditTests(TestNetwork network)
         var invalid = await AuditDeltaAsync(spokeLog, async () => await RpcAssert.FailsAsync(StatusCode.InvalidArgument,
             () => network.LocalA().SubmitConsultationAsync(bad, cancellationToken: Ct).ResponseAsync), _ => true);
         var failure = Assert.Single(invalid);
-        Assert.Equal((AuditSql.Failure, "InvalidArgument"), (failure.Outcome, failure.Detail));
+        Assert.Equal((AuditVocabulary.Failure, "InvalidArgument"), (failure.Outcome, failure.Detail));
         Assert.DoesNotContain("P-SECRET-77", failure.ToString(), StringComparison.Ordinal);
         Assert.DoesNotContain(Samples.JapaneseSummary, failure.ToString(), StringComparison.Ordinal);
     }
@@ -122,7 +122,7 @@ public sealed class AuditTests(TestNetwork network)
             ToTime = Google.Protobuf.WellKnownTypes.Timestamp.FromDateTimeOffset(DateTimeOffset.UtcNow.AddMinutes(1)),
         }, cancellationToken: Ct);
         Assert.Contains(statistics.Rows, r => r.NodeId == "spoke-a" && r.UserId == "local-spoke-a-pathology" && r.Action == "R" && r.Count > 0);
-        Assert.Contains(statistics.Rows, r => r.NodeId == "hub" && r.EventType == AuditSql.EventTypeSignIn && r.Outcome == AuditSql.Success);
+        Assert.Contains(statistics.Rows, r => r.NodeId == "hub" && r.EventType == AuditVocabulary.EventTypeSignIn && r.Outcome == AuditVocabulary.Success);
         await RpcAssert.InvalidFieldsAsync(() => new AuditService.AuditServiceClient(Clients.Channel(network.Hub.Url, network.Hub.CaPath, admin))
             .GetAccessStatisticsAsync(new(), cancellationToken: Ct).ResponseAsync, "from_time", "to_time");
     }

@@ -117,7 +117,7 @@ public static partial class HubCommandLine
             PrintSettings("Spoke", spoke);
             if (result.GetValue(writeConfig) is { } file)
             {
-                await WriteConfigAsync(file, spoke, cancellationToken);
+                WriteConfig(file, spoke);
                 AnsiConsole.MarkupLine($"Written to [bold]{Markup.Escape(file.FullName)}[/] (run the spoke with --config).");
             }
         }, cancellationToken));
@@ -148,7 +148,7 @@ public static partial class HubCommandLine
             PrintSettings("RCN", profile);
             if (result.GetValue(writeConfig) is { } file)
             {
-                await WriteConfigAsync(file, profile, cancellationToken);
+                WriteConfig(file, profile);
             }
         }, cancellationToken));
         return command;
@@ -185,7 +185,7 @@ public static partial class HubCommandLine
             PrintSettings("Expert", profile);
             if (result.GetValue(writeConfig) is { } file)
             {
-                await WriteConfigAsync(file, profile, cancellationToken);
+                WriteConfig(file, profile);
             }
         }, cancellationToken));
         return command;
@@ -283,12 +283,10 @@ public static partial class HubCommandLine
             ? Flatten($"{prefix}__{pair.Key}", child)
             : [($"{prefix}__{pair.Key}", pair.Value?.ToString() ?? "")]);
 
-    private static async Task WriteConfigAsync(FileInfo file, JsonObject values, CancellationToken cancellationToken)
+    private static void WriteConfig(FileInfo file, JsonObject values)
     {
-        cancellationToken.ThrowIfCancellationRequested();
         var wrapped = values.ContainsKey("NodeId") ? new JsonObject { ["Spoke"] = values.DeepClone() } : values;
         // Note: the file may hold a client secret.
         PrivateFiles.Write(file.FullName, wrapped.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
-        await Task.CompletedTask;
     }
 }

@@ -27,6 +27,7 @@ public sealed class ConsultationStore(HubDatabase database, EventFeed feed, Time
         var deliverySha256 = Convert.ToHexStringLower(SHA256.HashData(request.ToByteArray()));
         var now = clock.GetUtcNow();
         IReadOnlyList<string> notify;
+        ConsultationStatus status;
         await using (var connection = await database.OpenAsync(cancellationToken))
         await using (var transaction = connection.BeginTransaction())
         {
@@ -64,10 +65,14 @@ public sealed class ConsultationStore(HubDatabase database, EventFeed feed, Time
             }
             await EventFeed.AppendStatusAsync(connection, transaction, nodeId, request.ConsultationId, now, ConsultationStatus.Received, cancellationToken);
             notify = [nodeId, .. await ExpertAssignment.AssignWaitingAsync(connection, transaction, now, cancellationToken)];
+            // Received, or already assigned by the step above: read it before the lock is released.
+            await using (var current = connection.Command("SELECT status FROM consultations WHERE consultation_id = $id", transaction).With("$id", request.ConsultationId))
+            {
+                status = (ConsultationStatus)(int)(long)(await current.ExecuteScalarAsync(cancellationToken))!;
+            }
             await transaction.CommitAsync(cancellationToken);
         }
         feed.Notify(notify);
-        var status = await StatusAsync(request.ConsultationId, cancellationToken);
         return new DeliveryOutcome(status, now, Duplicate: false);
     }
 
@@ -230,12 +235,6 @@ public sealed class ConsultationStore(HubDatabase database, EventFeed feed, Time
         return notify.Count;
     }
 
-    private async Task<ConsultationStatus> StatusAsync(string consultationId, CancellationToken cancellationToken)
-    {
-        await using var connection = await database.OpenAsync(cancellationToken);
-        await using var command = connection.Command("SELECT status FROM consultations WHERE consultation_id = $id").With("$id", consultationId);
-        return (ConsultationStatus)(int)(long)(await command.ExecuteScalarAsync(cancellationToken))!;
-    }
 
     private static async Task<List<ConsultationReport>> ReportsAsync(SqliteConnection connection, SqliteTransaction? transaction, string consultationId, CancellationToken cancellationToken)
     {

@@ -50,12 +50,8 @@ public sealed partial class ClientRegistry(HubDatabase database, IOpenIddictAppl
         var facilityName = await FacilityNameAsync(connection, transaction, facilityCode, cancellationToken);
         await InsertAsync(connection.Command("INSERT INTO spoke_nodes (node_id, facility_code, registered_at) VALUES ($node, $facility, $now)", transaction)
             .With("$node", nodeId).With("$facility", facilityCode).With("$now", now), $"Spoke node '{nodeId}'", cancellationToken);
-        await InsertClientAsync(connection, transaction, clientId, NetworkClaims.Kinds.SpokeNode, $"{facilityName} spoke node", facilityCode, nodeId, null, now, cancellationToken);
-        await using (var thumbprint = connection.Command("UPDATE api_clients SET certificate_thumbprint = $thumbprint WHERE client_id = $id", transaction)
-            .With("$thumbprint", Thumbprint(clientCertificate)).With("$id", clientId))
-        {
-            await thumbprint.ExecuteNonQueryAsync(cancellationToken);
-        }
+        await InsertClientAsync(connection, transaction, clientId, NetworkClaims.Kinds.SpokeNode, $"{facilityName} spoke node", facilityCode, nodeId, null, now,
+            cancellationToken, Thumbprint(clientCertificate));
         var credentials = await CreateApplicationAsync(clientId, $"Spoke node {nodeId} ({facilityCode})",
             [NetworkClaims.Scopes.Sync, NetworkClaims.Scopes.Directory], cancellationToken, clientCertificate);
         await transaction.CommitAsync(cancellationToken);
@@ -236,11 +232,15 @@ public sealed partial class ClientRegistry(HubDatabase database, IOpenIddictAppl
     }
 
     private static async Task InsertClientAsync(SqliteConnection connection, SqliteTransaction transaction, string clientId, string kind,
-        string displayName, string? facilityCode, string? nodeId, string? expertId, string now, CancellationToken cancellationToken) =>
+        string displayName, string? facilityCode, string? nodeId, string? expertId, string now, CancellationToken cancellationToken,
+        string? certificateThumbprint = null) =>
         await InsertAsync(connection.Command(
-            "INSERT INTO api_clients (client_id, kind, display_name, facility_code, node_id, expert_id, registered_at) VALUES ($id, $kind, $name, $facility, $node, $expert, $now)",
+            """
+            INSERT INTO api_clients (client_id, kind, display_name, facility_code, node_id, expert_id, registered_at, certificate_thumbprint)
+            VALUES ($id, $kind, $name, $facility, $node, $expert, $now, $thumbprint)
+            """,
             transaction).With("$id", clientId).With("$kind", kind).With("$name", displayName).With("$facility", facilityCode)
-            .With("$node", nodeId).With("$expert", expertId).With("$now", now), $"Client '{clientId}'", cancellationToken);
+            .With("$node", nodeId).With("$expert", expertId).With("$now", now).With("$thumbprint", certificateThumbprint), $"Client '{clientId}'", cancellationToken);
 
     private static async Task InsertAsync(SqliteCommand command, string what, CancellationToken cancellationToken)
     {

@@ -66,7 +66,7 @@ internal static partial class DeviceVerificationPage
         }
         var userId = form["user_id"].ToString().Trim();
         var account = await users.SignInAsync(userId, form["password"].ToString(), form["one_time_code"].ToString().Trim(), cancellationToken);
-        await audit.AppendAsync(new AuditRecord(AuditSql.EventTypeSignIn, "E", account is null ? AuditSql.Failure : AuditSql.Success, Path,
+        await audit.AppendAsync(new AuditRecord(AuditVocabulary.EventTypeSignIn, "E", account is null ? AuditVocabulary.Failure : AuditVocabulary.Success, Path,
             userId.Length > 64 ? userId[..64] : userId, account?.Role ?? "", http.Connection.RemoteIpAddress?.ToString() ?? "",
             "", "", account is null ? "credentials refused" : "device code approved"), CancellationToken.None);
         if (account is null)

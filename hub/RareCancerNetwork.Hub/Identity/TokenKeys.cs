@@ -23,11 +23,21 @@ internal static class TokenKeys
     /// </summary>
     public static IReadOnlyList<X509Certificate2> LoadSigningKeys(string folder)
     {
-        using var first = LoadOrCreate(folder, SigningFileName, X509KeyUsageFlags.DigitalSignature);
-        return System.IO.Directory.GetFiles(folder, "token-signing*.pfx").Order(StringComparer.Ordinal)
-            .Select(path => X509CertificateLoader.LoadPkcs12FromFile(path, null, X509KeyStorageFlags.EphemeralKeySet))
-            .Where(certificate => certificate.NotAfter > DateTime.UtcNow)
-            .ToList();
+        EnsureCreated(folder, SigningFileName, X509KeyUsageFlags.DigitalSignature);
+        var keys = new List<X509Certificate2>();
+        foreach (var path in System.IO.Directory.GetFiles(folder, "token-signing*.pfx").Order(StringComparer.Ordinal))
+        {
+            var certificate = X509CertificateLoader.LoadPkcs12FromFile(path, null, X509KeyStorageFlags.EphemeralKeySet);
+            if (certificate.NotAfter > DateTime.UtcNow)
+            {
+                keys.Add(certificate);
+            }
+            else
+            {
+                certificate.Dispose();
+            }
+        }
+        return keys;
     }
 
     /// <summary>Adds a signing key for rollover; it signs from <paramref name="activatesAt"/> (and a hub restart) on.</summary>
@@ -58,7 +68,11 @@ internal static class TokenKeys
         return false;
     }
 
-    public static X509Certificate2 LoadOrCreate(string folder, string fileName, X509KeyUsageFlags usage)
+    public static X509Certificate2 LoadOrCreate(string folder, string fileName, X509KeyUsageFlags usage) =>
+        X509CertificateLoader.LoadPkcs12FromFile(EnsureCreated(folder, fileName, usage), null, X509KeyStorageFlags.EphemeralKeySet);
+
+    /// <returns>The key file's path, after creating it when absent.</returns>
+    private static string EnsureCreated(string folder, string fileName, X509KeyUsageFlags usage)
     {
         System.IO.Directory.CreateDirectory(folder);
         var path = Path.Combine(folder, fileName);
@@ -70,7 +84,6 @@ internal static class TokenKeys
             using var certificate = request.CreateSelfSigned(DateTimeOffset.UtcNow.AddMinutes(-5), DateTimeOffset.UtcNow.AddYears(2));
             PrivateFiles.WriteIfAbsent(path, certificate.Export(X509ContentType.Pkcs12));
         }
-        return X509CertificateLoader.LoadPkcs12FromFile(path, null, X509KeyStorageFlags.EphemeralKeySet);
+        return path;
     }
-
 }

@@ -30,10 +30,11 @@ public sealed record CliProfile(string HubUrl, string? HubCaCertificatePath, str
 /// </summary>
 public sealed class LocalApiConnection : IAsyncDisposable
 {
-    private readonly ServiceProvider _services;
+    // The token client's services, when tokens come from a client profile (a session refreshes itself).
+    private readonly ServiceProvider? _services;
     private readonly GrpcChannel _channel;
 
-    private LocalApiConnection(ServiceProvider services, GrpcChannel channel)
+    private LocalApiConnection(ServiceProvider? services, GrpcChannel channel)
     {
         _services = services;
         _channel = channel;
@@ -47,8 +48,7 @@ public sealed class LocalApiConnection : IAsyncDisposable
     {
         if (PersonSession.Load(sessionPath) is { } session)
         {
-            var empty = new ServiceCollection().BuildServiceProvider();
-            return new LocalApiConnection(empty, HubClientRegistration.CreateChannel(spokeUrl, spokeCaPath, session.AccessTokenAsync));
+            return new LocalApiConnection(null, HubClientRegistration.CreateChannel(spokeUrl, spokeCaPath, session.AccessTokenAsync));
         }
         return Open(profilePath, spokeUrl, spokeCaPath);
     }
@@ -70,7 +70,10 @@ public sealed class LocalApiConnection : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         _channel.Dispose();
-        await _services.DisposeAsync();
+        if (_services is not null)
+        {
+            await _services.DisposeAsync();
+        }
     }
 
     private sealed class CachedToken(string path, HubTokenSource source)

@@ -1,7 +1,7 @@
 namespace RareCancerNetwork.Protos.Audit;
 
 /// <summary>The vocabulary of audit entries (event types and outcomes), shared by both nodes.</summary>
-public static class AuditSql
+public static class AuditVocabulary
 {
     public const string EventTypePatientDataAccess = "patient_data_access";
     public const string EventTypeAuthentication = "authentication";
