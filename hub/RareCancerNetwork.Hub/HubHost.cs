@@ -10,12 +10,15 @@ using RareCancerNetwork.Hub.Directory;
 using RareCancerNetwork.Hub.Identity;
 using RareCancerNetwork.Hub.Storage;
 using RareCancerNetwork.Hub.Sync;
-using RareCancerNetwork.Protos.Audit;
-using RareCancerNetwork.Protos.Errors;
-using RareCancerNetwork.Protos.Hosting;
-using RareCancerNetwork.Protos.Security;
-using RareCancerNetwork.Protos.Storage;
-using RareCancerNetwork.Protos.Transport;
+using RareCancerNetwork.Hub.Feed;
+using RareCancerNetwork.Node.Audit;
+using RareCancerNetwork.Node.Errors;
+using RareCancerNetwork.Node.Authorization;
+using RareCancerNetwork.Node.RateLimiting;
+using RareCancerNetwork.Node.Hosting;
+using RareCancerNetwork.Protos.Contract;
+using RareCancerNetwork.Node.Storage;
+using RareCancerNetwork.HubClient;
 
 namespace RareCancerNetwork.Hub;
 
@@ -42,6 +45,7 @@ public static partial class HubHost
 
         builder.AddHubServices(options);
         var app = builder.Build();
+        app.UseMiddleware<TokenRequestAuditMiddleware>();
         app.UseMiddleware<AuthenticationFailureAuditMiddleware>();
         app.UseAuthentication();
         app.UseAuthorization();

@@ -1,15 +1,17 @@
 using Microsoft.AspNetCore.DataProtection;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using OpenIddict.Validation.AspNetCore;
-using RareCancerNetwork.Protos.Audit;
-using RareCancerNetwork.Protos.Errors;
-using RareCancerNetwork.Protos.Hosting;
-using RareCancerNetwork.Protos.Security;
-using RareCancerNetwork.Protos.Storage;
-using RareCancerNetwork.Protos.Transport;
-using RareCancerNetwork.Spoke.Cache;
-using RareCancerNetwork.Spoke.Feed;
+using RareCancerNetwork.Node.Audit;
+using RareCancerNetwork.Node.Errors;
+using RareCancerNetwork.Node.Authorization;
+using RareCancerNetwork.Node.RateLimiting;
+using RareCancerNetwork.Node.Hosting;
+using RareCancerNetwork.Protos.Contract;
+using RareCancerNetwork.Node.Storage;
+using RareCancerNetwork.HubClient;
 using RareCancerNetwork.Spoke.HubClient;
+using RareCancerNetwork.Spoke.Store;
+using RareCancerNetwork.Spoke.Feed;
 using RareCancerNetwork.Spoke.LocalApi;
 using RareCancerNetwork.Spoke.Outbox;
 using RareCancerNetwork.Spoke.Pseudonymisation;
@@ -61,7 +63,7 @@ public static class SpokeHost
         services.AddSingleton<PatientPseudonymizer>();
         services.AddSingleton<OutboxSignal>();
         services.AddSingleton<OutboxStore>();
-        services.AddSingleton<ConsultationCache>();
+        services.AddSingleton<LocalConsultationStore>();
         services.AddSingleton<FeedStore>();
         services.AddSingleton<ICallerStanding, TokenLifetimeStanding>();
         // Every audit entry is queued for the hub in the transaction that appends it.

@@ -45,7 +45,7 @@ public sealed class SpokeOptions
 
     /// <summary>The node's client certificate, created on first start when none is configured.</summary>
     public System.Security.Cryptography.X509Certificates.X509Certificate2 LoadClientCertificate() => string.IsNullOrWhiteSpace(Hub.ClientCertificatePath)
-        ? Protos.Transport.NodeClientCertificate.LoadOrCreate(KeysFolder, NodeId)
+        ? HubClient.NodeClientCertificate.LoadOrCreate(KeysFolder, NodeId)
         : System.Security.Cryptography.X509Certificates.X509CertificateLoader.LoadPkcs12FromFile(Hub.ClientCertificatePath, null);
 }
 

@@ -1,6 +1,6 @@
 using Microsoft.Data.Sqlite;
-using RareCancerNetwork.Protos.Audit;
-using RareCancerNetwork.Protos.Storage;
+using RareCancerNetwork.Node.Audit;
+using RareCancerNetwork.Node.Storage;
 
 namespace RareCancerNetwork.Hub.Tests;
 

@@ -4,7 +4,8 @@ using RareCancerNetwork.Hub;
 using RareCancerNetwork.Hub.Consultations;
 using RareCancerNetwork.Hub.Storage;
 using RareCancerNetwork.Hub.Sync;
-using RareCancerNetwork.Protos.Storage;
+using RareCancerNetwork.Hub.Feed;
+using RareCancerNetwork.Node.Storage;
 using RareCancerNetwork.Protos.V1;
 
 namespace RareCancerNetwork.Hub.Tests;

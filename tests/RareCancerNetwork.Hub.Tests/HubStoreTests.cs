@@ -1,7 +1,9 @@
 using Microsoft.Data.Sqlite;
-using RareCancerNetwork.Protos.Errors;
-using RareCancerNetwork.Protos.Security;
-using RareCancerNetwork.Protos.Storage;
+using RareCancerNetwork.Node.Errors;
+using RareCancerNetwork.Node.Authorization;
+using RareCancerNetwork.Node.RateLimiting;
+using RareCancerNetwork.Protos.Contract;
+using RareCancerNetwork.Node.Storage;
 using RareCancerNetwork.Protos.V1;
 
 namespace RareCancerNetwork.Hub.Tests;

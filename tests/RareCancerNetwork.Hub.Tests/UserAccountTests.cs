@@ -1,9 +1,11 @@
 using Microsoft.AspNetCore.DataProtection;
 using OtpNet;
 using RareCancerNetwork.Hub.Identity;
-using RareCancerNetwork.Protos.Errors;
-using RareCancerNetwork.Protos.Security;
-using RareCancerNetwork.Protos.Storage;
+using RareCancerNetwork.Node.Errors;
+using RareCancerNetwork.Node.Authorization;
+using RareCancerNetwork.Node.RateLimiting;
+using RareCancerNetwork.Protos.Contract;
+using RareCancerNetwork.Node.Storage;
 
 namespace RareCancerNetwork.Hub.Tests;
 

@@ -1,4 +1,4 @@
-using RareCancerNetwork.Protos.Validation;
+using RareCancerNetwork.Node.Validation;
 using RareCancerNetwork.Protos.V1;
 
 namespace RareCancerNetwork.Hub.Tests;

@@ -1,6 +1,7 @@
 using Microsoft.Data.Sqlite;
 using RareCancerNetwork.IntegrationTests.Infrastructure;
-using RareCancerNetwork.Protos.Security;
+using RareCancerNetwork.Node.Authorization;
+using RareCancerNetwork.Protos.Contract;
 using RareCancerNetwork.Protos.V1;
 
 namespace RareCancerNetwork.IntegrationTests;

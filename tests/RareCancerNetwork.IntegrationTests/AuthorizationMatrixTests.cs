@@ -1,8 +1,9 @@
 using Grpc.Core;
 using Microsoft.Extensions.DependencyInjection;
-using RareCancerNetwork.Protos.Audit;
+using RareCancerNetwork.Node.Audit;
 using RareCancerNetwork.IntegrationTests.Infrastructure;
-using RareCancerNetwork.Protos.Security;
+using RareCancerNetwork.Node.Authorization;
+using RareCancerNetwork.Protos.Contract;
 using RareCancerNetwork.Protos.V1;
 
 namespace RareCancerNetwork.IntegrationTests;

@@ -3,7 +3,8 @@ using Grpc.AspNetCore.Server;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
 using RareCancerNetwork.IntegrationTests.Infrastructure;
-using RareCancerNetwork.Protos.Security;
+using RareCancerNetwork.Node.Authorization;
+using RareCancerNetwork.Protos.Contract;
 
 namespace RareCancerNetwork.IntegrationTests;
 
@@ -22,7 +23,7 @@ public sealed class AuthorizationTableTests(TestNetwork network)
     [Fact]
     public void EveryRpcInTheContracts_IsDeclaredExactlyOnce()
     {
-        var contractMethods = typeof(RpcPolicies).Assembly.GetTypes()
+        var contractMethods = typeof(Protos.V1.CommonReflection).Assembly.GetTypes()
             .Where(t => t.Namespace == "RareCancerNetwork.Protos.V1" && t.Name.EndsWith("Reflection", StringComparison.Ordinal))
             .Select(t => (FileDescriptor)t.GetProperty("Descriptor")!.GetValue(null)!)
             .SelectMany(file => file.Services)

@@ -4,9 +4,12 @@ using Microsoft.Extensions.DependencyInjection;
 using OpenIddict.Abstractions;
 using RareCancerNetwork.Hub.Identity;
 using RareCancerNetwork.IntegrationTests.Infrastructure;
-using RareCancerNetwork.Protos.Security;
-using RareCancerNetwork.Protos.Storage;
-using RareCancerNetwork.Protos.Transport;
+using RareCancerNetwork.Node.Authorization;
+using RareCancerNetwork.Protos.Contract;
+using RareCancerNetwork.Node.Storage;
+using RareCancerNetwork.HubClient;
+using RareCancerNetwork.Node.Hosting;
+using RareCancerNetwork.Spoke.HubClient;
 using RareCancerNetwork.Protos.V1;
 
 namespace RareCancerNetwork.IntegrationTests;

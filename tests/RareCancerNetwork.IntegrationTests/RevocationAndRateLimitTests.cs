@@ -4,7 +4,8 @@ using Microsoft.Extensions.DependencyInjection;
 using OpenIddict.Abstractions;
 using RareCancerNetwork.Hub.Identity;
 using RareCancerNetwork.IntegrationTests.Infrastructure;
-using RareCancerNetwork.Protos.Security;
+using RareCancerNetwork.Node.Authorization;
+using RareCancerNetwork.Protos.Contract;
 using RareCancerNetwork.Protos.V1;
 
 namespace RareCancerNetwork.IntegrationTests;
@@ -113,7 +114,7 @@ public sealed class CertificateBoundTokenTests
         DirectoryService.DirectoryServiceClient Directory(System.Security.Cryptography.X509Certificates.X509Certificate2? certificate) =>
             new(Clients.Channel(hub.Url, hub.CaPath, token, certificate));
         await Directory(node.Certificate).ListPrefecturesAsync(new(), cancellationToken: Ct);
-        using var stranger = Protos.Transport.NodeClientCertificate.Create("stranger");
+        using var stranger = Spoke.HubClient.NodeClientCertificate.Create("stranger");
         await RpcAssert.FailsAsync(StatusCode.Unauthenticated, () => Directory(stranger).ListPrefecturesAsync(new(), cancellationToken: Ct).ResponseAsync);
         await RpcAssert.FailsAsync(StatusCode.Unauthenticated, () => Directory(null).ListPrefecturesAsync(new(), cancellationToken: Ct).ResponseAsync);
 
@@ -122,7 +123,7 @@ public sealed class CertificateBoundTokenTests
             Clients.TokenAsync(hub.Url, hub.CaPath, node with { Certificate = stranger }, NetworkClaims.Scopes.Directory));
 
         // Rotation: the new certificate works; the old one is refused on its next call, even with its unexpired token.
-        using var renewed = Protos.Transport.NodeClientCertificate.Create("spoke-a");
+        using var renewed = Spoke.HubClient.NodeClientCertificate.Create("spoke-a");
         await using (var scope = hub.Services.CreateAsyncScope())
         {
             await scope.ServiceProvider.GetRequiredService<ClientRegistry>().RotateNodeCertificateAsync("spoke-a", renewed, Ct);

@@ -3,7 +3,8 @@ using Grpc.Core;
 using Microsoft.IdentityModel.JsonWebTokens;
 using RareCancerNetwork.Hub.Identity;
 using RareCancerNetwork.IntegrationTests.Infrastructure;
-using RareCancerNetwork.Protos.Security;
+using RareCancerNetwork.Node.Authorization;
+using RareCancerNetwork.Protos.Contract;
 using RareCancerNetwork.Protos.V1;
 
 namespace RareCancerNetwork.IntegrationTests;

@@ -1,5 +1,6 @@
 using Google.Protobuf.WellKnownTypes;
-using RareCancerNetwork.Protos.Security;
+using RareCancerNetwork.Node.Authorization;
+using RareCancerNetwork.Protos.Contract;
 using RareCancerNetwork.Protos.V1;
 using RareCancerNetwork.Spoke.Feed;
 
@@ -12,20 +13,20 @@ public sealed class FeedStoreTests
     [Fact]
     public async Task Apply_StatusAndReport_AdvancesCursor_ReplayChangesNothing()
     {
-        await using var spoke = await SpokeCache.CreateAsync();
-        var id = (await spoke.Cache.SubmitAsync("CORE-004", "t", SpokeCache.Submission(), Ct)).Consultation.ConsultationId;
+        await using var spoke = await SpokeStoreFixture.CreateAsync();
+        var id = (await spoke.Store.SubmitAsync("CORE-004", "t", SpokeStoreFixture.Submission(), Ct)).Consultation.ConsultationId;
 
         Assert.Equal(FeedApplyResult.Applied, await spoke.Feed.ApplyAsync(Status(10, id, ConsultationStatus.Assigned), Ct));
         Assert.Equal(FeedApplyResult.Applied, await spoke.Feed.ApplyAsync(Report(11, id, 1), Ct));
         // Visible as reported as soon as the report is there, before the status event.
-        Assert.Equal(ConsultationStatus.Reported, (await spoke.Cache.GetAsync(id, Ct)).Status);
+        Assert.Equal(ConsultationStatus.Reported, (await spoke.Store.GetAsync(id, Ct)).Status);
         Assert.Equal(FeedApplyResult.Applied, await spoke.Feed.ApplyAsync(Status(12, id, ConsultationStatus.Reported), Ct));
         Assert.Equal(12, await spoke.Feed.CursorAsync(Ct));
 
         // A replay of an older event (reconnect from a stale cursor) must not move the status back.
         await spoke.Feed.ApplyAsync(Status(10, id, ConsultationStatus.Assigned), Ct);
         await spoke.Feed.ApplyAsync(Report(11, id, 1), Ct);
-        var consultation = await spoke.Cache.GetAsync(id, Ct);
+        var consultation = await spoke.Store.GetAsync(id, Ct);
         Assert.Equal(ConsultationStatus.Reported, consultation.Status);
         Assert.Equal(DeliveryState.Delivered, consultation.DeliveryState);
         Assert.Single(consultation.Reports);
@@ -35,12 +36,12 @@ public sealed class FeedStoreTests
     [Fact]
     public async Task Apply_AlteredReport_IsNotStored_UnknownConsultation_IsSkipped_CursorStillAdvances()
     {
-        await using var spoke = await SpokeCache.CreateAsync();
-        var id = (await spoke.Cache.SubmitAsync("CORE-004", "t", SpokeCache.Submission(), Ct)).Consultation.ConsultationId;
+        await using var spoke = await SpokeStoreFixture.CreateAsync();
+        var id = (await spoke.Store.SubmitAsync("CORE-004", "t", SpokeStoreFixture.Submission(), Ct)).Consultation.ConsultationId;
         var altered = Report(5, id, 1);
         altered.ReportIssued.Comment = "書き換え";
         Assert.Equal(FeedApplyResult.ReportDigestMismatch, await spoke.Feed.ApplyAsync(altered, Ct));
-        Assert.Empty((await spoke.Cache.GetAsync(id, Ct)).Reports);
+        Assert.Empty((await spoke.Store.GetAsync(id, Ct)).Reports);
         Assert.Equal(FeedApplyResult.UnknownConsultation, await spoke.Feed.ApplyAsync(Status(6, Guid.CreateVersion7().ToString(), ConsultationStatus.Assigned), Ct));
         Assert.Equal(6, await spoke.Feed.CursorAsync(Ct));
     }

@@ -1,8 +1,10 @@
 using Google.Protobuf.WellKnownTypes;
 using RareCancerNetwork.Hub.Storage;
-using RareCancerNetwork.Protos.Audit;
-using RareCancerNetwork.Protos.Errors;
-using RareCancerNetwork.Protos.Storage;
+using RareCancerNetwork.Node.Audit;
+using RareCancerNetwork.Node.Errors;
+using RareCancerNetwork.Node.Authorization;
+using RareCancerNetwork.Node.RateLimiting;
+using RareCancerNetwork.Node.Storage;
 using RareCancerNetwork.Protos.V1;
 
 namespace RareCancerNetwork.Hub.Audit;
@@ -113,7 +115,7 @@ public sealed class AuditGrpcService(ForwardedAuditStore store) : AuditService.A
 {
     public override async Task<GetAccessStatisticsResponse> GetAccessStatistics(GetAccessStatisticsRequest request, Grpc.Core.ServerCallContext context)
     {
-        var v = new Protos.Validation.FieldValidator();
+        var v = new Node.Validation.FieldValidator();
         if (request.FromTime is null)
         {
             v.Add("from_time", "is required");

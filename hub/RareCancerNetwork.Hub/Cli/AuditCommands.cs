@@ -1,6 +1,6 @@
 using System.CommandLine;
 using RareCancerNetwork.Hub.Audit;
-using RareCancerNetwork.Protos.Audit;
+using RareCancerNetwork.Node.Audit;
 using Spectre.Console;
 
 namespace RareCancerNetwork.Hub.Cli;

@@ -4,9 +4,11 @@ using Google.Protobuf;
 using Grpc.Core;
 using Microsoft.Extensions.DependencyInjection;
 using OpenIddict.Client;
-using RareCancerNetwork.Protos.Security;
-using RareCancerNetwork.Protos.Transport;
-using RareCancerNetwork.Protos.Validation;
+using RareCancerNetwork.Node.Authorization;
+using RareCancerNetwork.Protos.Contract;
+using RareCancerNetwork.HubClient;
+using RareCancerNetwork.Node.Hosting;
+using RareCancerNetwork.Node.Validation;
 using RareCancerNetwork.Protos.V1;
 using Spectre.Console;
 

@@ -1,13 +1,17 @@
 using System.CommandLine;
+using System.Security.Cryptography.X509Certificates;
+using RareCancerNetwork.Node.CommandLine;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Microsoft.Extensions.Options;
 using RareCancerNetwork.Hub.Consultations;
 using RareCancerNetwork.Hub.Identity;
-using RareCancerNetwork.Protos.Errors;
-using RareCancerNetwork.Protos.Hosting;
-using RareCancerNetwork.Protos.Storage;
-using RareCancerNetwork.Protos.Transport;
+using RareCancerNetwork.Node.Errors;
+using RareCancerNetwork.Node.Authorization;
+using RareCancerNetwork.Node.RateLimiting;
+using RareCancerNetwork.Node.Hosting;
+using RareCancerNetwork.Node.Storage;
+using RareCancerNetwork.HubClient;
 using RareCancerNetwork.Protos.V1;
 using Spectre.Console;
 
@@ -100,7 +104,7 @@ public static partial class HubCommandLine
             await using var scope = services.CreateAsyncScope();
             var credentials = await scope.ServiceProvider.GetRequiredService<ClientRegistry>()
                 .RegisterSpokeNodeAsync(result.GetValue(nodeId)!, result.GetValue(facility)!,
-                    NodeClientCertificate.LoadPublic(result.GetValue(certificate)!.FullName), cancellationToken);
+                    X509Certificate2.CreateFromPem(File.ReadAllText(result.GetValue(certificate)!.FullName)), cancellationToken);
             var tls = services.GetRequiredService<DevelopmentCertificates.Result>();
             var spoke = new JsonObject
             {
@@ -160,7 +164,7 @@ public static partial class HubCommandLine
         var name = new Option<string>("--name") { Description = "Display name, signed on reports, e.g. 佐藤 花子", Required = true };
         var specialties = new Option<string[]>("--specialty")
         {
-            Description = "Organ system (repeatable): " + string.Join(", ", OrganSystemNames.All),
+            Description = "Organ system (repeatable): " + string.Join(", ", ProtoEnumNames.All<OrganSystem>()),
             Required = true,
             AllowMultipleArgumentsPerToken = true,
         };
@@ -169,7 +173,7 @@ public static partial class HubCommandLine
         var command = new Command("register-expert", "Register an expert pathologist and their client credentials.") { expertId, name, specialties, capacity, writeConfig };
         command.SetAction((result, cancellationToken) => WithHubAsync(result, async (services, options, cancellationToken) =>
         {
-            var organs = result.GetValue(specialties)!.Select(OrganSystemNames.Parse).ToList();
+            var organs = result.GetValue(specialties)!.Select(ParseOrganSystem).ToList();
             await using var scope = services.CreateAsyncScope();
             var credentials = await scope.ServiceProvider.GetRequiredService<ClientRegistry>()
                 .RegisterExpertAsync(result.GetValue(expertId)!, result.GetValue(name)!, organs, result.GetValue(capacity), cancellationToken);
@@ -213,7 +217,7 @@ public static partial class HubCommandLine
         {
             await using var scope = services.CreateAsyncScope();
             var credentials = await scope.ServiceProvider.GetRequiredService<ClientRegistry>().RotateNodeCertificateAsync(
-                result.GetValue(nodeId)!, NodeClientCertificate.LoadPublic(result.GetValue(certificate)!.FullName), cancellationToken);
+                result.GetValue(nodeId)!, X509Certificate2.CreateFromPem(File.ReadAllText(result.GetValue(certificate)!.FullName)), cancellationToken);
             AnsiConsole.MarkupLine($"[green]Certificate rotated[/] for {Markup.Escape(credentials.ClientId)}: SHA-256 {credentials.CertificateThumbprint}");
         }, cancellationToken));
         return command;
@@ -289,4 +293,7 @@ public static partial class HubCommandLine
         // Note: the file may hold a client secret.
         PrivateFiles.Write(file.FullName, wrapped.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
     }
+
+    private static OrganSystem ParseOrganSystem(string name) => ProtoEnumNames.Parse<OrganSystem>(name)
+        ?? throw new InvalidFieldsException([new FieldViolation("specialty", $"'{name}' is not one of: {string.Join(", ", ProtoEnumNames.All<OrganSystem>())}")]);
 }

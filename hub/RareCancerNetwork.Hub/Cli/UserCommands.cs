@@ -1,6 +1,7 @@
 using System.CommandLine;
 using RareCancerNetwork.Hub.Identity;
-using RareCancerNetwork.Protos.Security;
+using RareCancerNetwork.Node.Authorization;
+using RareCancerNetwork.Protos.Contract;
 using Spectre.Console;
 
 namespace RareCancerNetwork.Hub.Cli;

@@ -4,8 +4,11 @@ using Google.Protobuf.WellKnownTypes;
 using Microsoft.Data.Sqlite;
 using RareCancerNetwork.Hub.Storage;
 using RareCancerNetwork.Hub.Sync;
-using RareCancerNetwork.Protos.Errors;
-using RareCancerNetwork.Protos.Storage;
+using RareCancerNetwork.Hub.Feed;
+using RareCancerNetwork.Node.Errors;
+using RareCancerNetwork.Node.Authorization;
+using RareCancerNetwork.Node.RateLimiting;
+using RareCancerNetwork.Node.Storage;
 using RareCancerNetwork.Protos.V1;
 
 namespace RareCancerNetwork.Hub.Consultations;

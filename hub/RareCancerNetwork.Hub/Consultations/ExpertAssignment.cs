@@ -1,6 +1,7 @@
 using Microsoft.Data.Sqlite;
 using RareCancerNetwork.Hub.Sync;
-using RareCancerNetwork.Protos.Storage;
+using RareCancerNetwork.Hub.Feed;
+using RareCancerNetwork.Node.Storage;
 using RareCancerNetwork.Protos.V1;
 
 namespace RareCancerNetwork.Hub.Consultations;

@@ -1,6 +1,7 @@
 using Grpc.Core;
-using RareCancerNetwork.Protos.Security;
-using RareCancerNetwork.Protos.Validation;
+using RareCancerNetwork.Node.Authorization;
+using RareCancerNetwork.Protos.Contract;
+using RareCancerNetwork.Node.Validation;
 using RareCancerNetwork.Protos.V1;
 
 namespace RareCancerNetwork.Hub.Consultations;

@@ -1,5 +1,6 @@
 using Google.Protobuf.WellKnownTypes;
-using RareCancerNetwork.Protos.Security;
+using RareCancerNetwork.Node.Authorization;
+using RareCancerNetwork.Protos.Contract;
 using RareCancerNetwork.Protos.V1;
 
 namespace RareCancerNetwork.Hub.Consultations;

@@ -1,8 +1,10 @@
 using Grpc.Core;
 using RareCancerNetwork.Hub.Storage;
-using RareCancerNetwork.Protos.Errors;
-using RareCancerNetwork.Protos.Storage;
-using RareCancerNetwork.Protos.Validation;
+using RareCancerNetwork.Node.Errors;
+using RareCancerNetwork.Node.Authorization;
+using RareCancerNetwork.Node.RateLimiting;
+using RareCancerNetwork.Node.Storage;
+using RareCancerNetwork.Node.Validation;
 using RareCancerNetwork.Protos.V1;
 
 namespace RareCancerNetwork.Hub.Directory;

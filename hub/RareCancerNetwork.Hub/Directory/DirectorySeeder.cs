@@ -2,7 +2,7 @@ using System.Globalization;
 using CsvHelper;
 using CsvHelper.Configuration.Attributes;
 using RareCancerNetwork.Hub.Storage;
-using RareCancerNetwork.Protos.Storage;
+using RareCancerNetwork.Node.Storage;
 using RareCancerNetwork.Protos.V1;
 
 namespace RareCancerNetwork.Hub.Directory;

@@ -5,9 +5,11 @@ using System.Text.RegularExpressions;
 using Microsoft.Data.Sqlite;
 using OpenIddict.Abstractions;
 using RareCancerNetwork.Hub.Storage;
-using RareCancerNetwork.Protos.Errors;
-using RareCancerNetwork.Protos.Security;
-using RareCancerNetwork.Protos.Storage;
+using RareCancerNetwork.Node.Errors;
+using RareCancerNetwork.Node.Authorization;
+using RareCancerNetwork.Node.RateLimiting;
+using RareCancerNetwork.Protos.Contract;
+using RareCancerNetwork.Node.Storage;
 using RareCancerNetwork.Protos.V1;
 using static OpenIddict.Abstractions.OpenIddictConstants;
 

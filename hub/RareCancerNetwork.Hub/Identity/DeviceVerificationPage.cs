@@ -5,8 +5,10 @@ using Microsoft.AspNetCore.Antiforgery;
 using Microsoft.AspNetCore.Authentication;
 using OpenIddict.Abstractions;
 using OpenIddict.Server.AspNetCore;
-using RareCancerNetwork.Protos.Audit;
-using RareCancerNetwork.Protos.Errors;
+using RareCancerNetwork.Node.Audit;
+using RareCancerNetwork.Node.Errors;
+using RareCancerNetwork.Node.Authorization;
+using RareCancerNetwork.Node.RateLimiting;
 using static OpenIddict.Abstractions.OpenIddictConstants;
 
 namespace RareCancerNetwork.Hub.Identity;

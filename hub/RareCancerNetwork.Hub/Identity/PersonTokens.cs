@@ -1,8 +1,10 @@
 using System.Security.Claims;
 using Microsoft.IdentityModel.Tokens;
 using OpenIddict.Abstractions;
-using RareCancerNetwork.Protos.Errors;
-using RareCancerNetwork.Protos.Security;
+using RareCancerNetwork.Node.Errors;
+using RareCancerNetwork.Node.Authorization;
+using RareCancerNetwork.Node.RateLimiting;
+using RareCancerNetwork.Protos.Contract;
 using static OpenIddict.Abstractions.OpenIddictConstants;
 
 namespace RareCancerNetwork.Hub.Identity;

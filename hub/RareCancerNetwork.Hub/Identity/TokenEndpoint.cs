@@ -4,7 +4,8 @@ using Microsoft.AspNetCore.Authentication;
 using Microsoft.IdentityModel.Tokens;
 using OpenIddict.Abstractions;
 using OpenIddict.Server.AspNetCore;
-using RareCancerNetwork.Protos.Security;
+using RareCancerNetwork.Node.Authorization;
+using RareCancerNetwork.Protos.Contract;
 using static OpenIddict.Abstractions.OpenIddictConstants;
 
 namespace RareCancerNetwork.Hub.Identity;
@@ -72,7 +73,7 @@ internal static class TokenEndpoint
             return Results.SignIn(new ClaimsPrincipal(PersonTokens.Create(account, result.Principal!.GetScopes())),
                 authenticationScheme: OpenIddictServerAspNetCoreDefaults.AuthenticationScheme);
         }
-        catch (RareCancerNetwork.Protos.Errors.PreconditionFailedException exception)
+        catch (RareCancerNetwork.Node.Errors.PreconditionFailedException exception)
         {
             return Refuse(Errors.InvalidGrant, exception.Message);
         }

@@ -1,6 +1,6 @@
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
-using RareCancerNetwork.Protos.Storage;
+using RareCancerNetwork.Node.Storage;
 
 namespace RareCancerNetwork.Hub.Identity;
 

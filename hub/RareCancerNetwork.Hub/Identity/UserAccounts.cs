@@ -4,9 +4,11 @@ using Microsoft.AspNetCore.Identity;
 using Microsoft.Data.Sqlite;
 using OtpNet;
 using RareCancerNetwork.Hub.Storage;
-using RareCancerNetwork.Protos.Errors;
-using RareCancerNetwork.Protos.Security;
-using RareCancerNetwork.Protos.Storage;
+using RareCancerNetwork.Node.Errors;
+using RareCancerNetwork.Node.Authorization;
+using RareCancerNetwork.Node.RateLimiting;
+using RareCancerNetwork.Protos.Contract;
+using RareCancerNetwork.Node.Storage;
 
 namespace RareCancerNetwork.Hub.Identity;
 

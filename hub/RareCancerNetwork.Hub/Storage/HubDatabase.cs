@@ -1,5 +1,5 @@
 using Microsoft.Extensions.Options;
-using RareCancerNetwork.Protos.Storage;
+using RareCancerNetwork.Node.Storage;
 
 namespace RareCancerNetwork.Hub.Storage;
 

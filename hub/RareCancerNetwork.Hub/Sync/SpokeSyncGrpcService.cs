@@ -2,9 +2,12 @@ using Google.Protobuf.WellKnownTypes;
 using Grpc.Core;
 using RareCancerNetwork.Hub.Audit;
 using RareCancerNetwork.Hub.Consultations;
-using RareCancerNetwork.Protos.Errors;
-using RareCancerNetwork.Protos.Security;
-using RareCancerNetwork.Protos.Validation;
+using RareCancerNetwork.Hub.Feed;
+using RareCancerNetwork.Node.Errors;
+using RareCancerNetwork.Node.Authorization;
+using RareCancerNetwork.Node.RateLimiting;
+using RareCancerNetwork.Protos.Contract;
+using RareCancerNetwork.Node.Validation;
 using RareCancerNetwork.Protos.V1;
 
 namespace RareCancerNetwork.Hub.Sync;

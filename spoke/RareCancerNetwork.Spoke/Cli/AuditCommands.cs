@@ -1,6 +1,6 @@
 using System.CommandLine;
-using RareCancerNetwork.Protos.Audit;
-using RareCancerNetwork.Protos.Storage;
+using RareCancerNetwork.Node.Audit;
+using RareCancerNetwork.Node.Storage;
 using Spectre.Console;
 
 namespace RareCancerNetwork.Spoke.Cli;

@@ -1,9 +1,13 @@
 using System.Text.Json;
+using RareCancerNetwork.Node.Storage;
 using Grpc.Net.Client;
 using Microsoft.Extensions.DependencyInjection;
 using OpenIddict.Client;
-using RareCancerNetwork.Protos.Security;
-using RareCancerNetwork.Protos.Transport;
+using RareCancerNetwork.Node.Authorization;
+using RareCancerNetwork.Protos.Contract;
+using RareCancerNetwork.HubClient;
+using RareCancerNetwork.Node.Hosting;
+using RareCancerNetwork.Spoke.HubClient;
 using RareCancerNetwork.Protos.V1;
 
 namespace RareCancerNetwork.Spoke.Cli;
@@ -89,7 +93,7 @@ public sealed class LocalApiConnection : IAsyncDisposable
                 return stored.AccessToken;
             }
             var token = await source.GetAsync(cancellationToken);
-            Protos.Storage.PrivateFiles.Write(path, JsonSerializer.Serialize(new Stored(token, source.ExpiresAt ?? DateTimeOffset.UtcNow)));
+            PrivateFiles.Write(path, JsonSerializer.Serialize(new Stored(token, source.ExpiresAt ?? DateTimeOffset.UtcNow)));
             return token;
         }
     }

@@ -3,7 +3,9 @@ using Google.Protobuf;
 using Grpc.Core;
 using Polly.Retry;
 using Polly;
-using RareCancerNetwork.Protos.Transport;
+using RareCancerNetwork.HubClient;
+using RareCancerNetwork.Node.Hosting;
+using RareCancerNetwork.Spoke.HubClient;
 using RareCancerNetwork.Protos.V1;
 using Spectre.Console;
 

@@ -1,5 +1,7 @@
 using System.CommandLine;
-using RareCancerNetwork.Protos.Transport;
+using RareCancerNetwork.HubClient;
+using RareCancerNetwork.Node.Hosting;
+using RareCancerNetwork.Spoke.HubClient;
 
 namespace RareCancerNetwork.Spoke.Cli;
 

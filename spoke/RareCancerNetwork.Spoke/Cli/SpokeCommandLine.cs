@@ -2,8 +2,9 @@ using System.CommandLine;
 using Google.Protobuf;
 using Grpc.Core;
 using Microsoft.Extensions.Options;
-using RareCancerNetwork.Protos.Hosting;
-using RareCancerNetwork.Protos.Transport;
+using RareCancerNetwork.Node.Hosting;
+using RareCancerNetwork.HubClient;
+using RareCancerNetwork.Spoke.HubClient;
 using RareCancerNetwork.Protos.V1;
 using Spectre.Console;
 

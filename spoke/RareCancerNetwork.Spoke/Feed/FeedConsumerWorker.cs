@@ -3,7 +3,8 @@ using Grpc.Core;
 using Microsoft.Extensions.Options;
 using Polly.Retry;
 using Polly;
-using RareCancerNetwork.Protos.Transport;
+using RareCancerNetwork.HubClient;
+using RareCancerNetwork.Node.Hosting;
 using RareCancerNetwork.Spoke.HubClient;
 
 namespace RareCancerNetwork.Spoke.Feed;

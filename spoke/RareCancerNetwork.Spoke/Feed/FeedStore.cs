@@ -1,8 +1,9 @@
 using Microsoft.Data.Sqlite;
-using RareCancerNetwork.Protos.Security;
-using RareCancerNetwork.Protos.Storage;
+using RareCancerNetwork.Node.Authorization;
+using RareCancerNetwork.Protos.Contract;
+using RareCancerNetwork.Node.Storage;
 using RareCancerNetwork.Protos.V1;
-using RareCancerNetwork.Spoke.Cache;
+using RareCancerNetwork.Spoke.Store;
 
 namespace RareCancerNetwork.Spoke.Feed;
 

@@ -1,8 +1,10 @@
 using Grpc.Net.Client;
 using Microsoft.Extensions.Options;
 using OpenIddict.Client;
-using RareCancerNetwork.Protos.Security;
-using RareCancerNetwork.Protos.Transport;
+using RareCancerNetwork.Node.Authorization;
+using RareCancerNetwork.Protos.Contract;
+using RareCancerNetwork.HubClient;
+using RareCancerNetwork.Node.Hosting;
 using RareCancerNetwork.Protos.V1;
 
 namespace RareCancerNetwork.Spoke.HubClient;

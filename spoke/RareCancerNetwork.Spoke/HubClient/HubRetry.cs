@@ -1,6 +1,7 @@
 using Polly;
 using Polly.Retry;
-using RareCancerNetwork.Protos.Transport;
+using RareCancerNetwork.HubClient;
+using RareCancerNetwork.Node.Hosting;
 
 namespace RareCancerNetwork.Spoke.HubClient;
 

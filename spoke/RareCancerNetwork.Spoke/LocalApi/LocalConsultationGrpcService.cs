@@ -1,15 +1,16 @@
 using Grpc.Core;
 using Microsoft.Extensions.Options;
-using RareCancerNetwork.Protos.Security;
-using RareCancerNetwork.Protos.Validation;
+using RareCancerNetwork.Node.Authorization;
+using RareCancerNetwork.Protos.Contract;
+using RareCancerNetwork.Node.Validation;
 using RareCancerNetwork.Protos.V1;
-using RareCancerNetwork.Spoke.Cache;
+using RareCancerNetwork.Spoke.Store;
 
 namespace RareCancerNetwork.Spoke.LocalApi;
 
 /// <summary>The local pathologists' API. Answers from the local cache, so it works while the hub is away.</summary>
 public sealed partial class LocalConsultationGrpcService(
-    ConsultationCache cache, IOptions<SpokeOptions> options, TimeProvider clock, ILogger<LocalConsultationGrpcService> logger)
+    LocalConsultationStore cache, IOptions<SpokeOptions> options, TimeProvider clock, ILogger<LocalConsultationGrpcService> logger)
     : LocalConsultationService.LocalConsultationServiceBase
 {
     public const int MaxLocalPatientId = 64;

@@ -2,9 +2,10 @@ using Grpc.Core;
 using Microsoft.Extensions.Options;
 using Polly.Retry;
 using Polly;
-using RareCancerNetwork.Protos.Transport;
-using RareCancerNetwork.Protos.V1;
+using RareCancerNetwork.HubClient;
+using RareCancerNetwork.Node.Hosting;
 using RareCancerNetwork.Spoke.HubClient;
+using RareCancerNetwork.Protos.V1;
 
 namespace RareCancerNetwork.Spoke.Outbox;
 

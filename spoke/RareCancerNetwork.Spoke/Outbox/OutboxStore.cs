@@ -1,8 +1,8 @@
 using Google.Protobuf;
 using Microsoft.Data.Sqlite;
-using RareCancerNetwork.Protos.Storage;
+using RareCancerNetwork.Node.Storage;
 using RareCancerNetwork.Protos.V1;
-using RareCancerNetwork.Spoke.Cache;
+using RareCancerNetwork.Spoke.Store;
 
 namespace RareCancerNetwork.Spoke.Outbox;
 

@@ -1,7 +1,7 @@
 using System.Security.Cryptography;
 using System.Text;
 using Microsoft.Extensions.Options;
-using RareCancerNetwork.Protos.Storage;
+using RareCancerNetwork.Node.Storage;
 
 namespace RareCancerNetwork.Spoke.Pseudonymisation;
 

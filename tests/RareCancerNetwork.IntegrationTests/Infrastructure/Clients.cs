@@ -2,7 +2,9 @@ using Grpc.Net.Client;
 using Microsoft.Extensions.DependencyInjection;
 using OpenIddict.Client;
 using RareCancerNetwork.Hub.Identity;
-using RareCancerNetwork.Protos.Transport;
+using RareCancerNetwork.HubClient;
+using RareCancerNetwork.Node.Hosting;
+using RareCancerNetwork.Spoke.HubClient;
 
 namespace RareCancerNetwork.IntegrationTests.Infrastructure;
 

@@ -3,8 +3,9 @@ using Microsoft.Extensions.DependencyInjection;
 using RareCancerNetwork.Hub;
 using RareCancerNetwork.Hub.Consultations;
 using RareCancerNetwork.Hub.Identity;
-using RareCancerNetwork.Protos.Hosting;
-using RareCancerNetwork.Protos.Transport;
+using RareCancerNetwork.Node.Hosting;
+using RareCancerNetwork.HubClient;
+using RareCancerNetwork.Spoke.HubClient;
 using RareCancerNetwork.Protos.V1;
 
 namespace RareCancerNetwork.IntegrationTests.Infrastructure;

@@ -1,6 +1,8 @@
 using Microsoft.Extensions.DependencyInjection;
 using RareCancerNetwork.Hub.Identity;
-using RareCancerNetwork.Protos.Transport;
+using RareCancerNetwork.HubClient;
+using RareCancerNetwork.Node.Hosting;
+using RareCancerNetwork.Spoke.HubClient;
 
 namespace RareCancerNetwork.IntegrationTests.Infrastructure;
 

@@ -1,7 +1,8 @@
 using Microsoft.AspNetCore.Builder;
 using RareCancerNetwork.Hub.Identity;
-using RareCancerNetwork.Protos.Hosting;
-using RareCancerNetwork.Protos.Transport;
+using RareCancerNetwork.Node.Hosting;
+using RareCancerNetwork.HubClient;
+using RareCancerNetwork.Spoke.HubClient;
 using RareCancerNetwork.Spoke;
 
 namespace RareCancerNetwork.IntegrationTests.Infrastructure;

@@ -1,5 +1,6 @@
 using RareCancerNetwork.Hub.Identity;
-using RareCancerNetwork.Protos.Security;
+using RareCancerNetwork.Node.Authorization;
+using RareCancerNetwork.Protos.Contract;
 using RareCancerNetwork.Protos.V1;
 
 namespace RareCancerNetwork.IntegrationTests.Infrastructure;

@@ -1,0 +1,67 @@
+using System.Collections.Concurrent;
+using Google.Protobuf;
+using Google.Protobuf.WellKnownTypes;
+using Microsoft.Data.Sqlite;
+using RareCancerNetwork.Hub.Storage;
+using RareCancerNetwork.Node.Storage;
+using RareCancerNetwork.Protos.V1;
+
+namespace RareCancerNetwork.Hub.Feed;
+
+/// <summary>
+/// The ordered per-spoke event feed. Events are appended in the same transaction as the change
+/// they describe; subscribers are woken after commit.
+/// </summary>
+public sealed class EventFeed(HubDatabase database)
+{
+    private readonly ConcurrentDictionary<string, TaskCompletionSource> _waiters = new();
+
+    public static async Task AppendAsync(SqliteConnection connection, SqliteTransaction transaction, string nodeId, string consultationId,
+        DateTimeOffset occurredAt, SubscribeEventsResponse @event, CancellationToken cancellationToken)
+    {
+        @event.ConsultationId = consultationId;
+        @event.OccurredAt = Timestamp.FromDateTimeOffset(occurredAt);
+        @event.Sequence = 0;
+        await using var insert = connection.Command(
+            "INSERT INTO spoke_events (spoke_node_id, consultation_id, occurred_at, payload) VALUES ($node, $id, $at, $payload)", transaction)
+            .With("$node", nodeId).With("$id", consultationId).With("$at", occurredAt.ToDbText()).With("$payload", @event.ToByteArray());
+        await insert.ExecuteNonQueryAsync(cancellationToken);
+    }
+
+    public static Task AppendStatusAsync(SqliteConnection connection, SqliteTransaction transaction, string nodeId, string consultationId,
+        DateTimeOffset occurredAt, ConsultationStatus status, CancellationToken cancellationToken) =>
+        AppendAsync(connection, transaction, nodeId, consultationId, occurredAt,
+            new SubscribeEventsResponse { StatusChanged = new ConsultationStatusChanged { Status = status } }, cancellationToken);
+
+    public async Task<IReadOnlyList<SubscribeEventsResponse>> ReadAfterAsync(string nodeId, long afterSequence, int limit, CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken);
+        await using var command = connection.Command(
+            "SELECT sequence, payload FROM spoke_events WHERE spoke_node_id = $node AND sequence > $after ORDER BY sequence LIMIT $limit")
+            .With("$node", nodeId).With("$after", afterSequence).With("$limit", limit);
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        var events = new List<SubscribeEventsResponse>();
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            var @event = SubscribeEventsResponse.Parser.ParseFrom((byte[])reader[1]);
+            @event.Sequence = reader.GetInt64(0);
+            events.Add(@event);
+        }
+        return events;
+    }
+
+    /// <summary>A task that completes at the next <see cref="Notify"/> for the node. Take it before reading, so no event slips between.</summary>
+    public Task NextChangeAsync(string nodeId) =>
+        _waiters.GetOrAdd(nodeId, _ => new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).Task;
+
+    public void Notify(IEnumerable<string> nodeIds)
+    {
+        foreach (var nodeId in nodeIds.Distinct())
+        {
+            if (_waiters.TryRemove(nodeId, out var waiter))
+            {
+                waiter.TrySetResult();
+            }
+        }
+    }
+}

@@ -1,0 +1,129 @@
+using Google.Protobuf;
+using Grpc.Core;
+using Grpc.Core.Interceptors;
+using Microsoft.AspNetCore.Http;
+using RareCancerNetwork.Node.Errors;
+using RareCancerNetwork.Node.Authorization;
+using RareCancerNetwork.Node.RateLimiting;
+using RareCancerNetwork.Protos.Contract;
+
+namespace RareCancerNetwork.Node.Audit;
+
+/// <summary>
+/// Appends exactly one audit entry for every call of a patient-level RPC (success or failure) and
+/// for every refused call of any RPC. The entry names the object by type and id, never its content.
+/// A read is audited before its data leaves the node: if the entry cannot be written, the call fails.
+/// </summary>
+public sealed class AuditInterceptor(AuditLog log, IReadOnlyDictionary<string, RpcPolicy> policies) : Interceptor
+{
+    public override async Task<TResponse> UnaryServerHandler<TRequest, TResponse>(
+        TRequest request, ServerCallContext context, UnaryServerMethod<TRequest, TResponse> continuation)
+    {
+        TResponse response;
+        try
+        {
+            response = await continuation(request, context);
+        }
+        catch (Exception exception) when (exception is NetworkException or RpcException)
+        {
+            await RecordFailureAsync(request, context, exception);
+            throw;
+        }
+        if (IsPatientLevel(context.Method))
+        {
+            await log.AppendAsync(Record(context, request, AuditVocabulary.Success, "OK"), context.CancellationToken);
+        }
+        return response;
+    }
+
+    public override async Task ServerStreamingServerHandler<TRequest, TResponse>(
+        TRequest request, IServerStreamWriter<TResponse> responseStream, ServerCallContext context, ServerStreamingServerMethod<TRequest, TResponse> continuation)
+    {
+        // A stream is long-lived: one entry for it, written before its first message leaves the node
+        // (or when it ends without any).
+        var stream = new AuditedStream<TResponse>(responseStream, () => IsPatientLevel(context.Method)
+            ? log.AppendAsync(Record(context, request, AuditVocabulary.Success, "OK"), CancellationToken.None)
+            : Task.CompletedTask);
+        try
+        {
+            await continuation(request, stream, context);
+        }
+        catch (Exception exception) when (exception is NetworkException or RpcException && !stream.Audited)
+        {
+            await RecordFailureAsync(request, context, exception);
+            throw;
+        }
+        await stream.EnsureAuditedAsync();
+    }
+
+    private async Task RecordFailureAsync(object request, ServerCallContext context, Exception exception)
+    {
+        var denied = exception is AccessDeniedException || exception is RpcException { StatusCode: StatusCode.PermissionDenied };
+        if (!denied && !IsPatientLevel(context.Method))
+        {
+            return;
+        }
+        var detail = exception switch
+        {
+            RpcException rpc => rpc.StatusCode.ToString(),
+            NetworkException network => ErrorMappingInterceptor.ToRpcException(network).StatusCode.ToString(),
+            _ => "Unknown",
+        };
+        var record = Record(context, request, AuditVocabulary.Failure, detail);
+        // Note: the audit write must not be cancelled by the caller going away.
+        await log.AppendAsync(denied ? record with { EventType = AuditVocabulary.EventTypeAuthorization } : record, CancellationToken.None);
+    }
+
+    private bool IsPatientLevel(string method) => policies.TryGetValue(method, out var policy) && policy.PatientLevel;
+
+    private static AuditRecord Record(ServerCallContext context, object request, string outcome, string detail)
+    {
+        var http = context.GetHttpContext();
+        var rpcName = context.Method[(context.Method.LastIndexOf('/') + 1)..];
+        var objectId = request is IMessage message && message.Descriptor.FindFieldByName("consultation_id") is { } field
+            ? field.Accessor.GetValue(message) as string ?? ""
+            : "";
+        return new AuditRecord(AuditVocabulary.EventTypePatientDataAccess, ActionOf(rpcName), outcome, context.Method,
+            http.User.FindFirst(NetworkClaims.Subject)?.Value ?? "anonymous", CallerRoles.Of(http.User),
+            http.Connection.RemoteIpAddress?.ToString() ?? "", "consultation", objectId, detail);
+    }
+
+    /// <summary>ATNA action codes from the RPC's verb.</summary>
+    public static string ActionOf(string rpcName) => rpcName switch
+    {
+        _ when rpcName.StartsWith("Submit", StringComparison.Ordinal) || rpcName.StartsWith("Deliver", StringComparison.Ordinal)
+            || rpcName.StartsWith("Forward", StringComparison.Ordinal) => "C",
+        _ when rpcName.StartsWith("Get", StringComparison.Ordinal) || rpcName.StartsWith("List", StringComparison.Ordinal)
+            || rpcName.StartsWith("Fetch", StringComparison.Ordinal) || rpcName.StartsWith("Subscribe", StringComparison.Ordinal) => "R",
+        _ => "E",
+    };
+
+    /// <summary>Writes the audit entry before the first message of a stream leaves the node.</summary>
+    private sealed class AuditedStream<T>(IServerStreamWriter<T> inner, Func<Task> audit) : IServerStreamWriter<T>
+    {
+        public bool Audited { get; private set; }
+
+        public WriteOptions? WriteOptions { get => inner.WriteOptions; set => inner.WriteOptions = value; }
+
+        public async Task WriteAsync(T message)
+        {
+            await EnsureAuditedAsync();
+            await inner.WriteAsync(message);
+        }
+
+        public async Task WriteAsync(T message, CancellationToken cancellationToken)
+        {
+            await EnsureAuditedAsync();
+            await inner.WriteAsync(message, cancellationToken);
+        }
+
+        public async Task EnsureAuditedAsync()
+        {
+            if (!Audited)
+            {
+                await audit();
+                Audited = true;
+            }
+        }
+    }
+}

@@ -1,0 +1,115 @@
+using System.Security.Claims;
+using Google.Protobuf.Reflection;
+using RareCancerNetwork.Protos.V1;
+
+namespace RareCancerNetwork.Node.Authorization;
+
+/// <summary>Which institution an allowed caller must belong to (checked against the data the RPC touches).</summary>
+public enum InstitutionRule
+{
+    /// <summary>No patient data: any allowed caller.</summary>
+    None,
+    /// <summary>Only the calling spoke node's own records and feed.</summary>
+    OwnNode,
+    /// <summary>Only consultations assigned to the calling expert.</summary>
+    AssignedExpert,
+    /// <summary>Only callers of this spoke's own facility (node and facility in the token).</summary>
+    ThisSpoke,
+}
+
+/// <summary>The declared policy of one RPC: who may call it, with which scope, within which institution.</summary>
+public sealed record RpcPolicy(string Method, IReadOnlyList<string> Callers, string Scope, InstitutionRule Institution, bool PatientLevel);
+
+/// <summary>
+/// Caller roles of the authorization table: people's roles plus the three kinds of registered client.
+/// </summary>
+public static class CallerRoles
+{
+    public const string SpokeNode = "spoke_node";
+    public const string LocalClient = "local_client";
+    public const string ExpertClient = "expert_client";
+
+    public static readonly IReadOnlyList<string> All =
+        [SpokeNode, LocalClient, ExpertClient, .. NetworkClaims.Roles.All];
+
+    public static string Of(ClaimsPrincipal principal) => principal.FindFirstValue(NetworkClaims.ClientKind) switch
+    {
+        NetworkClaims.Kinds.SpokeNode => SpokeNode,
+        NetworkClaims.Kinds.SpokeUser => LocalClient,
+        NetworkClaims.Kinds.Expert => ExpertClient,
+        NetworkClaims.Kinds.Person => principal.FindFirstValue(NetworkClaims.Role) ?? "",
+        _ => "",
+    };
+}
+
+/// <summary>
+/// The network's authorization table: one declared policy per RPC. Enforced by
+/// <see cref="Errors.RpcPolicyInterceptor"/>; an RPC missing here is refused (fail closed) and fails
+/// the table test; <c>docs/authorization.md</c> is checked against <see cref="ToMarkdown"/>.
+/// </summary>
+public static class RpcPolicies
+{
+    private static readonly string[] Experts = [CallerRoles.ExpertClient, NetworkClaims.Roles.ExpertPathologist];
+    private static readonly string[] LocalUsers = [CallerRoles.LocalClient, NetworkClaims.Roles.Pathologist, NetworkClaims.Roles.ReferralCoordinator];
+    private static readonly string[] DirectoryReaders =
+        [CallerRoles.SpokeNode, CallerRoles.ExpertClient, NetworkClaims.Roles.ExpertPathologist, NetworkClaims.Roles.Statistician, NetworkClaims.Roles.Administrator];
+
+    public static readonly IReadOnlyDictionary<string, RpcPolicy> Hub = Build(
+    [
+        Policy(DirectoryService.Descriptor, "ListFacilities", DirectoryReaders, NetworkClaims.Scopes.Directory, InstitutionRule.None, false),
+        Policy(DirectoryService.Descriptor, "GetFacility", DirectoryReaders, NetworkClaims.Scopes.Directory, InstitutionRule.None, false),
+        Policy(DirectoryService.Descriptor, "ListPrefectures", DirectoryReaders, NetworkClaims.Scopes.Directory, InstitutionRule.None, false),
+        Policy(ExpertConsultationService.Descriptor, "ListAssignedConsultations", Experts, NetworkClaims.Scopes.Expert, InstitutionRule.AssignedExpert, true),
+        Policy(ExpertConsultationService.Descriptor, "GetAssignedConsultation", Experts, NetworkClaims.Scopes.Expert, InstitutionRule.AssignedExpert, true),
+        Policy(ExpertConsultationService.Descriptor, "SubmitReport", Experts, NetworkClaims.Scopes.Expert, InstitutionRule.AssignedExpert, true),
+        Policy(SpokeSyncService.Descriptor, "DeliverConsultation", [CallerRoles.SpokeNode], NetworkClaims.Scopes.Sync, InstitutionRule.OwnNode, true),
+        Policy(SpokeSyncService.Descriptor, "FetchConsultation", [CallerRoles.SpokeNode], NetworkClaims.Scopes.Sync, InstitutionRule.OwnNode, true),
+        Policy(SpokeSyncService.Descriptor, "SubscribeEvents", [CallerRoles.SpokeNode], NetworkClaims.Scopes.Sync, InstitutionRule.OwnNode, true),
+        Policy(SpokeSyncService.Descriptor, "ForwardAuditEntries", [CallerRoles.SpokeNode], NetworkClaims.Scopes.Sync, InstitutionRule.OwnNode, false),
+        Policy(AuditService.Descriptor, "GetAccessStatistics", [NetworkClaims.Roles.Administrator], NetworkClaims.Scopes.Admin, InstitutionRule.None, false),
+    ]);
+
+    public static readonly IReadOnlyDictionary<string, RpcPolicy> Spoke = Build(
+    [
+        Policy(LocalConsultationService.Descriptor, "SubmitConsultation", LocalUsers, NetworkClaims.Scopes.Local, InstitutionRule.ThisSpoke, true),
+        Policy(LocalConsultationService.Descriptor, "ListConsultations", LocalUsers, NetworkClaims.Scopes.Local, InstitutionRule.ThisSpoke, true),
+        Policy(LocalConsultationService.Descriptor, "GetConsultation", LocalUsers, NetworkClaims.Scopes.Local, InstitutionRule.ThisSpoke, true),
+    ]);
+
+    /// <summary>Services whose RPCs are exempt from the table: gRPC health (anonymous) and reflection (schema only).</summary>
+    public static bool IsInfrastructure(string method) =>
+        method.StartsWith("/grpc.health.v1.", StringComparison.Ordinal) || method.StartsWith("/grpc.reflection.", StringComparison.Ordinal);
+
+    /// <summary>The table as it appears in docs/authorization.md.</summary>
+    public static string ToMarkdown()
+    {
+        var lines = new List<string>
+        {
+            "| node | RPC | who may call | scope | institution rule | patient-level |",
+            "|---|---|---|---|---|---|",
+        };
+        foreach (var (node, table) in new[] { ("hub", Hub), ("spoke", Spoke) })
+        {
+            foreach (var policy in table.Values)
+            {
+                lines.Add($"| {node} | `{policy.Method}` | {string.Join(", ", policy.Callers.Select(c => $"`{c}`"))} | `{policy.Scope}` | {Describe(policy.Institution)} | {(policy.PatientLevel ? "yes" : "no")} |");
+            }
+        }
+        return string.Join('\n', lines);
+    }
+
+    private static string Describe(InstitutionRule rule) => rule switch
+    {
+        InstitutionRule.None => "none (no patient data)",
+        InstitutionRule.OwnNode => "own node's records and feed only",
+        InstitutionRule.AssignedExpert => "consultations assigned to the caller only",
+        InstitutionRule.ThisSpoke => "this spoke's node and facility only",
+        _ => rule.ToString(),
+    };
+
+    private static RpcPolicy Policy(ServiceDescriptor service, string method, string[] callers, string scope, InstitutionRule institution, bool patientLevel) =>
+        new($"/{service.FullName}/{service.FindMethodByName(method)?.Name ?? throw new InvalidOperationException($"{service.FullName} has no RPC {method}.")}",
+            callers, scope, institution, patientLevel);
+
+    private static Dictionary<string, RpcPolicy> Build(RpcPolicy[] policies) => policies.ToDictionary(p => p.Method, StringComparer.Ordinal);
+}

@@ -1,0 +1,76 @@
+using Grpc.Core;
+using Grpc.Core.Interceptors;
+using RareCancerNetwork.Node.Errors;
+using OpenIddict.Abstractions;
+using RareCancerNetwork.Protos.Contract;
+
+namespace RareCancerNetwork.Node.Authorization;
+
+/// <summary>
+/// Enforces the declared policy of every RPC (caller role, scope, and for a spoke, that the caller
+/// belongs to this node and facility). Data-dependent institution rules (whose record is it) are
+/// enforced by the services. An RPC without a declared policy is refused: fail closed.
+/// </summary>
+public sealed class RpcPolicyInterceptor(IReadOnlyDictionary<string, RpcPolicy> policies, ICallerStanding standing, string? spokeNodeId = null, string? spokeFacilityCode = null) : Interceptor
+{
+    public override async Task<TResponse> UnaryServerHandler<TRequest, TResponse>(
+        TRequest request, ServerCallContext context, UnaryServerMethod<TRequest, TResponse> continuation)
+    {
+        await AuthorizeAsync(context);
+        return await continuation(request, context);
+    }
+
+    public override async Task ServerStreamingServerHandler<TRequest, TResponse>(
+        TRequest request, IServerStreamWriter<TResponse> responseStream, ServerCallContext context, ServerStreamingServerMethod<TRequest, TResponse> continuation)
+    {
+        await AuthorizeAsync(context);
+        await continuation(request, responseStream, context);
+    }
+
+    private async Task AuthorizeAsync(ServerCallContext context)
+    {
+        if (RpcPolicies.IsInfrastructure(context.Method))
+        {
+            return;
+        }
+        if (!policies.TryGetValue(context.Method, out var policy))
+        {
+            throw new AccessDeniedException($"{context.Method} has no declared authorization policy.");
+        }
+        var user = context.GetHttpContext().User;
+        var role = CallerRoles.Of(user);
+        if (!policy.Callers.Contains(role))
+        {
+            throw new AccessDeniedException($"The role '{(role.Length == 0 ? "unknown" : role)}' may not call {context.Method}.");
+        }
+        if (!user.HasScope(policy.Scope))
+        {
+            throw new AccessDeniedException($"The token lacks the scope '{policy.Scope}' that {context.Method} requires.");
+        }
+        var caller = NetworkCaller.From(user);
+        if (policy.Institution == InstitutionRule.ThisSpoke && (caller.NodeId != spokeNodeId || caller.FacilityCode != spokeFacilityCode))
+        {
+            throw new AccessDeniedException("The caller does not belong to this spoke's facility.");
+        }
+        // Revocation takes effect at once, not when the token expires.
+        var presented = context.GetHttpContext().Connection.ClientCertificate;
+        var thumbprint = presented is null ? null : Convert.ToHexStringLower(presented.GetCertHash(System.Security.Cryptography.HashAlgorithmName.SHA256));
+        if (!await standing.IsInGoodStandingAsync(caller, thumbprint, context.CancellationToken))
+        {
+            throw new AccessDeniedException("The caller's registration has been revoked or disabled.");
+        }
+    }
+}
+
+/// <summary>Whether a caller with a valid token may still act (not revoked, not disabled).</summary>
+public interface ICallerStanding
+{
+    /// <param name="clientCertificateThumbprint">SHA-256 of the TLS client certificate presented, if any.</param>
+    Task<bool> IsInGoodStandingAsync(NetworkCaller caller, string? clientCertificateThumbprint, CancellationToken cancellationToken);
+}
+
+/// <summary>Where no registry is at hand (a spoke): a token is as good as its lifetime.</summary>
+public sealed class TokenLifetimeStanding : ICallerStanding
+{
+    public Task<bool> IsInGoodStandingAsync(NetworkCaller caller, string? clientCertificateThumbprint, CancellationToken cancellationToken) => Task.FromResult(true);
+}

@@ -1,0 +1,84 @@
+using System.ComponentModel.DataAnnotations;
+using System.Threading.RateLimiting;
+using Google.Protobuf.WellKnownTypes;
+using Google.Rpc;
+using Grpc.Core;
+using Grpc.Core.Interceptors;
+using RareCancerNetwork.Node.Authorization;
+using RareCancerNetwork.Protos.Contract;
+
+namespace RareCancerNetwork.Node.RateLimiting;
+
+/// <summary>Per-caller request budget (section <c>RateLimit</c> of each node).</summary>
+public sealed class RateLimitOptions
+{
+    public const string Section = "RateLimit";
+
+    /// <summary>Sustained calls per second per client or person.</summary>
+    [Range(1, 100_000)]
+    public int RequestsPerSecond { get; set; } = 50;
+
+    /// <summary>Calls that may arrive at once before the sustained rate applies.</summary>
+    [Range(1, 100_000)]
+    public int Burst { get; set; } = 200;
+}
+
+/// <summary>
+/// A token bucket per caller (the token's subject: a client or a person). A caller over budget gets
+/// RESOURCE_EXHAUSTED with a RetryInfo delay — not UNAVAILABLE, which clients would retry at once —
+/// and other callers are unaffected.
+/// </summary>
+public sealed class RateLimitInterceptor : Interceptor, IDisposable
+{
+    private readonly PartitionedRateLimiter<string> _limiter;
+
+    public RateLimitInterceptor(Microsoft.Extensions.Options.IOptions<RateLimitOptions> options)
+    {
+        var limits = options.Value;
+        _limiter = PartitionedRateLimiter.Create<string, string>(subject => RateLimitPartition.GetTokenBucketLimiter(subject, _ => new TokenBucketRateLimiterOptions
+        {
+            TokenLimit = limits.Burst,
+            TokensPerPeriod = limits.RequestsPerSecond,
+            ReplenishmentPeriod = TimeSpan.FromSeconds(1),
+            QueueLimit = 0,
+            AutoReplenishment = true,
+        }));
+    }
+
+    public override Task<TResponse> UnaryServerHandler<TRequest, TResponse>(TRequest request, ServerCallContext context, UnaryServerMethod<TRequest, TResponse> continuation)
+    {
+        Admit(context);
+        return continuation(request, context);
+    }
+
+    public override Task ServerStreamingServerHandler<TRequest, TResponse>(TRequest request, IServerStreamWriter<TResponse> responseStream,
+        ServerCallContext context, ServerStreamingServerMethod<TRequest, TResponse> continuation)
+    {
+        Admit(context);
+        return continuation(request, responseStream, context);
+    }
+
+    private void Admit(ServerCallContext context)
+    {
+        if (RpcPolicies.IsInfrastructure(context.Method))
+        {
+            return;
+        }
+        var subject = context.GetHttpContext().User.FindFirst(NetworkClaims.Subject)?.Value ?? "anonymous";
+        using var lease = _limiter.AttemptAcquire(subject);
+        if (lease.IsAcquired)
+        {
+            return;
+        }
+        var retryAfter = lease.TryGetMetadata(MetadataName.RetryAfter, out var delay) ? delay : TimeSpan.FromSeconds(1);
+        var status = new Google.Rpc.Status
+        {
+            Code = (int)Code.ResourceExhausted,
+            Message = $"Too many requests from this caller; retry after {Math.Ceiling(retryAfter.TotalSeconds)} s.",
+            Details = { Any.Pack(new RetryInfo { RetryDelay = Duration.FromTimeSpan(retryAfter) }) },
+        };
+        throw status.ToRpcException();
+    }
+
+    public void Dispose() => _limiter.Dispose();
+}

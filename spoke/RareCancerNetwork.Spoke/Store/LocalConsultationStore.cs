@@ -1,0 +1,143 @@
+using System.Security.Cryptography;
+using Google.Protobuf;
+using Google.Protobuf.WellKnownTypes;
+using Microsoft.Data.Sqlite;
+using RareCancerNetwork.Node.Errors;
+using RareCancerNetwork.Node.Authorization;
+using RareCancerNetwork.Node.RateLimiting;
+using RareCancerNetwork.Node.Storage;
+using RareCancerNetwork.Protos.V1;
+using RareCancerNetwork.Spoke.Outbox;
+using RareCancerNetwork.Spoke.Pseudonymisation;
+
+namespace RareCancerNetwork.Spoke.Store;
+
+/// <summary>
+/// The facility's consultations at the spoke. A submission and its outbox entry commit together
+/// before the user is answered, so nothing acknowledged can be lost by a crash or a dead hub.
+/// </summary>
+public sealed class LocalConsultationStore(SpokeDatabase database, PatientPseudonymizer pseudonymizer, OutboxSignal outboxSignal, TimeProvider clock)
+{
+    private const string Columns =
+        "consultation_id, local_patient_id, details, status, delivery_state, delivery_error, submitted_at, updated_at, submitted_by";
+
+    public async Task<(LocalConsultation Consultation, bool Duplicate)> SubmitAsync(
+        string facilityCode, string submittedBy, SubmitConsultationRequest request, CancellationToken cancellationToken)
+    {
+        var requestSha256 = Convert.ToHexStringLower(SHA256.HashData(request.ToByteArray()));
+        var now = clock.GetUtcNow();
+        await using (var connection = await database.OpenAsync(cancellationToken))
+        await using (var transaction = connection.BeginTransaction())
+        {
+            await using (var existing = connection.Command("SELECT request_sha256 FROM consultations WHERE consultation_id = $id", transaction)
+                .With("$id", request.ConsultationId))
+            {
+                if (await existing.ExecuteScalarAsync(cancellationToken) is string previous)
+                {
+                    return previous == requestSha256
+                        ? (await GetAsync(request.ConsultationId, cancellationToken), true)
+                        : throw new ConflictException($"Consultation {request.ConsultationId} was already submitted with different content; use a new consultation_id.");
+                }
+            }
+            var pseudonym = pseudonymizer.Pseudonymise(request.LocalPatientId);
+            await using (var insert = connection.Command(
+                """
+                INSERT INTO consultations (consultation_id, local_patient_id, patient_pseudonym, details, request_sha256, submitted_by,
+                    submitted_at, status, delivery_state, updated_at)
+                VALUES ($id, $patient, $pseudonym, $details, $sha, $by, $now, $status, $delivery, $now)
+                """, transaction)
+                .With("$id", request.ConsultationId).With("$patient", request.LocalPatientId).With("$pseudonym", pseudonym)
+                .With("$details", request.Details.ToByteArray()).With("$sha", requestSha256).With("$by", submittedBy).With("$now", now.ToDbText())
+                .With("$status", (int)ConsultationStatus.Submitted).With("$delivery", (int)DeliveryState.Pending))
+            {
+                await insert.ExecuteNonQueryAsync(cancellationToken);
+            }
+            var delivery = new DeliverConsultationRequest
+            {
+                ConsultationId = request.ConsultationId,
+                RequestingFacilityCode = facilityCode,
+                PatientPseudonym = pseudonym,
+                SubmittedBy = submittedBy,
+                SubmittedAt = Timestamp.FromDateTimeOffset(now),
+                Details = request.Details,
+            };
+            await OutboxStore.EnqueueAsync(connection, transaction, OutboxStore.DeliverConsultationKind, request.ConsultationId, delivery.ToByteArray(), now, cancellationToken);
+            await transaction.CommitAsync(cancellationToken);
+        }
+        outboxSignal.Wake();
+        return (await GetAsync(request.ConsultationId, cancellationToken), false);
+    }
+
+    public async Task<LocalConsultation> GetAsync(string consultationId, CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken);
+        await using var command = connection.Command($"SELECT {Columns} FROM consultations WHERE consultation_id = $id").With("$id", consultationId);
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        if (!await reader.ReadAsync(cancellationToken))
+        {
+            throw new ResourceNotFoundException("Consultation", consultationId);
+        }
+        var consultation = Read(reader);
+        consultation.Reports.AddRange(await ReportsAsync(connection, consultationId, cancellationToken));
+        return consultation;
+    }
+
+    public async Task<(IReadOnlyList<LocalConsultation> Page, string NextPageToken)> ListAsync(
+        ConsultationStatus status, int pageSize, string pageToken, CancellationToken cancellationToken)
+    {
+        var (afterSubmitted, afterId) = KeysetPageToken.Decode(pageToken);
+        await using var connection = await database.OpenAsync(cancellationToken);
+        await using var command = connection.Command(
+            $"""
+            SELECT {Columns} FROM consultations
+            WHERE ($status = 0 OR status = $status)
+              AND ($afterSubmitted IS NULL OR (submitted_at, consultation_id) < ($afterSubmitted, $afterId))
+            ORDER BY submitted_at DESC, consultation_id DESC LIMIT $limit
+            """)
+            .With("$status", (int)status).With("$afterSubmitted", afterSubmitted).With("$afterId", afterId).With("$limit", pageSize + 1);
+        var page = new List<(LocalConsultation Consultation, string SubmittedAt)>();
+        await using (var reader = await command.ExecuteReaderAsync(cancellationToken))
+        {
+            while (await reader.ReadAsync(cancellationToken))
+            {
+                page.Add((Read(reader), reader.GetString(6)));
+            }
+        }
+        var next = "";
+        if (page.Count > pageSize)
+        {
+            page.RemoveAt(pageSize);
+            next = KeysetPageToken.Encode(page[^1].SubmittedAt, page[^1].Consultation.ConsultationId);
+        }
+        foreach (var (consultation, _) in page)
+        {
+            consultation.Reports.AddRange(await ReportsAsync(connection, consultation.ConsultationId, cancellationToken));
+        }
+        return (page.Select(p => p.Consultation).ToList(), next);
+    }
+
+    private static async Task<List<ConsultationReport>> ReportsAsync(SqliteConnection connection, string consultationId, CancellationToken cancellationToken)
+    {
+        await using var command = connection.Command("SELECT report FROM consultation_reports WHERE consultation_id = $id ORDER BY version").With("$id", consultationId);
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        var reports = new List<ConsultationReport>();
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            reports.Add(ConsultationReport.Parser.ParseFrom((byte[])reader[0]));
+        }
+        return reports;
+    }
+
+    private static LocalConsultation Read(SqliteDataReader reader) => new()
+    {
+        ConsultationId = reader.GetString(0),
+        LocalPatientId = reader.GetString(1),
+        Details = ConsultationDetails.Parser.ParseFrom((byte[])reader[2]),
+        Status = (ConsultationStatus)reader.GetInt32(3),
+        DeliveryState = (DeliveryState)reader.GetInt32(4),
+        DeliveryError = reader.GetNullableString(5) ?? "",
+        SubmittedAt = Timestamp.FromDateTimeOffset(reader.GetInstant(6)),
+        UpdatedAt = Timestamp.FromDateTimeOffset(reader.GetInstant(7)),
+        SubmittedBy = reader.GetString(8),
+    };
+}

@@ -1,0 +1,97 @@
+using RareCancerNetwork.Node.Errors;
+using RareCancerNetwork.Node.Authorization;
+using RareCancerNetwork.Node.RateLimiting;
+using RareCancerNetwork.Protos.V1;
+
+namespace RareCancerNetwork.Spoke.Tests;
+
+public sealed class StoreAndOutboxTests
+{
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    [Fact]
+    public async Task Submit_StoresRecordAndOutboxEntryTogether_WithPseudonymOnlyInThePayload()
+    {
+        await using var spoke = await SpokeStoreFixture.CreateAsync();
+        var request = SpokeStoreFixture.Submission("P-SECRET-42");
+        var (stored, duplicate) = await spoke.Store.SubmitAsync("CORE-004", "tester", request, Ct);
+        Assert.False(duplicate);
+        Assert.Equal(ConsultationStatus.Submitted, stored.Status);
+        Assert.Equal(DeliveryState.Pending, stored.DeliveryState);
+
+        var pending = await spoke.Outbox.PendingAsync(10, Ct);
+        var entry = Assert.Single(pending);
+        var delivery = DeliverConsultationRequest.Parser.ParseFrom(entry.Payload);
+        Assert.Equal(request.ConsultationId, delivery.ConsultationId);
+        Assert.Equal(spoke.Pseudonymizer.Pseudonymise("P-SECRET-42"), delivery.PatientPseudonym);
+        Assert.DoesNotContain("P-SECRET-42", System.Text.Encoding.UTF8.GetString(entry.Payload), StringComparison.Ordinal);
+        Assert.Equal("CORE-004", delivery.RequestingFacilityCode);
+    }
+
+    [Fact]
+    public async Task Submit_Repeated_ReturnsOriginal_OneRowOneOutboxEntry_DifferentContentRefused()
+    {
+        await using var spoke = await SpokeStoreFixture.CreateAsync();
+        var request = SpokeStoreFixture.Submission();
+        await spoke.Store.SubmitAsync("CORE-004", "tester", request, Ct);
+        var (_, duplicate) = await spoke.Store.SubmitAsync("CORE-004", "tester", request, Ct);
+        Assert.True(duplicate);
+        Assert.Equal(1, await spoke.ScalarAsync("SELECT COUNT(*) FROM consultations"));
+        Assert.Equal(1, await spoke.ScalarAsync("SELECT COUNT(*) FROM outbox"));
+
+        var changed = request.Clone();
+        changed.LocalPatientId = "P-2";
+        await Assert.ThrowsAsync<ConflictException>(() => spoke.Store.SubmitAsync("CORE-004", "tester", changed, Ct));
+        Assert.Equal(1, await spoke.ScalarAsync("SELECT COUNT(*) FROM outbox"));
+    }
+
+    [Fact]
+    public async Task Outbox_SurvivesReopen_DeliveredAndRejectedLeaveThePendingSet()
+    {
+        var folder = Path.Combine(Path.GetTempPath(), $"rcn-spoke-unit-{Guid.CreateVersion7():N}");
+        string delivered;
+        string rejected;
+        await using (var first = await SpokeStoreFixture.CreateAsync(folder))
+        {
+            delivered = (await first.Store.SubmitAsync("CORE-004", "t", SpokeStoreFixture.Submission(), Ct)).Consultation.ConsultationId;
+            rejected = (await first.Store.SubmitAsync("CORE-004", "t", SpokeStoreFixture.Submission(), Ct)).Consultation.ConsultationId;
+            Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+            // Reopen the same files as a restarted node would (dispose of `first` removes the folder later).
+            var reopened = await SpokeStoreFixture.CreateAsync(folder);
+            var pending = await reopened.Outbox.PendingAsync(10, Ct);
+            Assert.Equal([delivered, rejected], pending.Select(e => e.AggregateId));
+
+            await reopened.Outbox.MarkConsultationDeliveredAsync(pending[0], Ct);
+            await reopened.Outbox.MarkConsultationRejectedAsync(pending[1], "InvalidArgument: details.question: is required", Ct);
+            Assert.Empty(await reopened.Outbox.PendingAsync(10, Ct));
+            Assert.Equal(0, await reopened.Outbox.PendingCountAsync(Ct));
+
+            var ok = await reopened.Store.GetAsync(delivered, Ct);
+            Assert.Equal((ConsultationStatus.Received, DeliveryState.Delivered), (ok.Status, ok.DeliveryState));
+            var refused = await reopened.Store.GetAsync(rejected, Ct);
+            Assert.Equal((ConsultationStatus.Rejected, DeliveryState.Rejected), (refused.Status, refused.DeliveryState));
+            Assert.Contains("details.question", refused.DeliveryError, StringComparison.Ordinal);
+        }
+    }
+
+    [Fact]
+    public async Task List_PagesNewestFirst_WithoutGapsOrRepeats()
+    {
+        await using var spoke = await SpokeStoreFixture.CreateAsync();
+        var ids = new List<string>();
+        for (var i = 0; i < 7; i++)
+        {
+            ids.Add((await spoke.Store.SubmitAsync("CORE-004", "t", SpokeStoreFixture.Submission($"P-{i}"), Ct)).Consultation.ConsultationId);
+        }
+        var seen = new List<string>();
+        var token = "";
+        do
+        {
+            var (page, next) = await spoke.Store.ListAsync(ConsultationStatus.Unspecified, 3, token, Ct);
+            seen.AddRange(page.Select(c => c.ConsultationId));
+            token = next;
+        }
+        while (token.Length > 0);
+        Assert.Equal(ids.AsEnumerable().Reverse(), seen);
+    }
+}
