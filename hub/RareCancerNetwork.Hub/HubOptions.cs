@@ -1,9 +1,10 @@
 using System.ComponentModel.DataAnnotations;
+using RareCancerNetwork.Node.Hosting;
 
 namespace RareCancerNetwork.Hub;
 
 /// <summary>Hub configuration (section <c>Hub</c>; environment variables <c>Hub__DataFolder</c> etc.).</summary>
-public sealed class HubOptions
+public sealed class HubOptions : IValidatableObject
 {
     public const string Section = "Hub";
 
@@ -13,7 +14,10 @@ public sealed class HubOptions
 
     public const string DefaultListenUrl = "https://127.0.0.1:5443";
 
-    /// <summary>https URLs to listen on. Loopback unless an operator configures otherwise.</summary>
+    /// <summary>
+    /// https URLs to listen on, each with an IP address or localhost (<c>Hub__ListenUrls__0=https://0.0.0.0:5443</c>).
+    /// Loopback unless an operator configures otherwise.
+    /// </summary>
     // Empty by default: the configuration binder appends to an initialised array instead of replacing it.
     public string[] ListenUrls { get; set; } = [];
 
@@ -47,4 +51,23 @@ public sealed class HubOptions
     public string KeysFolder => Path.Combine(FullDataFolder, "keys");
 
     public string TlsFolder => Path.Combine(FullDataFolder, "tls");
+
+    public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
+    {
+        for (var i = 0; i < ListenUrls.Length; i++)
+        {
+            if (NodeConfiguration.ListenUrlProblem(ListenUrls[i]) is { } problem)
+            {
+                yield return new ValidationResult(problem, [$"ListenUrls:{i}"]);
+            }
+        }
+        if (!string.IsNullOrWhiteSpace(CertificatePath) && !File.Exists(CertificatePath))
+        {
+            yield return new ValidationResult($"no certificate file at '{CertificatePath}'", [nameof(CertificatePath)]);
+        }
+        if (!string.IsNullOrWhiteSpace(Issuer) && (!Uri.TryCreate(Issuer, UriKind.Absolute, out var issuer) || issuer.Scheme != Uri.UriSchemeHttps))
+        {
+            yield return new ValidationResult($"'{Issuer}' must be an absolute https URL", [nameof(Issuer)]);
+        }
+    }
 }

@@ -3,7 +3,6 @@ using Grpc.Core;
 using Grpc.Net.Client;
 using Microsoft.Extensions.DependencyInjection;
 using OpenIddict.Client;
-using RareCancerNetwork.Node.Hosting;
 
 namespace RareCancerNetwork.HubClient;
 

@@ -6,7 +6,7 @@ namespace RareCancerNetwork.HubClient;
 /// Access tokens from the hub's token endpoint (client-credentials grant through OpenIddict's
 /// client), cached until shortly before they expire.
 /// </summary>
-public sealed class HubTokenSource(OpenIddictClientService client, IReadOnlyList<string> scopes, TimeProvider clock)
+public sealed class HubTokenSource(OpenIddictClientService client, IReadOnlyList<string> scopes, TimeProvider clock) : IDisposable
 {
     private static readonly TimeSpan RenewBefore = TimeSpan.FromMinutes(1);
     private readonly SemaphoreSlim _lock = new(1, 1);
@@ -44,4 +44,6 @@ public sealed class HubTokenSource(OpenIddictClientService client, IReadOnlyList
     public void Invalidate() => _token = null;
 
     public DateTimeOffset? ExpiresAt => _token is null ? null : _expiresAt;
+
+    public void Dispose() => _lock.Dispose();
 }

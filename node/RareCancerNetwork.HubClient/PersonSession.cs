@@ -1,9 +1,8 @@
 using System.Text.Json;
-using RareCancerNetwork.Node.Storage;
 using Microsoft.Extensions.DependencyInjection;
 using OpenIddict.Client;
 using RareCancerNetwork.Node.Authorization;
-using RareCancerNetwork.Protos.Contract;
+using RareCancerNetwork.Node.Storage;
 
 namespace RareCancerNetwork.HubClient;
 

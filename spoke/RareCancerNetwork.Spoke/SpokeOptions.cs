@@ -1,9 +1,10 @@
 using System.ComponentModel.DataAnnotations;
+using RareCancerNetwork.Node.Hosting;
 
 namespace RareCancerNetwork.Spoke;
 
 /// <summary>Spoke node configuration (section <c>Spoke</c>; environment variables <c>Spoke__NodeId</c> etc.).</summary>
-public sealed class SpokeOptions
+public sealed class SpokeOptions : IValidatableObject
 {
     public const string Section = "Spoke";
     public const string DefaultListenUrl = "https://127.0.0.1:5444";
@@ -20,6 +21,10 @@ public sealed class SpokeOptions
     [Required]
     public string DataFolder { get; set; } = ".rcn/spoke";
 
+    /// <summary>
+    /// https URLs for the local API, each with an IP address or localhost (<c>Spoke__ListenUrls__0=https://0.0.0.0:5444</c>);
+    /// default https://127.0.0.1:5444.
+    /// </summary>
     // Empty by default: the configuration binder appends to an initialised array instead of replacing it.
     public string[] ListenUrls { get; set; } = [];
 
@@ -43,6 +48,21 @@ public sealed class SpokeOptions
 
     public string TlsFolder => Path.Combine(FullDataFolder, "tls");
 
+    public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
+    {
+        for (var i = 0; i < ListenUrls.Length; i++)
+        {
+            if (NodeConfiguration.ListenUrlProblem(ListenUrls[i]) is { } problem)
+            {
+                yield return new ValidationResult(problem, [$"ListenUrls:{i}"]);
+            }
+        }
+        if (!string.IsNullOrWhiteSpace(CertificatePath) && !File.Exists(CertificatePath))
+        {
+            yield return new ValidationResult($"no certificate file at '{CertificatePath}'", [nameof(CertificatePath)]);
+        }
+    }
+
     /// <summary>The node's client certificate, created on first start when none is configured.</summary>
     public System.Security.Cryptography.X509Certificates.X509Certificate2 LoadClientCertificate() => string.IsNullOrWhiteSpace(Hub.ClientCertificatePath)
         ? HubClient.NodeClientCertificate.LoadOrCreate(KeysFolder, NodeId)
@@ -50,9 +70,10 @@ public sealed class SpokeOptions
 }
 
 /// <summary>How the node reaches the hub (printed by the hub's <c>register-spoke</c>).</summary>
-public sealed class HubConnectionOptions
+public sealed class HubConnectionOptions : IValidatableObject
 {
-    [Required, Url]
+    /// <summary>The hub's https URL, e.g. https://hub.example.jp:5443.</summary>
+    [Required]
     public string Url { get; set; } = "";
 
     /// <summary>PEM CA the hub's certificate chains to; empty to use the system trust store.</summary>
@@ -66,9 +87,25 @@ public sealed class HubConnectionOptions
     /// <c>keys/node-client.pfx</c> in the data folder, created on first start.
     /// </summary>
     public string? ClientCertificatePath { get; set; }
+
+    public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
+    {
+        if (Url.Length > 0 && (!Uri.TryCreate(Url, UriKind.Absolute, out var hub) || hub.Scheme != Uri.UriSchemeHttps))
+        {
+            yield return new ValidationResult($"'{Url}' must be an absolute https URL", [nameof(Url)]);
+        }
+        if (!string.IsNullOrWhiteSpace(CaCertificatePath) && !File.Exists(CaCertificatePath))
+        {
+            yield return new ValidationResult($"no CA certificate file at '{CaCertificatePath}'", [nameof(CaCertificatePath)]);
+        }
+        if (!string.IsNullOrWhiteSpace(ClientCertificatePath) && !File.Exists(ClientCertificatePath))
+        {
+            yield return new ValidationResult($"no client certificate file at '{ClientCertificatePath}'", [nameof(ClientCertificatePath)]);
+        }
+    }
 }
 
-/// <summary>Retry schedule of the outbox: exponential with jitter, capped.</summary>
+/// <summary>Retry schedule of calls to the hub (exponential with jitter, capped) and when to park an entry.</summary>
 public sealed class DeliveryOptions
 {
     [Range(0.01, 3600)]
@@ -76,4 +113,8 @@ public sealed class DeliveryOptions
 
     [Range(0.01, 86400)]
     public double MaxBackoffSeconds { get; set; } = 300;
+
+    /// <summary>Failed attempts (INTERNAL, UNKNOWN, ...) after which an entry is parked for an operator.</summary>
+    [Range(1, 1000)]
+    public int ParkAfterAttempts { get; set; } = 5;
 }

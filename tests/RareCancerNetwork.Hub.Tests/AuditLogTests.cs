@@ -1,6 +1,5 @@
 using Microsoft.Data.Sqlite;
 using RareCancerNetwork.Node.Audit;
-using RareCancerNetwork.Node.Storage;
 
 namespace RareCancerNetwork.Hub.Tests;
 

@@ -1,10 +1,8 @@
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Options;
-using RareCancerNetwork.Hub;
 using RareCancerNetwork.Hub.Consultations;
-using RareCancerNetwork.Hub.Storage;
-using RareCancerNetwork.Hub.Sync;
 using RareCancerNetwork.Hub.Feed;
+using RareCancerNetwork.Hub.Storage;
 using RareCancerNetwork.Node.Storage;
 using RareCancerNetwork.Protos.V1;
 

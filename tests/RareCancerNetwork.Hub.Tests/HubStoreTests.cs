@@ -1,9 +1,7 @@
 using Microsoft.Data.Sqlite;
 using RareCancerNetwork.Node.Errors;
-using RareCancerNetwork.Node.Authorization;
-using RareCancerNetwork.Node.RateLimiting;
-using RareCancerNetwork.Protos.Contract;
 using RareCancerNetwork.Node.Storage;
+using RareCancerNetwork.Protos.Contract;
 using RareCancerNetwork.Protos.V1;
 
 namespace RareCancerNetwork.Hub.Tests;

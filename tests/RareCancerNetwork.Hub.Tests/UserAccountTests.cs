@@ -1,10 +1,8 @@
 using Microsoft.AspNetCore.DataProtection;
 using OtpNet;
 using RareCancerNetwork.Hub.Identity;
-using RareCancerNetwork.Node.Errors;
 using RareCancerNetwork.Node.Authorization;
-using RareCancerNetwork.Node.RateLimiting;
-using RareCancerNetwork.Protos.Contract;
+using RareCancerNetwork.Node.Errors;
 using RareCancerNetwork.Node.Storage;
 
 namespace RareCancerNetwork.Hub.Tests;

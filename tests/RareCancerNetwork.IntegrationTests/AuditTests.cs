@@ -3,8 +3,6 @@ using Microsoft.Extensions.DependencyInjection;
 using RareCancerNetwork.IntegrationTests.Infrastructure;
 using RareCancerNetwork.Node.Audit;
 using RareCancerNetwork.Node.Authorization;
-using RareCancerNetwork.Protos.Contract;
-using RareCancerNetwork.Node.Storage;
 using RareCancerNetwork.Protos.V1;
 
 namespace RareCancerNetwork.IntegrationTests;

@@ -1,9 +1,8 @@
 using Grpc.Core;
 using Microsoft.Extensions.DependencyInjection;
-using RareCancerNetwork.Node.Audit;
 using RareCancerNetwork.IntegrationTests.Infrastructure;
+using RareCancerNetwork.Node.Audit;
 using RareCancerNetwork.Node.Authorization;
-using RareCancerNetwork.Protos.Contract;
 using RareCancerNetwork.Protos.V1;
 
 namespace RareCancerNetwork.IntegrationTests;

@@ -1,7 +1,6 @@
 using Google.Protobuf;
 using Grpc.Core;
 using RareCancerNetwork.IntegrationTests.Infrastructure;
-using RareCancerNetwork.Node.Authorization;
 using RareCancerNetwork.Protos.Contract;
 using RareCancerNetwork.Protos.V1;
 

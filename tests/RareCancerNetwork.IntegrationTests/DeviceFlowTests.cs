@@ -3,13 +3,10 @@ using System.Text.Json;
 using Microsoft.Extensions.DependencyInjection;
 using OpenIddict.Abstractions;
 using RareCancerNetwork.Hub.Identity;
+using RareCancerNetwork.HubClient;
 using RareCancerNetwork.IntegrationTests.Infrastructure;
 using RareCancerNetwork.Node.Authorization;
-using RareCancerNetwork.Protos.Contract;
 using RareCancerNetwork.Node.Storage;
-using RareCancerNetwork.HubClient;
-using RareCancerNetwork.Node.Hosting;
-using RareCancerNetwork.Spoke.HubClient;
 using RareCancerNetwork.Protos.V1;
 
 namespace RareCancerNetwork.IntegrationTests;

@@ -2,7 +2,6 @@ using System.Text.Json;
 using RareCancerNetwork.Hub.Identity;
 using RareCancerNetwork.IntegrationTests.Infrastructure;
 using RareCancerNetwork.Node.Authorization;
-using RareCancerNetwork.Protos.Contract;
 using RareCancerNetwork.Protos.V1;
 
 namespace RareCancerNetwork.IntegrationTests;

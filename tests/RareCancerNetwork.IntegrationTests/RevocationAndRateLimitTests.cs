@@ -5,7 +5,6 @@ using OpenIddict.Abstractions;
 using RareCancerNetwork.Hub.Identity;
 using RareCancerNetwork.IntegrationTests.Infrastructure;
 using RareCancerNetwork.Node.Authorization;
-using RareCancerNetwork.Protos.Contract;
 using RareCancerNetwork.Protos.V1;
 
 namespace RareCancerNetwork.IntegrationTests;

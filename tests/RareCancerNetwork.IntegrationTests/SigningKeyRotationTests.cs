@@ -4,7 +4,6 @@ using Microsoft.IdentityModel.JsonWebTokens;
 using RareCancerNetwork.Hub.Identity;
 using RareCancerNetwork.IntegrationTests.Infrastructure;
 using RareCancerNetwork.Node.Authorization;
-using RareCancerNetwork.Protos.Contract;
 using RareCancerNetwork.Protos.V1;
 
 namespace RareCancerNetwork.IntegrationTests;

@@ -1,5 +1,4 @@
 using Google.Protobuf.WellKnownTypes;
-using RareCancerNetwork.Node.Authorization;
 using RareCancerNetwork.Protos.Contract;
 using RareCancerNetwork.Protos.V1;
 using RareCancerNetwork.Spoke.Feed;

@@ -2,10 +2,10 @@ using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Options;
 using RareCancerNetwork.Node.Storage;
 using RareCancerNetwork.Protos.V1;
-using RareCancerNetwork.Spoke.Store;
 using RareCancerNetwork.Spoke.Feed;
 using RareCancerNetwork.Spoke.Outbox;
 using RareCancerNetwork.Spoke.Pseudonymisation;
+using RareCancerNetwork.Spoke.Store;
 
 namespace RareCancerNetwork.Spoke.Tests;
 

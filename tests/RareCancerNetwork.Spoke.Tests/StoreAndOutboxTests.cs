@@ -1,6 +1,5 @@
+using RareCancerNetwork.Spoke.Outbox;
 using RareCancerNetwork.Node.Errors;
-using RareCancerNetwork.Node.Authorization;
-using RareCancerNetwork.Node.RateLimiting;
 using RareCancerNetwork.Protos.V1;
 
 namespace RareCancerNetwork.Spoke.Tests;
@@ -19,7 +18,7 @@ public sealed class StoreAndOutboxTests
         Assert.Equal(ConsultationStatus.Submitted, stored.Status);
         Assert.Equal(DeliveryState.Pending, stored.DeliveryState);
 
-        var pending = await spoke.Outbox.PendingAsync(10, Ct);
+        var pending = await spoke.Outbox.DueAsync(10, Ct);
         var entry = Assert.Single(pending);
         var delivery = DeliverConsultationRequest.Parser.ParseFrom(entry.Payload);
         Assert.Equal(request.ConsultationId, delivery.ConsultationId);
@@ -58,13 +57,13 @@ public sealed class StoreAndOutboxTests
             Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
             // Reopen the same files as a restarted node would (dispose of `first` removes the folder later).
             var reopened = await SpokeStoreFixture.CreateAsync(folder);
-            var pending = await reopened.Outbox.PendingAsync(10, Ct);
+            var pending = await reopened.Outbox.DueAsync(10, Ct);
             Assert.Equal([delivered, rejected], pending.Select(e => e.AggregateId));
 
-            await reopened.Outbox.MarkConsultationDeliveredAsync(pending[0], Ct);
-            await reopened.Outbox.MarkConsultationRejectedAsync(pending[1], "InvalidArgument: details.question: is required", Ct);
-            Assert.Empty(await reopened.Outbox.PendingAsync(10, Ct));
-            Assert.Equal(0, await reopened.Outbox.PendingCountAsync(Ct));
+            await reopened.Outbox.MarkDeliveredAsync([pending[0]], Ct);
+            await reopened.Outbox.MarkRefusedAsync([pending[1]], "InvalidArgument: details.question: is required", Ct);
+            Assert.Empty(await reopened.Outbox.DueAsync(10, Ct));
+            Assert.Equal(0, (await reopened.Outbox.StatusAsync(Ct)).Pending);
 
             var ok = await reopened.Store.GetAsync(delivered, Ct);
             Assert.Equal((ConsultationStatus.Received, DeliveryState.Delivered), (ok.Status, ok.DeliveryState));
@@ -93,5 +92,61 @@ public sealed class StoreAndOutboxTests
         }
         while (token.Length > 0);
         Assert.Equal(ids.AsEnumerable().Reverse(), seen);
+    }
+
+    [Fact]
+    public async Task FailedEntry_WaitsForItsNextAttempt_WithoutHoldingBackOtherRecords()
+    {
+        await using var spoke = await SpokeStoreFixture.CreateAsync();
+        var poison = (await spoke.Store.SubmitAsync("CORE-004", "t", SpokeStoreFixture.Submission("P-1"), Ct)).Consultation.ConsultationId;
+        var later = (await spoke.Store.SubmitAsync("CORE-004", "t", SpokeStoreFixture.Submission("P-2"), Ct)).Consultation.ConsultationId;
+        var due = await spoke.Outbox.DueAsync(10, Ct);
+
+        var parked = await spoke.Outbox.RecordFailureAsync([due[0]], "Internal: boom", TimeSpan.FromHours(1), parkAfterAttempts: 5, Ct);
+
+        Assert.False(parked);
+        Assert.Equal([later], (await spoke.Outbox.DueAsync(10, Ct)).Select(e => e.AggregateId));
+        Assert.Equal(DeliveryState.Pending, (await spoke.Store.GetAsync(poison, Ct)).DeliveryState);
+    }
+
+    [Fact]
+    public async Task EntryFailingRepeatedly_IsParkedWithItsReason_AndResentOnRequest()
+    {
+        await using var spoke = await SpokeStoreFixture.CreateAsync();
+        var id = (await spoke.Store.SubmitAsync("CORE-004", "t", SpokeStoreFixture.Submission(), Ct)).Consultation.ConsultationId;
+        var entry = Assert.Single(await spoke.Outbox.DueAsync(10, Ct));
+
+        Assert.True(await spoke.Outbox.RecordFailureAsync([entry], "Internal: boom", TimeSpan.Zero, parkAfterAttempts: 1, Ct));
+
+        Assert.Empty(await spoke.Outbox.DueAsync(10, Ct));
+        var consultation = await spoke.Store.GetAsync(id, Ct);
+        Assert.Equal((DeliveryState.Parked, "Internal: boom"), (consultation.DeliveryState, consultation.DeliveryError));
+        var status = await spoke.Outbox.StatusAsync(Ct);
+        Assert.Equal((id, "Internal: boom"), (Assert.Single(status.Parked).AggregateId, status.Parked[0].Reason));
+
+        Assert.Equal(1, await spoke.Outbox.ResendParkedAsync(null, Ct));
+        Assert.Equal(id, Assert.Single(await spoke.Outbox.DueAsync(10, Ct)).AggregateId);
+        Assert.Equal(DeliveryState.Pending, (await spoke.Store.GetAsync(id, Ct)).DeliveryState);
+    }
+
+    [Fact]
+    public async Task ParkedEntry_HoldsBackLaterEntriesOfItsOwnOrderingKeyOnly()
+    {
+        await using var spoke = await SpokeStoreFixture.CreateAsync();
+        await using (var connection = await spoke.Database.OpenAsync(Ct))
+        await using (var transaction = connection.BeginTransaction())
+        {
+            foreach (var (kind, key) in new[] { ("forward_audit", "audit"), ("forward_audit", "audit"), ("deliver_consultation", "consultation:x") })
+            {
+                await OutboxStore.EnqueueAsync(connection, transaction, kind, key, key, [], DateTimeOffset.UtcNow, Ct);
+            }
+            await transaction.CommitAsync(Ct);
+        }
+        var due = await spoke.Outbox.DueAsync(10, Ct);
+        Assert.Equal(3, due.Count);
+
+        await spoke.Outbox.RecordFailureAsync([due[0]], "Internal: boom", TimeSpan.Zero, parkAfterAttempts: 1, Ct);
+
+        Assert.Equal(["consultation:x"], (await spoke.Outbox.DueAsync(10, Ct)).Select(e => e.OrderingKey));
     }
 }

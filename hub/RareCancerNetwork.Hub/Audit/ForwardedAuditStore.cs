@@ -1,9 +1,6 @@
-using Google.Protobuf.WellKnownTypes;
 using RareCancerNetwork.Hub.Storage;
 using RareCancerNetwork.Node.Audit;
 using RareCancerNetwork.Node.Errors;
-using RareCancerNetwork.Node.Authorization;
-using RareCancerNetwork.Node.RateLimiting;
 using RareCancerNetwork.Node.Storage;
 using RareCancerNetwork.Protos.V1;
 
@@ -102,35 +99,15 @@ public sealed class ForwardedAuditStore(HubDatabase database)
         {
             rows.Add(new AccessStatisticsRow
             {
-                NodeId = reader.GetString(0), UserId = reader.GetString(1), UserRole = reader.GetString(2), EventType = reader.GetString(3),
-                Action = reader.GetString(4), Outcome = reader.GetString(5), Count = reader.GetInt64(6),
+                NodeId = reader.GetString(0),
+                UserId = reader.GetString(1),
+                UserRole = reader.GetString(2),
+                EventType = reader.GetString(3),
+                Action = reader.GetString(4),
+                Outcome = reader.GetString(5),
+                Count = reader.GetInt64(6),
             });
         }
         return rows;
-    }
-}
-
-/// <summary>Administrators' access review.</summary>
-public sealed class AuditGrpcService(ForwardedAuditStore store) : AuditService.AuditServiceBase
-{
-    public override async Task<GetAccessStatisticsResponse> GetAccessStatistics(GetAccessStatisticsRequest request, Grpc.Core.ServerCallContext context)
-    {
-        var v = new Node.Validation.FieldValidator();
-        if (request.FromTime is null)
-        {
-            v.Add("from_time", "is required");
-        }
-        if (request.ToTime is null)
-        {
-            v.Add("to_time", "is required");
-        }
-        else if (request.FromTime is not null && request.ToTime.ToDateTimeOffset() <= request.FromTime.ToDateTimeOffset())
-        {
-            v.Add("to_time", "must be after from_time");
-        }
-        v.ThrowIfInvalid();
-        var response = new GetAccessStatisticsResponse();
-        response.Rows.AddRange(await store.StatisticsAsync(request.FromTime!.ToDateTimeOffset(), request.ToTime!.ToDateTimeOffset(), context.CancellationToken));
-        return response;
     }
 }

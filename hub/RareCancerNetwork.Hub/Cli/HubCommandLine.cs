@@ -1,17 +1,15 @@
 using System.CommandLine;
 using System.Security.Cryptography.X509Certificates;
-using RareCancerNetwork.Node.CommandLine;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Microsoft.Extensions.Options;
 using RareCancerNetwork.Hub.Consultations;
 using RareCancerNetwork.Hub.Identity;
+using RareCancerNetwork.HubClient;
+using RareCancerNetwork.Node.CommandLine;
 using RareCancerNetwork.Node.Errors;
-using RareCancerNetwork.Node.Authorization;
-using RareCancerNetwork.Node.RateLimiting;
 using RareCancerNetwork.Node.Hosting;
 using RareCancerNetwork.Node.Storage;
-using RareCancerNetwork.HubClient;
 using RareCancerNetwork.Protos.V1;
 using Spectre.Console;
 
@@ -70,7 +68,17 @@ public static partial class HubCommandLine
         {
             settings[$"{HubOptions.Section}:ListenUrls:{i}"] = urls[i];
         }
-        await using var app = HubHost.Build([], settings);
+        WebApplication app;
+        try
+        {
+            app = HubHost.Build([], settings);
+        }
+        catch (NodeConfigurationException exception)
+        {
+            await Console.Error.WriteLineAsync(exception.Message);
+            return 2;
+        }
+        await using var _ = app;
         await HubHost.InitializeAsync(app.Services, cancellationToken);
         await app.StartAsync(cancellationToken);
         var options = app.Services.GetRequiredService<IOptions<HubOptions>>().Value;

@@ -1,7 +1,6 @@
 using System.CommandLine;
 using RareCancerNetwork.Hub.Identity;
 using RareCancerNetwork.Node.Authorization;
-using RareCancerNetwork.Protos.Contract;
 using Spectre.Console;
 
 namespace RareCancerNetwork.Hub.Cli;

@@ -2,12 +2,9 @@ using System.Security.Cryptography;
 using Google.Protobuf;
 using Google.Protobuf.WellKnownTypes;
 using Microsoft.Data.Sqlite;
-using RareCancerNetwork.Hub.Storage;
-using RareCancerNetwork.Hub.Sync;
 using RareCancerNetwork.Hub.Feed;
+using RareCancerNetwork.Hub.Storage;
 using RareCancerNetwork.Node.Errors;
-using RareCancerNetwork.Node.Authorization;
-using RareCancerNetwork.Node.RateLimiting;
 using RareCancerNetwork.Node.Storage;
 using RareCancerNetwork.Protos.V1;
 

@@ -1,5 +1,4 @@
 using Microsoft.Data.Sqlite;
-using RareCancerNetwork.Hub.Sync;
 using RareCancerNetwork.Hub.Feed;
 using RareCancerNetwork.Node.Storage;
 using RareCancerNetwork.Protos.V1;

@@ -1,7 +1,7 @@
 using Grpc.Core;
 using RareCancerNetwork.Node.Authorization;
-using RareCancerNetwork.Protos.Contract;
 using RareCancerNetwork.Node.Validation;
+using RareCancerNetwork.Protos.Contract;
 using RareCancerNetwork.Protos.V1;
 
 namespace RareCancerNetwork.Hub.Consultations;
@@ -14,8 +14,8 @@ public sealed partial class ExpertConsultationGrpcService(ConsultationStore stor
     {
         var v = new FieldValidator();
         v.OptionalEnum("status", request.Status);
-        var pageSize = v.PageSize("page_size", request.PageSize, 50, 200);
-        v.Text("page_token", request.PageToken, 200, required: false);
+        var pageSize = v.PageSize("page_size", request.PageSize, 50, ContractLimits.ConsultationPageSize);
+        v.Text("page_token", request.PageToken, ContractLimits.PageToken, required: false);
         v.ThrowIfInvalid();
         var expert = Expert(context);
         var (page, next) = await store.ListAssignedAsync(expert.ExpertId!, request.Status, pageSize, request.PageToken, context.CancellationToken);
@@ -39,17 +39,17 @@ public sealed partial class ExpertConsultationGrpcService(ConsultationStore stor
         v.Uuid("consultation_id", request.ConsultationId);
         ConsultationValidation.ValidateDiagnosis(v, "diagnosis", request.Diagnosis);
         v.Enum("concordance", request.Concordance);
-        if (request.RecommendedAncillaryTests.Count > ConsultationValidation.MaxAncillaryTests)
+        if (request.RecommendedAncillaryTests.Count > ContractLimits.AncillaryTests)
         {
-            v.Add("recommended_ancillary_tests", $"has {request.RecommendedAncillaryTests.Count} entries; the limit is {ConsultationValidation.MaxAncillaryTests}");
+            v.Add("recommended_ancillary_tests", $"has {request.RecommendedAncillaryTests.Count} entries; the limit is {ContractLimits.AncillaryTests}");
         }
         for (var i = 0; i < request.RecommendedAncillaryTests.Count; i++)
         {
-            v.Text($"recommended_ancillary_tests[{i}]", request.RecommendedAncillaryTests[i], 200);
+            v.Text($"recommended_ancillary_tests[{i}]", request.RecommendedAncillaryTests[i], ContractLimits.AncillaryTestName);
         }
-        v.Text("comment", request.Comment, ConsultationValidation.MaxComment, required: false);
-        v.Range("replaces_version", request.ReplacesVersion, 0, 10_000);
-        v.Text("amendment_reason", request.AmendmentReason, 2_000, required: false);
+        v.Text("comment", request.Comment, ContractLimits.ReportComment, required: false);
+        v.Range("replaces_version", request.ReplacesVersion, 0, ContractLimits.ReportVersions);
+        v.Text("amendment_reason", request.AmendmentReason, ContractLimits.AmendmentReason, required: false);
         v.ThrowIfInvalid();
         var expert = Expert(context);
         var report = await store.SubmitReportAsync(expert.ExpertId!, expert.DisplayName, request, context.CancellationToken);

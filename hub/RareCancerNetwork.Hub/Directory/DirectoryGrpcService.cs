@@ -1,10 +1,9 @@
 using Grpc.Core;
 using RareCancerNetwork.Hub.Storage;
 using RareCancerNetwork.Node.Errors;
-using RareCancerNetwork.Node.Authorization;
-using RareCancerNetwork.Node.RateLimiting;
 using RareCancerNetwork.Node.Storage;
 using RareCancerNetwork.Node.Validation;
+using RareCancerNetwork.Protos.Contract;
 using RareCancerNetwork.Protos.V1;
 
 namespace RareCancerNetwork.Hub.Directory;
@@ -15,7 +14,7 @@ public sealed class DirectoryGrpcService(HubDatabase database) : DirectoryServic
     public override async Task<ListFacilitiesResponse> ListFacilities(ListFacilitiesRequest request, ServerCallContext context)
     {
         var v = new FieldValidator();
-        var pageSize = v.PageSize("page_size", request.PageSize, 100, 500);
+        var pageSize = v.PageSize("page_size", request.PageSize, 100, ContractLimits.DirectoryPageSize);
         v.Text("prefecture", request.Prefecture, 10, required: false);
         v.Text("region", request.Region, 32, required: false);
         v.Text("page_token", request.PageToken, 32, required: false);

@@ -1,15 +1,14 @@
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
-using Microsoft.IdentityModel.Tokens;
 using System.Text.RegularExpressions;
 using Microsoft.Data.Sqlite;
+using Microsoft.IdentityModel.Tokens;
 using OpenIddict.Abstractions;
 using RareCancerNetwork.Hub.Storage;
-using RareCancerNetwork.Node.Errors;
 using RareCancerNetwork.Node.Authorization;
-using RareCancerNetwork.Node.RateLimiting;
-using RareCancerNetwork.Protos.Contract;
+using RareCancerNetwork.Node.Errors;
 using RareCancerNetwork.Node.Storage;
+using RareCancerNetwork.Protos.Contract;
 using RareCancerNetwork.Protos.V1;
 using static OpenIddict.Abstractions.OpenIddictConstants;
 
@@ -83,9 +82,9 @@ public sealed partial class ClientRegistry(HubDatabase database, IOpenIddictAppl
         {
             throw new InvalidFieldsException([new FieldViolation("specialties", "at least one known organ system is required")]);
         }
-        if (capacity is < 1 or > 1000)
+        if (capacity is < 1 or > ContractLimits.ExpertCapacity)
         {
-            throw new InvalidFieldsException([new FieldViolation("capacity", "must be between 1 and 1000")]);
+            throw new InvalidFieldsException([new FieldViolation("capacity", $"must be between 1 and {ContractLimits.ExpertCapacity}")]);
         }
         var clientId = $"expert-{expertId}";
         var now = clock.GetUtcNow().ToDbText();

@@ -1,14 +1,11 @@
 using System.Security.Claims;
 using System.Text.Encodings.Web;
-using Microsoft.AspNetCore;
 using Microsoft.AspNetCore.Antiforgery;
 using Microsoft.AspNetCore.Authentication;
 using OpenIddict.Abstractions;
 using OpenIddict.Server.AspNetCore;
 using RareCancerNetwork.Node.Audit;
 using RareCancerNetwork.Node.Errors;
-using RareCancerNetwork.Node.Authorization;
-using RareCancerNetwork.Node.RateLimiting;
 using static OpenIddict.Abstractions.OpenIddictConstants;
 
 namespace RareCancerNetwork.Hub.Identity;

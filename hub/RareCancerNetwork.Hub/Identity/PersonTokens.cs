@@ -1,10 +1,8 @@
 using System.Security.Claims;
 using Microsoft.IdentityModel.Tokens;
 using OpenIddict.Abstractions;
-using RareCancerNetwork.Node.Errors;
 using RareCancerNetwork.Node.Authorization;
-using RareCancerNetwork.Node.RateLimiting;
-using RareCancerNetwork.Protos.Contract;
+using RareCancerNetwork.Node.Errors;
 using static OpenIddict.Abstractions.OpenIddictConstants;
 
 namespace RareCancerNetwork.Hub.Identity;

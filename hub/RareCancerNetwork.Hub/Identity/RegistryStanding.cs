@@ -1,8 +1,5 @@
 using RareCancerNetwork.Hub.Storage;
-using RareCancerNetwork.Node.Errors;
 using RareCancerNetwork.Node.Authorization;
-using RareCancerNetwork.Node.RateLimiting;
-using RareCancerNetwork.Protos.Contract;
 using RareCancerNetwork.Node.Storage;
 
 namespace RareCancerNetwork.Hub.Identity;

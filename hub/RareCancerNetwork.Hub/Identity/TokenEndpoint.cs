@@ -5,7 +5,6 @@ using Microsoft.IdentityModel.Tokens;
 using OpenIddict.Abstractions;
 using OpenIddict.Server.AspNetCore;
 using RareCancerNetwork.Node.Authorization;
-using RareCancerNetwork.Protos.Contract;
 using static OpenIddict.Abstractions.OpenIddictConstants;
 
 namespace RareCancerNetwork.Hub.Identity;

@@ -4,10 +4,8 @@ using Microsoft.AspNetCore.Identity;
 using Microsoft.Data.Sqlite;
 using OtpNet;
 using RareCancerNetwork.Hub.Storage;
-using RareCancerNetwork.Node.Errors;
 using RareCancerNetwork.Node.Authorization;
-using RareCancerNetwork.Node.RateLimiting;
-using RareCancerNetwork.Protos.Contract;
+using RareCancerNetwork.Node.Errors;
 using RareCancerNetwork.Node.Storage;
 
 namespace RareCancerNetwork.Hub.Identity;

@@ -4,8 +4,8 @@ using RareCancerNetwork.Node.Storage;
 namespace RareCancerNetwork.Hub.Storage;
 
 /// <summary>
-/// The hub's authoritative store. Services reach SQLite only through this seam (and the
-/// repositories built on it), so a national deployment can move to a server database later.
+/// The hub's authoritative store: one SQLite database (WAL) in the data folder, opened only through the
+/// node library's helper. Its SQL is SQLite's dialect; the capabilities' stores use it directly.
 /// </summary>
 public sealed class HubDatabase(IOptions<HubOptions> options)
 {

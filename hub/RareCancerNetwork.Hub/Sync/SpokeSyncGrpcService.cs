@@ -3,11 +3,10 @@ using Grpc.Core;
 using RareCancerNetwork.Hub.Audit;
 using RareCancerNetwork.Hub.Consultations;
 using RareCancerNetwork.Hub.Feed;
-using RareCancerNetwork.Node.Errors;
 using RareCancerNetwork.Node.Authorization;
-using RareCancerNetwork.Node.RateLimiting;
-using RareCancerNetwork.Protos.Contract;
+using RareCancerNetwork.Node.Errors;
 using RareCancerNetwork.Node.Validation;
+using RareCancerNetwork.Protos.Contract;
 using RareCancerNetwork.Protos.V1;
 
 namespace RareCancerNetwork.Hub.Sync;
@@ -91,11 +90,11 @@ public sealed partial class SpokeSyncGrpcService(ConsultationStore store, EventF
     public override async Task<ForwardAuditEntriesResponse> ForwardAuditEntries(ForwardAuditEntriesRequest request, ServerCallContext context)
     {
         var v = new FieldValidator();
-        if (request.Entries.Count is 0 or > 500)
+        if (request.Entries.Count is 0 or > ContractLimits.AuditEntriesPerForward)
         {
-            v.Add("entries", $"must hold 1-500 entries; got {request.Entries.Count}");
+            v.Add("entries", $"must hold 1-{ContractLimits.AuditEntriesPerForward} entries; got {request.Entries.Count}");
         }
-        for (var i = 0; i < request.Entries.Count && i < 500; i++)
+        for (var i = 0; i < request.Entries.Count && i < ContractLimits.AuditEntriesPerForward; i++)
         {
             v.Range($"entries[{i}].sequence", request.Entries[i].Sequence, 1, long.MaxValue);
             if (request.Entries[i].OccurredAt is null)

@@ -1,11 +1,9 @@
 using Google.Protobuf;
 using Grpc.Core;
 using Grpc.Core.Interceptors;
-using Microsoft.AspNetCore.Http;
-using RareCancerNetwork.Node.Errors;
 using RareCancerNetwork.Node.Authorization;
-using RareCancerNetwork.Node.RateLimiting;
-using RareCancerNetwork.Protos.Contract;
+using RareCancerNetwork.Node.Errors;
+using RareCancerNetwork.Node.Hosting;
 
 namespace RareCancerNetwork.Node.Audit;
 
@@ -14,7 +12,7 @@ namespace RareCancerNetwork.Node.Audit;
 /// for every refused call of any RPC. The entry names the object by type and id, never its content.
 /// A read is audited before its data leaves the node: if the entry cannot be written, the call fails.
 /// </summary>
-public sealed class AuditInterceptor(AuditLog log, IReadOnlyDictionary<string, RpcPolicy> policies) : Interceptor
+public sealed class AuditInterceptor(AuditLog log, NodeDescription node) : Interceptor
 {
     public override async Task<TResponse> UnaryServerHandler<TRequest, TResponse>(
         TRequest request, ServerCallContext context, UnaryServerMethod<TRequest, TResponse> continuation)
@@ -24,7 +22,7 @@ public sealed class AuditInterceptor(AuditLog log, IReadOnlyDictionary<string, R
         {
             response = await continuation(request, context);
         }
-        catch (Exception exception) when (exception is NetworkException or RpcException)
+        catch (Exception exception)
         {
             await RecordFailureAsync(request, context, exception);
             throw;
@@ -32,6 +30,28 @@ public sealed class AuditInterceptor(AuditLog log, IReadOnlyDictionary<string, R
         if (IsPatientLevel(context.Method))
         {
             await log.AppendAsync(Record(context, request, AuditVocabulary.Success, "OK"), context.CancellationToken);
+        }
+        return response;
+    }
+
+    public override async Task<TResponse> ClientStreamingServerHandler<TRequest, TResponse>(
+        IAsyncStreamReader<TRequest> requestStream, ServerCallContext context, ClientStreamingServerMethod<TRequest, TResponse> continuation)
+    {
+        // The object is named by the first message, which the service has read by the time it answers.
+        var reader = new FirstMessageReader<TRequest>(requestStream);
+        TResponse response;
+        try
+        {
+            response = await continuation(reader, context);
+        }
+        catch (Exception exception)
+        {
+            await RecordFailureAsync(reader.First ?? new object(), context, exception);
+            throw;
+        }
+        if (IsPatientLevel(context.Method))
+        {
+            await log.AppendAsync(Record(context, reader.First ?? new object(), AuditVocabulary.Success, "OK"), context.CancellationToken);
         }
         return response;
     }
@@ -48,7 +68,7 @@ public sealed class AuditInterceptor(AuditLog log, IReadOnlyDictionary<string, R
         {
             await continuation(request, stream, context);
         }
-        catch (Exception exception) when (exception is NetworkException or RpcException && !stream.Audited)
+        catch (Exception exception) when (!stream.Audited)
         {
             await RecordFailureAsync(request, context, exception);
             throw;
@@ -67,14 +87,15 @@ public sealed class AuditInterceptor(AuditLog log, IReadOnlyDictionary<string, R
         {
             RpcException rpc => rpc.StatusCode.ToString(),
             NetworkException network => ErrorMappingInterceptor.ToRpcException(network).StatusCode.ToString(),
-            _ => "Unknown",
+            OperationCanceledException => nameof(StatusCode.Cancelled),
+            _ => nameof(StatusCode.Internal),
         };
         var record = Record(context, request, AuditVocabulary.Failure, detail);
         // Note: the audit write must not be cancelled by the caller going away.
         await log.AppendAsync(denied ? record with { EventType = AuditVocabulary.EventTypeAuthorization } : record, CancellationToken.None);
     }
 
-    private bool IsPatientLevel(string method) => policies.TryGetValue(method, out var policy) && policy.PatientLevel;
+    private bool IsPatientLevel(string method) => node.Policies.TryGetValue(method, out var policy) && policy.PatientLevel;
 
     private static AuditRecord Record(ServerCallContext context, object request, string outcome, string detail)
     {
@@ -97,6 +118,24 @@ public sealed class AuditInterceptor(AuditLog log, IReadOnlyDictionary<string, R
             || rpcName.StartsWith("Fetch", StringComparison.Ordinal) || rpcName.StartsWith("Subscribe", StringComparison.Ordinal) => "R",
         _ => "E",
     };
+
+    /// <summary>Remembers the first message of a client stream, which names the object.</summary>
+    private sealed class FirstMessageReader<T>(IAsyncStreamReader<T> inner) : IAsyncStreamReader<T>
+    {
+        public object? First { get; private set; }
+
+        public T Current => inner.Current;
+
+        public async Task<bool> MoveNext(CancellationToken cancellationToken)
+        {
+            var moved = await inner.MoveNext(cancellationToken);
+            if (moved && First is null)
+            {
+                First = inner.Current;
+            }
+            return moved;
+        }
+    }
 
     /// <summary>Writes the audit entry before the first message of a stream leaves the node.</summary>
     private sealed class AuditedStream<T>(IServerStreamWriter<T> inner, Func<Task> audit) : IServerStreamWriter<T>

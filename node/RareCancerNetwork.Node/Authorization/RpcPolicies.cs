@@ -44,7 +44,7 @@ public static class CallerRoles
 
 /// <summary>
 /// The network's authorization table: one declared policy per RPC. Enforced by
-/// <see cref="Errors.RpcPolicyInterceptor"/>; an RPC missing here is refused (fail closed) and fails
+/// <see cref="RpcPolicyInterceptor"/>; an RPC missing here is refused (fail closed) and fails
 /// the table test; <c>docs/authorization.md</c> is checked against <see cref="ToMarkdown"/>.
 /// </summary>
 public static class RpcPolicies

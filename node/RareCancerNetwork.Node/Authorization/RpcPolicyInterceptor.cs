@@ -1,8 +1,8 @@
 using Grpc.Core;
 using Grpc.Core.Interceptors;
-using RareCancerNetwork.Node.Errors;
 using OpenIddict.Abstractions;
-using RareCancerNetwork.Protos.Contract;
+using RareCancerNetwork.Node.Errors;
+using RareCancerNetwork.Node.Hosting;
 
 namespace RareCancerNetwork.Node.Authorization;
 
@@ -11,7 +11,7 @@ namespace RareCancerNetwork.Node.Authorization;
 /// belongs to this node and facility). Data-dependent institution rules (whose record is it) are
 /// enforced by the services. An RPC without a declared policy is refused: fail closed.
 /// </summary>
-public sealed class RpcPolicyInterceptor(IReadOnlyDictionary<string, RpcPolicy> policies, ICallerStanding standing, string? spokeNodeId = null, string? spokeFacilityCode = null) : Interceptor
+public sealed class RpcPolicyInterceptor(NodeDescription node, ICallerStanding standing) : Interceptor
 {
     public override async Task<TResponse> UnaryServerHandler<TRequest, TResponse>(
         TRequest request, ServerCallContext context, UnaryServerMethod<TRequest, TResponse> continuation)
@@ -27,13 +27,27 @@ public sealed class RpcPolicyInterceptor(IReadOnlyDictionary<string, RpcPolicy> 
         await continuation(request, responseStream, context);
     }
 
+    public override async Task<TResponse> ClientStreamingServerHandler<TRequest, TResponse>(
+        IAsyncStreamReader<TRequest> requestStream, ServerCallContext context, ClientStreamingServerMethod<TRequest, TResponse> continuation)
+    {
+        await AuthorizeAsync(context);
+        return await continuation(requestStream, context);
+    }
+
+    public override async Task DuplexStreamingServerHandler<TRequest, TResponse>(IAsyncStreamReader<TRequest> requestStream,
+        IServerStreamWriter<TResponse> responseStream, ServerCallContext context, DuplexStreamingServerMethod<TRequest, TResponse> continuation)
+    {
+        await AuthorizeAsync(context);
+        await continuation(requestStream, responseStream, context);
+    }
+
     private async Task AuthorizeAsync(ServerCallContext context)
     {
         if (RpcPolicies.IsInfrastructure(context.Method))
         {
             return;
         }
-        if (!policies.TryGetValue(context.Method, out var policy))
+        if (!node.Policies.TryGetValue(context.Method, out var policy))
         {
             throw new AccessDeniedException($"{context.Method} has no declared authorization policy.");
         }
@@ -48,7 +62,7 @@ public sealed class RpcPolicyInterceptor(IReadOnlyDictionary<string, RpcPolicy> 
             throw new AccessDeniedException($"The token lacks the scope '{policy.Scope}' that {context.Method} requires.");
         }
         var caller = NetworkCaller.From(user);
-        if (policy.Institution == InstitutionRule.ThisSpoke && (caller.NodeId != spokeNodeId || caller.FacilityCode != spokeFacilityCode))
+        if (policy.Institution == InstitutionRule.ThisSpoke && (caller.NodeId != node.NodeId || caller.FacilityCode != node.SpokeFacilityCode))
         {
             throw new AccessDeniedException("The caller does not belong to this spoke's facility.");
         }
@@ -65,7 +79,9 @@ public sealed class RpcPolicyInterceptor(IReadOnlyDictionary<string, RpcPolicy> 
 /// <summary>Whether a caller with a valid token may still act (not revoked, not disabled).</summary>
 public interface ICallerStanding
 {
+    /// <param name="caller">The caller as its token describes it.</param>
     /// <param name="clientCertificateThumbprint">SHA-256 of the TLS client certificate presented, if any.</param>
+    /// <param name="cancellationToken">The call's cancellation.</param>
     Task<bool> IsInGoodStandingAsync(NetworkCaller caller, string? clientCertificateThumbprint, CancellationToken cancellationToken);
 }
 

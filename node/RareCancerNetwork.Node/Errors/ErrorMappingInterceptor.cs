@@ -2,15 +2,17 @@ using Google.Protobuf.WellKnownTypes;
 using Google.Rpc;
 using Grpc.Core;
 using Grpc.Core.Interceptors;
+using Microsoft.Extensions.Logging;
 
 namespace RareCancerNetwork.Node.Errors;
 
 /// <summary>
-/// The one place where domain exceptions become gRPC statuses with rich details
-/// (google.rpc.BadRequest / ErrorInfo). Unexpected exceptions become INTERNAL without
-/// their text, so no stack trace or patient data reaches a client.
+/// The one place where exceptions become gRPC statuses. Domain exceptions carry rich details
+/// (google.rpc.BadRequest / ErrorInfo); anything unexpected becomes INTERNAL with a correlation id
+/// that is also logged, so an operator can find the failure while the client learns nothing of its
+/// text (no stack trace, no patient data). A caller that went away is not an error.
 /// </summary>
-public sealed class ErrorMappingInterceptor : Interceptor
+public sealed partial class ErrorMappingInterceptor(ILogger<ErrorMappingInterceptor> logger) : Interceptor
 {
     public const string ErrorDomain = "rarecancer.network";
 
@@ -21,9 +23,22 @@ public sealed class ErrorMappingInterceptor : Interceptor
         {
             return await continuation(request, context);
         }
-        catch (NetworkException exception)
+        catch (Exception exception) when (exception is not RpcException)
         {
-            throw ToRpcException(exception);
+            throw Map(exception, context);
+        }
+    }
+
+    public override async Task<TResponse> ClientStreamingServerHandler<TRequest, TResponse>(
+        IAsyncStreamReader<TRequest> requestStream, ServerCallContext context, ClientStreamingServerMethod<TRequest, TResponse> continuation)
+    {
+        try
+        {
+            return await continuation(requestStream, context);
+        }
+        catch (Exception exception) when (exception is not RpcException)
+        {
+            throw Map(exception, context);
         }
     }
 
@@ -35,12 +50,48 @@ public sealed class ErrorMappingInterceptor : Interceptor
         {
             await continuation(request, responseStream, context);
         }
-        catch (NetworkException exception)
+        catch (Exception exception) when (exception is not RpcException)
         {
-            throw ToRpcException(exception);
+            throw Map(exception, context);
         }
     }
 
+    public override async Task DuplexStreamingServerHandler<TRequest, TResponse>(
+        IAsyncStreamReader<TRequest> requestStream, IServerStreamWriter<TResponse> responseStream, ServerCallContext context,
+        DuplexStreamingServerMethod<TRequest, TResponse> continuation)
+    {
+        try
+        {
+            await continuation(requestStream, responseStream, context);
+        }
+        catch (Exception exception) when (exception is not RpcException)
+        {
+            throw Map(exception, context);
+        }
+    }
+
+    private RpcException Map(Exception exception, ServerCallContext context)
+    {
+        if (exception is NetworkException known)
+        {
+            return ToRpcException(known);
+        }
+        if (exception is OperationCanceledException && context.CancellationToken.IsCancellationRequested)
+        {
+            return new RpcException(new Grpc.Core.Status(StatusCode.Cancelled, "The call was cancelled."));
+        }
+        var correlationId = Guid.CreateVersion7().ToString("N");
+        // Note: the exception's type and stack name code, never data; its message may quote a value, so it is not logged.
+        LogUnexpected(logger, context.Method, correlationId, exception.GetType().FullName ?? "", exception.StackTrace ?? "");
+        return new Google.Rpc.Status
+        {
+            Code = (int)Code.Internal,
+            Message = $"The node failed to process the request. Nothing was changed by the failed step. Report correlation id {correlationId} to the node's operator.",
+            Details = { Any.Pack(new ErrorInfo { Reason = "INTERNAL", Domain = ErrorDomain, Metadata = { ["correlation_id"] = correlationId } }) },
+        }.ToRpcException();
+    }
+
+    /// <summary>The status a domain exception stands for, with its machine-readable details.</summary>
     public static RpcException ToRpcException(NetworkException exception)
     {
         var status = new Google.Rpc.Status { Message = exception.Message };
@@ -78,4 +129,8 @@ public sealed class ErrorMappingInterceptor : Interceptor
         }
         return status.ToRpcException();
     }
+
+    [LoggerMessage(EventId = 1001, Level = LogLevel.Error,
+        Message = "Unexpected failure in {Method} (correlation id {CorrelationId}): {ExceptionType}\n{StackTrace}")]
+    private static partial void LogUnexpected(ILogger logger, string method, string correlationId, string exceptionType, string stackTrace);
 }

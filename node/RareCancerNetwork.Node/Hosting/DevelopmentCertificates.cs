@@ -1,7 +1,7 @@
 using System.Net;
-using RareCancerNetwork.Node.Storage;
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
+using RareCancerNetwork.Node.Storage;
 
 namespace RareCancerNetwork.Node.Hosting;
 

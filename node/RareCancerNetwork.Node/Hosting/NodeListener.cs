@@ -7,6 +7,7 @@ using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.DependencyInjection;
+using RareCancerNetwork.Protos.Contract;
 
 namespace RareCancerNetwork.Node.Hosting;
 
@@ -46,7 +47,7 @@ public static class NodeListener
             }
         }
         // Large enough for consultation text, small enough to stop abuse; gRPC enforces its own limit too.
-        kestrel.Limits.MaxRequestBodySize = 8 * 1024 * 1024;
+        kestrel.Limits.MaxRequestBodySize = 2L * ContractLimits.MaxMessageBytes;
     }
 
     /// <summary>The addresses actually bound (after port 0 was resolved), as https URLs.</summary>

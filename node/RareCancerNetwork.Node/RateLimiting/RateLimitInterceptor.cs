@@ -5,7 +5,6 @@ using Google.Rpc;
 using Grpc.Core;
 using Grpc.Core.Interceptors;
 using RareCancerNetwork.Node.Authorization;
-using RareCancerNetwork.Protos.Contract;
 
 namespace RareCancerNetwork.Node.RateLimiting;
 
@@ -30,6 +29,20 @@ public sealed class RateLimitOptions
 /// </summary>
 public sealed class RateLimitInterceptor : Interceptor, IDisposable
 {
+    public override Task<TResponse> ClientStreamingServerHandler<TRequest, TResponse>(
+        IAsyncStreamReader<TRequest> requestStream, ServerCallContext context, ClientStreamingServerMethod<TRequest, TResponse> continuation)
+    {
+        Admit(context);
+        return continuation(requestStream, context);
+    }
+
+    public override Task DuplexStreamingServerHandler<TRequest, TResponse>(IAsyncStreamReader<TRequest> requestStream,
+        IServerStreamWriter<TResponse> responseStream, ServerCallContext context, DuplexStreamingServerMethod<TRequest, TResponse> continuation)
+    {
+        Admit(context);
+        return continuation(requestStream, responseStream, context);
+    }
+
     private readonly PartitionedRateLimiter<string> _limiter;
 
     public RateLimitInterceptor(Microsoft.Extensions.Options.IOptions<RateLimitOptions> options)

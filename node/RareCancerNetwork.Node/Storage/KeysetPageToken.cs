@@ -1,7 +1,5 @@
 using System.Text;
 using RareCancerNetwork.Node.Errors;
-using RareCancerNetwork.Node.Authorization;
-using RareCancerNetwork.Node.RateLimiting;
 
 namespace RareCancerNetwork.Node.Storage;
 

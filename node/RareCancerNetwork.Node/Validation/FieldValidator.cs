@@ -1,8 +1,6 @@
 using System.Globalization;
 using System.Text.RegularExpressions;
 using RareCancerNetwork.Node.Errors;
-using RareCancerNetwork.Node.Authorization;
-using RareCancerNetwork.Node.RateLimiting;
 
 namespace RareCancerNetwork.Node.Validation;
 

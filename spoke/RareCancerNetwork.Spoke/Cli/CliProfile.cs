@@ -1,13 +1,9 @@
 using System.Text.Json;
-using RareCancerNetwork.Node.Storage;
 using Grpc.Net.Client;
-using Microsoft.Extensions.DependencyInjection;
 using OpenIddict.Client;
-using RareCancerNetwork.Node.Authorization;
-using RareCancerNetwork.Protos.Contract;
 using RareCancerNetwork.HubClient;
-using RareCancerNetwork.Node.Hosting;
-using RareCancerNetwork.Spoke.HubClient;
+using RareCancerNetwork.Node.Authorization;
+using RareCancerNetwork.Node.Storage;
 using RareCancerNetwork.Protos.V1;
 
 namespace RareCancerNetwork.Spoke.Cli;

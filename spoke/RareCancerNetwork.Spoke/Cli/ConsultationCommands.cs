@@ -1,11 +1,8 @@
 using System.CommandLine;
 using Google.Protobuf;
 using Grpc.Core;
-using Polly.Retry;
 using Polly;
-using RareCancerNetwork.HubClient;
-using RareCancerNetwork.Node.Hosting;
-using RareCancerNetwork.Spoke.HubClient;
+using Polly.Retry;
 using RareCancerNetwork.Protos.V1;
 using Spectre.Console;
 

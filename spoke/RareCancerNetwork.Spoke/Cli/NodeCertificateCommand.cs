@@ -1,6 +1,4 @@
 using System.CommandLine;
-using RareCancerNetwork.HubClient;
-using RareCancerNetwork.Node.Hosting;
 using RareCancerNetwork.Spoke.HubClient;
 
 namespace RareCancerNetwork.Spoke.Cli;

@@ -2,10 +2,8 @@ using System.CommandLine;
 using Google.Protobuf;
 using Grpc.Core;
 using Microsoft.Extensions.Options;
-using RareCancerNetwork.Node.Hosting;
 using RareCancerNetwork.HubClient;
-using RareCancerNetwork.Spoke.HubClient;
-using RareCancerNetwork.Protos.V1;
+using RareCancerNetwork.Node.Hosting;
 using Spectre.Console;
 
 namespace RareCancerNetwork.Spoke.Cli;
@@ -93,7 +91,7 @@ public static class SpokeCommandLine
         {
             app = SpokeHost.Build([], settings, result.GetValue(config));
         }
-        catch (SpokeHost.NotConfiguredException exception)
+        catch (NodeConfigurationException exception)
         {
             await Console.Error.WriteLineAsync(exception.Message);
             return 2;

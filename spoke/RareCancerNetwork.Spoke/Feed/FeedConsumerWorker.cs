@@ -1,10 +1,6 @@
 using System.Diagnostics;
 using Grpc.Core;
 using Microsoft.Extensions.Options;
-using Polly.Retry;
-using Polly;
-using RareCancerNetwork.HubClient;
-using RareCancerNetwork.Node.Hosting;
 using RareCancerNetwork.Spoke.HubClient;
 
 namespace RareCancerNetwork.Spoke.Feed;
@@ -19,8 +15,8 @@ public sealed partial class FeedConsumerWorker(FeedStore store, HubConnection hu
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        var pipeline = HubRetry.Create(options.Value.Delivery, stoppingToken,
-            (attempt, delay, reason) => LogReconnecting(logger, attempt, delay.TotalSeconds, reason));
+        var pipeline = HubRetry.Create(options.Value.Delivery, HubFailures.IsWorthRetrying,
+            (attempt, delay, failure) => LogReconnecting(logger, attempt, delay.TotalSeconds, HubFailures.Describe(failure)), stoppingToken);
 
         while (!stoppingToken.IsCancellationRequested)
         {
@@ -56,7 +52,7 @@ public sealed partial class FeedConsumerWorker(FeedStore store, HubConnection hu
         }
         catch (RpcException exception) when (applied > 0 || started.Elapsed > HealthySession)
         {
-            LogSessionEnded(logger, applied, HubFailures.Describe(exception));
+            LogSessionEnded(logger, applied, exception.StatusCode);
             return;
         }
         catch (RpcException exception) when (exception.StatusCode == StatusCode.Unauthenticated)
@@ -74,8 +70,8 @@ public sealed partial class FeedConsumerWorker(FeedStore store, HubConnection hu
     [LoggerMessage(EventId = 2201, Level = LogLevel.Warning, Message = "Hub feed unavailable; reconnect {Attempt} in {DelaySeconds:F1}s ({Reason})")]
     private static partial void LogReconnecting(ILogger logger, int attempt, double delaySeconds, string reason);
 
-    [LoggerMessage(EventId = 2202, Level = LogLevel.Information, Message = "Hub feed session ended after {Applied} events ({Reason}); reconnecting")]
-    private static partial void LogSessionEnded(ILogger logger, int applied, string reason);
+    [LoggerMessage(EventId = 2202, Level = LogLevel.Information, Message = "Hub feed session ended after {Applied} events ({StatusCode}); reconnecting")]
+    private static partial void LogSessionEnded(ILogger logger, int applied, StatusCode statusCode);
 
     [LoggerMessage(EventId = 2203, Level = LogLevel.Warning, Message = "Feed event {Sequence} for consultation {ConsultationId} skipped: {Result}")]
     private static partial void LogSkipped(ILogger logger, long sequence, string consultationId, FeedApplyResult result);

@@ -1,7 +1,6 @@
 using Microsoft.Data.Sqlite;
-using RareCancerNetwork.Node.Authorization;
-using RareCancerNetwork.Protos.Contract;
 using RareCancerNetwork.Node.Storage;
+using RareCancerNetwork.Protos.Contract;
 using RareCancerNetwork.Protos.V1;
 using RareCancerNetwork.Spoke.Store;
 

@@ -1,10 +1,8 @@
 using Grpc.Net.Client;
 using Microsoft.Extensions.Options;
 using OpenIddict.Client;
-using RareCancerNetwork.Node.Authorization;
-using RareCancerNetwork.Protos.Contract;
 using RareCancerNetwork.HubClient;
-using RareCancerNetwork.Node.Hosting;
+using RareCancerNetwork.Node.Authorization;
 using RareCancerNetwork.Protos.V1;
 
 namespace RareCancerNetwork.Spoke.HubClient;

@@ -1,22 +1,58 @@
+using Google.Rpc;
 using Grpc.Core;
 using OpenIddict.Abstractions;
 
 namespace RareCancerNetwork.Spoke.HubClient;
 
-/// <summary>Which hub failures are worth retrying (the hub or network will recover) and which are final answers.</summary>
+/// <summary>What a failed call to the hub says about what to do next.</summary>
+public enum HubFailureKind
+{
+    /// <summary>The hub or the network is down, busy or refusing our token for now: wait and call again.</summary>
+    HubUnavailable,
+
+    /// <summary>The hub failed on this entry (INTERNAL, UNKNOWN, ...): retry it a few times, then park it for an operator.</summary>
+    EntryFailed,
+
+    /// <summary>The hub gave a final answer about this entry (invalid, forbidden, conflicting, too large).</summary>
+    Refused,
+}
+
+/// <summary>Classifies hub failures, and reads the delay the hub asked for.</summary>
 public static class HubFailures
 {
-    public static bool IsTransient(Exception exception) => exception switch
+    public static HubFailureKind Classify(Exception exception) => exception switch
     {
-        RpcException rpc => rpc.StatusCode is StatusCode.Unavailable or StatusCode.DeadlineExceeded or StatusCode.ResourceExhausted
-            or StatusCode.Aborted or StatusCode.Internal or StatusCode.Unknown or StatusCode.Unauthenticated
-            or StatusCode.Cancelled or StatusCode.Unimplemented,
+        RpcException { StatusCode: StatusCode.ResourceExhausted } rpc => RetryAfter(rpc) is null ? HubFailureKind.Refused : HubFailureKind.HubUnavailable,
+        RpcException rpc => rpc.StatusCode switch
+        {
+            StatusCode.Unavailable or StatusCode.DeadlineExceeded or StatusCode.Unauthenticated or StatusCode.Cancelled => HubFailureKind.HubUnavailable,
+            StatusCode.InvalidArgument or StatusCode.PermissionDenied or StatusCode.AlreadyExists or StatusCode.FailedPrecondition
+                or StatusCode.NotFound or StatusCode.OutOfRange => HubFailureKind.Refused,
+            _ => HubFailureKind.EntryFailed,
+        },
         // Token endpoint unreachable or refusing for now (e.g. a node being re-registered).
-        OpenIddictExceptions.ProtocolException => true,
-        HttpRequestException or IOException or TimeoutException => true,
-        InvalidOperationException { InnerException: HttpRequestException } => true,
-        _ => false,
+        OpenIddictExceptions.ProtocolException => HubFailureKind.HubUnavailable,
+        HttpRequestException or IOException or TimeoutException => HubFailureKind.HubUnavailable,
+        InvalidOperationException { InnerException: HttpRequestException } => HubFailureKind.HubUnavailable,
+        _ => HubFailureKind.EntryFailed,
     };
+
+    /// <summary>Whether waiting for the hub or network to recover is the cure.</summary>
+    public static bool IsHubUnavailable(Exception exception) => Classify(exception) == HubFailureKind.HubUnavailable;
+
+    /// <summary>Whether a long-lived call (the feed) should be tried again: anything but a final refusal.</summary>
+    public static bool IsWorthRetrying(Exception exception) => Classify(exception) != HubFailureKind.Refused;
+
+    /// <summary>The delay the hub asked for in a google.rpc.RetryInfo detail (rate limits), if any.</summary>
+    public static TimeSpan? RetryAfter(Exception exception)
+    {
+        if (exception is not RpcException rpc)
+        {
+            return null;
+        }
+        var retryInfo = rpc.GetRpcStatus()?.GetDetail<RetryInfo>();
+        return retryInfo?.RetryDelay?.ToTimeSpan();
+    }
 
     /// <summary>A short description for logs and operators; never request content.</summary>
     public static string Describe(Exception exception) => exception switch

@@ -69,7 +69,8 @@ public sealed partial class PersistedHubKeys(IConfigurationManager<OpenIddictCon
             {
                 Modulus = Base64UrlEncoder.DecodeBytes(key.Modulus),
                 Exponent = Base64UrlEncoder.DecodeBytes(key.Exponent),
-            }) { KeyId = key.KeyId });
+            })
+            { KeyId = key.KeyId });
         }
         return configuration;
     }

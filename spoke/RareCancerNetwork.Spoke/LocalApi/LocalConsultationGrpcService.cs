@@ -1,8 +1,8 @@
 using Grpc.Core;
 using Microsoft.Extensions.Options;
 using RareCancerNetwork.Node.Authorization;
-using RareCancerNetwork.Protos.Contract;
 using RareCancerNetwork.Node.Validation;
+using RareCancerNetwork.Protos.Contract;
 using RareCancerNetwork.Protos.V1;
 using RareCancerNetwork.Spoke.Store;
 
@@ -13,13 +13,12 @@ public sealed partial class LocalConsultationGrpcService(
     LocalConsultationStore cache, IOptions<SpokeOptions> options, TimeProvider clock, ILogger<LocalConsultationGrpcService> logger)
     : LocalConsultationService.LocalConsultationServiceBase
 {
-    public const int MaxLocalPatientId = 64;
 
     public override async Task<SubmitConsultationResponse> SubmitConsultation(SubmitConsultationRequest request, ServerCallContext context)
     {
         var v = new FieldValidator();
         v.Uuid("consultation_id", request.ConsultationId);
-        if (v.Text("local_patient_id", request.LocalPatientId, MaxLocalPatientId) && request.LocalPatientId.Any(char.IsControl))
+        if (v.Text("local_patient_id", request.LocalPatientId, ContractLimits.LocalPatientId) && request.LocalPatientId.Any(char.IsControl))
         {
             v.Add("local_patient_id", "must not contain control characters");
         }
@@ -36,8 +35,8 @@ public sealed partial class LocalConsultationGrpcService(
     {
         var v = new FieldValidator();
         v.OptionalEnum("status", request.Status);
-        var pageSize = v.PageSize("page_size", request.PageSize, 50, 200);
-        v.Text("page_token", request.PageToken, 200, required: false);
+        var pageSize = v.PageSize("page_size", request.PageSize, 50, ContractLimits.ConsultationPageSize);
+        v.Text("page_token", request.PageToken, ContractLimits.PageToken, required: false);
         v.ThrowIfInvalid();
         var (page, next) = await cache.ListAsync(request.Status, pageSize, request.PageToken, context.CancellationToken);
         var response = new ListConsultationsResponse { NextPageToken = next };

@@ -1,137 +1,157 @@
 using Grpc.Core;
 using Microsoft.Extensions.Options;
-using Polly.Retry;
 using Polly;
-using RareCancerNetwork.HubClient;
-using RareCancerNetwork.Node.Hosting;
-using RareCancerNetwork.Spoke.HubClient;
 using RareCancerNetwork.Protos.V1;
+using RareCancerNetwork.Spoke.HubClient;
 
 namespace RareCancerNetwork.Spoke.Outbox;
 
 /// <summary>
-/// Delivers the outbox to the hub, oldest first. The consultation id is the idempotency key, so a
-/// delivery repeated after a crash or a lost answer is applied once at the hub. While the hub is
-/// unreachable it backs off exponentially with jitter (Polly) and resumes when it returns.
+/// Delivers the outbox to the hub, oldest first, keeping order only within an ordering key (one
+/// record; the audit chain). The consultation id is the idempotency key, so a delivery repeated after a
+/// crash or a lost answer is applied once at the hub.
+/// <list type="bullet">
+/// <item>Hub unreachable, busy or rate-limiting: the call waits (exponential backoff with jitter, or the
+/// delay the hub asks for) and goes on; every call starts its backoff afresh.</item>
+/// <item>The hub failed on an entry (INTERNAL, UNKNOWN, ...): the entry is retried later on its own
+/// schedule and parked after <see cref="DeliveryOptions.ParkAfterAttempts"/> failures; the others go on.</item>
+/// <item>The hub refused an entry for good: it is kept with the reason, visible to its users.</item>
+/// </list>
 /// </summary>
 public sealed partial class OutboxDeliveryWorker(
-    OutboxStore outbox, OutboxSignal signal, HubConnection hub, IOptions<SpokeOptions> options, ILogger<OutboxDeliveryWorker> logger) : BackgroundService
+    OutboxStore outbox, OutboxSignal signal, HubConnection hub, IOptions<SpokeOptions> options, TimeProvider clock, ILogger<OutboxDeliveryWorker> logger)
+    : BackgroundService
 {
-    private static readonly TimeSpan PollInterval = TimeSpan.FromSeconds(30);
+    // Short enough that an operator's 'outbox resend' is picked up soon; the query is one index range.
+    private static readonly TimeSpan PollInterval = TimeSpan.FromSeconds(5);
     private static readonly TimeSpan CallTimeout = TimeSpan.FromSeconds(30);
+    private const int BatchSize = 500;
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        var pipeline = HubRetry.Create(options.Value.Delivery, stoppingToken,
-            (attempt, delay, reason) => LogRetrying(logger, attempt, delay.TotalSeconds, reason));
-
+        var hubCalls = HubRetry.Create(options.Value.Delivery, HubFailures.IsHubUnavailable,
+            (attempt, delay, failure) => LogRetrying(logger, attempt, delay.TotalSeconds, HubFailures.Describe(failure)), stoppingToken);
         while (!stoppingToken.IsCancellationRequested)
         {
             try
             {
-                await pipeline.ExecuteAsync(DeliverPendingAsync, stoppingToken);
-                await signal.WaitAsync(PollInterval, stoppingToken);
+                var nextAttempt = await DeliverDueAsync(hubCalls, stoppingToken);
+                var wait = nextAttempt is { } due ? TimeSpan.FromTicks(Math.Clamp((due - clock.GetUtcNow()).Ticks, 0, PollInterval.Ticks)) : PollInterval;
+                await signal.WaitAsync(wait, stoppingToken);
             }
-            catch (Exception exception) when (stoppingToken.IsCancellationRequested && exception is OperationCanceledException or Grpc.Core.RpcException)
+            catch (Exception) when (stoppingToken.IsCancellationRequested)
             {
                 return;
             }
         }
     }
 
-    private const int AuditBatchSize = 500;
-
-    private async ValueTask DeliverPendingAsync(CancellationToken cancellationToken)
+    /// <summary>Delivers everything due; returns when the next delayed entry becomes due, if any.</summary>
+    private async Task<DateTimeOffset?> DeliverDueAsync(ResiliencePipeline hubCalls, CancellationToken cancellationToken)
     {
         while (true)
         {
-            var pending = await outbox.PendingAsync(AuditBatchSize, cancellationToken);
-            if (pending.Count == 0)
+            var due = await outbox.DueAsync(BatchSize, cancellationToken);
+            if (due.Count == 0)
             {
-                return;
+                return await outbox.NextAttemptAtAsync(cancellationToken);
             }
-            // In order; consecutive audit entries travel together in one call.
-            for (var i = 0; i < pending.Count;)
+            // An entry that fails in this pass holds back the rest of its ordering key, and only that.
+            var heldBack = new HashSet<string>(StringComparer.Ordinal);
+            for (var i = 0; i < due.Count;)
             {
-                if (pending[i].Kind == OutboxStore.ForwardAuditKind)
+                var entry = due[i];
+                // Consecutive audit entries travel together in one call.
+                var run = entry.Kind == OutboxStore.ForwardAuditKind
+                    ? due.Skip(i).TakeWhile(e => e.Kind == OutboxStore.ForwardAuditKind).ToList()
+                    : [entry];
+                i += run.Count;
+                if (heldBack.Contains(entry.OrderingKey))
                 {
-                    var run = pending.Skip(i).TakeWhile(e => e.Kind == OutboxStore.ForwardAuditKind).ToList();
-                    await ForwardAuditAsync(run, cancellationToken);
-                    i += run.Count;
+                    continue;
                 }
-                else
+                if (!await AttemptAsync(hubCalls, run, cancellationToken))
                 {
-                    await DeliverAsync(pending[i], cancellationToken);
-                    i++;
+                    heldBack.Add(entry.OrderingKey);
                 }
             }
         }
     }
 
-    private async Task ForwardAuditAsync(IReadOnlyList<OutboxEntry> entries, CancellationToken cancellationToken)
+    /// <returns>False when the entries failed and wait for a later attempt (or were parked).</returns>
+    private async Task<bool> AttemptAsync(ResiliencePipeline hubCalls, List<OutboxEntry> entries, CancellationToken cancellationToken)
     {
-        var request = new ForwardAuditEntriesRequest();
-        request.Entries.AddRange(entries.Select(e => AuditEntry.Parser.ParseFrom(e.Payload)));
+        var first = entries[0];
         try
         {
-            await hub.Sync.ForwardAuditEntriesAsync(request, deadline: DateTime.UtcNow.Add(CallTimeout), cancellationToken: cancellationToken);
+            await hubCalls.ExecuteAsync(token => SendAsync(entries, token), cancellationToken);
             await outbox.MarkDeliveredAsync(entries, cancellationToken);
+            return true;
         }
-        catch (Exception exception) when (HubFailures.IsTransient(exception) && !cancellationToken.IsCancellationRequested)
+        catch (Exception exception) when (!cancellationToken.IsCancellationRequested && HubFailures.Classify(exception) == HubFailureKind.Refused)
         {
-            if (exception is RpcException { StatusCode: StatusCode.Unauthenticated })
+            // Note: kept with the hub's reason, for the user (a consultation shows REJECTED) or the operator (audit entries).
+            await outbox.MarkRefusedAsync(entries, HubFailures.Describe(exception), CancellationToken.None);
+            LogRefused(logger, first.Kind, first.AggregateId, ((exception as RpcException)?.StatusCode ?? StatusCode.Unknown).ToString());
+            return true;
+        }
+        catch (Exception exception) when (!cancellationToken.IsCancellationRequested)
+        {
+            var delivery = options.Value.Delivery;
+            var retryAfter = TimeSpan.FromSeconds(Math.Min(delivery.MaxBackoffSeconds, delivery.InitialBackoffSeconds * Math.Pow(2, first.Attempts)));
+            var parked = await outbox.RecordFailureAsync(entries, HubFailures.Describe(exception), retryAfter, delivery.ParkAfterAttempts, CancellationToken.None);
+            if (parked)
             {
-                hub.Tokens.Invalidate();
+                LogParked(logger, first.Kind, first.AggregateId, first.Attempts + 1, exception.GetType().Name);
             }
-            throw;
-        }
-        catch (RpcException exception)
-        {
-            // Note: a refused audit batch means the trails disagree; keep it for the operator, never drop it silently.
-            await outbox.MarkFailedAsync(entries, HubFailures.Describe(exception), CancellationToken.None);
-            LogAuditRefused(logger, entries[0].AggregateId, exception.StatusCode);
+            else
+            {
+                LogEntryFailed(logger, first.Kind, first.AggregateId, first.Attempts + 1, retryAfter.TotalSeconds, exception.GetType().Name);
+            }
+            return false;
         }
     }
 
-    private async Task DeliverAsync(OutboxEntry entry, CancellationToken cancellationToken)
+    private async ValueTask SendAsync(List<OutboxEntry> entries, CancellationToken cancellationToken)
     {
-        if (entry.Kind != OutboxStore.DeliverConsultationKind)
-        {
-            await outbox.MarkFailedAsync([entry], $"Unknown outbox entry kind '{entry.Kind}'.", cancellationToken);
-            return;
-        }
         try
         {
-            var request = DeliverConsultationRequest.Parser.ParseFrom(entry.Payload);
-            var response = await hub.Sync.DeliverConsultationAsync(request, deadline: DateTime.UtcNow.Add(CallTimeout), cancellationToken: cancellationToken);
-            await outbox.MarkConsultationDeliveredAsync(entry, cancellationToken);
-            LogDelivered(logger, entry.AggregateId, response.Duplicate, entry.Attempts + 1);
-        }
-        catch (Exception exception) when (HubFailures.IsTransient(exception) && !cancellationToken.IsCancellationRequested)
-        {
-            if (exception is RpcException { StatusCode: StatusCode.Unauthenticated })
+            switch (entries[0].Kind)
             {
-                hub.Tokens.Invalidate();
+                case OutboxStore.DeliverConsultationKind:
+                    var response = await hub.Sync.DeliverConsultationAsync(DeliverConsultationRequest.Parser.ParseFrom(entries[0].Payload),
+                        deadline: DateTime.UtcNow.Add(CallTimeout), cancellationToken: cancellationToken);
+                    LogDelivered(logger, entries[0].AggregateId, response.Duplicate, entries[0].Attempts + 1);
+                    break;
+                case OutboxStore.ForwardAuditKind:
+                    var request = new ForwardAuditEntriesRequest();
+                    request.Entries.AddRange(entries.Select(e => AuditEntry.Parser.ParseFrom(e.Payload)));
+                    await hub.Sync.ForwardAuditEntriesAsync(request, deadline: DateTime.UtcNow.Add(CallTimeout), cancellationToken: cancellationToken);
+                    break;
+                default:
+                    throw new InvalidDataException($"Unknown outbox entry kind '{entries[0].Kind}'.");
             }
-            await outbox.RecordFailedAttemptAsync(entry, HubFailures.Describe(exception), CancellationToken.None);
-            throw;
         }
-        catch (RpcException exception)
+        catch (RpcException exception) when (exception.StatusCode == StatusCode.Unauthenticated)
         {
-            await outbox.MarkConsultationRejectedAsync(entry, HubFailures.Describe(exception), CancellationToken.None);
-            LogRejected(logger, entry.AggregateId, exception.StatusCode);
+            // The hub no longer accepts our token (expired, keys rotated): fetch a new one on the next try.
+            hub.Tokens.Invalidate();
+            throw;
         }
     }
 
     [LoggerMessage(EventId = 2101, Level = LogLevel.Information, Message = "Consultation {ConsultationId} delivered to the hub (duplicate: {Duplicate}, attempt {Attempt})")]
     private static partial void LogDelivered(ILogger logger, string consultationId, bool duplicate, int attempt);
 
-    [LoggerMessage(EventId = 2102, Level = LogLevel.Warning, Message = "Hub delivery failed; retry {Attempt} in {DelaySeconds:F1}s ({Reason})")]
+    [LoggerMessage(EventId = 2102, Level = LogLevel.Warning, Message = "Hub unavailable; call retried ({Attempt}) in {DelaySeconds:F1}s ({Reason})")]
     private static partial void LogRetrying(ILogger logger, int attempt, double delaySeconds, string reason);
 
-    [LoggerMessage(EventId = 2104, Level = LogLevel.Error, Message = "The hub refused audit entries from sequence {FirstSequence} ({StatusCode}); they are kept locally")]
-    private static partial void LogAuditRefused(ILogger logger, string firstSequence, StatusCode statusCode);
+    [LoggerMessage(EventId = 2103, Level = LogLevel.Error, Message = "The hub refused {Kind} {AggregateId} ({StatusCode}); kept locally, not resent")]
+    private static partial void LogRefused(ILogger logger, string kind, string aggregateId, string statusCode);
 
-    [LoggerMessage(EventId = 2103, Level = LogLevel.Error, Message = "The hub refused consultation {ConsultationId} ({StatusCode}); it will not be resent")]
-    private static partial void LogRejected(ILogger logger, string consultationId, StatusCode statusCode);
+    [LoggerMessage(EventId = 2104, Level = LogLevel.Warning, Message = "Delivery of {Kind} {AggregateId} failed (attempt {Attempt}, {ExceptionType}); next attempt in {DelaySeconds:F0}s, others go on")]
+    private static partial void LogEntryFailed(ILogger logger, string kind, string aggregateId, int attempt, double delaySeconds, string exceptionType);
+
+    [LoggerMessage(EventId = 2105, Level = LogLevel.Error, Message = "Delivery of {Kind} {AggregateId} parked after {Attempt} failed attempts ({ExceptionType}); 'spoke outbox resend' sends it again")]
+    private static partial void LogParked(ILogger logger, string kind, string aggregateId, int attempt, string exceptionType);
 }

@@ -1,7 +1,7 @@
 namespace RareCancerNetwork.Spoke.Outbox;
 
 /// <summary>Wakes the delivery worker when something is queued, so delivery does not wait for the next poll.</summary>
-public sealed class OutboxSignal
+public sealed class OutboxSignal : IDisposable
 {
     private readonly SemaphoreSlim _signal = new(0, 1);
 
@@ -22,4 +22,6 @@ public sealed class OutboxSignal
 
     /// <returns>True when woken, false on timeout.</returns>
     public Task<bool> WaitAsync(TimeSpan timeout, CancellationToken cancellationToken) => _signal.WaitAsync(timeout, cancellationToken);
+
+    public void Dispose() => _signal.Dispose();
 }

@@ -7,84 +7,79 @@ using RareCancerNetwork.Spoke.Store;
 namespace RareCancerNetwork.Spoke.Outbox;
 
 /// <summary>One queued message for the hub.</summary>
-public sealed record OutboxEntry(long OutboxId, string Kind, string AggregateId, byte[] Payload, int Attempts);
+/// <param name="OrderingKey">Entries with the same key are delivered in order (one record; the audit chain); others are independent.</param>
+public sealed record OutboxEntry(long OutboxId, string Kind, string AggregateId, string OrderingKey, byte[] Payload, int Attempts);
+
+/// <summary>An entry an operator must look at: parked after repeated failures, with the hub's last answer.</summary>
+public sealed record ParkedEntry(long OutboxId, string Kind, string AggregateId, int Attempts, string Reason, DateTimeOffset ParkedAt);
+
+/// <summary>The outbox at a glance, for the status command.</summary>
+public sealed record OutboxStatus(int Pending, DateTimeOffset? OldestPendingAt, int Refused, DateTimeOffset? LastDeliveredAt, IReadOnlyList<ParkedEntry> Parked);
 
 /// <summary>
-/// The outbox table: entries are enqueued inside the transaction that creates the record, then
-/// marked delivered (or permanently refused) together with the record's delivery state.
+/// The outbox table: entries are enqueued inside the transaction that creates the record, then marked
+/// delivered, refused for good, or failed (retried later, parked after repeated failures) together with
+/// the record's delivery state.
 /// </summary>
 public sealed class OutboxStore(SpokeDatabase database, TimeProvider clock)
 {
     public const string DeliverConsultationKind = "deliver_consultation";
     public const string ForwardAuditKind = "forward_audit";
 
+    /// <summary>The audit chain is one ordered stream: the hub checks each entry's link to the previous one.</summary>
+    public const string AuditOrderingKey = "audit";
+
     /// <summary>The audit log's append hook: queue the entry for the hub in the same transaction.</summary>
     public static Task EnqueueAuditEntryAsync(SqliteConnection connection, SqliteTransaction transaction, AuditEntry entry, CancellationToken cancellationToken) =>
-        EnqueueAsync(connection, transaction, ForwardAuditKind, entry.Sequence.ToString(System.Globalization.CultureInfo.InvariantCulture),
+        EnqueueAsync(connection, transaction, ForwardAuditKind, entry.Sequence.ToString(System.Globalization.CultureInfo.InvariantCulture), AuditOrderingKey,
             entry.ToByteArray(), entry.OccurredAt.ToDateTimeOffset(), cancellationToken);
 
-    public static async Task EnqueueAsync(SqliteConnection connection, SqliteTransaction transaction, string kind, string aggregateId,
+    public static async Task EnqueueAsync(SqliteConnection connection, SqliteTransaction transaction, string kind, string aggregateId, string orderingKey,
         byte[] payload, DateTimeOffset now, CancellationToken cancellationToken)
     {
         await using var insert = connection.Command(
-            "INSERT INTO outbox (kind, aggregate_id, payload, created_at) VALUES ($kind, $id, $payload, $now)", transaction)
-            .With("$kind", kind).With("$id", aggregateId).With("$payload", payload).With("$now", now.ToDbText());
+            "INSERT INTO outbox (kind, aggregate_id, ordering_key, payload, created_at) VALUES ($kind, $id, $key, $payload, $now)", transaction)
+            .With("$kind", kind).With("$id", aggregateId).With("$key", orderingKey).With("$payload", payload).With("$now", now.ToDbText());
         await insert.ExecuteNonQueryAsync(cancellationToken);
     }
 
-    /// <summary>The oldest undelivered entries, in the order they were written.</summary>
-    public async Task<IReadOnlyList<OutboxEntry>> PendingAsync(int limit, CancellationToken cancellationToken)
+    /// <summary>
+    /// Entries due now, oldest first, leaving out those queued behind an entry of the same ordering key
+    /// that is parked or waiting for its next attempt.
+    /// </summary>
+    public async Task<IReadOnlyList<OutboxEntry>> DueAsync(int limit, CancellationToken cancellationToken)
     {
         await using var connection = await database.OpenAsync(cancellationToken);
         await using var command = connection.Command(
             """
-            SELECT outbox_id, kind, aggregate_id, payload, attempts FROM outbox
-            WHERE delivered_at IS NULL AND failed_at IS NULL
-            ORDER BY outbox_id LIMIT $limit
-            """).With("$limit", limit);
+            SELECT o.outbox_id, o.kind, o.aggregate_id, o.ordering_key, o.payload, o.attempts FROM outbox o
+            WHERE o.delivered_at IS NULL AND o.failed_at IS NULL AND o.parked_at IS NULL
+              AND (o.next_attempt_at IS NULL OR o.next_attempt_at <= $now)
+              AND NOT EXISTS (
+                SELECT 1 FROM outbox e
+                WHERE e.ordering_key = o.ordering_key AND e.outbox_id < o.outbox_id AND e.delivered_at IS NULL AND e.failed_at IS NULL
+                  AND (e.parked_at IS NOT NULL OR e.next_attempt_at > $now))
+            ORDER BY o.outbox_id LIMIT $limit
+            """).With("$now", clock.GetUtcNow().ToDbText()).With("$limit", limit);
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         var entries = new List<OutboxEntry>();
         while (await reader.ReadAsync(cancellationToken))
         {
-            entries.Add(new OutboxEntry(reader.GetInt64(0), reader.GetString(1), reader.GetString(2), (byte[])reader[3], reader.GetInt32(4)));
+            entries.Add(new OutboxEntry(reader.GetInt64(0), reader.GetString(1), reader.GetString(2), reader.GetString(3), (byte[])reader[4], reader.GetInt32(5)));
         }
         return entries;
     }
 
-    public async Task<int> PendingCountAsync(CancellationToken cancellationToken)
+    /// <summary>When the earliest entry waiting for a later attempt becomes due, if any.</summary>
+    public async Task<DateTimeOffset?> NextAttemptAtAsync(CancellationToken cancellationToken)
     {
         await using var connection = await database.OpenAsync(cancellationToken);
-        await using var command = connection.Command("SELECT COUNT(*) FROM outbox WHERE delivered_at IS NULL AND failed_at IS NULL");
-        return (int)(long)(await command.ExecuteScalarAsync(cancellationToken))!;
+        await using var command = connection.Command(
+            "SELECT MIN(next_attempt_at) FROM outbox WHERE delivered_at IS NULL AND failed_at IS NULL AND parked_at IS NULL AND next_attempt_at IS NOT NULL");
+        return await command.ExecuteScalarAsync(cancellationToken) is string text ? SqliteExtensions.ParseDbInstant(text) : null;
     }
 
-    /// <summary>The hub confirmed the consultation: mark the entry and the record in one transaction.</summary>
-    public async Task MarkConsultationDeliveredAsync(OutboxEntry entry, CancellationToken cancellationToken)
-    {
-        var now = clock.GetUtcNow().ToDbText();
-        await using var connection = await database.OpenAsync(cancellationToken);
-        await using var transaction = connection.BeginTransaction();
-        await using (var outbox = connection.Command("UPDATE outbox SET delivered_at = $now, attempts = attempts + 1, last_error = NULL WHERE outbox_id = $id", transaction)
-            .With("$now", now).With("$id", entry.OutboxId))
-        {
-            await outbox.ExecuteNonQueryAsync(cancellationToken);
-        }
-        // The feed carries later statuses; here only SUBMITTED advances to RECEIVED.
-        await using (var record = connection.Command(
-            """
-            UPDATE consultations SET delivery_state = $delivered, delivery_error = NULL, updated_at = $now,
-                status = CASE WHEN status = $submitted THEN $received ELSE status END
-            WHERE consultation_id = $id
-            """, transaction)
-            .With("$delivered", (int)DeliveryState.Delivered).With("$now", now).With("$submitted", (int)ConsultationStatus.Submitted)
-            .With("$received", (int)ConsultationStatus.Received).With("$id", entry.AggregateId))
-        {
-            await record.ExecuteNonQueryAsync(cancellationToken);
-        }
-        await transaction.CommitAsync(cancellationToken);
-    }
-
-    /// <summary>Entries the hub confirmed that carry no local record state (forwarded audit entries).</summary>
+    /// <summary>The hub confirmed the entries: mark them and their records in one transaction.</summary>
     public async Task MarkDeliveredAsync(IReadOnlyList<OutboxEntry> entries, CancellationToken cancellationToken)
     {
         var now = clock.GetUtcNow().ToDbText();
@@ -92,55 +87,154 @@ public sealed class OutboxStore(SpokeDatabase database, TimeProvider clock)
         await using var transaction = connection.BeginTransaction();
         foreach (var entry in entries)
         {
-            await using var update = connection.Command("UPDATE outbox SET delivered_at = $now, attempts = attempts + 1, last_error = NULL WHERE outbox_id = $id", transaction)
-                .With("$now", now).With("$id", entry.OutboxId);
-            await update.ExecuteNonQueryAsync(cancellationToken);
+            await using (var outbox = connection.Command(
+                "UPDATE outbox SET delivered_at = $now, attempts = attempts + 1, last_error = NULL, next_attempt_at = NULL WHERE outbox_id = $id", transaction)
+                .With("$now", now).With("$id", entry.OutboxId))
+            {
+                await outbox.ExecuteNonQueryAsync(cancellationToken);
+            }
+            if (entry.Kind == DeliverConsultationKind)
+            {
+                // The feed carries later statuses; here only SUBMITTED advances to RECEIVED.
+                await using var record = connection.Command(
+                    """
+                    UPDATE consultations SET delivery_state = $delivered, delivery_error = NULL, updated_at = $now,
+                        status = CASE WHEN status = $submitted THEN $received ELSE status END
+                    WHERE consultation_id = $id
+                    """, transaction)
+                    .With("$delivered", (int)DeliveryState.Delivered).With("$now", now).With("$submitted", (int)ConsultationStatus.Submitted)
+                    .With("$received", (int)ConsultationStatus.Received).With("$id", entry.AggregateId);
+                await record.ExecuteNonQueryAsync(cancellationToken);
+            }
         }
         await transaction.CommitAsync(cancellationToken);
     }
 
-    /// <summary>Entries the hub refused for good that carry no local record state: kept with the reason, never resent.</summary>
-    public async Task MarkFailedAsync(IReadOnlyList<OutboxEntry> entries, string reason, CancellationToken cancellationToken)
+    /// <summary>The hub refused the entries for good (invalid, forbidden, conflicting): kept with the reason, visible, not resent.</summary>
+    public async Task MarkRefusedAsync(IReadOnlyList<OutboxEntry> entries, string reason, CancellationToken cancellationToken)
     {
         var now = clock.GetUtcNow().ToDbText();
         await using var connection = await database.OpenAsync(cancellationToken);
         await using var transaction = connection.BeginTransaction();
         foreach (var entry in entries)
         {
-            await using var update = connection.Command("UPDATE outbox SET failed_at = $now, attempts = attempts + 1, last_error = $reason WHERE outbox_id = $id", transaction)
-                .With("$now", now).With("$reason", reason).With("$id", entry.OutboxId);
-            await update.ExecuteNonQueryAsync(cancellationToken);
+            await using (var outbox = connection.Command(
+                "UPDATE outbox SET failed_at = $now, attempts = attempts + 1, last_error = $reason, next_attempt_at = NULL WHERE outbox_id = $id", transaction)
+                .With("$now", now).With("$reason", reason).With("$id", entry.OutboxId))
+            {
+                await outbox.ExecuteNonQueryAsync(cancellationToken);
+            }
+            await SetRecordStateAsync(connection, transaction, entry, DeliveryState.Rejected, reason, ConsultationStatus.Rejected, now, cancellationToken);
         }
         await transaction.CommitAsync(cancellationToken);
     }
 
-    /// <summary>The hub refused it for good (invalid, forbidden, conflicting): keep it, visible to the user, never resent.</summary>
-    public async Task MarkConsultationRejectedAsync(OutboxEntry entry, string reason, CancellationToken cancellationToken)
+    /// <summary>
+    /// The hub failed on the entries: try again after <paramref name="retryAfter"/>, or park them once they
+    /// have failed <paramref name="parkAfterAttempts"/> times. Returns whether they were parked.
+    /// </summary>
+    public async Task<bool> RecordFailureAsync(IReadOnlyList<OutboxEntry> entries, string reason, TimeSpan retryAfter, int parkAfterAttempts,
+        CancellationToken cancellationToken)
+    {
+        var now = clock.GetUtcNow();
+        var park = entries.Max(e => e.Attempts) + 1 >= parkAfterAttempts;
+        await using var connection = await database.OpenAsync(cancellationToken);
+        await using var transaction = connection.BeginTransaction();
+        foreach (var entry in entries)
+        {
+            await using (var outbox = connection.Command(
+                "UPDATE outbox SET attempts = attempts + 1, last_error = $reason, next_attempt_at = $next, parked_at = $parked WHERE outbox_id = $id", transaction)
+                .With("$reason", reason).With("$next", park ? null : (now + retryAfter).ToDbText())
+                .With("$parked", park ? now.ToDbText() : null).With("$id", entry.OutboxId))
+            {
+                await outbox.ExecuteNonQueryAsync(cancellationToken);
+            }
+            if (park)
+            {
+                await SetRecordStateAsync(connection, transaction, entry, DeliveryState.Parked, reason, null, now.ToDbText(), cancellationToken);
+            }
+        }
+        await transaction.CommitAsync(cancellationToken);
+        return park;
+    }
+
+    /// <summary>An operator sends parked entries again (one, or all when <paramref name="outboxId"/> is null). Returns how many.</summary>
+    public async Task<int> ResendParkedAsync(long? outboxId, CancellationToken cancellationToken)
     {
         var now = clock.GetUtcNow().ToDbText();
         await using var connection = await database.OpenAsync(cancellationToken);
         await using var transaction = connection.BeginTransaction();
-        await using (var outbox = connection.Command("UPDATE outbox SET failed_at = $now, attempts = attempts + 1, last_error = $reason WHERE outbox_id = $id", transaction)
-            .With("$now", now).With("$reason", reason).With("$id", entry.OutboxId))
+        var parked = new List<OutboxEntry>();
+        await using (var select = connection.Command(
+            "SELECT outbox_id, kind, aggregate_id, ordering_key, attempts FROM outbox WHERE parked_at IS NOT NULL AND ($id IS NULL OR outbox_id = $id)", transaction)
+            .With("$id", outboxId))
+        await using (var reader = await select.ExecuteReaderAsync(cancellationToken))
         {
-            await outbox.ExecuteNonQueryAsync(cancellationToken);
+            while (await reader.ReadAsync(cancellationToken))
+            {
+                parked.Add(new OutboxEntry(reader.GetInt64(0), reader.GetString(1), reader.GetString(2), reader.GetString(3), [], reader.GetInt32(4)));
+            }
         }
-        await using (var record = connection.Command(
-            "UPDATE consultations SET delivery_state = $rejected, delivery_error = $reason, status = $status, updated_at = $now WHERE consultation_id = $id", transaction)
-            .With("$rejected", (int)DeliveryState.Rejected).With("$reason", reason).With("$status", (int)ConsultationStatus.Rejected)
-            .With("$now", now).With("$id", entry.AggregateId))
+        foreach (var entry in parked)
         {
-            await record.ExecuteNonQueryAsync(cancellationToken);
+            await using (var update = connection.Command(
+                "UPDATE outbox SET parked_at = NULL, next_attempt_at = NULL, attempts = 0 WHERE outbox_id = $id", transaction).With("$id", entry.OutboxId))
+            {
+                await update.ExecuteNonQueryAsync(cancellationToken);
+            }
+            await SetRecordStateAsync(connection, transaction, entry, DeliveryState.Pending, null, null, now, cancellationToken);
         }
         await transaction.CommitAsync(cancellationToken);
+        return parked.Count;
     }
 
-    /// <summary>Records a failed attempt that will be retried (for operators: attempts and the last error).</summary>
-    public async Task RecordFailedAttemptAsync(OutboxEntry entry, string error, CancellationToken cancellationToken)
+    public async Task<OutboxStatus> StatusAsync(CancellationToken cancellationToken)
     {
         await using var connection = await database.OpenAsync(cancellationToken);
-        await using var command = connection.Command("UPDATE outbox SET attempts = attempts + 1, last_error = $error WHERE outbox_id = $id")
-            .With("$error", error).With("$id", entry.OutboxId);
-        await command.ExecuteNonQueryAsync(cancellationToken);
+        int pending, refused;
+        DateTimeOffset? oldest, lastDelivered;
+        await using (var counts = connection.Command(
+            """
+            SELECT (SELECT COUNT(*) FROM outbox WHERE delivered_at IS NULL AND failed_at IS NULL AND parked_at IS NULL),
+                   (SELECT MIN(created_at) FROM outbox WHERE delivered_at IS NULL AND failed_at IS NULL AND parked_at IS NULL),
+                   (SELECT COUNT(*) FROM outbox WHERE failed_at IS NOT NULL),
+                   (SELECT MAX(delivered_at) FROM outbox WHERE delivered_at IS NOT NULL)
+            """))
+        await using (var reader = await counts.ExecuteReaderAsync(cancellationToken))
+        {
+            await reader.ReadAsync(cancellationToken);
+            pending = reader.GetInt32(0);
+            oldest = reader.GetNullableInstant(1);
+            refused = reader.GetInt32(2);
+            lastDelivered = reader.GetNullableInstant(3);
+        }
+        var parked = new List<ParkedEntry>();
+        await using (var select = connection.Command(
+            "SELECT outbox_id, kind, aggregate_id, attempts, COALESCE(last_error, ''), parked_at FROM outbox WHERE parked_at IS NOT NULL ORDER BY outbox_id"))
+        await using (var reader = await select.ExecuteReaderAsync(cancellationToken))
+        {
+            while (await reader.ReadAsync(cancellationToken))
+            {
+                parked.Add(new ParkedEntry(reader.GetInt64(0), reader.GetString(1), reader.GetString(2), reader.GetInt32(3), reader.GetString(4), reader.GetInstant(5)));
+            }
+        }
+        return new OutboxStatus(pending, oldest, refused, lastDelivered, parked);
+    }
+
+    private static async Task SetRecordStateAsync(SqliteConnection connection, SqliteTransaction transaction, OutboxEntry entry, DeliveryState state,
+        string? reason, ConsultationStatus? status, string now, CancellationToken cancellationToken)
+    {
+        if (entry.Kind != DeliverConsultationKind)
+        {
+            return;
+        }
+        await using var record = connection.Command(
+            """
+            UPDATE consultations SET delivery_state = $state, delivery_error = $reason, updated_at = $now, status = COALESCE($status, status)
+            WHERE consultation_id = $id
+            """, transaction)
+            .With("$state", (int)state).With("$reason", reason).With("$now", now).With("$status", status is null ? null : (int)status.Value)
+            .With("$id", entry.AggregateId);
+        await record.ExecuteNonQueryAsync(cancellationToken);
     }
 }

@@ -3,8 +3,6 @@ using Google.Protobuf;
 using Google.Protobuf.WellKnownTypes;
 using Microsoft.Data.Sqlite;
 using RareCancerNetwork.Node.Errors;
-using RareCancerNetwork.Node.Authorization;
-using RareCancerNetwork.Node.RateLimiting;
 using RareCancerNetwork.Node.Storage;
 using RareCancerNetwork.Protos.V1;
 using RareCancerNetwork.Spoke.Outbox;
@@ -61,7 +59,8 @@ public sealed class LocalConsultationStore(SpokeDatabase database, PatientPseudo
                 SubmittedAt = Timestamp.FromDateTimeOffset(now),
                 Details = request.Details,
             };
-            await OutboxStore.EnqueueAsync(connection, transaction, OutboxStore.DeliverConsultationKind, request.ConsultationId, delivery.ToByteArray(), now, cancellationToken);
+            await OutboxStore.EnqueueAsync(connection, transaction, OutboxStore.DeliverConsultationKind, request.ConsultationId,
+                $"consultation:{request.ConsultationId}", delivery.ToByteArray(), now, cancellationToken);
             await transaction.CommitAsync(cancellationToken);
         }
         outboxSignal.Wake();

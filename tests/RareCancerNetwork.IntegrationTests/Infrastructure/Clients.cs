@@ -3,8 +3,6 @@ using Microsoft.Extensions.DependencyInjection;
 using OpenIddict.Client;
 using RareCancerNetwork.Hub.Identity;
 using RareCancerNetwork.HubClient;
-using RareCancerNetwork.Node.Hosting;
-using RareCancerNetwork.Spoke.HubClient;
 
 namespace RareCancerNetwork.IntegrationTests.Infrastructure;
 

@@ -4,9 +4,8 @@ using RareCancerNetwork.Hub;
 using RareCancerNetwork.Hub.Consultations;
 using RareCancerNetwork.Hub.Identity;
 using RareCancerNetwork.Node.Hosting;
-using RareCancerNetwork.HubClient;
-using RareCancerNetwork.Spoke.HubClient;
 using RareCancerNetwork.Protos.V1;
+using RareCancerNetwork.Spoke.HubClient;
 
 namespace RareCancerNetwork.IntegrationTests.Infrastructure;
 

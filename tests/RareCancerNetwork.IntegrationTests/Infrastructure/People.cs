@@ -1,8 +1,6 @@
 using Microsoft.Extensions.DependencyInjection;
 using RareCancerNetwork.Hub.Identity;
 using RareCancerNetwork.HubClient;
-using RareCancerNetwork.Node.Hosting;
-using RareCancerNetwork.Spoke.HubClient;
 
 namespace RareCancerNetwork.IntegrationTests.Infrastructure;
 

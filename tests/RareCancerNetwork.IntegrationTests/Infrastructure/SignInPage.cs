@@ -2,8 +2,6 @@ using System.Net;
 using System.Text.RegularExpressions;
 using OtpNet;
 using RareCancerNetwork.HubClient;
-using RareCancerNetwork.Node.Hosting;
-using RareCancerNetwork.Spoke.HubClient;
 
 namespace RareCancerNetwork.IntegrationTests.Infrastructure;
 

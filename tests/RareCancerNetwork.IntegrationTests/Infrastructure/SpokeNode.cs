@@ -1,8 +1,5 @@
 using Microsoft.AspNetCore.Builder;
-using RareCancerNetwork.Hub.Identity;
 using RareCancerNetwork.Node.Hosting;
-using RareCancerNetwork.HubClient;
-using RareCancerNetwork.Spoke.HubClient;
 using RareCancerNetwork.Spoke;
 
 namespace RareCancerNetwork.IntegrationTests.Infrastructure;

@@ -1,6 +1,4 @@
-using RareCancerNetwork.Hub.Identity;
 using RareCancerNetwork.Node.Authorization;
-using RareCancerNetwork.Protos.Contract;
 using RareCancerNetwork.Protos.V1;
 
 namespace RareCancerNetwork.IntegrationTests.Infrastructure;

@@ -1,0 +1,138 @@
+using Microsoft.AspNetCore.DataProtection;
+using Microsoft.EntityFrameworkCore;
+using OpenIddict.Abstractions;
+using OpenIddict.Validation.AspNetCore;
+using RareCancerNetwork.Node.Authorization;
+
+namespace RareCancerNetwork.Hub.Identity;
+
+/// <summary>The hub as the network's OAuth 2.0 / OpenID Connect server, and who may call (registrations, people, standing).</summary>
+public static class IdentityRegistration
+{
+    /// <summary>The scopes the network defines; discovery lists them and a token request must ask for at least one.</summary>
+    public static readonly IReadOnlyList<string> NetworkScopes =
+    [
+        NetworkClaims.Scopes.Sync, NetworkClaims.Scopes.Expert, NetworkClaims.Scopes.Local, NetworkClaims.Scopes.Directory,
+        NetworkClaims.Scopes.Admin, NetworkClaims.Scopes.Statistics,
+    ];
+
+    public static WebApplicationBuilder AddHubIdentity(this WebApplicationBuilder builder, HubOptions options)
+    {
+        var services = builder.Services;
+        services.AddSingleton<ICallerStanding, RegistryStanding>();
+        services.AddScoped<ClientRegistry>();
+        services.AddSingleton<UserAccounts>();
+        services.AddHostedService<TokenPruningWorker>();
+        services.AddAntiforgery();
+        services.AddDataProtection().PersistKeysToFileSystem(new DirectoryInfo(Path.Combine(options.KeysFolder, "data-protection")));
+        services.AddDbContext<HubIdentityDbContext>(db =>
+        {
+            db.UseSqlite($"Data Source={options.IdentityDatabasePath}");
+            db.UseOpenIddict();
+        });
+        services.AddOpenIddict()
+            .AddCore(core => core.UseEntityFrameworkCore().UseDbContext<HubIdentityDbContext>())
+            .AddServer(server =>
+            {
+                server.SetTokenEndpointUris(TokenEndpoint.Path.TrimStart('/'))
+                    .SetDeviceAuthorizationEndpointUris("connect/device")
+                    .SetEndUserVerificationEndpointUris(DeviceVerificationPage.Path.TrimStart('/'));
+                server.AllowClientCredentialsFlow().AllowDeviceAuthorizationFlow().AllowRefreshTokenFlow();
+                // Note: discovery (scopes_supported) names exactly the network's scopes.
+                server.RegisterScopes([.. NetworkScopes, NetworkClaims.Scopes.OfflineAccess]);
+                // Note: spoke nodes authenticate with their registered self-signed certificate (RFC 8705) and
+                // their access tokens are bound to it (cnf x5t#S256): replayed with another certificate, refused.
+                server.EnableSelfSignedTlsClientAuthentication();
+                server.UseClientCertificateBoundAccessTokens();
+                server.SetAccessTokenLifetime(TimeSpan.FromMinutes(options.AccessTokenLifetimeMinutes))
+                    .SetRefreshTokenLifetime(TimeSpan.FromHours(options.RefreshTokenLifetimeHours))
+                    .SetDeviceCodeLifetime(TimeSpan.FromSeconds(options.DeviceCodeLifetimeSeconds))
+                    .SetUserCodeLifetime(TimeSpan.FromSeconds(options.DeviceCodeLifetimeSeconds));
+                // Note: refresh tokens are rotated on every use (OpenIddict's default rolling tokens), and a spent
+                // one is refused at once (no reuse leeway), as the OAuth 2.0 Security BCP asks.
+                server.SetRefreshTokenReuseLeeway(TimeSpan.Zero);
+                if (!string.IsNullOrWhiteSpace(options.Issuer))
+                {
+                    server.SetIssuer(new Uri(options.Issuer));
+                }
+                // Note: every unexpired signing key is published, so a key added for rollover is known to spokes
+                // before it signs, and a previous key keeps validating its tokens until it is retired.
+                foreach (var signingKey in TokenKeys.LoadSigningKeys(options.KeysFolder))
+                {
+                    server.AddSigningCertificate(signingKey);
+                }
+                server.AddEncryptionCertificate(TokenKeys.LoadOrCreate(options.KeysFolder, TokenKeys.EncryptionFileName, System.Security.Cryptography.X509Certificates.X509KeyUsageFlags.KeyEncipherment));
+                // Note: access tokens are signed JWTs, not encrypted, so spokes validate them with the published keys.
+                server.DisableAccessTokenEncryption();
+                server.UseAspNetCore().EnableTokenEndpointPassthrough().EnableEndUserVerificationEndpointPassthrough();
+            })
+            .AddValidation(validation =>
+            {
+                validation.UseLocalServer();
+                validation.AddAudiences(NetworkClaims.Audiences.Hub);
+                validation.UseAspNetCore();
+            });
+        services.AddAuthentication(OpenIddictValidationAspNetCoreDefaults.AuthenticationScheme);
+        return builder;
+    }
+
+    /// <summary>Refused token requests are audited; this runs before authentication, where OpenIddict answers them.</summary>
+    public static WebApplication UseHubIdentityAudit(this WebApplication app)
+    {
+        app.UseMiddleware<TokenRequestAuditMiddleware>();
+        return app;
+    }
+
+    public static WebApplication MapHubIdentity(this WebApplication app)
+    {
+        TokenEndpoint.Map(app);
+        DeviceVerificationPage.Map(app);
+        return app;
+    }
+
+    /// <summary>Identity tables, the network's scopes and the command line's public client.</summary>
+    public static async Task InitializeIdentityAsync(IServiceProvider services, CancellationToken cancellationToken)
+    {
+        await using var scope = services.CreateAsyncScope();
+        var identity = scope.ServiceProvider.GetRequiredService<HubIdentityDbContext>();
+        await identity.Database.EnsureCreatedAsync(cancellationToken);
+        await identity.Database.ExecuteSqlRawAsync("PRAGMA journal_mode = WAL;", cancellationToken);
+        var scopes = scope.ServiceProvider.GetRequiredService<IOpenIddictScopeManager>();
+        foreach (var name in NetworkScopes)
+        {
+            if (await scopes.FindByNameAsync(name, cancellationToken) is null)
+            {
+                await scopes.CreateAsync(new OpenIddictScopeDescriptor { Name = name }, cancellationToken);
+            }
+        }
+        await RegisterCommandLineClientAsync(scope.ServiceProvider.GetRequiredService<IOpenIddictApplicationManager>(), cancellationToken);
+    }
+
+    /// <summary>The public client people's command lines use: device authorization grant and refresh tokens only.</summary>
+    private static async Task RegisterCommandLineClientAsync(IOpenIddictApplicationManager applications, CancellationToken cancellationToken)
+    {
+        if (await applications.FindByClientIdAsync(NetworkClaims.CommandLineClientId, cancellationToken) is not null)
+        {
+            return;
+        }
+        var descriptor = new OpenIddictApplicationDescriptor
+        {
+            ClientId = NetworkClaims.CommandLineClientId,
+            ClientType = OpenIddictConstants.ClientTypes.Public,
+            DisplayName = "Rare Cancer Network command line",
+            Permissions =
+            {
+                OpenIddictConstants.Permissions.Endpoints.DeviceAuthorization,
+                OpenIddictConstants.Permissions.Endpoints.Token,
+                OpenIddictConstants.Permissions.GrantTypes.DeviceCode,
+                OpenIddictConstants.Permissions.GrantTypes.RefreshToken,
+                OpenIddictConstants.Permissions.Prefixes.Scope + NetworkClaims.Scopes.OfflineAccess,
+            },
+        };
+        foreach (var name in NetworkScopes.Where(s => s != NetworkClaims.Scopes.Sync))
+        {
+            descriptor.Permissions.Add(OpenIddictConstants.Permissions.Prefixes.Scope + name);
+        }
+        await applications.CreateAsync(descriptor, cancellationToken);
+    }
+}

@@ -1,0 +1,19 @@
+using RareCancerNetwork.Hub.Feed;
+
+namespace RareCancerNetwork.Hub.Sync;
+
+/// <summary>Store-and-forward with spoke nodes: deliveries in, the per-spoke event feed out.</summary>
+public static class SyncRegistration
+{
+    public static WebApplicationBuilder AddSpokeSync(this WebApplicationBuilder builder)
+    {
+        builder.Services.AddSingleton<EventFeed>();
+        return builder;
+    }
+
+    public static WebApplication MapSpokeSync(this WebApplication app)
+    {
+        app.MapGrpcService<SpokeSyncGrpcService>();
+        return app;
+    }
+}

@@ -1,0 +1,77 @@
+using System.Globalization;
+
+namespace RareCancerNetwork.Protos.Contract;
+
+/// <summary>One limit of the contract: a field (<c>Message.field</c>), its bounds and their unit.</summary>
+public sealed record ContractLimit(string Field, long Minimum, long Maximum, string Unit)
+{
+    /// <summary>How the proto comment and docs state it, e.g. "at most 8,000 characters".</summary>
+    public string Statement => Minimum > 0 && Unit != "characters"
+        ? $"{Minimum.ToString("N0", CultureInfo.InvariantCulture)}-{Maximum.ToString("N0", CultureInfo.InvariantCulture)} {Unit}"
+        : $"at most {Maximum.ToString("N0", CultureInfo.InvariantCulture)} {Unit}";
+}
+
+/// <summary>
+/// Every size and range limit the network's services enforce, in one place: validation reads these
+/// constants, each field's proto comment states its limit, and docs/contracts.md carries
+/// <see cref="ToMarkdown"/>; tests check that the three agree.
+/// </summary>
+public static class ContractLimits
+{
+    /// <summary>Largest gRPC message a node accepts (RESOURCE_EXHAUSTED beyond).</summary>
+    public const int MaxMessageBytes = 4 * 1024 * 1024;
+
+    public const int DiagnosisText = 2_000;
+    public const int ClinicalSummary = 8_000;
+    public const int Question = 2_000;
+    public const int SiteDescription = 500;
+    public const int PersonName = 200;
+    public const int LocalPatientId = 64;
+    public const int Attachments = 50;
+    public const int AttachmentFileName = 255;
+    public const long AttachmentBytes = 64L * 1024 * 1024 * 1024;
+    public const int AncillaryTests = 20;
+    public const int AncillaryTestName = 200;
+    public const int ReportComment = 8_000;
+    public const int AmendmentReason = 2_000;
+    public const int ReportVersions = 10_000;
+    public const int PatientAgeYears = 130;
+    public const int ConsultationPageSize = 200;
+    public const int DirectoryPageSize = 500;
+    public const int AuditEntriesPerForward = 500;
+    public const int PageToken = 200;
+
+    /// <summary>Open consultations an expert takes at once (set when the expert is registered).</summary>
+    public const int ExpertCapacity = 1_000;
+
+    public static readonly IReadOnlyList<ContractLimit> All =
+    [
+        new("Diagnosis.text", 1, DiagnosisText, "characters"),
+        new("Specimen.site_description", 0, SiteDescription, "characters"),
+        new("AttachmentDescriptor.file_name", 1, AttachmentFileName, "characters"),
+        new("AttachmentDescriptor.size_bytes", 1, AttachmentBytes, "bytes"),
+        new("ConsultationDetails.patient_age_years", 0, PatientAgeYears, "years"),
+        new("ConsultationDetails.clinical_summary", 1, ClinicalSummary, "characters"),
+        new("ConsultationDetails.question", 1, Question, "characters"),
+        new("ConsultationDetails.attachments", 0, Attachments, "entries"),
+        new("ConsultationDetails.requesting_pathologist_name", 1, PersonName, "characters"),
+        new("SubmitConsultationRequest.local_patient_id", 1, LocalPatientId, "characters"),
+        new("ListConsultationsRequest.page_size", 0, ConsultationPageSize, "entries"),
+        new("ListAssignedConsultationsRequest.page_size", 0, ConsultationPageSize, "entries"),
+        new("SubmitReportRequest.recommended_ancillary_tests", 0, AncillaryTests, "entries"),
+        new("SubmitReportRequest.comment", 0, ReportComment, "characters"),
+        new("SubmitReportRequest.replaces_version", 0, ReportVersions, "versions"),
+        new("SubmitReportRequest.amendment_reason", 0, AmendmentReason, "characters"),
+        new("ListFacilitiesRequest.page_size", 0, DirectoryPageSize, "entries"),
+        new("ForwardAuditEntriesRequest.entries", 1, AuditEntriesPerForward, "entries"),
+    ];
+
+    private static readonly string[] MarkdownHeader = ["| field | limit |", "|---|---|"];
+
+    /// <summary>The table in docs/contracts.md.</summary>
+    public static string ToMarkdown() => string.Join('\n',
+        MarkdownHeader
+            .Concat(All.Select(limit => $"| `{limit.Field}` | {limit.Statement} |"))
+            .Append($"| any message | at most {MaxMessageBytes.ToString("N0", CultureInfo.InvariantCulture)} bytes (RESOURCE_EXHAUSTED beyond) |")
+            .Append($"| an expert's open consultations (`register-expert --capacity`) | at most {ExpertCapacity.ToString("N0", CultureInfo.InvariantCulture)} |"));
+}
