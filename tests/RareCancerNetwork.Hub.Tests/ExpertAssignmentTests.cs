@@ -72,4 +72,44 @@ public sealed class ExpertAssignmentTests
         Assert.Empty(await hub.Feed.ReadAfterAsync(HubStore.NodeId, events[1].Sequence, 100, CancellationToken.None));
         Assert.Empty(await hub.Feed.ReadAfterAsync("another-node", 0, 100, CancellationToken.None));
     }
+
+    [Fact]
+    public async Task Deliver_BacklogInAnotherOrganSystem_DoesNotHoldUpAssignment()
+    {
+        await using var hub = await HubStore.CreateAsync();
+        await hub.AddExpertAsync("soft", 10, OrganSystem.SoftTissue);
+        for (var i = 0; i < 50; i++)
+        {
+            await hub.DeliverAsync(OrganSystem.Eye);
+        }
+
+        var soft = await hub.DeliverAsync();
+
+        Assert.Equal("soft", await hub.AssigneeAsync(soft));
+        Assert.Equal(50, await hub.ScalarAsync("SELECT COUNT(*) FROM consultations WHERE status = 2"));
+    }
+
+    [Fact]
+    public async Task ExpertLoad_IsKeptCurrent_ThroughAssignmentsAndReports()
+    {
+        await using var hub = await HubStore.CreateAsync();
+        await hub.AddExpertAsync("solo", 2, OrganSystem.SoftTissue);
+        var ids = new List<string>();
+        for (var i = 0; i < 4; i++)
+        {
+            ids.Add(await hub.DeliverAsync());
+        }
+        await hub.Store.SubmitReportAsync("solo", "Solo", new SubmitReportRequest
+        {
+            ConsultationId = ids[0],
+            Diagnosis = new Diagnosis { Text = "診断", MorphologyCode = "8850/3" },
+            Concordance = Concordance.Concordant,
+        }, CancellationToken.None);
+
+        var recounted = await hub.ScalarAsync("SELECT COUNT(*) FROM consultations WHERE assigned_expert_id = 'solo' AND status IN (3, 4)");
+        Assert.Equal(2, recounted);
+        Assert.Equal(recounted, await hub.ScalarAsync("SELECT open_cases FROM experts WHERE expert_id = 'solo'"));
+        Assert.Equal("solo", await hub.AssigneeAsync(ids[2]));
+        Assert.Null(await hub.AssigneeAsync(ids[3]));
+    }
 }

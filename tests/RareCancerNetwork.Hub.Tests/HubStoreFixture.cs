@@ -64,6 +64,13 @@ public sealed class HubStore : IAsyncDisposable
         return await command.ExecuteScalarAsync() as string;
     }
 
+    public async Task<long> ScalarAsync(string sql)
+    {
+        await using var connection = await Database.OpenAsync(CancellationToken.None);
+        await using var command = connection.Command(sql);
+        return (long)(await command.ExecuteScalarAsync())!;
+    }
+
     public async Task ExecuteAsync(string sql)
     {
         await using var connection = await Database.OpenAsync(CancellationToken.None);

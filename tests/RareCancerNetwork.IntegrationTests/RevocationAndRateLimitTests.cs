@@ -63,8 +63,8 @@ public sealed class RevocationAndRateLimitTests
         using var folder = new TempFolder("rcn-ratelimit");
         await using var hub = await HubNode.StartAsync(folder.Sub("hub"), extra: new Dictionary<string, string?>
         {
-            ["Hub:RateLimit:Burst"] = "5",
-            ["Hub:RateLimit:RequestsPerSecond"] = "1",
+            ["Hub:RateLimit:NodeBurst"] = "5",
+            ["Hub:RateLimit:NodeRequestsPerSecond"] = "1",
         });
         var busy = await hub.RegisterSpokeAsync("spoke-a", "CORE-004", folder.Sub("spoke-a"));
         var calm = await hub.RegisterSpokeAsync("spoke-b", "CORE-001", folder.Sub("spoke-b"));

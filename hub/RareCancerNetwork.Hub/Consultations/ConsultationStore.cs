@@ -64,12 +64,10 @@ public sealed class ConsultationStore(HubDatabase database, EventFeed feed, Time
                 await insert.ExecuteNonQueryAsync(cancellationToken);
             }
             await EventFeed.AppendStatusAsync(connection, transaction, nodeId, request.ConsultationId, now, ConsultationStatus.Received, cancellationToken);
-            notify = [nodeId, .. await ExpertAssignment.AssignWaitingAsync(connection, transaction, now, cancellationToken)];
-            // Received, or already assigned by the step above: read it before the lock is released.
-            await using (var current = connection.Command("SELECT status FROM consultations WHERE consultation_id = $id", transaction).With("$id", request.ConsultationId))
-            {
-                status = (ConsultationStatus)(int)(long)(await current.ExecuteScalarAsync(cancellationToken))!;
-            }
+            notify = [nodeId];
+            status = await ExpertAssignment.TryAssignAsync(connection, transaction, request.ConsultationId, nodeId, request.Details.OrganSystem, now, cancellationToken)
+                ? ConsultationStatus.Assigned
+                : ConsultationStatus.Received;
             await transaction.CommitAsync(cancellationToken);
         }
         feed.Notify(notify);
@@ -205,7 +203,8 @@ public sealed class ConsultationStore(HubDatabase database, EventFeed feed, Time
                 await insert.ExecuteNonQueryAsync(cancellationToken);
             }
             await EventFeed.AppendAsync(connection, transaction, nodeId, report.ConsultationId, now, new SubscribeEventsResponse { ReportIssued = report }, cancellationToken);
-            if (status != ConsultationStatus.Reported)
+            var firstReport = status != ConsultationStatus.Reported;
+            if (firstReport)
             {
                 await using var update = connection.Command("UPDATE consultations SET status = $status, updated_at = $now WHERE consultation_id = $id", transaction)
                     .With("$status", (int)ConsultationStatus.Reported).With("$now", now.ToDbText()).With("$id", report.ConsultationId);
@@ -213,22 +212,39 @@ public sealed class ConsultationStore(HubDatabase database, EventFeed feed, Time
                 await EventFeed.AppendStatusAsync(connection, transaction, nodeId, report.ConsultationId, now, ConsultationStatus.Reported, cancellationToken);
             }
             notify.Add(nodeId);
-            // A report frees the expert's capacity for waiting cases.
-            notify.AddRange(await ExpertAssignment.AssignWaitingAsync(connection, transaction, now, cancellationToken));
+            if (firstReport)
+            {
+                // The first report closes the case for the expert: their capacity frees for a waiting one.
+                await ExpertAssignment.ReleaseAsync(connection, transaction, expertId, cancellationToken);
+                notify.AddRange(await ExpertAssignment.FillAsync(connection, transaction, expertId, now, cancellationToken));
+            }
             await transaction.CommitAsync(cancellationToken);
         }
         feed.Notify(notify);
         return report;
     }
 
-    /// <summary>Runs assignment for waiting cases (after an expert is registered).</summary>
+    /// <summary>Gives every active expert with spare capacity waiting cases of their specialties (after an expert is registered).</summary>
+    /// <returns>How many cases were assigned.</returns>
     public async Task<int> AssignWaitingAsync(CancellationToken cancellationToken)
     {
-        IReadOnlyList<string> notify;
+        var notify = new List<string>();
         await using (var connection = await database.OpenAsync(cancellationToken))
         await using (var transaction = connection.BeginTransaction())
         {
-            notify = await ExpertAssignment.AssignWaitingAsync(connection, transaction, clock.GetUtcNow(), cancellationToken);
+            var experts = new List<string>();
+            await using (var command = connection.Command("SELECT expert_id FROM experts WHERE active = 1 AND open_cases < capacity ORDER BY open_cases, expert_id", transaction))
+            await using (var reader = await command.ExecuteReaderAsync(cancellationToken))
+            {
+                while (await reader.ReadAsync(cancellationToken))
+                {
+                    experts.Add(reader.GetString(0));
+                }
+            }
+            foreach (var expertId in experts)
+            {
+                notify.AddRange(await ExpertAssignment.FillAsync(connection, transaction, expertId, clock.GetUtcNow(), cancellationToken));
+            }
             await transaction.CommitAsync(cancellationToken);
         }
         feed.Notify(notify);

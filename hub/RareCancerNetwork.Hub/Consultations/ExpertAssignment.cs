@@ -6,53 +6,108 @@ using RareCancerNetwork.Protos.V1;
 namespace RareCancerNetwork.Hub.Consultations;
 
 /// <summary>
-/// Assigns waiting consultations to an active expert whose specialty matches the organ system,
-/// least loaded first (open cases), only below capacity. Urgent and older cases go first; a case
-/// no expert can take waits in RECEIVED until capacity frees or an expert is registered.
+/// Assigns consultations to an active expert whose specialty matches the organ system, least loaded
+/// first, only below capacity. Each expert's open cases are kept current in <c>experts.open_cases</c>,
+/// so every step costs the same whatever the backlog:
+/// <list type="bullet">
+/// <item>a new consultation is offered to the experts of its organ system only;</item>
+/// <item>when an expert's capacity frees (a report, a registration), the expert takes the most urgent,
+/// oldest waiting case of their specialties: one indexed look-up per specialty.</item>
+/// </list>
+/// A case waits in RECEIVED only while every expert of its organ system is at capacity, so a backlog in
+/// one organ system never slows intake in the others.
 /// </summary>
 internal static class ExpertAssignment
 {
-    private const string OpenStatuses = "(3, 4)"; // ASSIGNED, INFORMATION_REQUESTED
+    /// <summary>Offers one newly received consultation to the experts of its organ system.</summary>
+    /// <returns>Whether it was assigned.</returns>
+    public static async Task<bool> TryAssignAsync(SqliteConnection connection, SqliteTransaction transaction, string consultationId, string nodeId,
+        OrganSystem organSystem, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        await using var pick = connection.Command(
+            """
+            SELECT e.expert_id FROM expert_specialties s JOIN experts e ON e.expert_id = s.expert_id
+            WHERE s.organ_system = $organ AND e.active = 1 AND e.open_cases < e.capacity
+            ORDER BY e.open_cases, e.expert_id LIMIT 1
+            """, transaction).With("$organ", (int)organSystem);
+        if (await pick.ExecuteScalarAsync(cancellationToken) is not string expertId)
+        {
+            return false;
+        }
+        await AssignAsync(connection, transaction, consultationId, nodeId, expertId, now, cancellationToken);
+        return true;
+    }
 
+    /// <summary>One of the expert's open cases ended (reported, withdrawn): their load goes down by one.</summary>
+    public static async Task ReleaseAsync(SqliteConnection connection, SqliteTransaction transaction, string expertId, CancellationToken cancellationToken)
+    {
+        await using var release = connection.Command("UPDATE experts SET open_cases = open_cases - 1 WHERE expert_id = $expert AND open_cases > 0", transaction)
+            .With("$expert", expertId);
+        await release.ExecuteNonQueryAsync(cancellationToken);
+    }
+
+    /// <summary>Gives the expert waiting cases of their specialties until they are at capacity.</summary>
     /// <returns>The spoke nodes whose feeds received events.</returns>
-    public static async Task<IReadOnlyList<string>> AssignWaitingAsync(SqliteConnection connection, SqliteTransaction transaction,
+    public static async Task<IReadOnlyList<string>> FillAsync(SqliteConnection connection, SqliteTransaction transaction, string expertId,
         DateTimeOffset now, CancellationToken cancellationToken)
     {
-        var waiting = new List<(string Id, string NodeId, int OrganSystem)>();
-        await using (var command = connection.Command(
-            $"SELECT consultation_id, spoke_node_id, organ_system FROM consultations WHERE status = {(int)ConsultationStatus.Received} ORDER BY urgency DESC, received_at, consultation_id",
-            transaction))
-        await using (var reader = await command.ExecuteReaderAsync(cancellationToken))
+        var specialties = new List<int>();
+        int spare;
+        await using (var expert = connection.Command(
+            "SELECT e.capacity - e.open_cases, s.organ_system FROM experts e JOIN expert_specialties s ON s.expert_id = e.expert_id WHERE e.expert_id = $expert AND e.active = 1",
+            transaction).With("$expert", expertId))
+        await using (var reader = await expert.ExecuteReaderAsync(cancellationToken))
         {
+            spare = 0;
             while (await reader.ReadAsync(cancellationToken))
             {
-                waiting.Add((reader.GetString(0), reader.GetString(1), reader.GetInt32(2)));
+                spare = reader.GetInt32(0);
+                specialties.Add(reader.GetInt32(1));
             }
         }
         var notified = new List<string>();
-        foreach (var consultation in waiting)
+        for (; spare > 0; spare--)
         {
-            await using var pick = connection.Command(
-                $"""
-                SELECT e.expert_id FROM experts e
-                JOIN expert_specialties s ON s.expert_id = e.expert_id AND s.organ_system = $organ
-                LEFT JOIN (SELECT assigned_expert_id, COUNT(*) AS open_cases FROM consultations WHERE status IN {OpenStatuses} GROUP BY assigned_expert_id) l
-                  ON l.assigned_expert_id = e.expert_id
-                WHERE e.active = 1 AND COALESCE(l.open_cases, 0) < e.capacity
-                ORDER BY COALESCE(l.open_cases, 0), e.expert_id
-                LIMIT 1
-                """, transaction).With("$organ", consultation.OrganSystem);
-            if (await pick.ExecuteScalarAsync(cancellationToken) is not string expertId)
+            // The head of each specialty's queue (index seek), then the most urgent, oldest of those heads.
+            var heads = new List<(string Id, string NodeId, int Urgency, string ReceivedAt)>();
+            foreach (var organ in specialties)
             {
-                continue;
+                await using var head = connection.Command(
+                    """
+                    SELECT consultation_id, spoke_node_id, urgency, received_at FROM consultations
+                    WHERE status = 2 AND organ_system = $organ
+                    ORDER BY urgency DESC, received_at, consultation_id LIMIT 1
+                    """, transaction).With("$organ", organ);
+                await using var reader = await head.ExecuteReaderAsync(cancellationToken);
+                if (await reader.ReadAsync(cancellationToken))
+                {
+                    heads.Add((reader.GetString(0), reader.GetString(1), reader.GetInt32(2), reader.GetString(3)));
+                }
             }
-            await using var update = connection.Command(
-                "UPDATE consultations SET status = $status, assigned_expert_id = $expert, assigned_at = $now, updated_at = $now WHERE consultation_id = $id", transaction)
-                .With("$status", (int)ConsultationStatus.Assigned).With("$expert", expertId).With("$now", now.ToDbText()).With("$id", consultation.Id);
-            await update.ExecuteNonQueryAsync(cancellationToken);
-            await EventFeed.AppendStatusAsync(connection, transaction, consultation.NodeId, consultation.Id, now, ConsultationStatus.Assigned, cancellationToken);
-            notified.Add(consultation.NodeId);
+            if (heads.Count == 0)
+            {
+                break;
+            }
+            var next = heads.OrderByDescending(h => h.Urgency).ThenBy(h => h.ReceivedAt, StringComparer.Ordinal).ThenBy(h => h.Id, StringComparer.Ordinal).First();
+            await AssignAsync(connection, transaction, next.Id, next.NodeId, expertId, now, cancellationToken);
+            notified.Add(next.NodeId);
         }
         return notified;
+    }
+
+    private static async Task AssignAsync(SqliteConnection connection, SqliteTransaction transaction, string consultationId, string nodeId, string expertId,
+        DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        await using (var update = connection.Command(
+            "UPDATE consultations SET status = $status, assigned_expert_id = $expert, assigned_at = $now, updated_at = $now WHERE consultation_id = $id", transaction)
+            .With("$status", (int)ConsultationStatus.Assigned).With("$expert", expertId).With("$now", now.ToDbText()).With("$id", consultationId))
+        {
+            await update.ExecuteNonQueryAsync(cancellationToken);
+        }
+        await using (var load = connection.Command("UPDATE experts SET open_cases = open_cases + 1 WHERE expert_id = $expert", transaction).With("$expert", expertId))
+        {
+            await load.ExecuteNonQueryAsync(cancellationToken);
+        }
+        await EventFeed.AppendStatusAsync(connection, transaction, nodeId, consultationId, now, ConsultationStatus.Assigned, cancellationToken);
     }
 }

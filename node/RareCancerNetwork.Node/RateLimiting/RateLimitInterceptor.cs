@@ -20,15 +20,28 @@ public sealed class RateLimitOptions
     /// <summary>Calls that may arrive at once before the sustained rate applies.</summary>
     [Range(1, 100_000)]
     public int Burst { get; set; } = 200;
+
+    /// <summary>
+    /// Sustained calls per second per spoke node: sized for a node draining a backlog after an outage
+    /// (it also honours the RetryInfo delay it gets when over budget).
+    /// </summary>
+    [Range(1, 100_000)]
+    public int NodeRequestsPerSecond { get; set; } = 1_000;
+
+    /// <summary>Calls a spoke node may make at once before its sustained rate applies.</summary>
+    [Range(1, 100_000)]
+    public int NodeBurst { get; set; } = 2_000;
 }
 
 /// <summary>
-/// A token bucket per caller (the token's subject: a client or a person). A caller over budget gets
+/// A token bucket per caller (the token's subject: a client or a person), in this process: with several
+/// hub instances behind a load balancer each instance keeps its own buckets. A caller over budget gets
 /// RESOURCE_EXHAUSTED with a RetryInfo delay — not UNAVAILABLE, which clients would retry at once —
 /// and other callers are unaffected.
 /// </summary>
 public sealed class RateLimitInterceptor : Interceptor, IDisposable
 {
+    private static readonly string NodePrefix = NetworkClaims.Kinds.SpokeNode + "|";
     public override Task<TResponse> ClientStreamingServerHandler<TRequest, TResponse>(
         IAsyncStreamReader<TRequest> requestStream, ServerCallContext context, ClientStreamingServerMethod<TRequest, TResponse> continuation)
     {
@@ -48,10 +61,11 @@ public sealed class RateLimitInterceptor : Interceptor, IDisposable
     public RateLimitInterceptor(Microsoft.Extensions.Options.IOptions<RateLimitOptions> options)
     {
         var limits = options.Value;
-        _limiter = PartitionedRateLimiter.Create<string, string>(subject => RateLimitPartition.GetTokenBucketLimiter(subject, _ => new TokenBucketRateLimiterOptions
+        // The partition key is "kind|subject": a spoke node gets the node budget, everyone else the person/client one.
+        _limiter = PartitionedRateLimiter.Create<string, string>(key => RateLimitPartition.GetTokenBucketLimiter(key, _ => new TokenBucketRateLimiterOptions
         {
-            TokenLimit = limits.Burst,
-            TokensPerPeriod = limits.RequestsPerSecond,
+            TokenLimit = key.StartsWith(NodePrefix, StringComparison.Ordinal) ? limits.NodeBurst : limits.Burst,
+            TokensPerPeriod = key.StartsWith(NodePrefix, StringComparison.Ordinal) ? limits.NodeRequestsPerSecond : limits.RequestsPerSecond,
             ReplenishmentPeriod = TimeSpan.FromSeconds(1),
             QueueLimit = 0,
             AutoReplenishment = true,
@@ -77,8 +91,9 @@ public sealed class RateLimitInterceptor : Interceptor, IDisposable
         {
             return;
         }
-        var subject = context.GetHttpContext().User.FindFirst(NetworkClaims.Subject)?.Value ?? "anonymous";
-        using var lease = _limiter.AttemptAcquire(subject);
+        var user = context.GetHttpContext().User;
+        var key = $"{user.FindFirst(NetworkClaims.ClientKind)?.Value}|{user.FindFirst(NetworkClaims.Subject)?.Value ?? "anonymous"}";
+        using var lease = _limiter.AttemptAcquire(key);
         if (lease.IsAcquired)
         {
             return;
