@@ -5,8 +5,9 @@ using RareCancerNetwork.Protos.V1;
 namespace RareCancerNetwork.Protos.Contract;
 
 /// <summary>
-/// SHA-256 over a report's canonical protobuf encoding with <c>content_sha256</c> cleared. The hub
-/// sets it when the expert signs; the spoke recomputes it on arrival, so an altered report is refused.
+/// SHA-256 over a report's canonical protobuf encoding with <c>content_sha256</c> cleared. The hub sets
+/// it when the expert signs the report out; the spoke recomputes it on arrival and refuses a report that
+/// was corrupted on the way. It is a digest, not a signature: whoever can alter a report can recompute it.
 /// </summary>
 public static class ReportDigest
 {

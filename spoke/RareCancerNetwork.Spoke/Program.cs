@@ -1,8 +1,13 @@
+using RareCancerNetwork.Node.CommandLine;
 using RareCancerNetwork.Spoke.Cli;
 
 namespace RareCancerNetwork.Spoke;
 
 public static class Program
 {
-    public static Task<int> Main(string[] args) => SpokeCommandLine.Create().Parse(args).InvokeAsync();
+    public static Task<int> Main(string[] args)
+    {
+        ConsoleOutput.Configure();
+        return SpokeCommandLine.Create().Parse(args).InvokeAsync();
+    }
 }

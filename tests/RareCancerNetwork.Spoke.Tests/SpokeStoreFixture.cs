@@ -38,10 +38,10 @@ public sealed class SpokeStoreFixture : IAsyncDisposable
         return cache;
     }
 
-    public static SubmitConsultationRequest Submission(string patient = "P-1") => new()
+    public static SubmitConsultationRequest Submission(string? patient = null) => new()
     {
         ConsultationId = Guid.CreateVersion7().ToString(),
-        LocalPatientId = patient,
+        LocalPatientId = patient ?? $"P-{Guid.NewGuid():N}",
         Details = new ConsultationDetails { ClinicalSummary = "右大腿腫瘤", OrganSystem = OrganSystem.SoftTissue },
     };
 

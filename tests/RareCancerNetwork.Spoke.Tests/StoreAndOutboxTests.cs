@@ -95,6 +95,22 @@ public sealed class StoreAndOutboxTests
     }
 
     [Fact]
+    public async Task Submit_SameContentUnderANewId_ReturnsTheOriginal_NothingNewStored()
+    {
+        await using var spoke = await SpokeStoreFixture.CreateAsync();
+        var first = SpokeStoreFixture.Submission("P-7");
+        await spoke.Store.SubmitAsync("CORE-004", "tester", first, Ct);
+        var rerun = first.Clone();
+        rerun.ConsultationId = Guid.CreateVersion7().ToString();
+
+        var (returned, duplicate) = await spoke.Store.SubmitAsync("CORE-004", "tester", rerun, Ct);
+
+        Assert.True(duplicate);
+        Assert.Equal(first.ConsultationId, returned.ConsultationId);
+        Assert.Equal(1, await spoke.ScalarAsync("SELECT COUNT(*) FROM outbox"));
+    }
+
+    [Fact]
     public async Task FailedEntry_WaitsForItsNextAttempt_WithoutHoldingBackOtherRecords()
     {
         await using var spoke = await SpokeStoreFixture.CreateAsync();

@@ -10,6 +10,7 @@ using RareCancerNetwork.Node.CommandLine;
 using RareCancerNetwork.Node.Errors;
 using RareCancerNetwork.Node.Hosting;
 using RareCancerNetwork.Node.Storage;
+using RareCancerNetwork.Protos.Contract;
 using RareCancerNetwork.Protos.V1;
 using Spectre.Console;
 
@@ -21,21 +22,21 @@ namespace RareCancerNetwork.Hub.Cli;
 /// </summary>
 public static partial class HubCommandLine
 {
-    private static readonly Option<string?> DataFolder = new("--data") { Description = "Hub data folder (default: Hub:DataFolder, .rcn/hub)", Recursive = true };
+    private static readonly Option<string?> DataFolder = new("--data") { Description = "Hub data folder (default: Hub:DataFolder, env Hub__DataFolder, .rcn/hub)" };
 
     private static readonly Option<string?> HubUrl = new("--hub-url")
     {
         Description = "URL clients use to reach the hub, written into printed settings (default: Hub:Issuer, else the first listen URL)",
-        Recursive = true,
     };
 
     public static RootCommand Create()
     {
         var root = new RootCommand("Rare Cancer Network hub: the national central institution's node.");
-        root.Options.Add(DataFolder);
-        root.Options.Add(HubUrl);
 
-        var listen = new Option<string[]>("--listen") { Description = "https URL to listen on (repeatable); default https://127.0.0.1:5443" };
+        var listen = new Option<string[]>("--listen")
+        {
+            Description = "https URL to listen on with an IP address or localhost (repeatable; env Hub__ListenUrls__0, __1, ...); default https://127.0.0.1:5443",
+        };
         var run = new Command("run", "Run the hub (the default command).") { listen };
         run.SetAction((result, cancellationToken) => RunAsync(result, listen, cancellationToken));
         root.Subcommands.Add(run);
@@ -57,8 +58,23 @@ public static partial class HubCommandLine
         root.Subcommands.Add(RotateSecretCommand());
         root.Subcommands.Add(RotateNodeCertificateCommand());
         root.Subcommands.Add(SigningKeyCommands.Create(DataFolder));
+        // The data folder for every command that works on the hub's store (not the sign-in and expert commands,
+        // which talk to a running hub); the hub URL where settings are printed.
+        root.Options.Add(DataFolder);
+        root.Options.Add(HubUrl);
+        foreach (var command in Leaves(root).Where(c => c.Name != "login" && c.Parents.OfType<Command>().All(p => p.Name != "expert")))
+        {
+            command.Options.Add(DataFolder);
+            if (command.Name is "run" or "register-spoke" or "register-local-client" or "register-expert")
+            {
+                command.Options.Add(HubUrl);
+            }
+        }
         return root;
     }
+
+    private static IEnumerable<Command> Leaves(Command command) =>
+        command.Subcommands.Count == 0 ? [command] : command.Subcommands.SelectMany(Leaves);
 
     private static async Task<int> RunAsync(ParseResult result, Option<string[]> listen, CancellationToken cancellationToken)
     {
@@ -176,7 +192,7 @@ public static partial class HubCommandLine
             Required = true,
             AllowMultipleArgumentsPerToken = true,
         };
-        var capacity = new Option<int>("--capacity") { Description = "Open cases the expert takes at once", DefaultValueFactory = _ => 20 };
+        var capacity = new Option<int>("--capacity") { Description = $"Open cases the expert takes at once, 1-{ContractLimits.ExpertCapacity}", DefaultValueFactory = _ => 20 };
         var writeConfig = new Option<FileInfo?>("--write-config") { Description = "Also write the expert client's credentials to this JSON file" };
         var command = new Command("register-expert", "Register an expert pathologist and their client credentials.") { expertId, name, specialties, capacity, writeConfig };
         command.SetAction((result, cancellationToken) => WithHubAsync(result, async (services, options, cancellationToken) =>

@@ -193,7 +193,7 @@ public sealed class ConsultationStore(HubDatabase database, EventFeed feed, Time
                 {
                     throw new InvalidFieldsException([new FieldViolation("amendment_reason", "is required when amending a report")]);
                 }
-                report = ReportSigning.Sign(request, latest + 1, expertId, expertName, now);
+                report = ReportVersions.Create(request, latest + 1, expertId, expertName, now);
             }
             await using (var insert = connection.Command(
                 "INSERT INTO consultation_reports (consultation_id, version, concordance, signed_by_expert_id, signed_at, report) VALUES ($id, $version, $concordance, $expert, $at, $report)",

@@ -33,6 +33,11 @@ internal static class TokenEndpoint
         {
             return Refuse(Errors.UnsupportedGrantType, "The grant type is not supported.");
         }
+        if (!request.GetScopes().Any())
+        {
+            // Note: a token without scopes would be issued and then refused by every RPC; say so now.
+            return Refuse(Errors.InvalidScope, "Ask for at least one of the network's scopes: " + string.Join(" ", IdentityRegistration.NetworkScopes) + ".");
+        }
         var client = await clients.FindAsync(request.ClientId!, cancellationToken);
         if (client is null || client.RevokedAt is not null)
         {

@@ -3,6 +3,7 @@ using Google.Protobuf;
 using Grpc.Core;
 using Polly;
 using Polly.Retry;
+using RareCancerNetwork.Node.CommandLine;
 using RareCancerNetwork.Protos.V1;
 using Spectre.Console;
 
@@ -13,40 +14,79 @@ internal static class ConsultationCommands
 {
     private static readonly JsonParser Parser = new(JsonParser.Settings.Default.WithIgnoreUnknownFields(false));
 
+    private static Option<bool> JsonOption() => new("--json") { Description = "Print JSON (proto field names) instead of a table, for scripts" };
+
     public static Command Submit(Func<ParseResult, LocalApiConnection> connect)
     {
         var file = new Option<FileInfo>("--file") { Description = "SubmitConsultationRequest as JSON (proto field names)", Required = true };
-        var command = new Command("submit", "Submit a consultation from a JSON file. A missing consultation_id is generated (UUIDv7).") { file };
-        command.SetAction((result, cancellationToken) => SpokeCommandLine.ClientAsync(async () =>
+        var json = JsonOption();
+        var command = new Command("submit",
+            "Submit a consultation from a JSON file. A missing consultation_id is generated (UUIDv7). Running the same file again is safe: " +
+            "the spoke recognises the same patient and content and returns the consultation it already holds.") { file, json };
+        command.SetAction(async (result, cancellationToken) =>
         {
-            var request = Parser.Parse<SubmitConsultationRequest>(await File.ReadAllTextAsync(result.GetValue(file)!.FullName, cancellationToken));
+            SubmitConsultationRequest request;
+            try
+            {
+                request = Parser.Parse<SubmitConsultationRequest>(await File.ReadAllTextAsync(result.GetValue(file)!.FullName, cancellationToken));
+            }
+            catch (Exception exception) when (exception is IOException or InvalidJsonException or InvalidProtocolBufferException)
+            {
+                AnsiConsole.MarkupLine($"[red]Not stored[/]: the file could not be read ({Markup.Escape(exception.Message)}).");
+                return 1;
+            }
             if (string.IsNullOrEmpty(request.ConsultationId))
             {
                 request.ConsultationId = Guid.CreateVersion7().ToString("D");
             }
-            await using var connection = connect(result);
-            // Retrying with the same consultation_id is safe: the spoke applies it once.
-            var retry = new ResiliencePipelineBuilder().AddRetry(new RetryStrategyOptions
+            try
             {
-                ShouldHandle = new PredicateBuilder().Handle<RpcException>(e => e.StatusCode is StatusCode.Unavailable or StatusCode.DeadlineExceeded),
-                MaxRetryAttempts = 3,
-                BackoffType = DelayBackoffType.Exponential,
-                UseJitter = true,
-            }).Build();
-            var response = await retry.ExecuteAsync(async token =>
-                await connection.Consultations.SubmitConsultationAsync(request, deadline: DateTime.UtcNow.AddSeconds(30), cancellationToken: token), cancellationToken);
-            AnsiConsole.MarkupLine(response.Duplicate
-                ? $"Already submitted: [bold]{response.Consultation.ConsultationId}[/]"
-                : $"[green]Submitted[/] [bold]{response.Consultation.ConsultationId}[/]: stored at the spoke, queued for the hub.");
-            ConsultationPrinter.Summary(response.Consultation);
-        }));
+                await using var connection = connect(result);
+                // Retrying with the same consultation_id is safe: the spoke applies it once.
+                var retry = new ResiliencePipelineBuilder().AddRetry(new RetryStrategyOptions
+                {
+                    ShouldHandle = new PredicateBuilder().Handle<RpcException>(e => e.StatusCode is StatusCode.Unavailable or StatusCode.DeadlineExceeded),
+                    MaxRetryAttempts = 3,
+                    BackoffType = DelayBackoffType.Exponential,
+                    UseJitter = true,
+                }).Build();
+                var response = await retry.ExecuteAsync(async token =>
+                    await connection.Consultations.SubmitConsultationAsync(request, deadline: DateTime.UtcNow.AddSeconds(30), cancellationToken: token), cancellationToken);
+                if (result.GetValue(json))
+                {
+                    ConsoleOutput.WriteJson(response);
+                    return 0;
+                }
+                AnsiConsole.MarkupLine(response.Duplicate
+                    ? $"Already submitted as [bold]{response.Consultation.ConsultationId}[/]: nothing new was stored."
+                    : $"[green]Submitted[/] [bold]{response.Consultation.ConsultationId}[/]: stored at the spoke, queued for the hub.");
+                ConsultationPrinter.Summary(response.Consultation);
+                return 0;
+            }
+            catch (RpcException exception) when (exception.StatusCode is StatusCode.InvalidArgument or StatusCode.PermissionDenied
+                or StatusCode.Unauthenticated or StatusCode.AlreadyExists or StatusCode.FailedPrecondition or StatusCode.ResourceExhausted)
+            {
+                // The spoke answered and refused: nothing was stored.
+                AnsiConsole.MarkupLine($"[red]Not stored[/] ({Markup.Escape(exception.StatusCode.ToString())}): {Markup.Escape(exception.Status.Detail)}");
+                return 1;
+            }
+            catch (Exception exception) when (exception is RpcException or IOException or HttpRequestException
+                or OpenIddict.Abstractions.OpenIddictExceptions.ProtocolException or InvalidOperationException or InvalidDataException)
+            {
+                var reason = exception is RpcException rpc ? $"{rpc.StatusCode}: {rpc.Status.Detail}" : exception.Message;
+                AnsiConsole.MarkupLine($"[yellow]Unknown whether consultation [bold]{request.ConsultationId}[/] was stored[/]: {Markup.Escape(reason)}");
+                AnsiConsole.MarkupLine("Run the same command again when the spoke is reachable: it is safe, a stored consultation is returned, not duplicated.");
+                return 1;
+            }
+        });
         return command;
     }
 
     public static Command List(Func<ParseResult, LocalApiConnection> connect)
     {
-        var status = new Option<string?>("--status") { Description = "Only this status, e.g. reported" };
-        var command = new Command("list", "List this facility's consultations, newest first.") { status };
+        var status = new Option<string?>("--status") { Description = "Only this status: " + string.Join(", ", ProtoEnumNames.All<ConsultationStatus>()) };
+        var json = JsonOption();
+        var command = new Command("list", "List this facility's consultations, newest first.") { status, json };
         command.SetAction((result, cancellationToken) => SpokeCommandLine.ClientAsync(async () =>
         {
             await using var connection = connect(result);
@@ -59,6 +99,11 @@ internal static class ConsultationCommands
                 request.PageToken = page.NextPageToken;
             }
             while (request.PageToken.Length > 0);
+            if (result.GetValue(json))
+            {
+                ConsoleOutput.WriteJson(new ListConsultationsResponse { Consultations = { rows } });
+                return;
+            }
             ConsultationPrinter.Table(rows);
         }));
         return command;
@@ -67,11 +112,17 @@ internal static class ConsultationCommands
     public static Command Show(Func<ParseResult, LocalApiConnection> connect)
     {
         var id = new Argument<string>("consultation-id");
-        var command = new Command("show", "Show one consultation with its status and reports.") { id };
+        var json = JsonOption();
+        var command = new Command("show", "Show one consultation with its status, delivery state and reports.") { id, json };
         command.SetAction((result, cancellationToken) => SpokeCommandLine.ClientAsync(async () =>
         {
             await using var connection = connect(result);
             var response = await connection.Consultations.GetConsultationAsync(new() { ConsultationId = result.GetValue(id) }, cancellationToken: cancellationToken);
+            if (result.GetValue(json))
+            {
+                ConsoleOutput.WriteJson(response.Consultation);
+                return;
+            }
             ConsultationPrinter.Full(response.Consultation);
         }));
         return command;

@@ -18,28 +18,24 @@ public static class SpokeCommandLine
     {
         Description = "Client profile written by 'hub register-local-client --write-config' (env RCN_PROFILE)",
         DefaultValueFactory = _ => Environment.GetEnvironmentVariable("RCN_PROFILE") ?? ".rcn/cli-profile.json",
-        Recursive = true,
     };
 
     private static readonly Option<string> Session = new("--session")
     {
         Description = "Signed-in session written by 'login'; used instead of --profile when present (env RCN_SESSION)",
         DefaultValueFactory = _ => Environment.GetEnvironmentVariable("RCN_SESSION") ?? ".rcn/session.json",
-        Recursive = true,
     };
 
     private static readonly Option<string> SpokeUrl = new("--spoke-url")
     {
         Description = "The spoke's local API (env RCN_SPOKE_URL)",
         DefaultValueFactory = _ => Environment.GetEnvironmentVariable("RCN_SPOKE_URL") ?? SpokeOptions.DefaultListenUrl,
-        Recursive = true,
     };
 
     private static readonly Option<string?> SpokeCa = new("--spoke-ca")
     {
         Description = "PEM CA of the spoke's certificate (env RCN_SPOKE_CA; default .rcn/spoke/tls/dev-ca.crt)",
         DefaultValueFactory = _ => Environment.GetEnvironmentVariable("RCN_SPOKE_CA") ?? Path.Combine(".rcn", "spoke", "tls", DevelopmentCertificates.CaCertificateFileName),
-        Recursive = true,
     };
 
     public static RootCommand Create()
@@ -47,7 +43,10 @@ public static class SpokeCommandLine
         var root = new RootCommand("Rare Cancer Network spoke node and its command line for local pathologists.");
         var config = new Option<string?>("--config") { Description = "Settings file written by 'hub register-spoke --write-config'" };
         var data = new Option<string?>("--data") { Description = "Spoke data folder (default Spoke:DataFolder, .rcn/spoke)" };
-        var listen = new Option<string[]>("--listen") { Description = "https URL for the local API (repeatable); default https://127.0.0.1:5444" };
+        var listen = new Option<string[]>("--listen")
+        {
+            Description = "https URL for the local API with an IP address or localhost (repeatable; env Spoke__ListenUrls__0, __1, ...); default https://127.0.0.1:5444",
+        };
         var run = new Command("run", "Run the spoke node (the default command).") { config, data, listen };
         run.SetAction((result, cancellationToken) => RunAsync(result, config, data, listen, cancellationToken));
         root.Subcommands.Add(run);
@@ -56,16 +55,26 @@ public static class SpokeCommandLine
         root.Options.Add(listen);
         root.SetAction((result, cancellationToken) => RunAsync(result, config, data, listen, cancellationToken));
 
-        root.Options.Add(Profile);
-        root.Options.Add(Session);
-        root.Subcommands.Add(SessionCommands.Login(Session));
-        root.Subcommands.Add(SessionCommands.Logout(Session));
-        root.Options.Add(SpokeUrl);
-        root.Options.Add(SpokeCa);
-        root.Subcommands.Add(ConsultationCommands.Submit(Connect));
-        root.Subcommands.Add(ConsultationCommands.List(Connect));
-        root.Subcommands.Add(ConsultationCommands.Show(Connect));
-        root.Subcommands.Add(ConsultationCommands.Watch(Connect));
+        // Only the commands that talk to the local API take its connection options.
+        foreach (var client in new[]
+        {
+            ConsultationCommands.Submit(Connect), ConsultationCommands.List(Connect), ConsultationCommands.Show(Connect), ConsultationCommands.Watch(Connect),
+        })
+        {
+            client.Options.Add(Session);
+            client.Options.Add(Profile);
+            client.Options.Add(SpokeUrl);
+            client.Options.Add(SpokeCa);
+            root.Subcommands.Add(client);
+        }
+        var login = SessionCommands.Login(Session);
+        login.Options.Add(Session);
+        root.Subcommands.Add(login);
+        var logout = SessionCommands.Logout(Session);
+        logout.Options.Add(Session);
+        root.Subcommands.Add(logout);
+        root.Subcommands.Add(OutboxCommands.Status());
+        root.Subcommands.Add(OutboxCommands.Outbox());
         root.Subcommands.Add(AuditCommands.Create());
         root.Subcommands.Add(NodeCertificateCommand.Create());
         return root;

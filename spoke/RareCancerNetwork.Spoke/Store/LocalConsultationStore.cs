@@ -23,6 +23,7 @@ public sealed class LocalConsultationStore(SpokeDatabase database, PatientPseudo
         string facilityCode, string submittedBy, SubmitConsultationRequest request, CancellationToken cancellationToken)
     {
         var requestSha256 = Convert.ToHexStringLower(SHA256.HashData(request.ToByteArray()));
+        var contentSha256 = ContentSha256(request);
         var now = clock.GetUtcNow();
         await using (var connection = await database.OpenAsync(cancellationToken))
         await using (var transaction = connection.BeginTransaction())
@@ -37,15 +38,24 @@ public sealed class LocalConsultationStore(SpokeDatabase database, PatientPseudo
                         : throw new ConflictException($"Consultation {request.ConsultationId} was already submitted with different content; use a new consultation_id.");
                 }
             }
+            // The same patient and content under a new id is the same submission sent again (a re-run file without an id).
+            await using (var sameContent = connection.Command("SELECT consultation_id FROM consultations WHERE content_sha256 = $content", transaction)
+                .With("$content", contentSha256))
+            {
+                if (await sameContent.ExecuteScalarAsync(cancellationToken) is string original)
+                {
+                    return (await GetAsync(original, cancellationToken), true);
+                }
+            }
             var pseudonym = pseudonymizer.Pseudonymise(request.LocalPatientId);
             await using (var insert = connection.Command(
                 """
-                INSERT INTO consultations (consultation_id, local_patient_id, patient_pseudonym, details, request_sha256, submitted_by,
+                INSERT INTO consultations (consultation_id, local_patient_id, patient_pseudonym, details, request_sha256, content_sha256, submitted_by,
                     submitted_at, status, delivery_state, updated_at)
-                VALUES ($id, $patient, $pseudonym, $details, $sha, $by, $now, $status, $delivery, $now)
+                VALUES ($id, $patient, $pseudonym, $details, $sha, $content, $by, $now, $status, $delivery, $now)
                 """, transaction)
                 .With("$id", request.ConsultationId).With("$patient", request.LocalPatientId).With("$pseudonym", pseudonym)
-                .With("$details", request.Details.ToByteArray()).With("$sha", requestSha256).With("$by", submittedBy).With("$now", now.ToDbText())
+                .With("$details", request.Details.ToByteArray()).With("$sha", requestSha256).With("$content", contentSha256).With("$by", submittedBy).With("$now", now.ToDbText())
                 .With("$status", (int)ConsultationStatus.Submitted).With("$delivery", (int)DeliveryState.Pending))
             {
                 await insert.ExecuteNonQueryAsync(cancellationToken);
@@ -139,4 +149,11 @@ public sealed class LocalConsultationStore(SpokeDatabase database, PatientPseudo
         UpdatedAt = Timestamp.FromDateTimeOffset(reader.GetInstant(7)),
         SubmittedBy = reader.GetString(8),
     };
+
+    /// <summary>SHA-256 over the local patient id and the details: what makes two submissions the same one.</summary>
+    private static string ContentSha256(SubmitConsultationRequest request)
+    {
+        var content = new SubmitConsultationRequest { LocalPatientId = request.LocalPatientId, Details = request.Details };
+        return Convert.ToHexStringLower(SHA256.HashData(content.ToByteArray()));
+    }
 }

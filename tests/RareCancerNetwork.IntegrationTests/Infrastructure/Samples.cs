@@ -33,7 +33,7 @@ public static class Samples
     public static SubmitConsultationRequest Submission(string? localPatientId = null, OrganSystem organ = OrganSystem.SoftTissue) => new()
     {
         ConsultationId = Guid.CreateVersion7().ToString("D"),
-        LocalPatientId = localPatientId ?? $"P-{Random.Shared.Next(100000, 999999)}",
+        LocalPatientId = localPatientId ?? $"P-{Guid.NewGuid():N}",
         Details = Details(organ),
     };
 

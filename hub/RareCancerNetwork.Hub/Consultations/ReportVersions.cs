@@ -5,12 +5,13 @@ using RareCancerNetwork.Protos.V1;
 namespace RareCancerNetwork.Hub.Consultations;
 
 /// <summary>
-/// Builds a report version attributed to the signer named by the access token, with a SHA-256 over
-/// its canonical content so any later alteration of a stored or forwarded report is detectable.
+/// Builds a report version signed out by the expert the access token names (the clinical sign-out, not a
+/// cryptographic signature), with a SHA-256 content digest that detects corruption in storage or
+/// transit. Anyone able to alter a report could recompute the digest: it gives no tamper-evidence.
 /// </summary>
-internal static class ReportSigning
+internal static class ReportVersions
 {
-    public static ConsultationReport Sign(SubmitReportRequest request, int version, string expertId, string expertName, DateTimeOffset signedAt)
+    public static ConsultationReport Create(SubmitReportRequest request, int version, string expertId, string expertName, DateTimeOffset signedAt)
     {
         var report = new ConsultationReport
         {

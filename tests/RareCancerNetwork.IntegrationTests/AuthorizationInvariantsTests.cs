@@ -1,0 +1,83 @@
+using Google.Protobuf.Reflection;
+using RareCancerNetwork.Node.Authorization;
+using RareCancerNetwork.Protos.V1;
+
+namespace RareCancerNetwork.IntegrationTests;
+
+/// <summary>
+/// Expectations written independently of the declared table: which RPCs carry patient data is read
+/// from the contract itself (their messages carry a consultation, a pseudonym or a local patient id),
+/// and the rules are the security model's, stated here by hand. A wrong declaration in the table fails
+/// these even though the matrix test (which enforces the table as declared) would pass.
+/// </summary>
+public sealed class AuthorizationInvariantsTests
+{
+    private static readonly string[] PatientFields = ["consultation_id", "patient_pseudonym", "local_patient_id"];
+    private static readonly string[] PeoplesServices = [LocalConsultationService.Descriptor.FullName, ExpertConsultationService.Descriptor.FullName];
+    private static readonly string[] LocalCallers =
+        [CallerRoles.LocalClient, NetworkClaims.Roles.Pathologist, NetworkClaims.Roles.ReferralCoordinator];
+
+    private static IEnumerable<(string Node, RpcPolicy Policy)> Declared =>
+        RpcPolicies.Hub.Values.Select(p => ("hub", p)).Concat(RpcPolicies.Spoke.Values.Select(p => ("spoke", p)));
+
+    private static IEnumerable<MethodDescriptor> ContractMethods =>
+        typeof(CommonReflection).Assembly.GetTypes()
+            .Where(t => t.Namespace == "RareCancerNetwork.Protos.V1" && t.Name.EndsWith("Reflection", StringComparison.Ordinal))
+            .Select(t => (FileDescriptor)t.GetProperty("Descriptor")!.GetValue(null)!)
+            .SelectMany(file => file.Services).SelectMany(service => service.Methods);
+
+    /// <summary>From the contract alone: the RPCs whose request or response carries patient-level data.</summary>
+    private static HashSet<string> PatientDataRpcs =>
+        [.. ContractMethods.Where(m => CarriesPatientData(m.InputType, []) || CarriesPatientData(m.OutputType, []))
+            .Select(m => $"/{m.Service.FullName}/{m.Name}")];
+
+    private static bool CarriesPatientData(MessageDescriptor message, HashSet<string> seen) =>
+        seen.Add(message.FullName) && message.Fields.InDeclarationOrder().Any(field =>
+            PatientFields.Contains(field.Name) || field.FieldType == FieldType.Message && CarriesPatientData(field.MessageType, seen));
+
+    [Fact]
+    public void ContractHasPatientDataRpcs_SoTheseChecksSeeSomething() =>
+        Assert.True(PatientDataRpcs.Count >= 6, string.Join(", ", PatientDataRpcs));
+
+    [Fact]
+    public void EveryRpcCarryingPatientData_IsDeclaredPatientLevel_AndSoAudited()
+    {
+        var undeclared = Declared.Where(d => PatientDataRpcs.Contains(d.Policy.Method) && !d.Policy.PatientLevel).Select(d => d.Policy.Method).ToList();
+        Assert.True(undeclared.Count == 0, "Patient data without audit: " + string.Join(", ", undeclared));
+    }
+
+    [Fact]
+    public void StatisticiansAndAdministrators_NeverReachPatientData()
+    {
+        var leaks = Declared.Where(d => PatientDataRpcs.Contains(d.Policy.Method)
+                && d.Policy.Callers.Any(c => c is NetworkClaims.Roles.Statistician or NetworkClaims.Roles.Administrator))
+            .Select(d => d.Policy.Method).ToList();
+        Assert.True(leaks.Count == 0, "Aggregate-only roles reach patient data: " + string.Join(", ", leaks));
+    }
+
+    [Fact]
+    public void NodeIdentities_NeverReachAPersonsRpc()
+    {
+        var leaks = Declared.Where(d => PeoplesServices.Any(s => d.Policy.Method.StartsWith($"/{s}/", StringComparison.Ordinal))
+                && d.Policy.Callers.Contains(CallerRoles.SpokeNode))
+            .Select(d => d.Policy.Method).ToList();
+        Assert.True(leaks.Count == 0, "Spoke nodes reach people's RPCs: " + string.Join(", ", leaks));
+    }
+
+    [Fact]
+    public void LocalClientsAndPeople_NeverReachTheHubsPatientData()
+    {
+        var leaks = Declared.Where(d => d.Node == "hub" && PatientDataRpcs.Contains(d.Policy.Method) && d.Policy.Callers.Any(LocalCallers.Contains))
+            .Select(d => d.Policy.Method).ToList();
+        Assert.True(leaks.Count == 0, "Local callers reach the hub's patient data: " + string.Join(", ", leaks));
+    }
+
+    [Fact]
+    public void PatientDataAtTheHub_IsLimitedToOwnNodeOrAssignedExpert()
+    {
+        var open = Declared.Where(d => d.Node == "hub" && PatientDataRpcs.Contains(d.Policy.Method)
+                && d.Policy.Institution is not (InstitutionRule.OwnNode or InstitutionRule.AssignedExpert))
+            .Select(d => d.Policy.Method).ToList();
+        Assert.True(open.Count == 0, "Hub patient data without an institution rule: " + string.Join(", ", open));
+    }
+}
