@@ -54,16 +54,9 @@ public sealed class HubOptions : IValidatableObject
 
     public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
     {
-        for (var i = 0; i < ListenUrls.Length; i++)
+        foreach (var problem in NodeConfiguration.ValidateListener(ListenUrls, CertificatePath))
         {
-            if (NodeConfiguration.ListenUrlProblem(ListenUrls[i]) is { } problem)
-            {
-                yield return new ValidationResult(problem, [$"ListenUrls:{i}"]);
-            }
-        }
-        if (!string.IsNullOrWhiteSpace(CertificatePath) && !File.Exists(CertificatePath))
-        {
-            yield return new ValidationResult($"no certificate file at '{CertificatePath}'", [nameof(CertificatePath)]);
+            yield return problem;
         }
         if (!string.IsNullOrWhiteSpace(Issuer) && (!Uri.TryCreate(Issuer, UriKind.Absolute, out var issuer) || issuer.Scheme != Uri.UriSchemeHttps))
         {

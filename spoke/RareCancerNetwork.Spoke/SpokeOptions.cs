@@ -50,16 +50,9 @@ public sealed class SpokeOptions : IValidatableObject
 
     public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
     {
-        for (var i = 0; i < ListenUrls.Length; i++)
+        foreach (var problem in NodeConfiguration.ValidateListener(ListenUrls, CertificatePath))
         {
-            if (NodeConfiguration.ListenUrlProblem(ListenUrls[i]) is { } problem)
-            {
-                yield return new ValidationResult(problem, [$"ListenUrls:{i}"]);
-            }
-        }
-        if (!string.IsNullOrWhiteSpace(CertificatePath) && !File.Exists(CertificatePath))
-        {
-            yield return new ValidationResult($"no certificate file at '{CertificatePath}'", [nameof(CertificatePath)]);
+            yield return problem;
         }
     }
 

@@ -64,8 +64,9 @@ public sealed class DeviceFlowTests
         await Eventually.UntilAsync(async () => await SubmittedByAtHubAsync(hub, submission.ConsultationId), by => by is not null, "delivery to the hub");
         Assert.Equal("yamada", await SubmittedByAtHubAsync(hub, submission.ConsultationId));
         // The person's token is for their spoke only.
+        var personsToken = await session.AccessTokenAsync(Ct);
         await RpcAssert.FailsAsync(Grpc.Core.StatusCode.Unauthenticated, () => new DirectoryService.DirectoryServiceClient(
-            Clients.Channel(hub.Url, hub.CaPath, session.AccessTokenAsync(Ct).Result)).ListPrefecturesAsync(new(), cancellationToken: Ct).ResponseAsync);
+            Clients.Channel(hub.Url, hub.CaPath, personsToken)).ListPrefecturesAsync(new(), cancellationToken: Ct).ResponseAsync);
 
         // The command line itself works with the session.
         await NodeProcess.RunAsync(NodeProcess.SpokeProgram, "list", "--session", sessionPath, "--spoke-url", spoke.Url, "--spoke-ca", spoke.CaPath);

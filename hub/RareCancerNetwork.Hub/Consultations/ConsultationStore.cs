@@ -94,7 +94,7 @@ public sealed class ConsultationStore(HubDatabase database, EventFeed feed, Time
             Status = (ConsultationStatus)reader.GetInt32(1),
             ReceivedAt = Timestamp.FromDateTimeOffset(reader.GetInstant(2)),
         };
-        response.Reports.AddRange(await ReportsAsync(connection, null, consultationId, cancellationToken));
+        response.Reports.AddRange(await ConsultationReportRows.ReadAsync(connection, null, consultationId, cancellationToken));
         return response;
     }
 
@@ -111,25 +111,21 @@ public sealed class ConsultationStore(HubDatabase database, EventFeed feed, Time
             ORDER BY received_at DESC, consultation_id DESC LIMIT $limit
             """)
             .With("$expert", expertId).With("$status", (int)status).With("$afterReceived", afterReceived).With("$afterId", afterId).With("$limit", pageSize + 1);
-        var page = new List<(AssignedConsultation Consultation, string ReceivedAt)>();
+        var rows = new List<(AssignedConsultation Item, string SortKey, string Id)>();
         await using (var reader = await command.ExecuteReaderAsync(cancellationToken))
         {
             while (await reader.ReadAsync(cancellationToken))
             {
-                page.Add((ReadAssigned(reader), reader.GetString(5)));
+                var row = ReadAssigned(reader);
+                rows.Add((row, reader.GetString(5), row.ConsultationId));
             }
         }
-        var next = "";
-        if (page.Count > pageSize)
+        var (page, next) = KeysetPage.Split(rows, pageSize);
+        foreach (var consultation in page)
         {
-            page.RemoveAt(pageSize);
-            next = KeysetPageToken.Encode(page[^1].ReceivedAt, page[^1].Consultation.ConsultationId);
+            consultation.Reports.AddRange(await ConsultationReportRows.ReadAsync(connection, null, consultation.ConsultationId, cancellationToken));
         }
-        foreach (var (consultation, _) in page)
-        {
-            consultation.Reports.AddRange(await ReportsAsync(connection, null, consultation.ConsultationId, cancellationToken));
-        }
-        return (page.Select(p => p.Consultation).ToList(), next);
+        return (page, next);
     }
 
     public async Task<AssignedConsultation> GetAssignedAsync(string expertId, string consultationId, CancellationToken cancellationToken)
@@ -147,7 +143,7 @@ public sealed class ConsultationStore(HubDatabase database, EventFeed feed, Time
             throw new AccessDeniedException($"Consultation {consultationId} is not assigned to you.");
         }
         var consultation = ReadAssigned(reader);
-        consultation.Reports.AddRange(await ReportsAsync(connection, null, consultationId, cancellationToken));
+        consultation.Reports.AddRange(await ConsultationReportRows.ReadAsync(connection, null, consultationId, cancellationToken));
         return consultation;
     }
 
@@ -252,18 +248,6 @@ public sealed class ConsultationStore(HubDatabase database, EventFeed feed, Time
     }
 
 
-    private static async Task<List<ConsultationReport>> ReportsAsync(SqliteConnection connection, SqliteTransaction? transaction, string consultationId, CancellationToken cancellationToken)
-    {
-        await using var command = connection.Command("SELECT report FROM consultation_reports WHERE consultation_id = $id ORDER BY version", transaction)
-            .With("$id", consultationId);
-        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-        var reports = new List<ConsultationReport>();
-        while (await reader.ReadAsync(cancellationToken))
-        {
-            reports.Add(ConsultationReport.Parser.ParseFrom((byte[])reader[0]));
-        }
-        return reports;
-    }
 
     private static AssignedConsultation ReadAssigned(SqliteDataReader reader) => new()
     {

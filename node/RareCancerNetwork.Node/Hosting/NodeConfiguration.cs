@@ -70,6 +70,22 @@ public static class NodeConfiguration
     private static bool IsSettingsObject(Type type) =>
         type.IsClass && type != typeof(string) && type.Namespace?.StartsWith("RareCancerNetwork", StringComparison.Ordinal) == true;
 
+    /// <summary>The listener settings every node has: its https URLs and an optional certificate file.</summary>
+    public static IEnumerable<ValidationResult> ValidateListener(IReadOnlyList<string> listenUrls, string? certificatePath)
+    {
+        for (var i = 0; i < listenUrls.Count; i++)
+        {
+            if (ListenUrlProblem(listenUrls[i]) is { } problem)
+            {
+                yield return new ValidationResult(problem, [$"ListenUrls:{i}"]);
+            }
+        }
+        if (!string.IsNullOrWhiteSpace(certificatePath) && !File.Exists(certificatePath))
+        {
+            yield return new ValidationResult($"no certificate file at '{certificatePath}'", ["CertificatePath"]);
+        }
+    }
+
     /// <summary>A listen URL every node accepts: https, an IP literal or localhost, a port.</summary>
     public static string? ListenUrlProblem(string url) =>
         !Uri.TryCreate(url, UriKind.Absolute, out var uri) ? $"'{url}' is not an absolute URL"

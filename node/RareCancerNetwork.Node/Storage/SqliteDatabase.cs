@@ -62,7 +62,7 @@ public sealed partial class SqliteDatabase
             }
             await using var stream = _migrationsAssembly.GetManifestResourceStream(resource)!;
             using var reader = new StreamReader(stream);
-            var script = await reader.ReadToEndAsync(cancellationToken);
+            var script = IncludeSharedSchema(await reader.ReadToEndAsync(cancellationToken));
             await using var transaction = connection.BeginTransaction();
             await using (var command = connection.CreateCommand())
             {
@@ -75,6 +75,23 @@ public sealed partial class SqliteDatabase
         }
         return applied;
     }
+
+    /// <summary>
+    /// Replaces each <c>-- @include name.sql</c> line with a schema the node library ships (such as the
+    /// audit trail's table), so hub and spokes create it from one definition.
+    /// </summary>
+    private static string IncludeSharedSchema(string script) => IncludeDirective().Replace(script, match =>
+    {
+        var name = typeof(SqliteDatabase).Assembly.GetManifestResourceNames()
+            .SingleOrDefault(resource => resource.EndsWith("." + match.Groups[1].Value, StringComparison.Ordinal))
+            ?? throw new InvalidOperationException($"The migration includes '{match.Groups[1].Value}', which the node library does not ship.");
+        using var stream = typeof(SqliteDatabase).Assembly.GetManifestResourceStream(name)!;
+        using var reader = new StreamReader(stream);
+        return reader.ReadToEnd();
+    });
+
+    [GeneratedRegex(@"^-- @include ([A-Za-z0-9_]+\.sql)\s*$", RegexOptions.Multiline)]
+    private static partial Regex IncludeDirective();
 
     /// <summary>The highest migration number shipped with the node.</summary>
     public int LatestVersion => Migrations().Select(m => m.Version).DefaultIfEmpty(0).Max();

@@ -87,7 +87,7 @@ public sealed class LocalConsultationStore(SpokeDatabase database, PatientPseudo
             throw new ResourceNotFoundException("Consultation", consultationId);
         }
         var consultation = Read(reader);
-        consultation.Reports.AddRange(await ReportsAsync(connection, consultationId, cancellationToken));
+        consultation.Reports.AddRange(await ConsultationReportRows.ReadAsync(connection, null, consultationId, cancellationToken));
         return consultation;
     }
 
@@ -104,38 +104,23 @@ public sealed class LocalConsultationStore(SpokeDatabase database, PatientPseudo
             ORDER BY submitted_at DESC, consultation_id DESC LIMIT $limit
             """)
             .With("$status", (int)status).With("$afterSubmitted", afterSubmitted).With("$afterId", afterId).With("$limit", pageSize + 1);
-        var page = new List<(LocalConsultation Consultation, string SubmittedAt)>();
+        var rows = new List<(LocalConsultation Item, string SortKey, string Id)>();
         await using (var reader = await command.ExecuteReaderAsync(cancellationToken))
         {
             while (await reader.ReadAsync(cancellationToken))
             {
-                page.Add((Read(reader), reader.GetString(6)));
+                var row = Read(reader);
+                rows.Add((row, reader.GetString(6), row.ConsultationId));
             }
         }
-        var next = "";
-        if (page.Count > pageSize)
+        var (page, next) = KeysetPage.Split(rows, pageSize);
+        foreach (var consultation in page)
         {
-            page.RemoveAt(pageSize);
-            next = KeysetPageToken.Encode(page[^1].SubmittedAt, page[^1].Consultation.ConsultationId);
+            consultation.Reports.AddRange(await ConsultationReportRows.ReadAsync(connection, null, consultation.ConsultationId, cancellationToken));
         }
-        foreach (var (consultation, _) in page)
-        {
-            consultation.Reports.AddRange(await ReportsAsync(connection, consultation.ConsultationId, cancellationToken));
-        }
-        return (page.Select(p => p.Consultation).ToList(), next);
+        return (page, next);
     }
 
-    private static async Task<List<ConsultationReport>> ReportsAsync(SqliteConnection connection, string consultationId, CancellationToken cancellationToken)
-    {
-        await using var command = connection.Command("SELECT report FROM consultation_reports WHERE consultation_id = $id ORDER BY version").With("$id", consultationId);
-        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-        var reports = new List<ConsultationReport>();
-        while (await reader.ReadAsync(cancellationToken))
-        {
-            reports.Add(ConsultationReport.Parser.ParseFrom((byte[])reader[0]));
-        }
-        return reports;
-    }
 
     private static LocalConsultation Read(SqliteDataReader reader) => new()
     {

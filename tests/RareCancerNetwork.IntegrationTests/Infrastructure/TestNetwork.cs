@@ -49,11 +49,14 @@ public sealed class TestNetwork : IAsyncLifetime
         BoneExpertToken = await Clients.TokenAsync(Hub.Url, Hub.CaPath, boneExpert, NetworkClaims.Scopes.Expert);
     }
 
+    // One channel per (address, token): tests reuse connections instead of a TLS handshake per call.
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<(string Url, string? Token), Grpc.Net.Client.GrpcChannel> _channels = new();
+
     public LocalConsultationService.LocalConsultationServiceClient LocalA(string? token = null) =>
-        new(Clients.Channel(SpokeA.Url, SpokeA.CaPath, token ?? LocalTokenA));
+        new(_channels.GetOrAdd((SpokeA.Url, token ?? LocalTokenA), key => Clients.Channel(SpokeA.Url, SpokeA.CaPath, key.Token)));
 
     public LocalConsultationService.LocalConsultationServiceClient LocalB(string? token = null) =>
-        new(Clients.Channel(SpokeB.Url, SpokeB.CaPath, token ?? LocalTokenB));
+        new(_channels.GetOrAdd((SpokeB.Url, token ?? LocalTokenB), key => Clients.Channel(SpokeB.Url, SpokeB.CaPath, key.Token)));
 
     public SpokeSyncService.SpokeSyncServiceClient Sync(string? token) => new(HubChannel(token));
 
@@ -63,7 +66,8 @@ public sealed class TestNetwork : IAsyncLifetime
 
     /// <summary>A channel to the hub; a node's token travels with the node's certificate it is bound to.</summary>
     public Grpc.Net.Client.GrpcChannel HubChannel(string? token) =>
-        Clients.Channel(Hub.Url, Hub.CaPath, token, token == NodeTokenA ? NodeA.Certificate : token == NodeTokenB ? NodeB.Certificate : null);
+        _channels.GetOrAdd((Hub.Url, token), key =>
+            Clients.Channel(Hub.Url, Hub.CaPath, key.Token, key.Token == NodeTokenA ? NodeA.Certificate : key.Token == NodeTokenB ? NodeB.Certificate : null));
 
     /// <summary>Submits at spoke A and waits until the hub has assigned it.</summary>
     public async Task<LocalConsultation> SubmitAndAwaitAssignmentAsync(SubmitConsultationRequest request)
@@ -93,6 +97,10 @@ public sealed class TestNetwork : IAsyncLifetime
 
     public async ValueTask DisposeAsync()
     {
+        foreach (var channel in _channels.Values)
+        {
+            channel.Dispose();
+        }
         await SpokeA.DisposeAsync();
         await SpokeB.DisposeAsync();
         await Hub.DisposeAsync();
