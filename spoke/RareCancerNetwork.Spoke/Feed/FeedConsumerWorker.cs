@@ -24,9 +24,15 @@ public sealed partial class FeedConsumerWorker(FeedStore store, HubConnection hu
             {
                 await pipeline.ExecuteAsync(ConsumeOneSessionAsync, stoppingToken);
             }
-            catch (Exception exception) when (stoppingToken.IsCancellationRequested && exception is OperationCanceledException or Grpc.Core.RpcException)
+            catch (Exception) when (stoppingToken.IsCancellationRequested)
             {
                 return;
+            }
+            catch (Exception exception)
+            {
+                // Note: a background worker must never stop the node (a refusal the hub may later lift, a local fault): pause and go on.
+                LogWorkerFailed(logger, exception.GetType().Name);
+                await Task.Delay(TimeSpan.FromSeconds(options.Value.Delivery.MaxBackoffSeconds), stoppingToken).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
             }
         }
     }
@@ -66,6 +72,9 @@ public sealed partial class FeedConsumerWorker(FeedStore store, HubConnection hu
             throw new RpcException(new Status(StatusCode.Unavailable, "The hub closed the event feed."));
         }
     }
+
+    [LoggerMessage(EventId = 2204, Level = LogLevel.Error, Message = "Hub feed consumption failed unexpectedly ({ExceptionType}); resuming after a pause")]
+    private static partial void LogWorkerFailed(ILogger logger, string exceptionType);
 
     [LoggerMessage(EventId = 2201, Level = LogLevel.Warning, Message = "Hub feed unavailable; reconnect {Attempt} in {DelaySeconds:F1}s ({Reason})")]
     private static partial void LogReconnecting(ILogger logger, int attempt, double delaySeconds, string reason);

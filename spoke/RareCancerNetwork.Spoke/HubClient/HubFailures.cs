@@ -1,6 +1,5 @@
 using Google.Rpc;
 using Grpc.Core;
-using OpenIddict.Abstractions;
 
 namespace RareCancerNetwork.Spoke.HubClient;
 
@@ -30,11 +29,11 @@ public static class HubFailures
                 or StatusCode.NotFound or StatusCode.OutOfRange => HubFailureKind.Refused,
             _ => HubFailureKind.EntryFailed,
         },
-        // Token endpoint unreachable or refusing for now (e.g. a node being re-registered).
-        OpenIddictExceptions.ProtocolException => HubFailureKind.HubUnavailable,
-        HttpRequestException or IOException or TimeoutException => HubFailureKind.HubUnavailable,
-        InvalidOperationException { InnerException: HttpRequestException } => HubFailureKind.HubUnavailable,
-        _ => HubFailureKind.EntryFailed,
+        // The entry itself cannot be sent (unreadable payload): only an operator can help.
+        InvalidDataException or Google.Protobuf.InvalidProtocolBufferException => HubFailureKind.EntryFailed,
+        // Anything else (token endpoint unreachable, sockets, TLS, timeouts) is about reaching the hub:
+        // wait, never park an entry for it.
+        _ => HubFailureKind.HubUnavailable,
     };
 
     /// <summary>Whether waiting for the hub or network to recover is the cure.</summary>

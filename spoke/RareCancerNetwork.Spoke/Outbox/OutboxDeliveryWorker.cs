@@ -43,6 +43,12 @@ public sealed partial class OutboxDeliveryWorker(
             {
                 return;
             }
+            catch (Exception exception)
+            {
+                // Note: a background worker must never stop the node; the outbox is durable, so pause and go on.
+                LogWorkerFailed(logger, exception.GetType().Name);
+                await Task.Delay(TimeSpan.FromSeconds(options.Value.Delivery.MaxBackoffSeconds), stoppingToken).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+            }
         }
     }
 
@@ -139,6 +145,9 @@ public sealed partial class OutboxDeliveryWorker(
             throw;
         }
     }
+
+    [LoggerMessage(EventId = 2106, Level = LogLevel.Error, Message = "Outbox delivery failed unexpectedly ({ExceptionType}); resuming after a pause")]
+    private static partial void LogWorkerFailed(ILogger logger, string exceptionType);
 
     [LoggerMessage(EventId = 2101, Level = LogLevel.Information, Message = "Consultation {ConsultationId} delivered to the hub (duplicate: {Duplicate}, attempt {Attempt})")]
     private static partial void LogDelivered(ILogger logger, string consultationId, bool duplicate, int attempt);
