@@ -1,4 +1,5 @@
 using Google.Protobuf.Reflection;
+using RareCancerNetwork.IntegrationTests.Infrastructure;
 using RareCancerNetwork.Node.Authorization;
 using RareCancerNetwork.Protos.V1;
 
@@ -20,16 +21,10 @@ public sealed class AuthorizationInvariantsTests
     private static IEnumerable<(string Node, RpcPolicy Policy)> Declared =>
         RpcPolicies.Hub.Values.Select(p => ("hub", p)).Concat(RpcPolicies.Spoke.Values.Select(p => ("spoke", p)));
 
-    private static IEnumerable<MethodDescriptor> ContractMethods =>
-        typeof(CommonReflection).Assembly.GetTypes()
-            .Where(t => t.Namespace == "RareCancerNetwork.Protos.V1" && t.Name.EndsWith("Reflection", StringComparison.Ordinal))
-            .Select(t => (FileDescriptor)t.GetProperty("Descriptor")!.GetValue(null)!)
-            .SelectMany(file => file.Services).SelectMany(service => service.Methods);
-
     /// <summary>From the contract alone: the RPCs whose request or response carries patient-level data.</summary>
     private static HashSet<string> PatientDataRpcs =>
-        [.. ContractMethods.Where(m => CarriesPatientData(m.InputType, []) || CarriesPatientData(m.OutputType, []))
-            .Select(m => $"/{m.Service.FullName}/{m.Name}")];
+        [.. ContractMethods.All.Where(m => CarriesPatientData(m.InputType, []) || CarriesPatientData(m.OutputType, []))
+            .Select(ContractMethods.Path)];
 
     private static bool CarriesPatientData(MessageDescriptor message, HashSet<string> seen) =>
         seen.Add(message.FullName) && message.Fields.InDeclarationOrder().Any(field =>

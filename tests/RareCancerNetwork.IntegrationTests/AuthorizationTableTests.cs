@@ -1,4 +1,3 @@
-using Google.Protobuf.Reflection;
 using Grpc.AspNetCore.Server;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
@@ -22,12 +21,7 @@ public sealed class AuthorizationTableTests(TestNetwork network)
     [Fact]
     public void EveryRpcInTheContracts_IsDeclaredExactlyOnce()
     {
-        var contractMethods = typeof(Protos.V1.CommonReflection).Assembly.GetTypes()
-            .Where(t => t.Namespace == "RareCancerNetwork.Protos.V1" && t.Name.EndsWith("Reflection", StringComparison.Ordinal))
-            .Select(t => (FileDescriptor)t.GetProperty("Descriptor")!.GetValue(null)!)
-            .SelectMany(file => file.Services)
-            .SelectMany(service => service.Methods.Select(m => $"/{service.FullName}/{m.Name}"))
-            .Order().ToList();
+        var contractMethods = ContractMethods.All.Select(ContractMethods.Path).Order().ToList();
         var declared = RpcPolicies.Hub.Keys.Concat(RpcPolicies.Spoke.Keys).Order().ToList();
         Assert.Equal(contractMethods, declared);
     }

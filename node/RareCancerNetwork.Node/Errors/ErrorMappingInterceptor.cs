@@ -86,7 +86,7 @@ public sealed partial class ErrorMappingInterceptor(ILogger<ErrorMappingIntercep
         return new Google.Rpc.Status
         {
             Code = (int)Code.Internal,
-            Message = $"The node failed to process the request. Nothing was changed by the failed step. Report correlation id {correlationId} to the node's operator.",
+            Message = $"The node failed to process the request. Report correlation id {correlationId} to the node's operator.",
             Details = { Any.Pack(new ErrorInfo { Reason = "INTERNAL", Domain = ErrorDomain, Metadata = { ["correlation_id"] = correlationId } }) },
         }.ToRpcException();
     }

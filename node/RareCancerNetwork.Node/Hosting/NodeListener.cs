@@ -21,11 +21,12 @@ public static class NodeListener
     {
         foreach (var url in urls)
         {
-            var uri = new Uri(url);
-            if (uri.Scheme != Uri.UriSchemeHttps)
+            // The same rule that validated the settings: a host that skipped validation still never listens on plain HTTP.
+            if (NodeConfiguration.ListenUrlProblem(url) is { } problem)
             {
-                throw new InvalidOperationException($"Listen URL '{url}' must use https: the network never serves plain HTTP.");
+                throw new InvalidOperationException($"Listen URL {problem}.");
             }
+            var uri = new Uri(url);
             var addresses = uri.Host == "localhost"
                 ? [IPAddress.Loopback]
                 : new[] { IPAddress.Parse(uri.Host.Trim('[', ']')) };

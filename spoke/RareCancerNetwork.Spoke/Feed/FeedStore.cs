@@ -15,7 +15,7 @@ public enum FeedApplyResult
 }
 
 /// <summary>
-/// Applies hub feed events to the cache. Each event and the cursor that moves past it commit in
+/// Applies hub feed events to the spoke's store. Each event and the cursor that moves past it commit in
 /// one transaction: after a crash the feed resumes exactly after the last applied event.
 /// </summary>
 public sealed class FeedStore(SpokeDatabase database, TimeProvider clock)

@@ -8,9 +8,9 @@ using RareCancerNetwork.Spoke.Store;
 
 namespace RareCancerNetwork.Spoke.LocalApi;
 
-/// <summary>The local pathologists' API. Answers from the local cache, so it works while the hub is away.</summary>
+/// <summary>The local pathologists' API. Answers from the spoke's own store, so it works while the hub is away.</summary>
 public sealed partial class LocalConsultationGrpcService(
-    LocalConsultationStore cache, IOptions<SpokeOptions> options, TimeProvider clock, ILogger<LocalConsultationGrpcService> logger)
+    LocalConsultationStore store, IOptions<SpokeOptions> options, TimeProvider clock, ILogger<LocalConsultationGrpcService> logger)
     : LocalConsultationService.LocalConsultationServiceBase
 {
 
@@ -26,7 +26,7 @@ public sealed partial class LocalConsultationGrpcService(
         v.ThrowIfInvalid();
 
         var caller = NetworkCaller.From(context.GetHttpContext().User);
-        var (consultation, duplicate) = await cache.SubmitAsync(options.Value.FacilityCode, caller.Subject, request, context.CancellationToken);
+        var (consultation, duplicate) = await store.SubmitAsync(options.Value.FacilityCode, caller.Subject, request, context.CancellationToken);
         LogSubmitted(logger, consultation.ConsultationId, duplicate);
         return new SubmitConsultationResponse { Consultation = consultation, Duplicate = duplicate };
     }
@@ -38,7 +38,7 @@ public sealed partial class LocalConsultationGrpcService(
         var pageSize = v.PageSize("page_size", request.PageSize, 50, ContractLimits.ConsultationPageSize);
         v.Text("page_token", request.PageToken, ContractLimits.PageToken, required: false);
         v.ThrowIfInvalid();
-        var (page, next) = await cache.ListAsync(request.Status, pageSize, request.PageToken, context.CancellationToken);
+        var (page, next) = await store.ListAsync(request.Status, pageSize, request.PageToken, context.CancellationToken);
         var response = new ListConsultationsResponse { NextPageToken = next };
         response.Consultations.AddRange(page);
         return response;
@@ -49,7 +49,7 @@ public sealed partial class LocalConsultationGrpcService(
         var v = new FieldValidator();
         v.Uuid("consultation_id", request.ConsultationId);
         v.ThrowIfInvalid();
-        return new GetConsultationResponse { Consultation = await cache.GetAsync(request.ConsultationId, context.CancellationToken) };
+        return new GetConsultationResponse { Consultation = await store.GetAsync(request.ConsultationId, context.CancellationToken) };
     }
 
     [LoggerMessage(EventId = 2001, Level = LogLevel.Information, Message = "Consultation {ConsultationId} stored locally and queued for the hub (duplicate: {Duplicate})")]

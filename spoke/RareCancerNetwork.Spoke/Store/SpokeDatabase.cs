@@ -3,7 +3,7 @@ using RareCancerNetwork.Node.Storage;
 
 namespace RareCancerNetwork.Spoke.Store;
 
-/// <summary>The spoke's local SQLite cache; opened only through the shared helper (WAL, FULL sync, foreign keys).</summary>
+/// <summary>The spoke's SQLite store of record; opened only through the shared helper (WAL, FULL sync, foreign keys).</summary>
 public sealed class SpokeDatabase(IOptions<SpokeOptions> options)
 {
     public SqliteDatabase Database { get; } = new(options.Value.DatabasePath, typeof(SpokeDatabase).Assembly);
