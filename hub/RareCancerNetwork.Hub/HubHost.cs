@@ -31,8 +31,8 @@ public static class HubHost
 
         builder.AddNodeDefaults(new NodeDescription(HubOptions.Section, HubNodeId, RpcPolicies.Hub, options.EffectiveListenUrls,
             DevelopmentCertificates.LoadServerCertificate(tls.ServerPfxPath, options.CertificatePassword)),
-            provider => provider.GetRequiredService<HubDatabase>().Database);
-        builder.AddHubStorage();
+            provider => provider.GetRequiredService<HubDatabase>());
+        builder.AddHubStorage(options);
         builder.AddHubIdentity(options);
         builder.AddDirectory();
         builder.AddConsultations();
@@ -50,10 +50,15 @@ public static class HubHost
         return app;
     }
 
-    /// <summary>Creates or migrates everything the hub keeps: store schema, identity tables, scopes, directory.</summary>
+    /// <summary>
+    /// Creates or migrates everything the hub keeps: store schema, identity tables, keys, scopes, directory.
+    /// Instances starting together on one database do this one after the other; the later ones find it done.
+    /// </summary>
     public static async Task InitializeAsync(IServiceProvider services, CancellationToken cancellationToken)
     {
-        await services.GetRequiredService<HubDatabase>().Database.MigrateAsync(cancellationToken);
+        var database = services.GetRequiredService<HubDatabase>();
+        await using var initialization = await database.LockForInitializationAsync(cancellationToken);
+        await database.MigrateAsync(cancellationToken);
         await IdentityRegistration.InitializeIdentityAsync(services, cancellationToken);
         await DirectoryRegistration.SeedDirectoryAsync(services, cancellationToken);
     }

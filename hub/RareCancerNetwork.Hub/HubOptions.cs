@@ -42,6 +42,9 @@ public sealed class HubOptions : IValidatableObject
     [Range(1, 3600)]
     public int DeviceCodeLifetimeSeconds { get; set; } = 600;
 
+    /// <summary>Where the authoritative store lives: SQLite in the data folder (default) or PostgreSQL.</summary>
+    public Storage.HubStorageOptions Storage { get; set; } = new();
+
     public string FullDataFolder => Path.GetFullPath(DataFolder);
 
     public string DatabasePath => Path.Combine(FullDataFolder, "hub.db");

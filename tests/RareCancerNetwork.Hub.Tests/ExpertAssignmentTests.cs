@@ -1,13 +1,14 @@
+using RareCancerNetwork.Hub.Storage;
 using RareCancerNetwork.Protos.V1;
 
 namespace RareCancerNetwork.Hub.Tests;
 
 public sealed class ExpertAssignmentTests
 {
-    [Fact]
-    public async Task Deliver_AssignsLeastLoadedExpertOfTheSpecialty()
+    [Theory, InlineData(HubStorageProvider.Sqlite), InlineData(HubStorageProvider.Postgres)]
+    public async Task Deliver_AssignsLeastLoadedExpertOfTheSpecialty(HubStorageProvider provider)
     {
-        await using var hub = await HubStore.CreateAsync();
+        await using var hub = await HubStore.CreateAsync(provider);
         await hub.AddExpertAsync("bone", 10, OrganSystem.Bone);
         await hub.AddExpertAsync("soft-a", 10, OrganSystem.SoftTissue);
         await hub.AddExpertAsync("soft-b", 10, OrganSystem.SoftTissue, OrganSystem.Bone);
@@ -22,10 +23,10 @@ public sealed class ExpertAssignmentTests
         Assert.Equal("soft-a", await hub.AssigneeAsync(third));
     }
 
-    [Fact]
-    public async Task Deliver_NoExpertOfTheSpecialty_WaitsInReceived_ThenAssignedWhenOneIsRegistered()
+    [Theory, InlineData(HubStorageProvider.Sqlite), InlineData(HubStorageProvider.Postgres)]
+    public async Task Deliver_NoExpertOfTheSpecialty_WaitsInReceived_ThenAssignedWhenOneIsRegistered(HubStorageProvider provider)
     {
-        await using var hub = await HubStore.CreateAsync();
+        await using var hub = await HubStore.CreateAsync(provider);
         await hub.AddExpertAsync("soft", 10, OrganSystem.SoftTissue);
         var eye = await hub.DeliverAsync(OrganSystem.Eye);
         Assert.Null(await hub.AssigneeAsync(eye));
@@ -35,10 +36,10 @@ public sealed class ExpertAssignmentTests
         Assert.Equal("eye", await hub.AssigneeAsync(eye));
     }
 
-    [Fact]
-    public async Task Capacity_IsRespected_AndAReportFreesIt_UrgentFirst()
+    [Theory, InlineData(HubStorageProvider.Sqlite), InlineData(HubStorageProvider.Postgres)]
+    public async Task Capacity_IsRespected_AndAReportFreesIt_UrgentFirst(HubStorageProvider provider)
     {
-        await using var hub = await HubStore.CreateAsync();
+        await using var hub = await HubStore.CreateAsync(provider);
         await hub.AddExpertAsync("solo", 1, OrganSystem.SoftTissue);
         var first = await hub.DeliverAsync();
         var routine = await hub.DeliverAsync();
@@ -59,10 +60,10 @@ public sealed class ExpertAssignmentTests
         Assert.Null(await hub.AssigneeAsync(routine));
     }
 
-    [Fact]
-    public async Task FeedEvents_AreOrderedPerNode_AndCarryAssignment()
+    [Theory, InlineData(HubStorageProvider.Sqlite), InlineData(HubStorageProvider.Postgres)]
+    public async Task FeedEvents_AreOrderedPerNode_AndCarryAssignment(HubStorageProvider provider)
     {
-        await using var hub = await HubStore.CreateAsync();
+        await using var hub = await HubStore.CreateAsync(provider);
         await hub.AddExpertAsync("soft", 10, OrganSystem.SoftTissue);
         var id = await hub.DeliverAsync();
         var events = await hub.Feed.ReadAfterAsync(HubStore.NodeId, 0, 100, CancellationToken.None);
@@ -73,10 +74,10 @@ public sealed class ExpertAssignmentTests
         Assert.Empty(await hub.Feed.ReadAfterAsync("another-node", 0, 100, CancellationToken.None));
     }
 
-    [Fact]
-    public async Task Deliver_BacklogInAnotherOrganSystem_DoesNotHoldUpAssignment()
+    [Theory, InlineData(HubStorageProvider.Sqlite), InlineData(HubStorageProvider.Postgres)]
+    public async Task Deliver_BacklogInAnotherOrganSystem_DoesNotHoldUpAssignment(HubStorageProvider provider)
     {
-        await using var hub = await HubStore.CreateAsync();
+        await using var hub = await HubStore.CreateAsync(provider);
         await hub.AddExpertAsync("soft", 10, OrganSystem.SoftTissue);
         for (var i = 0; i < 50; i++)
         {
@@ -89,10 +90,10 @@ public sealed class ExpertAssignmentTests
         Assert.Equal(50, await hub.ScalarAsync("SELECT COUNT(*) FROM consultations WHERE status = 2"));
     }
 
-    [Fact]
-    public async Task ExpertLoad_IsKeptCurrent_ThroughAssignmentsAndReports()
+    [Theory, InlineData(HubStorageProvider.Sqlite), InlineData(HubStorageProvider.Postgres)]
+    public async Task ExpertLoad_IsKeptCurrent_ThroughAssignmentsAndReports(HubStorageProvider provider)
     {
-        await using var hub = await HubStore.CreateAsync();
+        await using var hub = await HubStore.CreateAsync(provider);
         await hub.AddExpertAsync("solo", 2, OrganSystem.SoftTissue);
         var ids = new List<string>();
         for (var i = 0; i < 4; i++)

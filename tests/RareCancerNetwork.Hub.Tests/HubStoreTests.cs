@@ -1,4 +1,6 @@
-using Microsoft.Data.Sqlite;
+using System.Data.Common;
+using RareCancerNetwork.Hub.Storage;
+using RareCancerNetwork.Tests.Shared;
 using RareCancerNetwork.Node.Errors;
 using RareCancerNetwork.Node.Storage;
 using RareCancerNetwork.Protos.Contract;
@@ -8,24 +10,111 @@ namespace RareCancerNetwork.Hub.Tests;
 
 public sealed class HubStoreTests
 {
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
     [Fact]
     public async Task Migrate_TwiceOnTheSameFile_IsIdempotent_AndUsesWal()
     {
         await using var hub = await HubStore.CreateAsync();
-        Assert.Equal(0, await hub.Database.Database.MigrateAsync(CancellationToken.None));
-        await using var connection = await hub.Database.OpenAsync(CancellationToken.None);
+        Assert.Equal(0, await hub.Database.MigrateAsync(Ct));
+        await using var connection = await hub.Database.OpenAsync(Ct);
         await using var version = connection.Command("PRAGMA user_version");
-        Assert.Equal((long)hub.Database.Database.LatestVersion, (long)(await version.ExecuteScalarAsync(TestContext.Current.CancellationToken))!);
+        Assert.Equal((long)hub.Database.LatestVersion, await version.ScalarInt64Async(Ct));
         await using var mode = connection.Command("PRAGMA journal_mode");
-        Assert.Equal("wal", await mode.ExecuteScalarAsync(TestContext.Current.CancellationToken));
+        Assert.Equal("wal", await mode.ExecuteScalarAsync(Ct));
         await using var sync = connection.Command("PRAGMA synchronous");
-        Assert.Equal(2L, await sync.ExecuteScalarAsync(TestContext.Current.CancellationToken)); // FULL
+        Assert.Equal(2L, await sync.ExecuteScalarAsync(Ct)); // FULL
+    }
+
+    [Theory, InlineData(HubStorageProvider.Sqlite), InlineData(HubStorageProvider.Postgres)]
+    public async Task Migrate_FromAnEmptyDatabase_ReachesTheLatestVersion_AndAgainDoesNothing(HubStorageProvider provider)
+    {
+        await using var hub = await HubStore.CreateEmptyAsync(provider);
+        Assert.Equal(hub.Database.LatestVersion, await hub.Database.CurrentVersionAsync(Ct));
+        Assert.Equal(0, await hub.Database.MigrateAsync(Ct));
+        Assert.True(hub.Database.LatestVersion >= 6);
     }
 
     [Fact]
-    public async Task Reports_AreAppendOnly_InTheStoreItself()
+    public async Task BothProviders_ShipTheSameNumberedMigrations()
     {
-        await using var hub = await HubStore.CreateAsync();
+        await using var sqlite = await HubStore.CreateEmptyAsync(HubStorageProvider.Sqlite, targetVersion: 0);
+        var postgres = new PostgresHubDatabase("Host=127.0.0.1");
+        await using (postgres)
+        {
+            Assert.Equal(sqlite.Database.LatestVersion, postgres.LatestVersion);
+        }
+    }
+
+    /// <summary>
+    /// A store at the previous schema version, holding a feed already read by a spoke, upgraded: the
+    /// spoke's saved cursor stays valid (new events come after it) and nothing already stored changes.
+    /// </summary>
+    [Theory, InlineData(HubStorageProvider.Sqlite), InlineData(HubStorageProvider.Postgres)]
+    public async Task Migrate_FromThePreviousVersion_KeepsEveryRow_AndSpokeCursorsValid(HubStorageProvider provider)
+    {
+        await using var hub = await HubStore.CreateEmptyAsync(provider, targetVersion: 5);
+        Assert.Equal(5, await hub.Database.CurrentVersionAsync(Ct));
+        await hub.ExecuteAsync(
+            """
+            INSERT INTO prefectures VALUES ('東京都', 'Kanto', '13');
+            INSERT INTO facilities VALUES ('CORE-004', '東京大学医学部附属病院', 1, '東京都', 'Kanto');
+            INSERT INTO spoke_nodes (node_id, facility_code, registered_at) VALUES ('spoke-test', 'CORE-004', '2026-01-01T00:00:00.0000000Z');
+            INSERT INTO spoke_nodes (node_id, facility_code, registered_at) VALUES ('spoke-other', 'CORE-004', '2026-01-01T00:00:00.0000000Z');
+            INSERT INTO spoke_events (spoke_node_id, consultation_id, occurred_at, payload) VALUES ('spoke-test', 'c1', '2026-01-01T00:00:00.0000000Z', x'0a00');
+            INSERT INTO spoke_events (spoke_node_id, consultation_id, occurred_at, payload) VALUES ('spoke-other', 'c2', '2026-01-01T00:00:00.0000000Z', x'0a00');
+            INSERT INTO spoke_events (spoke_node_id, consultation_id, occurred_at, payload) VALUES ('spoke-test', 'c3', '2026-01-01T00:00:00.0000000Z', x'0a00');
+            """.Replace("x'0a00'", provider == HubStorageProvider.Postgres ? "'\\x0a00'::bytea" : "x'0a00'", StringComparison.Ordinal));
+        var before = await hub.Feed.ReadAfterAsync(HubStore.NodeId, 0, 100, Ct);
+        Assert.Equal(2, before.Count);
+        var spokeCursor = before[^1].Sequence;
+
+        Assert.Equal(hub.Database.LatestVersion - 5, await hub.Database.MigrateAsync(Ct));
+
+        var after = await hub.Feed.ReadAfterAsync(HubStore.NodeId, 0, 100, Ct);
+        Assert.Equal(before.Select(e => (e.Sequence, e.ConsultationId)), after.Select(e => (e.Sequence, e.ConsultationId)));
+        var id = await hub.DeliverAsync();
+        var newEvents = await hub.Feed.ReadAfterAsync(HubStore.NodeId, spokeCursor, 100, Ct);
+        Assert.Equal(id, Assert.Single(newEvents).ConsultationId);
+        Assert.True(newEvents[0].Sequence > spokeCursor);
+    }
+
+    /// <summary>Two instances deliver the same consultation at the same moment, many times: it is stored once, its events once.</summary>
+    [Theory, InlineData(HubStorageProvider.Sqlite), InlineData(HubStorageProvider.Postgres)]
+    public async Task SameDelivery_ThroughTwoInstancesAtOnce_IsStoredOnce(HubStorageProvider provider)
+    {
+        await using var hub = await HubStore.CreateAsync(provider);
+        await using var other = hub.SecondInstance();
+        await hub.AddExpertAsync("soft", 1000, OrganSystem.SoftTissue);
+        var requests = Enumerable.Range(0, 20).Select(_ => HubStore.NewDelivery()).ToList();
+        var outcomes = await Task.WhenAll(requests.SelectMany(request => Enumerable.Range(0, 6).Select(attempt =>
+            Task.Run(() => (attempt % 2 == 0 ? hub : other).Store.DeliverAsync(HubStore.NodeId, request.Clone(), Ct), Ct))));
+
+        Assert.Equal(requests.Count, outcomes.Count(o => !o.Duplicate));
+        Assert.Equal(requests.Count, await hub.ScalarAsync("SELECT COUNT(*) FROM consultations"));
+        Assert.Equal(requests.Count, await hub.ScalarAsync("SELECT open_cases FROM experts WHERE expert_id = 'soft'"));
+        var events = await hub.Feed.ReadAfterAsync(HubStore.NodeId, 0, 1000, Ct);
+        // RECEIVED and ASSIGNED per consultation, numbered 1..n without a gap or a repeat.
+        Assert.Equal(requests.Count * 2, events.Count);
+        Assert.Equal(Enumerable.Range(1, events.Count).Select(i => (long)i), events.Select(e => e.Sequence));
+    }
+
+    [Fact]
+    public async Task Postgres_RefusesADatabaseThatCannotHoldJapaneseText()
+    {
+        var cluster = await PostgresCluster.SharedAsync();
+        var options = new HubOptions { Storage = new HubStorageOptions { Provider = HubStorageProvider.Postgres, ConnectionString = await cluster.CreateDatabaseWithEncodingAsync("SQL_ASCII") } };
+        await using var database = (PostgresHubDatabase)HubDatabase.Create(options);
+        var refusal = await Assert.ThrowsAsync<InvalidOperationException>(() => database.MigrateAsync(Ct));
+        Assert.Contains("UTF8", refusal.Message, StringComparison.Ordinal);
+        Assert.Contains("docs/deploy-hub.md", refusal.Message, StringComparison.Ordinal);
+        Assert.Equal(0, await database.CurrentVersionAsync(Ct));
+    }
+
+    [Theory, InlineData(HubStorageProvider.Sqlite), InlineData(HubStorageProvider.Postgres)]
+    public async Task Reports_AreAppendOnly_InTheStoreItself(HubStorageProvider provider)
+    {
+        await using var hub = await HubStore.CreateAsync(provider);
         await hub.AddExpertAsync("soft", 10, OrganSystem.SoftTissue);
         var id = await hub.DeliverAsync();
         var report = await hub.Store.SubmitReportAsync("soft", "Soft", new SubmitReportRequest
@@ -36,15 +125,15 @@ public sealed class HubStoreTests
         }, CancellationToken.None);
         Assert.True(ReportDigest.Verify(report));
 
-        var update = await Assert.ThrowsAsync<SqliteException>(() => hub.ExecuteAsync($"UPDATE consultation_reports SET concordance = 1 WHERE consultation_id = '{id}'"));
+        var update = await Assert.ThrowsAnyAsync<DbException>(() => hub.ExecuteAsync($"UPDATE consultation_reports SET concordance = 1 WHERE consultation_id = '{id}'"));
         Assert.Contains("append-only", update.Message, StringComparison.Ordinal);
-        await Assert.ThrowsAsync<SqliteException>(() => hub.ExecuteAsync($"DELETE FROM consultation_reports WHERE consultation_id = '{id}'"));
+        await Assert.ThrowsAnyAsync<DbException>(() => hub.ExecuteAsync($"DELETE FROM consultation_reports WHERE consultation_id = '{id}'"));
     }
 
-    [Fact]
-    public async Task Deliver_SameIdFromAnotherNode_IsAccessDenied()
+    [Theory, InlineData(HubStorageProvider.Sqlite), InlineData(HubStorageProvider.Postgres)]
+    public async Task Deliver_SameIdFromAnotherNode_IsAccessDenied(HubStorageProvider provider)
     {
-        await using var hub = await HubStore.CreateAsync();
+        await using var hub = await HubStore.CreateAsync(provider);
         await hub.ExecuteAsync("INSERT INTO spoke_nodes (node_id, facility_code, registered_at) VALUES ('other', 'CORE-004', '2026-01-01T00:00:00.0000000Z')");
         var id = await hub.DeliverAsync();
         var request = new DeliverConsultationRequest { ConsultationId = id, Details = new ConsultationDetails() };

@@ -1,3 +1,4 @@
+using RareCancerNetwork.Hub.Storage;
 using Microsoft.AspNetCore.DataProtection;
 using OtpNet;
 using RareCancerNetwork.Hub.Identity;
@@ -12,10 +13,10 @@ public sealed class UserAccountTests
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
     private const string Password = "correct-horse-battery";
 
-    [Fact]
-    public async Task Password_IsStoredOnlyAsSlowSaltedHash_AndVerifies()
+    [Theory, InlineData(HubStorageProvider.Sqlite), InlineData(HubStorageProvider.Postgres)]
+    public async Task Password_IsStoredOnlyAsSlowSaltedHash_AndVerifies(HubStorageProvider provider)
     {
-        await using var hub = await HubStore.CreateAsync();
+        await using var hub = await HubStore.CreateAsync(provider);
         var users = Users(hub);
         await users.AddAsync("yamada", "山田 太郎", NetworkClaims.Roles.Pathologist, "CORE-004", null, Password, enableTotp: false, Ct);
         await users.AddAsync("sato", "佐藤", NetworkClaims.Roles.Pathologist, "CORE-004", null, Password, enableTotp: false, Ct);
@@ -27,10 +28,10 @@ public sealed class UserAccountTests
         Assert.Null(await users.SignInAsync("nobody", Password, null, Ct));
     }
 
-    [Fact]
-    public async Task Administrator_AlwaysGetsTotp_CodeRequired_AndNeverAcceptedTwice()
+    [Theory, InlineData(HubStorageProvider.Sqlite), InlineData(HubStorageProvider.Postgres)]
+    public async Task Administrator_AlwaysGetsTotp_CodeRequired_AndNeverAcceptedTwice(HubStorageProvider provider)
     {
-        await using var hub = await HubStore.CreateAsync();
+        await using var hub = await HubStore.CreateAsync(provider);
         var users = Users(hub);
         var admin = await users.AddAsync("admin1", "管理者", NetworkClaims.Roles.Administrator, "CORE-004", null, Password, enableTotp: false, Ct);
         Assert.NotNull(admin.TotpSecret);
@@ -42,10 +43,10 @@ public sealed class UserAccountTests
         Assert.Null(await users.SignInAsync("admin1", Password, code, Ct));
     }
 
-    [Fact]
-    public async Task RepeatedFailures_LockTheAccount_EvenForTheRightPassword()
+    [Theory, InlineData(HubStorageProvider.Sqlite), InlineData(HubStorageProvider.Postgres)]
+    public async Task RepeatedFailures_LockTheAccount_EvenForTheRightPassword(HubStorageProvider provider)
     {
-        await using var hub = await HubStore.CreateAsync();
+        await using var hub = await HubStore.CreateAsync(provider);
         var users = Users(hub);
         await users.AddAsync("yamada", "山田", NetworkClaims.Roles.Pathologist, "CORE-004", null, Password, false, Ct);
         for (var i = 0; i < UserAccounts.MaxFailedSignIns; i++)
@@ -55,10 +56,10 @@ public sealed class UserAccountTests
         Assert.Null(await users.SignInAsync("yamada", Password, null, Ct));
     }
 
-    [Fact]
-    public async Task BadInput_IsRefusedWithFields_DisabledUserCannotSignIn()
+    [Theory, InlineData(HubStorageProvider.Sqlite), InlineData(HubStorageProvider.Postgres)]
+    public async Task BadInput_IsRefusedWithFields_DisabledUserCannotSignIn(HubStorageProvider provider)
     {
-        await using var hub = await HubStore.CreateAsync();
+        await using var hub = await HubStore.CreateAsync(provider);
         var users = Users(hub);
         var invalid = await Assert.ThrowsAsync<InvalidFieldsException>(() =>
             users.AddAsync("X", "", "surgeon", "CORE-004", null, "short", false, Ct));
@@ -73,10 +74,10 @@ public sealed class UserAccountTests
         Assert.Null(await users.FindActiveAsync("yamada", Ct));
     }
 
-    [Fact]
-    public async Task Account_KnowsTheSpokeServingItsFacility()
+    [Theory, InlineData(HubStorageProvider.Sqlite), InlineData(HubStorageProvider.Postgres)]
+    public async Task Account_KnowsTheSpokeServingItsFacility(HubStorageProvider provider)
     {
-        await using var hub = await HubStore.CreateAsync();
+        await using var hub = await HubStore.CreateAsync(provider);
         var users = Users(hub);
         await users.AddAsync("yamada", "山田", NetworkClaims.Roles.Pathologist, "CORE-004", null, Password, false, Ct);
         Assert.Equal(HubStore.NodeId, (await users.FindActiveAsync("yamada", Ct))!.SpokeNodeId);

@@ -1,8 +1,9 @@
 using System.Security.Claims;
-using System.Security.Cryptography.X509Certificates;
 using Grpc.Core;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.IdentityModel.JsonWebTokens;
 using Microsoft.IdentityModel.Tokens;
+using RareCancerNetwork.Hub.Identity;
 using RareCancerNetwork.IntegrationTests.Infrastructure;
 using RareCancerNetwork.Node.Authorization;
 using RareCancerNetwork.Protos.V1;
@@ -134,7 +135,7 @@ public sealed class SecurityTests(TestNetwork network)
 
     private string ForgeWithHubKey(DateTime expires, string? issuer = null, SecurityKey? signingKey = null)
     {
-        using var key = X509CertificateLoader.LoadPkcs12FromFile(Path.Combine(network.Hub.DataFolder, "keys", "token-signing.pfx"), null);
+        var key = network.Hub.Services.GetRequiredService<TokenKeyRing>().Signing[0];
         var descriptor = new SecurityTokenDescriptor
         {
             Issuer = issuer ?? network.Hub.Url,

@@ -1,7 +1,8 @@
-using System.Security.Cryptography;
 using Grpc.Core;
 using Microsoft.IdentityModel.JsonWebTokens;
+using RareCancerNetwork.Hub;
 using RareCancerNetwork.Hub.Identity;
+using RareCancerNetwork.Hub.Storage;
 using RareCancerNetwork.IntegrationTests.Infrastructure;
 using RareCancerNetwork.Node.Authorization;
 using RareCancerNetwork.Protos.V1;
@@ -19,7 +20,8 @@ public sealed class SigningKeyRotationTests
     {
         using var folder = new TempFolder("rcn-keys");
         var port = NodeProcess.FreeLoopbackPort();
-        var keysFolder = Path.Combine(folder.Sub("hub"), "keys");
+        var keys = new TokenKeys(HubDatabase.Create(new HubOptions { DataFolder = folder.Sub("hub") }),
+            Microsoft.Extensions.Options.Options.Create(new HubOptions { DataFolder = folder.Sub("hub") }), TimeProvider.System);
         string oldToken;
         string oldKid;
         IssuedCredentials expert;
@@ -37,7 +39,8 @@ public sealed class SigningKeyRotationTests
         var caPath = Path.Combine(folder.Sub("hub"), "tls", "dev-ca.crt");
 
         // The next key, already valid and expiring later: after a restart it signs, and both are published.
-        using var next = TokenKeys.AddSigningKey(keysFolder, DateTimeOffset.UtcNow.AddMinutes(-1));
+        var oldThumbprint = TokenKeys.Describe(Assert.Single(await keys.LoadSigningKeysAsync(Ct))).Sha256;
+        await keys.AddSigningKeyAsync(DateTimeOffset.UtcNow.AddMinutes(-1), Ct);
         await using (var hub = await HubNode.StartAsync(folder.Sub("hub"), port))
         await using (var spoke = await SpokeNode.StartAsync(folder.Sub("spoke"), hubUrl, caPath, "spoke-a", "CORE-004", node))
         {
@@ -51,9 +54,8 @@ public sealed class SigningKeyRotationTests
         }
 
         // Retire the old key once its tokens have expired: it is no longer published, its tokens are refused.
-        var oldThumbprint = Convert.ToHexStringLower(System.Security.Cryptography.X509Certificates.X509CertificateLoader
-            .LoadPkcs12FromFile(Path.Combine(keysFolder, TokenKeys.SigningFileName), null).GetCertHash(HashAlgorithmName.SHA256));
-        Assert.True(TokenKeys.RetireSigningKey(keysFolder, oldThumbprint));
+        Assert.True(await keys.RetireSigningKeyAsync(oldThumbprint, Ct));
+        Assert.False(await keys.RetireSigningKeyAsync(oldThumbprint, Ct));
         await using (var hub = await HubNode.StartAsync(folder.Sub("hub"), port))
         {
             await RpcAssert.FailsAsync(StatusCode.Unauthenticated, () => Directory(hubUrl, caPath, oldToken).ListPrefecturesAsync(new(), cancellationToken: Ct).ResponseAsync);

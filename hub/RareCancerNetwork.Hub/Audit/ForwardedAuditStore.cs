@@ -12,10 +12,9 @@ namespace RareCancerNetwork.Hub.Audit;
 /// </summary>
 public sealed class ForwardedAuditStore(HubDatabase database)
 {
-    public async Task<long> StoreAsync(string nodeId, IReadOnlyList<AuditEntry> entries, CancellationToken cancellationToken)
+    public Task<long> StoreAsync(string nodeId, IReadOnlyList<AuditEntry> entries, CancellationToken cancellationToken) =>
+        database.WriteAsync(async (connection, transaction) =>
     {
-        await using var connection = await database.OpenAsync(cancellationToken);
-        await using var transaction = connection.BeginTransaction();
         foreach (var entry in entries)
         {
             if (entry.NodeId != nodeId)
@@ -26,8 +25,8 @@ public sealed class ForwardedAuditStore(HubDatabase database)
             {
                 throw new PreconditionFailedException("AUDIT_HASH_MISMATCH", $"Audit entry {entry.Sequence} does not match its hash.");
             }
-            await using (var existing = connection.Command("SELECT entry_hash FROM forwarded_audit_log WHERE origin_node_id = $node AND sequence = $sequence", transaction)
-                .With("$node", nodeId).With("$sequence", entry.Sequence))
+            await using (var existing = connection.Command("SELECT entry_hash FROM forwarded_audit_log WHERE origin_node_id = @node AND sequence = @sequence", transaction)
+                .With("@node", nodeId).With("@sequence", entry.Sequence))
             {
                 if (await existing.ExecuteScalarAsync(cancellationToken) is string stored)
                 {
@@ -41,8 +40,8 @@ public sealed class ForwardedAuditStore(HubDatabase database)
             var expectedPrevious = AuditLog.GenesisHash;
             if (entry.Sequence > 1)
             {
-                await using var previous = connection.Command("SELECT entry_hash FROM forwarded_audit_log WHERE origin_node_id = $node AND sequence = $sequence", transaction)
-                    .With("$node", nodeId).With("$sequence", entry.Sequence - 1);
+                await using var previous = connection.Command("SELECT entry_hash FROM forwarded_audit_log WHERE origin_node_id = @node AND sequence = @sequence", transaction)
+                    .With("@node", nodeId).With("@sequence", entry.Sequence - 1);
                 expectedPrevious = await previous.ExecuteScalarAsync(cancellationToken) as string
                     ?? throw new PreconditionFailedException("AUDIT_GAP", $"Audit entries before {entry.Sequence} have not arrived; forward them in order.");
             }
@@ -52,11 +51,9 @@ public sealed class ForwardedAuditStore(HubDatabase database)
             }
             await AuditLog.InsertAsync(connection, transaction, "forwarded_audit_log", entry, cancellationToken, "origin_node_id", nodeId);
         }
-        await using var through = connection.Command("SELECT COALESCE(MAX(sequence), 0) FROM forwarded_audit_log WHERE origin_node_id = $node", transaction).With("$node", nodeId);
-        var result = (long)(await through.ExecuteScalarAsync(cancellationToken))!;
-        await transaction.CommitAsync(cancellationToken);
-        return result;
-    }
+        await using var through = connection.Command("SELECT COALESCE(MAX(sequence), 0) FROM forwarded_audit_log WHERE origin_node_id = @node", transaction).With("@node", nodeId);
+        return await through.ScalarInt64Async(cancellationToken);
+    }, cancellationToken);
 
     /// <summary>Verifies every forwarded chain; the key is the origin node.</summary>
     public async Task<IReadOnlyDictionary<string, AuditVerification>> VerifyAsync(CancellationToken cancellationToken)
@@ -75,7 +72,7 @@ public sealed class ForwardedAuditStore(HubDatabase database)
         foreach (var node in nodes)
         {
             var entries = await AuditLog.ReadEntriesAsync(connection.Command(
-                $"SELECT {AuditLog.Columns} FROM forwarded_audit_log WHERE origin_node_id = $node ORDER BY sequence").With("$node", node), cancellationToken);
+                $"SELECT {AuditLog.Columns} FROM forwarded_audit_log WHERE origin_node_id = @node ORDER BY sequence").With("@node", node), cancellationToken);
             results[node] = AuditLog.Verify(entries);
         }
         return results;
@@ -88,11 +85,11 @@ public sealed class ForwardedAuditStore(HubDatabase database)
         await using var command = connection.Command(
             """
             SELECT node_id, user_id, user_role, event_type, action, outcome, COUNT(*) FROM (
-                SELECT node_id, user_id, user_role, event_type, action, outcome FROM audit_log WHERE occurred_at >= $from AND occurred_at < $to
+                SELECT node_id, user_id, user_role, event_type, action, outcome FROM audit_log WHERE occurred_at >= @from AND occurred_at < @to
                 UNION ALL
-                SELECT node_id, user_id, user_role, event_type, action, outcome FROM forwarded_audit_log WHERE occurred_at >= $from AND occurred_at < $to)
+                SELECT node_id, user_id, user_role, event_type, action, outcome FROM forwarded_audit_log WHERE occurred_at >= @from AND occurred_at < @to) AS trails
             GROUP BY 1, 2, 3, 4, 5, 6 ORDER BY 1, 2, 4, 5, 6
-            """).With("$from", from.ToDbText()).With("$to", to.ToDbText());
+            """).With("@from", from.ToDbText()).With("@to", to.ToDbText());
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         var rows = new List<AccessStatisticsRow>();
         while (await reader.ReadAsync(cancellationToken))

@@ -57,7 +57,7 @@ public static partial class HubCommandLine
         root.Subcommands.Add(RevokeNodeCommand());
         root.Subcommands.Add(RotateSecretCommand());
         root.Subcommands.Add(RotateNodeCertificateCommand());
-        root.Subcommands.Add(SigningKeyCommands.Create(DataFolder));
+        root.Subcommands.Add(SigningKeyCommands.Create(WithHubAsync));
         // The data folder for every command that works on the hub's store (not the sign-in and expert commands,
         // which talk to a running hub); the hub URL where settings are printed.
         root.Options.Add(DataFolder);

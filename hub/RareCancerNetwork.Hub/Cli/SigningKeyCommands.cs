@@ -1,5 +1,5 @@
 using System.CommandLine;
-using System.Security.Cryptography;
+using System.Globalization;
 using RareCancerNetwork.Hub.Identity;
 using Spectre.Console;
 
@@ -8,48 +8,45 @@ namespace RareCancerNetwork.Hub.Cli;
 /// <summary>Token signing key rollover without downtime (procedure in docs/security.md).</summary>
 internal static class SigningKeyCommands
 {
-    public static Command Create(Option<string?> dataFolder)
+    public static Command Create(Func<ParseResult, Func<IServiceProvider, HubOptions, CancellationToken, Task<int>>, CancellationToken, Task<int>> withHub)
     {
         var list = new Command("list", "List the signing keys: published, signing, and pending.");
-        list.SetAction(result =>
+        list.SetAction((result, cancellationToken) => withHub(result, async (services, _, token) =>
         {
-            var folder = KeysFolder(result, dataFolder);
-            var keys = TokenKeys.LoadSigningKeys(folder);
-            var signer = keys.Where(k => k.NotBefore <= DateTime.Now).OrderByDescending(k => k.NotAfter).FirstOrDefault();
+            var keys = (await services.GetRequiredService<TokenKeys>().LoadSigningKeysAsync(token)).Select(TokenKeys.Describe).ToList();
+            var now = DateTimeOffset.UtcNow;
+            var signer = keys.Where(k => k.NotBefore <= now).MaxBy(k => k.NotAfter);
             var table = new Table().AddColumns("SHA-256", "valid from (UTC)", "until (UTC)", "state");
             foreach (var key in keys)
             {
-                table.AddRow(Convert.ToHexStringLower(key.GetCertHash(HashAlgorithmName.SHA256)), key.NotBefore.ToUniversalTime().ToString("u"),
-                    key.NotAfter.ToUniversalTime().ToString("u"), ReferenceEquals(key, signer) ? "signing (after restart)" : key.NotBefore > DateTime.Now ? "published, pending" : "published");
+                table.AddRow(key.Sha256, key.NotBefore.ToString("u", CultureInfo.InvariantCulture), key.NotAfter.ToString("u", CultureInfo.InvariantCulture),
+                    key == signer ? "signing (after restart)" : key.NotBefore > now ? "published, pending" : "published");
             }
             AnsiConsole.Write(table);
             return 0;
-        });
+        }, cancellationToken));
 
         var hours = new Option<double>("--activate-in-hours")
         {
             Description = "Hours until the new key may sign; spokes learn it meanwhile (default 24)",
             DefaultValueFactory = _ => 24,
         };
-        var add = new Command("add", "Add the next signing key; restart the hub to publish it.") { hours };
-        add.SetAction(result =>
+        var add = new Command("add", "Add the next signing key; restart every hub instance to publish it.") { hours };
+        add.SetAction((result, cancellationToken) => withHub(result, async (services, _, token) =>
         {
-            using var key = TokenKeys.AddSigningKey(KeysFolder(result, dataFolder), DateTimeOffset.UtcNow.AddHours(result.GetValue(hours)));
-            AnsiConsole.MarkupLine($"[green]Added[/] {Convert.ToHexStringLower(key.GetCertHash(HashAlgorithmName.SHA256))}, signing from {key.NotBefore.ToUniversalTime():u}. Restart the hub to publish it.");
+            var key = await services.GetRequiredService<TokenKeys>().AddSigningKeyAsync(DateTimeOffset.UtcNow.AddHours(result.GetValue(hours)), token);
+            AnsiConsole.MarkupLine($"[green]Added[/] {key.Sha256}, signing from {key.NotBefore.ToString("u", CultureInfo.InvariantCulture)}. Restart every hub instance to publish it.");
             return 0;
-        });
+        }, cancellationToken));
 
         var thumbprint = new Option<string>("--sha256") { Description = "SHA-256 of the key to retire (from 'signing-keys list')", Required = true };
-        var retire = new Command("retire", "Retire a signing key once its tokens have expired; restart the hub to stop publishing it.") { thumbprint };
-        retire.SetAction(result =>
+        var retire = new Command("retire", "Retire a signing key once its tokens have expired; restart every hub instance to stop publishing it.") { thumbprint };
+        retire.SetAction((result, cancellationToken) => withHub(result, async (services, _, token) =>
         {
-            var retired = TokenKeys.RetireSigningKey(KeysFolder(result, dataFolder), result.GetValue(thumbprint)!.Trim().ToLowerInvariant());
-            AnsiConsole.MarkupLine(retired ? "[green]Retired.[/] Restart the hub." : "[red]No such signing key.[/]");
+            var retired = await services.GetRequiredService<TokenKeys>().RetireSigningKeyAsync(result.GetValue(thumbprint)!.Trim().ToLowerInvariant(), token);
+            AnsiConsole.MarkupLine(retired ? "[green]Retired.[/] Restart every hub instance." : "[red]No such signing key.[/]");
             return retired ? 0 : 1;
-        });
-        return new Command("signing-keys", "Token signing keys and their rollover.") { list, add, retire };
+        }, cancellationToken));
+        return new Command("signing-keys", "Token signing keys and their rollover (kept in the hub's store).") { list, add, retire };
     }
-
-    private static string KeysFolder(ParseResult result, Option<string?> dataFolder) =>
-        new HubOptions { DataFolder = result.GetValue(dataFolder) ?? ".rcn/hub" }.KeysFolder;
 }

@@ -1,7 +1,7 @@
 using System.Security.Cryptography;
 using Google.Protobuf;
 using Google.Protobuf.WellKnownTypes;
-using Microsoft.Data.Sqlite;
+using System.Data.Common;
 using RareCancerNetwork.Hub.Feed;
 using RareCancerNetwork.Hub.Storage;
 using RareCancerNetwork.Node.Errors;
@@ -26,14 +26,13 @@ public sealed class ConsultationStore(HubDatabase database, EventFeed feed, Time
     {
         var deliverySha256 = Convert.ToHexStringLower(SHA256.HashData(request.ToByteArray()));
         var now = clock.GetUtcNow();
-        IReadOnlyList<string> notify;
-        ConsultationStatus status;
-        await using (var connection = await database.OpenAsync(cancellationToken))
-        await using (var transaction = connection.BeginTransaction())
+        // Two instances receiving the same delivery at once: the consultation's primary key lets one
+        // commit; the other's transaction is refused by the database, runs again and finds it stored.
+        var outcome = await database.WriteAsync(async (connection, transaction) =>
         {
             await using (var existing = connection.Command(
-                "SELECT spoke_node_id, delivery_sha256, status, received_at FROM consultations WHERE consultation_id = $id", transaction)
-                .With("$id", request.ConsultationId))
+                "SELECT spoke_node_id, delivery_sha256, status, received_at FROM consultations WHERE consultation_id = @id", transaction)
+                .With("@id", request.ConsultationId))
             await using (var reader = await existing.ExecuteReaderAsync(cancellationToken))
             {
                 if (await reader.ReadAsync(cancellationToken))
@@ -53,32 +52,34 @@ public sealed class ConsultationStore(HubDatabase database, EventFeed feed, Time
                 """
                 INSERT INTO consultations (consultation_id, spoke_node_id, facility_code, patient_pseudonym, submitted_by, submitted_at,
                     received_at, organ_system, urgency, details, delivery_sha256, status, updated_at)
-                VALUES ($id, $node, $facility, $pseudonym, $by, $submittedAt, $now, $organ, $urgency, $details, $sha, $status, $now)
+                VALUES (@id, @node, @facility, @pseudonym, @by, @submittedAt, @now, @organ, @urgency, @details, @sha, @status, @now)
                 """, transaction)
-                .With("$id", request.ConsultationId).With("$node", nodeId).With("$facility", request.RequestingFacilityCode)
-                .With("$pseudonym", request.PatientPseudonym).With("$by", request.SubmittedBy)
-                .With("$submittedAt", request.SubmittedAt.ToDateTimeOffset().ToDbText()).With("$now", now.ToDbText())
-                .With("$organ", (int)request.Details.OrganSystem).With("$urgency", (int)request.Details.Urgency)
-                .With("$details", request.Details.ToByteArray()).With("$sha", deliverySha256).With("$status", (int)ConsultationStatus.Received))
+                .With("@id", request.ConsultationId).With("@node", nodeId).With("@facility", request.RequestingFacilityCode)
+                .With("@pseudonym", request.PatientPseudonym).With("@by", request.SubmittedBy)
+                .With("@submittedAt", request.SubmittedAt.ToDateTimeOffset().ToDbText()).With("@now", now.ToDbText())
+                .With("@organ", (int)request.Details.OrganSystem).With("@urgency", (int)request.Details.Urgency)
+                .With("@details", request.Details.ToByteArray()).With("@sha", deliverySha256).With("@status", (int)ConsultationStatus.Received))
             {
                 await insert.ExecuteNonQueryAsync(cancellationToken);
             }
             await EventFeed.AppendStatusAsync(connection, transaction, nodeId, request.ConsultationId, now, ConsultationStatus.Received, cancellationToken);
-            notify = [nodeId];
-            status = await ExpertAssignment.TryAssignAsync(connection, transaction, request.ConsultationId, nodeId, request.Details.OrganSystem, now, cancellationToken)
+            var status = await ExpertAssignment.TryAssignAsync(connection, transaction, request.ConsultationId, nodeId, request.Details.OrganSystem, now, cancellationToken)
                 ? ConsultationStatus.Assigned
                 : ConsultationStatus.Received;
-            await transaction.CommitAsync(cancellationToken);
+            return new DeliveryOutcome(status, now, Duplicate: false);
+        }, cancellationToken);
+        if (!outcome.Duplicate)
+        {
+            feed.Notify([nodeId]);
         }
-        feed.Notify(notify);
-        return new DeliveryOutcome(status, now, Duplicate: false);
+        return outcome;
     }
 
     public async Task<FetchConsultationResponse> FetchForNodeAsync(string nodeId, string consultationId, CancellationToken cancellationToken)
     {
         await using var connection = await database.OpenAsync(cancellationToken);
-        await using var command = connection.Command("SELECT spoke_node_id, status, received_at FROM consultations WHERE consultation_id = $id")
-            .With("$id", consultationId);
+        await using var command = connection.Command("SELECT spoke_node_id, status, received_at FROM consultations WHERE consultation_id = @id")
+            .With("@id", consultationId);
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         if (!await reader.ReadAsync(cancellationToken))
         {
@@ -106,11 +107,11 @@ public sealed class ConsultationStore(HubDatabase database, EventFeed feed, Time
         await using var command = connection.Command(
             $"""
             SELECT {AssignedColumns} FROM consultations
-            WHERE assigned_expert_id = $expert AND ($status = 0 OR status = $status)
-              AND ($afterReceived IS NULL OR (received_at, consultation_id) < ($afterReceived, $afterId))
-            ORDER BY received_at DESC, consultation_id DESC LIMIT $limit
+            WHERE assigned_expert_id = @expert AND (@status = 0 OR status = @status)
+              AND (@afterReceived IS NULL OR (received_at, consultation_id) < (@afterReceived, @afterId))
+            ORDER BY received_at DESC, consultation_id DESC LIMIT @limit
             """)
-            .With("$expert", expertId).With("$status", (int)status).With("$afterReceived", afterReceived).With("$afterId", afterId).With("$limit", pageSize + 1);
+            .With("@expert", expertId).With("@status", (int)status).With("@afterReceived", afterReceived).With("@afterId", afterId).With("@limit", pageSize + 1);
         var rows = new List<(AssignedConsultation Item, string SortKey, string Id)>();
         await using (var reader = await command.ExecuteReaderAsync(cancellationToken))
         {
@@ -131,8 +132,8 @@ public sealed class ConsultationStore(HubDatabase database, EventFeed feed, Time
     public async Task<AssignedConsultation> GetAssignedAsync(string expertId, string consultationId, CancellationToken cancellationToken)
     {
         await using var connection = await database.OpenAsync(cancellationToken);
-        await using var command = connection.Command($"SELECT {AssignedColumns}, assigned_expert_id FROM consultations WHERE consultation_id = $id")
-            .With("$id", consultationId);
+        await using var command = connection.Command($"SELECT {AssignedColumns}, assigned_expert_id FROM consultations WHERE consultation_id = @id")
+            .With("@id", consultationId);
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         if (!await reader.ReadAsync(cancellationToken))
         {
@@ -150,15 +151,14 @@ public sealed class ConsultationStore(HubDatabase database, EventFeed feed, Time
     public async Task<ConsultationReport> SubmitReportAsync(string expertId, string expertName, SubmitReportRequest request, CancellationToken cancellationToken)
     {
         var now = clock.GetUtcNow();
-        ConsultationReport report;
-        var notify = new List<string>();
-        await using (var connection = await database.OpenAsync(cancellationToken))
-        await using (var transaction = connection.BeginTransaction())
+        var (report, notify) = await database.WriteAsync(async (connection, transaction) =>
         {
+            ConsultationReport report;
+            var notify = new List<string>();
             string nodeId;
             ConsultationStatus status;
             await using (var command = connection.Command(
-                "SELECT spoke_node_id, status, assigned_expert_id FROM consultations WHERE consultation_id = $id", transaction).With("$id", request.ConsultationId))
+                "SELECT spoke_node_id, status, assigned_expert_id FROM consultations WHERE consultation_id = @id", transaction).With("@id", request.ConsultationId))
             await using (var reader = await command.ExecuteReaderAsync(cancellationToken))
             {
                 if (!await reader.ReadAsync(cancellationToken))
@@ -177,9 +177,9 @@ public sealed class ConsultationStore(HubDatabase database, EventFeed feed, Time
                 throw new PreconditionFailedException("WITHDRAWN", $"Consultation {request.ConsultationId} was withdrawn by the requester.");
             }
             await using (var latestCommand = connection.Command(
-                "SELECT COALESCE(MAX(version), 0) FROM consultation_reports WHERE consultation_id = $id", transaction).With("$id", request.ConsultationId))
+                "SELECT COALESCE(MAX(version), 0) FROM consultation_reports WHERE consultation_id = @id", transaction).With("@id", request.ConsultationId))
             {
-                var latest = (int)(long)(await latestCommand.ExecuteScalarAsync(cancellationToken))!;
+                var latest = (int)await latestCommand.ScalarInt64Async(cancellationToken);
                 if (request.ReplacesVersion != latest)
                 {
                     throw new PreconditionFailedException("STALE_VERSION",
@@ -192,9 +192,9 @@ public sealed class ConsultationStore(HubDatabase database, EventFeed feed, Time
                 report = ReportVersions.Create(request, latest + 1, expertId, expertName, now);
             }
             await using (var insert = connection.Command(
-                "INSERT INTO consultation_reports (consultation_id, version, concordance, signed_by_expert_id, signed_at, report) VALUES ($id, $version, $concordance, $expert, $at, $report)",
-                transaction).With("$id", report.ConsultationId).With("$version", report.Version).With("$concordance", (int)report.Concordance)
-                .With("$expert", expertId).With("$at", now.ToDbText()).With("$report", report.ToByteArray()))
+                "INSERT INTO consultation_reports (consultation_id, version, concordance, signed_by_expert_id, signed_at, report) VALUES (@id, @version, @concordance, @expert, @at, @report)",
+                transaction).With("@id", report.ConsultationId).With("@version", report.Version).With("@concordance", (int)report.Concordance)
+                .With("@expert", expertId).With("@at", now.ToDbText()).With("@report", report.ToByteArray()))
             {
                 await insert.ExecuteNonQueryAsync(cancellationToken);
             }
@@ -202,8 +202,8 @@ public sealed class ConsultationStore(HubDatabase database, EventFeed feed, Time
             var firstReport = status != ConsultationStatus.Reported;
             if (firstReport)
             {
-                await using var update = connection.Command("UPDATE consultations SET status = $status, updated_at = $now WHERE consultation_id = $id", transaction)
-                    .With("$status", (int)ConsultationStatus.Reported).With("$now", now.ToDbText()).With("$id", report.ConsultationId);
+                await using var update = connection.Command("UPDATE consultations SET status = @status, updated_at = @now WHERE consultation_id = @id", transaction)
+                    .With("@status", (int)ConsultationStatus.Reported).With("@now", now.ToDbText()).With("@id", report.ConsultationId);
                 await update.ExecuteNonQueryAsync(cancellationToken);
                 await EventFeed.AppendStatusAsync(connection, transaction, nodeId, report.ConsultationId, now, ConsultationStatus.Reported, cancellationToken);
             }
@@ -214,8 +214,8 @@ public sealed class ConsultationStore(HubDatabase database, EventFeed feed, Time
                 await ExpertAssignment.ReleaseAsync(connection, transaction, expertId, cancellationToken);
                 notify.AddRange(await ExpertAssignment.FillAsync(connection, transaction, expertId, now, cancellationToken));
             }
-            await transaction.CommitAsync(cancellationToken);
-        }
+            return (report, notify);
+        }, cancellationToken);
         feed.Notify(notify);
         return report;
     }
@@ -224,10 +224,9 @@ public sealed class ConsultationStore(HubDatabase database, EventFeed feed, Time
     /// <returns>How many cases were assigned.</returns>
     public async Task<int> AssignWaitingAsync(CancellationToken cancellationToken)
     {
-        var notify = new List<string>();
-        await using (var connection = await database.OpenAsync(cancellationToken))
-        await using (var transaction = connection.BeginTransaction())
+        var notify = await database.WriteAsync(async (connection, transaction) =>
         {
+            var notify = new List<string>();
             var experts = new List<string>();
             await using (var command = connection.Command("SELECT expert_id FROM experts WHERE active = 1 AND open_cases < capacity ORDER BY open_cases, expert_id", transaction))
             await using (var reader = await command.ExecuteReaderAsync(cancellationToken))
@@ -241,15 +240,13 @@ public sealed class ConsultationStore(HubDatabase database, EventFeed feed, Time
             {
                 notify.AddRange(await ExpertAssignment.FillAsync(connection, transaction, expertId, clock.GetUtcNow(), cancellationToken));
             }
-            await transaction.CommitAsync(cancellationToken);
-        }
+            return notify;
+        }, cancellationToken);
         feed.Notify(notify);
         return notify.Count;
     }
 
-
-
-    private static AssignedConsultation ReadAssigned(SqliteDataReader reader) => new()
+    private static AssignedConsultation ReadAssigned(DbDataReader reader) => new()
     {
         ConsultationId = reader.GetString(0),
         RequestingFacilityCode = reader.GetString(1),

@@ -1,4 +1,4 @@
-using Microsoft.Data.Sqlite;
+using System.Data.Common;
 using RareCancerNetwork.Hub.Feed;
 using RareCancerNetwork.Node.Storage;
 using RareCancerNetwork.Protos.V1;
@@ -21,15 +21,15 @@ internal static class ExpertAssignment
 {
     /// <summary>Offers one newly received consultation to the experts of its organ system.</summary>
     /// <returns>Whether it was assigned.</returns>
-    public static async Task<bool> TryAssignAsync(SqliteConnection connection, SqliteTransaction transaction, string consultationId, string nodeId,
+    public static async Task<bool> TryAssignAsync(DbConnection connection, DbTransaction transaction, string consultationId, string nodeId,
         OrganSystem organSystem, DateTimeOffset now, CancellationToken cancellationToken)
     {
         await using var pick = connection.Command(
             """
             SELECT e.expert_id FROM expert_specialties s JOIN experts e ON e.expert_id = s.expert_id
-            WHERE s.organ_system = $organ AND e.active = 1 AND e.open_cases < e.capacity
+            WHERE s.organ_system = @organ AND e.active = 1 AND e.open_cases < e.capacity
             ORDER BY e.open_cases, e.expert_id LIMIT 1
-            """, transaction).With("$organ", (int)organSystem);
+            """, transaction).With("@organ", (int)organSystem);
         if (await pick.ExecuteScalarAsync(cancellationToken) is not string expertId)
         {
             return false;
@@ -39,23 +39,23 @@ internal static class ExpertAssignment
     }
 
     /// <summary>One of the expert's open cases ended (reported, withdrawn): their load goes down by one.</summary>
-    public static async Task ReleaseAsync(SqliteConnection connection, SqliteTransaction transaction, string expertId, CancellationToken cancellationToken)
+    public static async Task ReleaseAsync(DbConnection connection, DbTransaction transaction, string expertId, CancellationToken cancellationToken)
     {
-        await using var release = connection.Command("UPDATE experts SET open_cases = open_cases - 1 WHERE expert_id = $expert AND open_cases > 0", transaction)
-            .With("$expert", expertId);
+        await using var release = connection.Command("UPDATE experts SET open_cases = open_cases - 1 WHERE expert_id = @expert AND open_cases > 0", transaction)
+            .With("@expert", expertId);
         await release.ExecuteNonQueryAsync(cancellationToken);
     }
 
     /// <summary>Gives the expert waiting cases of their specialties until they are at capacity.</summary>
     /// <returns>The spoke nodes whose feeds received events.</returns>
-    public static async Task<IReadOnlyList<string>> FillAsync(SqliteConnection connection, SqliteTransaction transaction, string expertId,
+    public static async Task<IReadOnlyList<string>> FillAsync(DbConnection connection, DbTransaction transaction, string expertId,
         DateTimeOffset now, CancellationToken cancellationToken)
     {
         var specialties = new List<int>();
         int spare;
         await using (var expert = connection.Command(
-            "SELECT e.capacity - e.open_cases, s.organ_system FROM experts e JOIN expert_specialties s ON s.expert_id = e.expert_id WHERE e.expert_id = $expert AND e.active = 1",
-            transaction).With("$expert", expertId))
+            "SELECT e.capacity - e.open_cases, s.organ_system FROM experts e JOIN expert_specialties s ON s.expert_id = e.expert_id WHERE e.expert_id = @expert AND e.active = 1",
+            transaction).With("@expert", expertId))
         await using (var reader = await expert.ExecuteReaderAsync(cancellationToken))
         {
             spare = 0;
@@ -75,9 +75,9 @@ internal static class ExpertAssignment
                 await using var head = connection.Command(
                     """
                     SELECT consultation_id, spoke_node_id, urgency, received_at FROM consultations
-                    WHERE status = 2 AND organ_system = $organ
+                    WHERE status = 2 AND organ_system = @organ
                     ORDER BY urgency DESC, received_at, consultation_id LIMIT 1
-                    """, transaction).With("$organ", organ);
+                    """, transaction).With("@organ", organ);
                 await using var reader = await head.ExecuteReaderAsync(cancellationToken);
                 if (await reader.ReadAsync(cancellationToken))
                 {
@@ -95,16 +95,16 @@ internal static class ExpertAssignment
         return notified;
     }
 
-    private static async Task AssignAsync(SqliteConnection connection, SqliteTransaction transaction, string consultationId, string nodeId, string expertId,
+    private static async Task AssignAsync(DbConnection connection, DbTransaction transaction, string consultationId, string nodeId, string expertId,
         DateTimeOffset now, CancellationToken cancellationToken)
     {
         await using (var update = connection.Command(
-            "UPDATE consultations SET status = $status, assigned_expert_id = $expert, assigned_at = $now, updated_at = $now WHERE consultation_id = $id", transaction)
-            .With("$status", (int)ConsultationStatus.Assigned).With("$expert", expertId).With("$now", now.ToDbText()).With("$id", consultationId))
+            "UPDATE consultations SET status = @status, assigned_expert_id = @expert, assigned_at = @now, updated_at = @now WHERE consultation_id = @id", transaction)
+            .With("@status", (int)ConsultationStatus.Assigned).With("@expert", expertId).With("@now", now.ToDbText()).With("@id", consultationId))
         {
             await update.ExecuteNonQueryAsync(cancellationToken);
         }
-        await using (var load = connection.Command("UPDATE experts SET open_cases = open_cases + 1 WHERE expert_id = $expert", transaction).With("$expert", expertId))
+        await using (var load = connection.Command("UPDATE experts SET open_cases = open_cases + 1 WHERE expert_id = @expert", transaction).With("@expert", expertId))
         {
             await load.ExecuteNonQueryAsync(cancellationToken);
         }

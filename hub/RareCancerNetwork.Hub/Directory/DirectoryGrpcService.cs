@@ -24,10 +24,10 @@ public sealed class DirectoryGrpcService(HubDatabase database) : DirectoryServic
         await using var command = connection.Command(
             """
             SELECT facility_code, name_ja, designation, prefecture, region FROM facilities
-            WHERE ($prefecture = '' OR prefecture = $prefecture) AND ($region = '' OR region = $region) AND facility_code > $after
-            ORDER BY facility_code LIMIT $limit
+            WHERE (@prefecture = '' OR prefecture = @prefecture) AND (@region = '' OR region = @region) AND facility_code > @after
+            ORDER BY facility_code LIMIT @limit
             """)
-            .With("$prefecture", request.Prefecture).With("$region", request.Region).With("$after", request.PageToken).With("$limit", pageSize + 1);
+            .With("@prefecture", request.Prefecture).With("@region", request.Region).With("@after", request.PageToken).With("@limit", pageSize + 1);
         var response = new ListFacilitiesResponse();
         await using var reader = await command.ExecuteReaderAsync(context.CancellationToken);
         while (await reader.ReadAsync(context.CancellationToken))
@@ -49,7 +49,7 @@ public sealed class DirectoryGrpcService(HubDatabase database) : DirectoryServic
         v.ThrowIfInvalid();
         await using var connection = await database.OpenAsync(context.CancellationToken);
         await using var command = connection.Command(
-            "SELECT facility_code, name_ja, designation, prefecture, region FROM facilities WHERE facility_code = $code").With("$code", request.FacilityCode);
+            "SELECT facility_code, name_ja, designation, prefecture, region FROM facilities WHERE facility_code = @code").With("@code", request.FacilityCode);
         await using var reader = await command.ExecuteReaderAsync(context.CancellationToken);
         return await reader.ReadAsync(context.CancellationToken)
             ? new GetFacilityResponse { Facility = ReadFacility(reader) }
@@ -69,7 +69,7 @@ public sealed class DirectoryGrpcService(HubDatabase database) : DirectoryServic
         return response;
     }
 
-    private static Facility ReadFacility(Microsoft.Data.Sqlite.SqliteDataReader reader) => new()
+    private static Facility ReadFacility(System.Data.Common.DbDataReader reader) => new()
     {
         FacilityCode = reader.GetString(0),
         NameJa = reader.GetString(1),

@@ -12,32 +12,37 @@ internal sealed partial class DirectorySeeder(HubDatabase database, ILogger<Dire
 {
     public async Task SeedIfEmptyAsync(CancellationToken cancellationToken)
     {
-        await using var connection = await database.OpenAsync(cancellationToken);
-        await using (var count = connection.Command("SELECT COUNT(*) FROM facilities"))
-        {
-            if ((long)(await count.ExecuteScalarAsync(cancellationToken))! > 0)
-            {
-                return;
-            }
-        }
         var prefectures = Read<PrefectureRow>("prefectures.csv");
         var facilities = Read<FacilityRow>("facilities.csv");
-        await using var transaction = connection.BeginTransaction();
-        foreach (var row in prefectures)
+        var seeded = await database.WriteAsync(async (connection, transaction) =>
         {
-            await using var insert = connection.Command("INSERT INTO prefectures (name_ja, region, jis_code) VALUES ($name, $region, $jis)", transaction)
-                .With("$name", row.NameJa).With("$region", row.Region).With("$jis", row.JisCode);
-            await insert.ExecuteNonQueryAsync(cancellationToken);
-        }
-        foreach (var row in facilities)
+            await using (var count = connection.Command("SELECT COUNT(*) FROM facilities", transaction))
+            {
+                if (await count.ScalarInt64Async(cancellationToken) > 0)
+                {
+                    return false;
+                }
+            }
+            foreach (var row in prefectures)
+            {
+                await using var insert = connection.Command("INSERT INTO prefectures (name_ja, region, jis_code) VALUES (@name, @region, @jis)", transaction)
+                    .With("@name", row.NameJa).With("@region", row.Region).With("@jis", row.JisCode);
+                await insert.ExecuteNonQueryAsync(cancellationToken);
+            }
+            foreach (var row in facilities)
+            {
+                await using var insert = connection.Command(
+                    "INSERT INTO facilities (facility_code, name_ja, designation, prefecture, region) VALUES (@code, @name, @designation, @prefecture, @region)", transaction)
+                    .With("@code", row.FacilityCode).With("@name", row.NameJa).With("@designation", (int)ParseDesignation(row.Designation))
+                    .With("@prefecture", row.Prefecture).With("@region", row.Region);
+                await insert.ExecuteNonQueryAsync(cancellationToken);
+            }
+            return true;
+        }, cancellationToken);
+        if (!seeded)
         {
-            await using var insert = connection.Command(
-                "INSERT INTO facilities (facility_code, name_ja, designation, prefecture, region) VALUES ($code, $name, $designation, $prefecture, $region)", transaction)
-                .With("$code", row.FacilityCode).With("$name", row.NameJa).With("$designation", (int)ParseDesignation(row.Designation))
-                .With("$prefecture", row.Prefecture).With("$region", row.Region);
-            await insert.ExecuteNonQueryAsync(cancellationToken);
+            return;
         }
-        await transaction.CommitAsync(cancellationToken);
         LogSeeded(logger, facilities.Count, prefectures.Count);
     }
 

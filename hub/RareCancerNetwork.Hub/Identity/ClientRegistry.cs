@@ -1,7 +1,7 @@
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using System.Text.RegularExpressions;
-using Microsoft.Data.Sqlite;
+using System.Data.Common;
 using Microsoft.IdentityModel.Tokens;
 using OpenIddict.Abstractions;
 using RareCancerNetwork.Hub.Storage;
@@ -30,8 +30,8 @@ public sealed partial class ClientRegistry(HubDatabase database, IOpenIddictAppl
     {
         await using var connection = await database.OpenAsync(cancellationToken);
         await using var command = connection.Command(
-            "SELECT client_id, kind, display_name, facility_code, node_id, expert_id, revoked_at FROM api_clients WHERE client_id = $id")
-            .With("$id", clientId);
+            "SELECT client_id, kind, display_name, facility_code, node_id, expert_id, revoked_at FROM api_clients WHERE client_id = @id")
+            .With("@id", clientId);
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         return await reader.ReadAsync(cancellationToken)
             ? new ApiClient(reader.GetString(0), reader.GetString(1), reader.GetString(2), reader.GetNullableString(3),
@@ -46,17 +46,17 @@ public sealed partial class ClientRegistry(HubDatabase database, IOpenIddictAppl
         RequireIdentifier("node_id", nodeId);
         var now = clock.GetUtcNow().ToDbText();
         var clientId = $"node-{nodeId}";
-        await using var connection = await database.OpenAsync(cancellationToken);
-        await using var transaction = connection.BeginTransaction();
-        var facilityName = await FacilityNameAsync(connection, transaction, facilityCode, cancellationToken);
-        await InsertAsync(connection.Command("INSERT INTO spoke_nodes (node_id, facility_code, registered_at) VALUES ($node, $facility, $now)", transaction)
-            .With("$node", nodeId).With("$facility", facilityCode).With("$now", now), $"Spoke node '{nodeId}'", cancellationToken);
-        await InsertClientAsync(connection, transaction, clientId, NetworkClaims.Kinds.SpokeNode, $"{facilityName} spoke node", facilityCode, nodeId, null, now,
-            cancellationToken, Thumbprint(clientCertificate));
-        var credentials = await CreateApplicationAsync(clientId, $"Spoke node {nodeId} ({facilityCode})",
-            [NetworkClaims.Scopes.Sync, NetworkClaims.Scopes.Directory], cancellationToken, clientCertificate);
-        await transaction.CommitAsync(cancellationToken);
-        return credentials;
+        return await database.WriteAsync(async (connection, transaction) =>
+        {
+            var facilityName = await FacilityNameAsync(connection, transaction, facilityCode, cancellationToken);
+            await InsertAsync(connection.Command("INSERT INTO spoke_nodes (node_id, facility_code, registered_at) VALUES (@node, @facility, @now)", transaction)
+                .With("@node", nodeId).With("@facility", facilityCode).With("@now", now), $"Spoke node '{nodeId}'", cancellationToken);
+            await InsertClientAsync(connection, transaction, clientId, NetworkClaims.Kinds.SpokeNode, $"{facilityName} spoke node", facilityCode, nodeId, null, now,
+                cancellationToken, Thumbprint(clientCertificate));
+            var credentials = await CreateApplicationAsync(clientId, $"Spoke node {nodeId} ({facilityCode})",
+                [NetworkClaims.Scopes.Sync, NetworkClaims.Scopes.Directory], cancellationToken, clientCertificate);
+            return credentials;
+        }, cancellationToken);
     }
 
     public async Task<IssuedCredentials> RegisterLocalClientAsync(string nodeId, string clientName, string displayName, CancellationToken cancellationToken)
@@ -64,15 +64,15 @@ public sealed partial class ClientRegistry(HubDatabase database, IOpenIddictAppl
         RequireIdentifier("client_name", clientName);
         var clientId = $"local-{nodeId}-{clientName}";
         var now = clock.GetUtcNow().ToDbText();
-        await using var connection = await database.OpenAsync(cancellationToken);
-        await using var transaction = connection.BeginTransaction();
-        await using var find = connection.Command("SELECT facility_code FROM spoke_nodes WHERE node_id = $node AND revoked_at IS NULL", transaction).With("$node", nodeId);
-        var facilityCode = await find.ExecuteScalarAsync(cancellationToken) as string
-            ?? throw new ResourceNotFoundException("Spoke node", nodeId);
-        await InsertClientAsync(connection, transaction, clientId, NetworkClaims.Kinds.SpokeUser, displayName, facilityCode, nodeId, null, now, cancellationToken);
-        var credentials = await CreateApplicationAsync(clientId, $"{displayName} at {nodeId}", [NetworkClaims.Scopes.Local], cancellationToken);
-        await transaction.CommitAsync(cancellationToken);
-        return credentials;
+        return await database.WriteAsync(async (connection, transaction) =>
+        {
+            await using var find = connection.Command("SELECT facility_code FROM spoke_nodes WHERE node_id = @node AND revoked_at IS NULL", transaction).With("@node", nodeId);
+            var facilityCode = await find.ExecuteScalarAsync(cancellationToken) as string
+                ?? throw new ResourceNotFoundException("Spoke node", nodeId);
+            await InsertClientAsync(connection, transaction, clientId, NetworkClaims.Kinds.SpokeUser, displayName, facilityCode, nodeId, null, now, cancellationToken);
+            var credentials = await CreateApplicationAsync(clientId, $"{displayName} at {nodeId}", [NetworkClaims.Scopes.Local], cancellationToken);
+            return credentials;
+        }, cancellationToken);
     }
 
     public async Task<IssuedCredentials> RegisterExpertAsync(string expertId, string displayName, IReadOnlyCollection<OrganSystem> specialties, int capacity, CancellationToken cancellationToken)
@@ -88,21 +88,21 @@ public sealed partial class ClientRegistry(HubDatabase database, IOpenIddictAppl
         }
         var clientId = $"expert-{expertId}";
         var now = clock.GetUtcNow().ToDbText();
-        await using var connection = await database.OpenAsync(cancellationToken);
-        await using var transaction = connection.BeginTransaction();
-        await InsertAsync(connection.Command("INSERT INTO experts (expert_id, display_name, capacity, registered_at) VALUES ($id, $name, $capacity, $now)", transaction)
-            .With("$id", expertId).With("$name", displayName).With("$capacity", capacity).With("$now", now), $"Expert '{expertId}'", cancellationToken);
-        foreach (var specialty in specialties.Distinct())
+        return await database.WriteAsync(async (connection, transaction) =>
         {
-            await using var insert = connection.Command("INSERT INTO expert_specialties (expert_id, organ_system) VALUES ($id, $organ)", transaction)
-                .With("$id", expertId).With("$organ", (int)specialty);
-            await insert.ExecuteNonQueryAsync(cancellationToken);
-        }
-        await InsertClientAsync(connection, transaction, clientId, NetworkClaims.Kinds.Expert, displayName, null, null, expertId, now, cancellationToken);
-        var credentials = await CreateApplicationAsync(clientId, $"Expert pathologist {displayName}",
-            [NetworkClaims.Scopes.Expert, NetworkClaims.Scopes.Directory], cancellationToken);
-        await transaction.CommitAsync(cancellationToken);
-        return credentials;
+            await InsertAsync(connection.Command("INSERT INTO experts (expert_id, display_name, capacity, registered_at) VALUES (@id, @name, @capacity, @now)", transaction)
+                .With("@id", expertId).With("@name", displayName).With("@capacity", capacity).With("@now", now), $"Expert '{expertId}'", cancellationToken);
+            foreach (var specialty in specialties.Distinct())
+            {
+                await using var insert = connection.Command("INSERT INTO expert_specialties (expert_id, organ_system) VALUES (@id, @organ)", transaction)
+                    .With("@id", expertId).With("@organ", (int)specialty);
+                await insert.ExecuteNonQueryAsync(cancellationToken);
+            }
+            await InsertClientAsync(connection, transaction, clientId, NetworkClaims.Kinds.Expert, displayName, null, null, expertId, now, cancellationToken);
+            var credentials = await CreateApplicationAsync(clientId, $"Expert pathologist {displayName}",
+                [NetworkClaims.Scopes.Expert, NetworkClaims.Scopes.Directory], cancellationToken);
+            return credentials;
+        }, cancellationToken);
     }
 
     /// <summary>
@@ -113,19 +113,19 @@ public sealed partial class ClientRegistry(HubDatabase database, IOpenIddictAppl
     {
         var now = clock.GetUtcNow().ToDbText();
         var clientIds = new List<string>();
-        await using (var connection = await database.OpenAsync(cancellationToken))
-        await using (var transaction = connection.BeginTransaction())
+        await database.WriteAsync(async (connection, transaction) =>
         {
-            await using (var node = connection.Command("UPDATE spoke_nodes SET revoked_at = $now WHERE node_id = $node AND revoked_at IS NULL", transaction)
-                .With("$now", now).With("$node", nodeId))
+            clientIds.Clear();
+            await using (var node = connection.Command("UPDATE spoke_nodes SET revoked_at = @now WHERE node_id = @node AND revoked_at IS NULL", transaction)
+                .With("@now", now).With("@node", nodeId))
             {
                 if (await node.ExecuteNonQueryAsync(cancellationToken) == 0)
                 {
                     throw new ResourceNotFoundException("Active spoke node", nodeId);
                 }
             }
-            await using (var clients = connection.Command("UPDATE api_clients SET revoked_at = $now WHERE node_id = $node AND revoked_at IS NULL RETURNING client_id", transaction)
-                .With("$now", now).With("$node", nodeId))
+            await using (var clients = connection.Command("UPDATE api_clients SET revoked_at = @now WHERE node_id = @node AND revoked_at IS NULL RETURNING client_id", transaction)
+                .With("@now", now).With("@node", nodeId))
             await using (var reader = await clients.ExecuteReaderAsync(cancellationToken))
             {
                 while (await reader.ReadAsync(cancellationToken))
@@ -133,8 +133,7 @@ public sealed partial class ClientRegistry(HubDatabase database, IOpenIddictAppl
                     clientIds.Add(reader.GetString(0));
                 }
             }
-            await transaction.CommitAsync(cancellationToken);
-        }
+        }, cancellationToken);
         foreach (var clientId in clientIds)
         {
             if (await applications.FindByClientIdAsync(clientId, cancellationToken) is { } application)
@@ -161,8 +160,8 @@ public sealed partial class ClientRegistry(HubDatabase database, IOpenIddictAppl
         descriptor.JsonWebKeySet = KeySetOf(clientCertificate);
         await applications.UpdateAsync(application, descriptor, cancellationToken);
         await using var connection = await database.OpenAsync(cancellationToken);
-        await using var update = connection.Command("UPDATE api_clients SET certificate_thumbprint = $thumbprint WHERE client_id = $id")
-            .With("$thumbprint", Thumbprint(clientCertificate)).With("$id", clientId);
+        await using var update = connection.Command("UPDATE api_clients SET certificate_thumbprint = @thumbprint WHERE client_id = @id")
+            .With("@thumbprint", Thumbprint(clientCertificate)).With("@id", clientId);
         await update.ExecuteNonQueryAsync(cancellationToken);
         return new IssuedCredentials(clientId, null, NetworkClaims.Scopes.Sync, Thumbprint(clientCertificate));
     }
@@ -226,24 +225,24 @@ public sealed partial class ClientRegistry(HubDatabase database, IOpenIddictAppl
         }
     }
 
-    private static async Task<string> FacilityNameAsync(SqliteConnection connection, SqliteTransaction transaction, string facilityCode, CancellationToken cancellationToken)
+    private static async Task<string> FacilityNameAsync(DbConnection connection, DbTransaction transaction, string facilityCode, CancellationToken cancellationToken)
     {
-        await using var command = connection.Command("SELECT name_ja FROM facilities WHERE facility_code = $code", transaction).With("$code", facilityCode);
+        await using var command = connection.Command("SELECT name_ja FROM facilities WHERE facility_code = @code", transaction).With("@code", facilityCode);
         return await command.ExecuteScalarAsync(cancellationToken) as string ?? throw new ResourceNotFoundException("Facility", facilityCode);
     }
 
-    private static async Task InsertClientAsync(SqliteConnection connection, SqliteTransaction transaction, string clientId, string kind,
+    private static async Task InsertClientAsync(DbConnection connection, DbTransaction transaction, string clientId, string kind,
         string displayName, string? facilityCode, string? nodeId, string? expertId, string now, CancellationToken cancellationToken,
         string? certificateThumbprint = null) =>
         await InsertAsync(connection.Command(
             """
             INSERT INTO api_clients (client_id, kind, display_name, facility_code, node_id, expert_id, registered_at, certificate_thumbprint)
-            VALUES ($id, $kind, $name, $facility, $node, $expert, $now, $thumbprint)
+            VALUES (@id, @kind, @name, @facility, @node, @expert, @now, @thumbprint)
             """,
-            transaction).With("$id", clientId).With("$kind", kind).With("$name", displayName).With("$facility", facilityCode)
-            .With("$node", nodeId).With("$expert", expertId).With("$now", now).With("$thumbprint", certificateThumbprint), $"Client '{clientId}'", cancellationToken);
+            transaction).With("@id", clientId).With("@kind", kind).With("@name", displayName).With("@facility", facilityCode)
+            .With("@node", nodeId).With("@expert", expertId).With("@now", now).With("@thumbprint", certificateThumbprint), $"Client '{clientId}'", cancellationToken);
 
-    private static async Task InsertAsync(SqliteCommand command, string what, CancellationToken cancellationToken)
+    private static async Task InsertAsync(System.Data.Common.DbCommand command, string what, CancellationToken cancellationToken)
     {
         await using (command)
         {
@@ -251,7 +250,7 @@ public sealed partial class ClientRegistry(HubDatabase database, IOpenIddictAppl
             {
                 await command.ExecuteNonQueryAsync(cancellationToken);
             }
-            catch (SqliteException exception) when (exception.SqliteExtendedErrorCode is 1555 or 2067)
+            catch (System.Data.Common.DbException exception) when (StoreErrors.IsUniqueViolation(exception))
             {
                 throw new ConflictException($"{what} is already registered.");
             }

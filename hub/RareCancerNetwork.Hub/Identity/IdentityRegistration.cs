@@ -1,5 +1,11 @@
 using Microsoft.AspNetCore.DataProtection;
+using Microsoft.AspNetCore.DataProtection.KeyManagement;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Infrastructure;
+using Microsoft.EntityFrameworkCore.Storage;
+using Microsoft.IdentityModel.Tokens;
+using OpenIddict.Server;
+using RareCancerNetwork.Hub.Storage;
 using OpenIddict.Abstractions;
 using OpenIddict.Validation.AspNetCore;
 using RareCancerNetwork.Node.Authorization;
@@ -24,11 +30,36 @@ public static class IdentityRegistration
         services.AddSingleton<UserAccounts>();
         services.AddHostedService<TokenPruningWorker>();
         services.AddAntiforgery();
-        services.AddDataProtection().PersistKeysToFileSystem(new DirectoryInfo(Path.Combine(options.KeysFolder, "data-protection")));
+        // Note: one application name and one key ring in the store, so every instance reads what another protected.
+        services.AddDataProtection().SetApplicationName("RareCancerNetwork.Hub");
+        services.AddSingleton<StoreXmlRepository>();
+        services.AddOptions<KeyManagementOptions>().Configure<StoreXmlRepository>((keyManagement, repository) => keyManagement.XmlRepository = repository);
         services.AddDbContext<HubIdentityDbContext>(db =>
         {
-            db.UseSqlite($"Data Source={options.IdentityDatabasePath}");
+            if (options.Storage.Provider == HubStorageProvider.Postgres)
+            {
+                // Note: OpenIddict's tables live in the hub's own PostgreSQL database, beside the store.
+                db.UseNpgsql(options.Storage.ConnectionString);
+            }
+            else
+            {
+                db.UseSqlite($"Data Source={options.IdentityDatabasePath}");
+            }
             db.UseOpenIddict();
+        });
+        services.AddSingleton<TokenKeys>();
+        services.AddSingleton<TokenKeyRing>();
+        // Note: the keys come from the store, loaded when the hub initialises, so they are the same in every instance.
+        services.AddOptions<OpenIddictServerOptions>().Configure<TokenKeyRing>((server, keys) =>
+        {
+            // Note: every unexpired signing key is published, so a key added for rollover is known to spokes
+            // before it signs, and a previous key keeps validating its tokens until it is retired.
+            foreach (var signingKey in keys.Signing)
+            {
+                server.SigningCredentials.Add(new SigningCredentials(new X509SecurityKey(signingKey), SecurityAlgorithms.RsaSha256));
+            }
+            server.EncryptionCredentials.Add(new EncryptingCredentials(new X509SecurityKey(keys.Encryption),
+                SecurityAlgorithms.RsaOAEP, SecurityAlgorithms.Aes256CbcHmacSha512));
         });
         services.AddOpenIddict()
             .AddCore(core => core.UseEntityFrameworkCore().UseDbContext<HubIdentityDbContext>())
@@ -55,13 +86,6 @@ public static class IdentityRegistration
                 {
                     server.SetIssuer(new Uri(options.Issuer));
                 }
-                // Note: every unexpired signing key is published, so a key added for rollover is known to spokes
-                // before it signs, and a previous key keeps validating its tokens until it is retired.
-                foreach (var signingKey in TokenKeys.LoadSigningKeys(options.KeysFolder))
-                {
-                    server.AddSigningCertificate(signingKey);
-                }
-                server.AddEncryptionCertificate(TokenKeys.LoadOrCreate(options.KeysFolder, TokenKeys.EncryptionFileName, System.Security.Cryptography.X509Certificates.X509KeyUsageFlags.KeyEncipherment));
                 // Note: access tokens are signed JWTs, not encrypted, so spokes validate them with the published keys.
                 server.DisableAccessTokenEncryption();
                 server.UseAspNetCore().EnableTokenEndpointPassthrough().EnableEndUserVerificationEndpointPassthrough();
@@ -95,8 +119,25 @@ public static class IdentityRegistration
     {
         await using var scope = services.CreateAsyncScope();
         var identity = scope.ServiceProvider.GetRequiredService<HubIdentityDbContext>();
-        await identity.Database.EnsureCreatedAsync(cancellationToken);
-        await identity.Database.ExecuteSqlRawAsync("PRAGMA journal_mode = WAL;", cancellationToken);
+        var database = services.GetRequiredService<HubDatabase>();
+        if (database.Provider == HubStorageProvider.Postgres)
+        {
+            // Note: EnsureCreated would do nothing in a database that already has tables (the store's).
+            if (!await database.TableExistsAsync("OpenIddictApplications", cancellationToken))
+            {
+                await identity.GetService<IRelationalDatabaseCreator>().CreateTablesAsync(cancellationToken);
+            }
+        }
+        else
+        {
+            await identity.Database.EnsureCreatedAsync(cancellationToken);
+            await identity.Database.ExecuteSqlRawAsync("PRAGMA journal_mode = WAL;", cancellationToken);
+        }
+        var options = services.GetRequiredService<Microsoft.Extensions.Options.IOptions<HubOptions>>().Value;
+        await services.GetRequiredService<StoreXmlRepository>().ImportFolderOnceAsync(Path.Combine(options.KeysFolder, "data-protection"), cancellationToken);
+        var keys = services.GetRequiredService<TokenKeys>();
+        await keys.EnsureCreatedAsync(cancellationToken);
+        await services.GetRequiredService<TokenKeyRing>().LoadAsync(keys, cancellationToken);
         var scopes = scope.ServiceProvider.GetRequiredService<IOpenIddictScopeManager>();
         foreach (var name in NetworkScopes)
         {

@@ -16,14 +16,14 @@ internal sealed class RegistryStanding(HubDatabase database) : ICallerStanding
     {
         await using var connection = await database.OpenAsync(cancellationToken);
         await using var command = caller.IsPerson
-            ? connection.Command("SELECT 1 FROM users WHERE user_id = $subject AND disabled_at IS NULL")
+            ? connection.Command("SELECT 1 FROM users WHERE user_id = @subject AND disabled_at IS NULL")
             : connection.Command(
                 """
                 SELECT 1 FROM api_clients c LEFT JOIN spoke_nodes n ON n.node_id = c.node_id
-                WHERE c.client_id = $subject AND c.revoked_at IS NULL AND n.revoked_at IS NULL
-                  AND (c.kind <> 'spoke_node' OR c.certificate_thumbprint = $thumbprint)
+                WHERE c.client_id = @subject AND c.revoked_at IS NULL AND n.revoked_at IS NULL
+                  AND (c.kind <> 'spoke_node' OR c.certificate_thumbprint = @thumbprint)
                 """);
-        command.With("$subject", caller.Subject).With("$thumbprint", clientCertificateThumbprint);
+        command.With("@subject", caller.Subject).With("@thumbprint", clientCertificateThumbprint);
         return await command.ExecuteScalarAsync(cancellationToken) is not null;
     }
 }

@@ -1,89 +1,148 @@
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
+using Microsoft.Extensions.Options;
+using RareCancerNetwork.Hub.Storage;
 using RareCancerNetwork.Node.Storage;
 
 namespace RareCancerNetwork.Hub.Identity;
 
+/// <summary>A token key as operators see it.</summary>
+public sealed record TokenKeyInfo(string Sha256, DateTimeOffset NotBefore, DateTimeOffset NotAfter);
+
 /// <summary>
-/// The hub's token signing and encryption keys, persisted in the data folder so that tokens
-/// (and spokes' cached key sets) stay valid across restarts.
+/// The hub's token signing and encryption keys, kept in the hub's store (<c>token_keys</c>) so that every
+/// instance signs and validates with the same keys, and tokens (and spokes' cached key sets) stay valid
+/// across restarts. Every unexpired, unretired signing key is published; OpenIddict signs with the valid
+/// one that expires last, so a key added for rollover takes over when it activates and the previous one
+/// keeps validating its tokens until it is retired.
 /// </summary>
-internal static class TokenKeys
+public sealed class TokenKeys(HubDatabase database, IOptions<HubOptions> options, TimeProvider clock)
 {
-    public const string SigningFileName = "token-signing.pfx";
-    public const string EncryptionFileName = "token-encryption.pfx";
+    private const string Signing = "signing";
+    private const string Encryption = "encryption";
 
-    public const string RetiredFolderName = "retired";
+    /// <summary>Key files of hubs from before keys moved into the store; imported once, then left alone.</summary>
+    public const string LegacySigningFileName = "token-signing.pfx";
+    public const string LegacyEncryptionFileName = "token-encryption.pfx";
 
-    /// <summary>
-    /// Every signing key in the folder that has not expired: the first (<see cref="SigningFileName"/>,
-    /// created when absent) plus those added for rollover (<c>token-signing-*.pfx</c>). All are published;
-    /// OpenIddict signs with the valid one that expires last, so a newly added key takes over and the
-    /// previous one keeps validating its tokens until it is retired.
-    /// </summary>
-    public static IReadOnlyList<X509Certificate2> LoadSigningKeys(string folder)
+    /// <summary>Creates the first signing and encryption keys (or imports a data folder's key files) when the store has none.</summary>
+    public Task EnsureCreatedAsync(CancellationToken cancellationToken) => database.WriteAsync(async (connection, transaction) =>
     {
-        EnsureCreated(folder, SigningFileName, X509KeyUsageFlags.DigitalSignature);
-        var keys = new List<X509Certificate2>();
-        foreach (var path in System.IO.Directory.GetFiles(folder, "token-signing*.pfx").Order(StringComparer.Ordinal))
+        var folder = options.Value.KeysFolder;
+        foreach (var (purpose, pattern, usage) in new[]
         {
-            var certificate = X509CertificateLoader.LoadPkcs12FromFile(path, null, X509KeyStorageFlags.EphemeralKeySet);
-            if (certificate.NotAfter > DateTime.UtcNow)
+            (Signing, "token-signing*.pfx", X509KeyUsageFlags.DigitalSignature),
+            (Encryption, LegacyEncryptionFileName, X509KeyUsageFlags.KeyEncipherment),
+        })
+        {
+            await using (var count = connection.Command("SELECT COUNT(*) FROM token_keys WHERE purpose = @purpose", transaction).With("@purpose", purpose))
             {
-                keys.Add(certificate);
+                if (await count.ScalarInt64Async(cancellationToken) > 0)
+                {
+                    continue;
+                }
             }
-            else
+            var legacy = System.IO.Directory.Exists(folder) ? System.IO.Directory.GetFiles(folder, pattern).Order(StringComparer.Ordinal).ToList() : [];
+            if (legacy.Count == 0)
             {
-                certificate.Dispose();
+                var now = clock.GetUtcNow();
+                using var created = CreateCertificate(usage, now.AddMinutes(-5), now.AddYears(2));
+                await InsertAsync(connection, transaction, purpose, created, cancellationToken);
             }
+            foreach (var path in legacy)
+            {
+                using var imported = X509CertificateLoader.LoadPkcs12FromFile(path, null, X509KeyStorageFlags.Exportable | X509KeyStorageFlags.EphemeralKeySet);
+                await InsertAsync(connection, transaction, purpose, imported, cancellationToken);
+            }
+        }
+    }, cancellationToken);
+
+    /// <summary>Every signing key that is neither expired nor retired, pending ones included.</summary>
+    public Task<IReadOnlyList<X509Certificate2>> LoadSigningKeysAsync(CancellationToken cancellationToken) => LoadAsync(Signing, cancellationToken);
+
+    /// <summary>The encryption key that expires last.</summary>
+    public async Task<X509Certificate2> LoadEncryptionKeyAsync(CancellationToken cancellationToken) =>
+        (await LoadAsync(Encryption, cancellationToken)).MaxBy(k => k.NotAfter)
+        ?? throw new InvalidOperationException("The hub's store holds no token encryption key; initialise the hub first.");
+
+    /// <summary>Adds a signing key for rollover; it signs from <paramref name="activatesAt"/> on, after each instance restarts.</summary>
+    public async Task<TokenKeyInfo> AddSigningKeyAsync(DateTimeOffset activatesAt, CancellationToken cancellationToken)
+    {
+        using var certificate = CreateCertificate(X509KeyUsageFlags.DigitalSignature, activatesAt, activatesAt.AddYears(2).AddDays(1));
+        await database.WriteAsync((connection, transaction) => InsertAsync(connection, transaction, Signing, certificate, cancellationToken), cancellationToken);
+        return Describe(certificate);
+    }
+
+    /// <summary>Takes a signing key out of use: tokens it signed are refused once each instance restarts.</summary>
+    public Task<bool> RetireSigningKeyAsync(string sha256, CancellationToken cancellationToken) => database.WriteAsync(async (connection, transaction) =>
+    {
+        await using var retire = connection.Command(
+            "UPDATE token_keys SET retired_at = @now WHERE sha256 = @sha256 AND purpose = @purpose AND retired_at IS NULL", transaction)
+            .With("@now", clock.GetUtcNow().ToDbText()).With("@sha256", sha256).With("@purpose", Signing);
+        return await retire.ExecuteNonQueryAsync(cancellationToken) == 1;
+    }, cancellationToken);
+
+    public static TokenKeyInfo Describe(X509Certificate2 certificate) =>
+        new(Convert.ToHexStringLower(certificate.GetCertHash(HashAlgorithmName.SHA256)), certificate.NotBefore.ToUniversalTime(), certificate.NotAfter.ToUniversalTime());
+
+    private async Task<IReadOnlyList<X509Certificate2>> LoadAsync(string purpose, CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken);
+        await using var command = connection.Command(
+            "SELECT pkcs12 FROM token_keys WHERE purpose = @purpose AND retired_at IS NULL AND not_after > @now ORDER BY not_before, sha256")
+            .With("@purpose", purpose).With("@now", clock.GetUtcNow().ToDbText());
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        var keys = new List<X509Certificate2>();
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            keys.Add(X509CertificateLoader.LoadPkcs12((byte[])reader[0], null, X509KeyStorageFlags.EphemeralKeySet));
         }
         return keys;
     }
 
-    /// <summary>Adds a signing key for rollover; it signs from <paramref name="activatesAt"/> (and a hub restart) on.</summary>
-    public static X509Certificate2 AddSigningKey(string folder, DateTimeOffset activatesAt)
+    private static async Task InsertAsync(System.Data.Common.DbConnection connection, System.Data.Common.DbTransaction transaction, string purpose,
+        X509Certificate2 certificate, CancellationToken cancellationToken)
     {
-        var fileName = $"token-signing-{activatesAt.UtcDateTime:yyyyMMddHHmmss}.pfx";
+        var info = Describe(certificate);
+        await using var insert = connection.Command(
+            """
+            INSERT INTO token_keys (sha256, purpose, pkcs12, not_before, not_after, added_at) VALUES (@sha256, @purpose, @pkcs12, @notBefore, @notAfter, @now)
+            ON CONFLICT (sha256) DO NOTHING
+            """, transaction)
+            .With("@sha256", info.Sha256).With("@purpose", purpose).With("@pkcs12", certificate.Export(X509ContentType.Pkcs12))
+            .With("@notBefore", info.NotBefore.ToDbText()).With("@notAfter", info.NotAfter.ToDbText()).With("@now", DateTimeOffset.UtcNow.ToDbText());
+        await insert.ExecuteNonQueryAsync(cancellationToken);
+    }
+
+    private static X509Certificate2 CreateCertificate(X509KeyUsageFlags usage, DateTimeOffset notBefore, DateTimeOffset notAfter)
+    {
         using var rsa = RSA.Create(3072);
-        var request = new CertificateRequest("CN=Rare Cancer Network hub DigitalSignature", rsa, HashAlgorithmName.SHA256, RSASignaturePadding.Pkcs1);
-        request.CertificateExtensions.Add(new X509KeyUsageExtension(X509KeyUsageFlags.DigitalSignature, true));
-        using var certificate = request.CreateSelfSigned(activatesAt, activatesAt.AddYears(2).AddDays(1));
-        PrivateFiles.WriteIfAbsent(Path.Combine(folder, fileName), certificate.Export(X509ContentType.Pkcs12));
-        return X509CertificateLoader.LoadCertificate(certificate.RawData);
+        var request = new CertificateRequest($"CN=Rare Cancer Network hub {usage}", rsa, HashAlgorithmName.SHA256, RSASignaturePadding.Pkcs1);
+        request.CertificateExtensions.Add(new X509KeyUsageExtension(usage, true));
+        using var certificate = request.CreateSelfSigned(notBefore, notAfter);
+        return X509CertificateLoader.LoadPkcs12(certificate.Export(X509ContentType.Pkcs12), null, X509KeyStorageFlags.Exportable | X509KeyStorageFlags.EphemeralKeySet);
     }
+}
 
-    /// <summary>Moves a signing key out of use (tokens it signed are refused after the next restart).</summary>
-    public static bool RetireSigningKey(string folder, string sha256Thumbprint)
+/// <summary>
+/// The keys this instance loaded from the store when it started; OpenIddict's options read them from here.
+/// A key added or retired later takes effect at the next restart of each instance.
+/// </summary>
+public sealed class TokenKeyRing
+{
+    private IReadOnlyList<X509Certificate2>? _signing;
+    private X509Certificate2? _encryption;
+
+    public IReadOnlyList<X509Certificate2> Signing => _signing ?? throw NotLoaded();
+
+    public X509Certificate2 Encryption => _encryption ?? throw NotLoaded();
+
+    public async Task LoadAsync(TokenKeys keys, CancellationToken cancellationToken)
     {
-        foreach (var path in System.IO.Directory.GetFiles(folder, "token-signing*.pfx"))
-        {
-            using var certificate = X509CertificateLoader.LoadPkcs12FromFile(path, null, X509KeyStorageFlags.EphemeralKeySet);
-            if (Convert.ToHexStringLower(certificate.GetCertHash(HashAlgorithmName.SHA256)) == sha256Thumbprint)
-            {
-                var retired = System.IO.Directory.CreateDirectory(Path.Combine(folder, RetiredFolderName)).FullName;
-                File.Move(path, Path.Combine(retired, Path.GetFileName(path)), overwrite: true);
-                return true;
-            }
-        }
-        return false;
+        _signing = await keys.LoadSigningKeysAsync(cancellationToken);
+        _encryption = await keys.LoadEncryptionKeyAsync(cancellationToken);
     }
 
-    public static X509Certificate2 LoadOrCreate(string folder, string fileName, X509KeyUsageFlags usage) =>
-        X509CertificateLoader.LoadPkcs12FromFile(EnsureCreated(folder, fileName, usage), null, X509KeyStorageFlags.EphemeralKeySet);
-
-    /// <returns>The key file's path, after creating it when absent.</returns>
-    private static string EnsureCreated(string folder, string fileName, X509KeyUsageFlags usage)
-    {
-        System.IO.Directory.CreateDirectory(folder);
-        var path = Path.Combine(folder, fileName);
-        if (!File.Exists(path))
-        {
-            using var rsa = RSA.Create(3072);
-            var request = new CertificateRequest($"CN=Rare Cancer Network hub {usage}", rsa, HashAlgorithmName.SHA256, RSASignaturePadding.Pkcs1);
-            request.CertificateExtensions.Add(new X509KeyUsageExtension(usage, true));
-            using var certificate = request.CreateSelfSigned(DateTimeOffset.UtcNow.AddMinutes(-5), DateTimeOffset.UtcNow.AddYears(2));
-            PrivateFiles.WriteIfAbsent(path, certificate.Export(X509ContentType.Pkcs12));
-        }
-        return path;
-    }
+    private static InvalidOperationException NotLoaded() =>
+        new("The token keys are not loaded; HubHost.InitializeAsync must run before the hub serves.");
 }

@@ -28,7 +28,7 @@ internal sealed partial class TokenPruningWorker(IServiceScopeFactory scopes, Ti
             {
                 return;
             }
-            catch (Exception exception) when (exception is Microsoft.EntityFrameworkCore.DbUpdateException or Microsoft.Data.Sqlite.SqliteException)
+            catch (Exception exception) when (exception is Microsoft.EntityFrameworkCore.DbUpdateException or System.Data.Common.DbException)
             {
                 // Next round; pruning is housekeeping, never a reason to stop the hub.
                 LogFailed(logger, exception.GetType().Name);

@@ -1,7 +1,7 @@
 using System.Text.RegularExpressions;
 using Microsoft.AspNetCore.DataProtection;
 using Microsoft.AspNetCore.Identity;
-using Microsoft.Data.Sqlite;
+using System.Data.Common;
 using OtpNet;
 using RareCancerNetwork.Hub.Storage;
 using RareCancerNetwork.Node.Authorization;
@@ -66,20 +66,20 @@ public sealed partial class UserAccounts(HubDatabase database, IDataProtectionPr
         await using var insert = connection.Command(
             """
             INSERT INTO users (user_id, display_name, role, facility_code, expert_id, password_hash, totp_secret_protected, registered_at)
-            VALUES ($id, $name, $role, $facility, $expert, $hash, $totp, $now)
+            VALUES (@id, @name, @role, @facility, @expert, @hash, @totp, @now)
             """)
-            .With("$id", userId).With("$name", displayName).With("$role", role).With("$facility", facilityCode).With("$expert", expertId)
-            .With("$hash", Hasher.HashPassword(account, password)).With("$totp", secret is null ? null : _totpProtector.Protect(secret))
-            .With("$now", clock.GetUtcNow().ToDbText());
+            .With("@id", userId).With("@name", displayName).With("@role", role).With("@facility", facilityCode).With("@expert", expertId)
+            .With("@hash", Hasher.HashPassword(account, password)).With("@totp", secret is null ? null : _totpProtector.Protect(secret))
+            .With("@now", clock.GetUtcNow().ToDbText());
         try
         {
             await insert.ExecuteNonQueryAsync(cancellationToken);
         }
-        catch (SqliteException exception) when (exception.SqliteExtendedErrorCode is 1555 or 2067)
+        catch (System.Data.Common.DbException exception) when (StoreErrors.IsUniqueViolation(exception))
         {
             throw new ConflictException($"User '{userId}' already exists.");
         }
-        catch (SqliteException exception) when (exception.SqliteExtendedErrorCode == 787)
+        catch (System.Data.Common.DbException exception) when (StoreErrors.IsForeignKeyViolation(exception))
         {
             throw new ResourceNotFoundException(expertId is null ? "Facility" : "Facility or expert", expertId is null ? facilityCode : $"{facilityCode} / {expertId}");
         }
@@ -94,15 +94,15 @@ public sealed partial class UserAccounts(HubDatabase database, IDataProtectionPr
     public async Task<UserAccount?> SignInAsync(string userId, string password, string? oneTimeCode, CancellationToken cancellationToken)
     {
         var now = clock.GetUtcNow();
-        await using var connection = await database.OpenAsync(cancellationToken);
-        await using var transaction = connection.BeginTransaction();
+        return await database.WriteAsync(async (connection, transaction) =>
+        {
         string hash;
         string? protectedSecret;
         long lastStep;
         UserAccount account;
         await using (var command = connection.Command(
-            $"SELECT password_hash, totp_secret_protected, totp_last_step, locked_until, {AccountColumns} FROM users u WHERE u.user_id = $id AND u.disabled_at IS NULL", transaction)
-            .With("$id", userId))
+            $"SELECT password_hash, totp_secret_protected, totp_last_step, locked_until, {AccountColumns} FROM users u WHERE u.user_id = @id AND u.disabled_at IS NULL", transaction)
+            .With("@id", userId))
         await using (var reader = await command.ExecuteReaderAsync(cancellationToken))
         {
             if (!await reader.ReadAsync(cancellationToken))
@@ -127,28 +127,27 @@ public sealed partial class UserAccounts(HubDatabase database, IDataProtectionPr
         if (passwordOk && codeOk)
         {
             await using var success = connection.Command(
-                "UPDATE users SET failed_sign_ins = 0, locked_until = NULL, totp_last_step = MAX(totp_last_step, $step) WHERE user_id = $id", transaction)
-                .With("$step", matchedStep).With("$id", userId);
+                "UPDATE users SET failed_sign_ins = 0, locked_until = NULL, totp_last_step = CASE WHEN totp_last_step > @step THEN totp_last_step ELSE @step END WHERE user_id = @id", transaction)
+                .With("@step", matchedStep).With("@id", userId);
             await success.ExecuteNonQueryAsync(cancellationToken);
-            await transaction.CommitAsync(cancellationToken);
             return account;
         }
         await using var failure = connection.Command(
             """
             UPDATE users SET failed_sign_ins = failed_sign_ins + 1,
-                locked_until = CASE WHEN failed_sign_ins + 1 >= $max THEN $until ELSE locked_until END
-            WHERE user_id = $id
-            """, transaction).With("$max", MaxFailedSignIns).With("$until", now.Add(LockoutDuration).ToDbText()).With("$id", userId);
+                locked_until = CASE WHEN failed_sign_ins + 1 >= @max THEN @until ELSE locked_until END
+            WHERE user_id = @id
+            """, transaction).With("@max", MaxFailedSignIns).With("@until", now.Add(LockoutDuration).ToDbText()).With("@id", userId);
         await failure.ExecuteNonQueryAsync(cancellationToken);
-        await transaction.CommitAsync(cancellationToken);
-        return null;
+        return (UserAccount?)null;
+        }, cancellationToken);
     }
 
     /// <summary>The active account, for re-issuing tokens (refresh): a disabled user gets nothing more.</summary>
     public async Task<UserAccount?> FindActiveAsync(string userId, CancellationToken cancellationToken)
     {
         await using var connection = await database.OpenAsync(cancellationToken);
-        await using var command = connection.Command($"SELECT {AccountColumns} FROM users u WHERE u.user_id = $id AND u.disabled_at IS NULL").With("$id", userId);
+        await using var command = connection.Command($"SELECT {AccountColumns} FROM users u WHERE u.user_id = @id AND u.disabled_at IS NULL").With("@id", userId);
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         return await reader.ReadAsync(cancellationToken) ? ReadAccount(reader, 0) : null;
     }
@@ -156,8 +155,8 @@ public sealed partial class UserAccounts(HubDatabase database, IDataProtectionPr
     public async Task<bool> DisableAsync(string userId, CancellationToken cancellationToken)
     {
         await using var connection = await database.OpenAsync(cancellationToken);
-        await using var command = connection.Command("UPDATE users SET disabled_at = $now WHERE user_id = $id AND disabled_at IS NULL")
-            .With("$now", clock.GetUtcNow().ToDbText()).With("$id", userId);
+        await using var command = connection.Command("UPDATE users SET disabled_at = @now WHERE user_id = @id AND disabled_at IS NULL")
+            .With("@now", clock.GetUtcNow().ToDbText()).With("@id", userId);
         return await command.ExecuteNonQueryAsync(cancellationToken) == 1;
     }
 
@@ -166,7 +165,7 @@ public sealed partial class UserAccounts(HubDatabase database, IDataProtectionPr
         "u.user_id, u.display_name, u.role, u.facility_code, u.expert_id, " +
         "(SELECT n.node_id FROM spoke_nodes n WHERE n.facility_code = u.facility_code AND n.revoked_at IS NULL ORDER BY n.registered_at LIMIT 1)";
 
-    private static UserAccount ReadAccount(SqliteDataReader reader, int first) => new(
+    private static UserAccount ReadAccount(DbDataReader reader, int first) => new(
         reader.GetString(first), reader.GetString(first + 1), reader.GetString(first + 2), reader.GetString(first + 3),
         reader.GetNullableString(first + 4), reader.GetNullableString(first + 5));
 

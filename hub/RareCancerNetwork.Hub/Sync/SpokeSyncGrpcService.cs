@@ -17,6 +17,12 @@ public sealed partial class SpokeSyncGrpcService(ConsultationStore store, EventF
 {
     private const int FeedBatchSize = 200;
 
+    /// <summary>
+    /// A subscriber reads again after this long even without a wake-up: a notification lost while an
+    /// instance's listening connection was down delays an event by at most this much.
+    /// </summary>
+    private static readonly TimeSpan FeedRecheckInterval = TimeSpan.FromSeconds(15);
+
     public override async Task<DeliverConsultationResponse> DeliverConsultation(DeliverConsultationRequest request, ServerCallContext context)
     {
         var v = new FieldValidator();
@@ -77,7 +83,10 @@ public sealed partial class SpokeSyncGrpcService(ConsultationStore store, EventF
             {
                 try
                 {
-                    await change.WaitAsync(cancellationToken);
+                    await change.WaitAsync(FeedRecheckInterval, cancellationToken);
+                }
+                catch (TimeoutException)
+                {
                 }
                 catch (OperationCanceledException)
                 {

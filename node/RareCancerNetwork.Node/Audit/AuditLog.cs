@@ -1,7 +1,7 @@
 using System.Security.Cryptography;
 using System.Text;
 using Google.Protobuf.WellKnownTypes;
-using Microsoft.Data.Sqlite;
+using System.Data.Common;
 using RareCancerNetwork.Node.Storage;
 using RareCancerNetwork.Protos.V1;
 
@@ -18,70 +18,69 @@ public sealed record AuditVerification(long EntriesChecked, long? FirstBrokenSeq
 }
 
 /// <summary>
-/// A node's tamper-evident audit trail in its own SQLite database: each entry carries the SHA-256 of
-/// the previous one, sequences have no gaps, and triggers refuse UPDATE and DELETE. Appends are
-/// serialised by SQLite's write lock, so the chain never forks.
+/// A node's tamper-evident audit trail in its own database: each entry carries the SHA-256 of the
+/// previous one, sequences have no gaps, and triggers refuse UPDATE and DELETE. Appends are
+/// serializable transactions on the sequence's primary key, so the chain never forks, even with
+/// several hub instances appending to one PostgreSQL database.
 /// </summary>
-public sealed class AuditLog(SqliteDatabase database, string nodeId, TimeProvider clock, AuditLog.AppendHook? onAppended = null)
+public sealed class AuditLog(IRelationalStore database, string nodeId, TimeProvider clock, AuditLog.AppendHook? onAppended = null)
 {
     public static readonly string GenesisHash = new('0', 64);
 
     /// <summary>Runs inside the append transaction (a spoke queues the entry for forwarding there).</summary>
-    public delegate Task AppendHook(SqliteConnection connection, SqliteTransaction transaction, AuditEntry entry, CancellationToken cancellationToken);
+    public delegate Task AppendHook(DbConnection connection, DbTransaction transaction, AuditEntry entry, CancellationToken cancellationToken);
 
     public const string Columns =
         "sequence, entry_id, occurred_at, event_type, action, outcome, event, user_id, user_role, node_id, source_address, object_type, object_id, detail, previous_hash, entry_hash";
 
     public string NodeId => nodeId;
 
-    public async Task<AuditEntry> AppendAsync(AuditRecord record, CancellationToken cancellationToken)
-    {
-        await using var connection = await database.OpenAsync(cancellationToken);
-        await using var transaction = connection.BeginTransaction();
-        long sequence = 0;
-        var previous = GenesisHash;
-        await using (var last = connection.Command("SELECT sequence, entry_hash FROM audit_log ORDER BY sequence DESC LIMIT 1", transaction))
-        await using (var reader = await last.ExecuteReaderAsync(cancellationToken))
+    public Task<AuditEntry> AppendAsync(AuditRecord record, CancellationToken cancellationToken) =>
+        database.WriteAsync(async (connection, transaction) =>
         {
-            if (await reader.ReadAsync(cancellationToken))
+            long sequence = 0;
+            var previous = GenesisHash;
+            await using (var last = connection.Command("SELECT sequence, entry_hash FROM audit_log ORDER BY sequence DESC LIMIT 1", transaction))
+            await using (var reader = await last.ExecuteReaderAsync(cancellationToken))
             {
-                sequence = reader.GetInt64(0);
-                previous = reader.GetString(1);
+                if (await reader.ReadAsync(cancellationToken))
+                {
+                    sequence = reader.GetInt64(0);
+                    previous = reader.GetString(1);
+                }
             }
-        }
-        var entry = new AuditEntry
-        {
-            Sequence = sequence + 1,
-            EntryId = Guid.CreateVersion7().ToString(),
-            OccurredAt = Timestamp.FromDateTimeOffset(clock.GetUtcNow()),
-            EventType = record.EventType,
-            Action = record.Action,
-            Outcome = record.Outcome,
-            Event = record.Event,
-            UserId = record.UserId,
-            UserRole = record.UserRole,
-            NodeId = nodeId,
-            SourceAddress = record.SourceAddress,
-            ObjectType = record.ObjectType,
-            ObjectId = record.ObjectId,
-            Detail = record.Detail,
-            PreviousHash = previous,
-        };
-        entry.EntryHash = Hash(entry);
-        await InsertAsync(connection, transaction, "audit_log", entry, cancellationToken);
-        if (onAppended is not null)
-        {
-            await onAppended(connection, transaction, entry, cancellationToken);
-        }
-        await transaction.CommitAsync(cancellationToken);
-        return entry;
-    }
+            var entry = new AuditEntry
+            {
+                Sequence = sequence + 1,
+                EntryId = Guid.CreateVersion7().ToString(),
+                OccurredAt = Timestamp.FromDateTimeOffset(clock.GetUtcNow()),
+                EventType = record.EventType,
+                Action = record.Action,
+                Outcome = record.Outcome,
+                Event = record.Event,
+                UserId = record.UserId,
+                UserRole = record.UserRole,
+                NodeId = nodeId,
+                SourceAddress = record.SourceAddress,
+                ObjectType = record.ObjectType,
+                ObjectId = record.ObjectId,
+                Detail = record.Detail,
+                PreviousHash = previous,
+            };
+            entry.EntryHash = Hash(entry);
+            await InsertAsync(connection, transaction, "audit_log", entry, cancellationToken);
+            if (onAppended is not null)
+            {
+                await onAppended(connection, transaction, entry, cancellationToken);
+            }
+            return entry;
+        }, cancellationToken);
 
     public async Task<IReadOnlyList<AuditEntry>> ReadAsync(long afterSequence, int limit, CancellationToken cancellationToken)
     {
         await using var connection = await database.OpenAsync(cancellationToken);
-        await using var command = connection.Command($"SELECT {Columns} FROM audit_log WHERE sequence > $after ORDER BY sequence LIMIT $limit")
-            .With("$after", afterSequence).With("$limit", limit);
+        await using var command = connection.Command($"SELECT {Columns} FROM audit_log WHERE sequence > @after ORDER BY sequence LIMIT @limit")
+            .With("@after", afterSequence).With("@limit", limit);
         return await ReadEntriesAsync(command, cancellationToken);
     }
 
@@ -128,23 +127,23 @@ public sealed class AuditLog(SqliteDatabase database, string nodeId, TimeProvide
         return Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(canonical)));
     }
 
-    public static async Task InsertAsync(SqliteConnection connection, SqliteTransaction transaction, string table, AuditEntry entry,
+    public static async Task InsertAsync(DbConnection connection, DbTransaction transaction, string table, AuditEntry entry,
         CancellationToken cancellationToken, string? extraColumn = null, string? extraValue = null)
     {
         await using var insert = connection.Command(
             $"""
             INSERT INTO {table} ({(extraColumn is null ? "" : extraColumn + ", ")}{Columns})
-            VALUES ({(extraColumn is null ? "" : "$extra, ")}$sequence, $id, $at, $type, $action, $outcome, $event, $user, $role, $node, $source, $objectType, $objectId, $detail, $previous, $hash)
+            VALUES ({(extraColumn is null ? "" : "@extra, ")}@sequence, @id, @at, @type, @action, @outcome, @event, @user, @role, @node, @source, @objectType, @objectId, @detail, @previous, @hash)
             """, transaction)
-            .With("$extra", extraValue).With("$sequence", entry.Sequence).With("$id", entry.EntryId).With("$at", entry.OccurredAt.ToDateTimeOffset().ToDbText())
-            .With("$type", entry.EventType).With("$action", entry.Action).With("$outcome", entry.Outcome).With("$event", entry.Event)
-            .With("$user", entry.UserId).With("$role", entry.UserRole).With("$node", entry.NodeId).With("$source", entry.SourceAddress)
-            .With("$objectType", entry.ObjectType).With("$objectId", entry.ObjectId).With("$detail", entry.Detail)
-            .With("$previous", entry.PreviousHash).With("$hash", entry.EntryHash);
+            .With("@extra", extraValue).With("@sequence", entry.Sequence).With("@id", entry.EntryId).With("@at", entry.OccurredAt.ToDateTimeOffset().ToDbText())
+            .With("@type", entry.EventType).With("@action", entry.Action).With("@outcome", entry.Outcome).With("@event", entry.Event)
+            .With("@user", entry.UserId).With("@role", entry.UserRole).With("@node", entry.NodeId).With("@source", entry.SourceAddress)
+            .With("@objectType", entry.ObjectType).With("@objectId", entry.ObjectId).With("@detail", entry.Detail)
+            .With("@previous", entry.PreviousHash).With("@hash", entry.EntryHash);
         await insert.ExecuteNonQueryAsync(cancellationToken);
     }
 
-    public static async Task<List<AuditEntry>> ReadEntriesAsync(SqliteCommand command, CancellationToken cancellationToken)
+    public static async Task<List<AuditEntry>> ReadEntriesAsync(DbCommand command, CancellationToken cancellationToken)
     {
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         var entries = new List<AuditEntry>();

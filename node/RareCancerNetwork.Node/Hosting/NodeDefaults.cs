@@ -39,7 +39,7 @@ public static class NodeDefaults
     /// <param name="database">The node's database (audit trail and health check).</param>
     /// <param name="onAuditAppended">Runs inside each audit append's transaction (a spoke queues the entry for the hub).</param>
     public static WebApplicationBuilder AddNodeDefaults(this WebApplicationBuilder builder, NodeDescription node,
-        Func<IServiceProvider, SqliteDatabase> database, AuditLog.AppendHook? onAuditAppended = null)
+        Func<IServiceProvider, IRelationalStore> database, AuditLog.AppendHook? onAuditAppended = null)
     {
         builder.WebHost.ConfigureKestrel(kestrel => NodeListener.Listen(kestrel, node.ListenUrls, node.ServerCertificate));
         var services = builder.Services;
@@ -65,7 +65,7 @@ public static class NodeDefaults
         });
         services.AddGrpcReflection();
         services.AddGrpcHealthChecks().Add(new HealthCheckRegistration(
-            $"{node.ConfigurationSection.ToLowerInvariant()}-database", provider => new SqliteDatabaseHealthCheck(database(provider)), null, null));
+            $"{node.ConfigurationSection.ToLowerInvariant()}-database", provider => new DatabaseHealthCheck(database(provider)), null, null));
         return builder;
     }
 

@@ -1,4 +1,4 @@
-using Microsoft.Data.Sqlite;
+using System.Data.Common;
 using RareCancerNetwork.Protos.V1;
 
 namespace RareCancerNetwork.Node.Storage;
@@ -9,11 +9,11 @@ namespace RareCancerNetwork.Node.Storage;
 public static class ConsultationReportRows
 {
     /// <summary>All versions of a consultation's report, oldest first.</summary>
-    public static async Task<List<ConsultationReport>> ReadAsync(SqliteConnection connection, SqliteTransaction? transaction, string consultationId,
+    public static async Task<List<ConsultationReport>> ReadAsync(DbConnection connection, DbTransaction? transaction, string consultationId,
         CancellationToken cancellationToken)
     {
-        await using var command = connection.Command("SELECT report FROM consultation_reports WHERE consultation_id = $id ORDER BY version", transaction)
-            .With("$id", consultationId);
+        await using var command = connection.Command("SELECT report FROM consultation_reports WHERE consultation_id = @id ORDER BY version", transaction)
+            .With("@id", consultationId);
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         var reports = new List<ConsultationReport>();
         while (await reader.ReadAsync(cancellationToken))

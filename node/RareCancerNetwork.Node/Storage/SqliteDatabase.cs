@@ -9,7 +9,7 @@ namespace RareCancerNetwork.Node.Storage;
 /// the busy timeout or <c>synchronous=FULL</c> (every acknowledged write is on disk).
 /// Schema changes are numbered embedded scripts (<c>0001_name.sql</c>) tracked by <c>PRAGMA user_version</c>.
 /// </summary>
-public sealed partial class SqliteDatabase
+public sealed partial class SqliteDatabase : IRelationalStore
 {
     private readonly Assembly _migrationsAssembly;
     private readonly string _resourceMarker;
@@ -42,8 +42,25 @@ public sealed partial class SqliteDatabase
         return connection;
     }
 
+    async Task<System.Data.Common.DbConnection> IRelationalStore.OpenAsync(CancellationToken cancellationToken) => await OpenAsync(cancellationToken);
+
+    /// <summary>
+    /// SQLite takes the write lock at <c>BEGIN IMMEDIATE</c> and holds it to commit, so writers run one at a
+    /// time and a unit never needs running again.
+    /// </summary>
+    public async Task<T> WriteAsync<T>(Func<System.Data.Common.DbConnection, System.Data.Common.DbTransaction, Task<T>> work, CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenAsync(cancellationToken);
+        await using var transaction = connection.BeginTransaction(deferred: false);
+        var result = await work(connection, transaction);
+        await transaction.CommitAsync(cancellationToken);
+        return result;
+    }
+
     /// <summary>Applies every migration newer than the database's <c>user_version</c>, each in its own transaction.</summary>
-    public async Task<int> MigrateAsync(CancellationToken cancellationToken)
+    /// <param name="targetVersion">Stop after this version (tests of an upgrade from an older schema); all when null.</param>
+    /// <param name="cancellationToken">Cancels between statements.</param>
+    public async Task<int> MigrateAsync(CancellationToken cancellationToken, int? targetVersion = null)
     {
         System.IO.Directory.CreateDirectory(System.IO.Path.GetDirectoryName(Path)!);
         await using var connection = await OpenAsync(cancellationToken);
@@ -56,7 +73,7 @@ public sealed partial class SqliteDatabase
         var applied = 0;
         foreach (var (version, resource) in Migrations())
         {
-            if (version <= current)
+            if (version <= current || version > (targetVersion ?? int.MaxValue))
             {
                 continue;
             }
@@ -92,6 +109,13 @@ public sealed partial class SqliteDatabase
 
     [GeneratedRegex(@"^-- @include ([A-Za-z0-9_]+\.sql)\s*$", RegexOptions.Multiline)]
     private static partial Regex IncludeDirective();
+
+    /// <summary>The schema version the database is at.</summary>
+    public async Task<int> CurrentVersionAsync(CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenAsync(cancellationToken);
+        return (int)await ScalarAsync<long>(connection, "PRAGMA user_version;", cancellationToken);
+    }
 
     /// <summary>The highest migration number shipped with the node.</summary>
     public int LatestVersion => Migrations().Select(m => m.Version).DefaultIfEmpty(0).Max();

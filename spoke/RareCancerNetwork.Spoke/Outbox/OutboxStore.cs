@@ -30,11 +30,11 @@ public sealed class OutboxStore(SpokeDatabase database, TimeProvider clock)
     public const string AuditOrderingKey = "audit";
 
     /// <summary>The audit log's append hook: queue the entry for the hub in the same transaction.</summary>
-    public static Task EnqueueAuditEntryAsync(SqliteConnection connection, SqliteTransaction transaction, AuditEntry entry, CancellationToken cancellationToken) =>
+    public static Task EnqueueAuditEntryAsync(System.Data.Common.DbConnection connection, System.Data.Common.DbTransaction transaction, AuditEntry entry, CancellationToken cancellationToken) =>
         EnqueueAsync(connection, transaction, ForwardAuditKind, entry.Sequence.ToString(System.Globalization.CultureInfo.InvariantCulture), AuditOrderingKey,
             entry.ToByteArray(), entry.OccurredAt.ToDateTimeOffset(), cancellationToken);
 
-    public static async Task EnqueueAsync(SqliteConnection connection, SqliteTransaction transaction, string kind, string aggregateId, string orderingKey,
+    public static async Task EnqueueAsync(System.Data.Common.DbConnection connection, System.Data.Common.DbTransaction transaction, string kind, string aggregateId, string orderingKey,
         byte[] payload, DateTimeOffset now, CancellationToken cancellationToken)
     {
         await using var insert = connection.Command(
@@ -76,7 +76,7 @@ public sealed class OutboxStore(SpokeDatabase database, TimeProvider clock)
         await using var connection = await database.OpenAsync(cancellationToken);
         await using var command = connection.Command(
             "SELECT MIN(next_attempt_at) FROM outbox WHERE delivered_at IS NULL AND failed_at IS NULL AND parked_at IS NULL AND next_attempt_at IS NOT NULL");
-        return await command.ExecuteScalarAsync(cancellationToken) is string text ? SqliteExtensions.ParseDbInstant(text) : null;
+        return await command.ExecuteScalarAsync(cancellationToken) is string text ? SqlCommands.ParseDbInstant(text) : null;
     }
 
     /// <summary>The hub confirmed the entries: mark them and their records in one transaction.</summary>

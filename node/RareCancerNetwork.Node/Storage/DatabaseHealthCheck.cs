@@ -3,7 +3,7 @@ using Microsoft.Extensions.Diagnostics.HealthChecks;
 namespace RareCancerNetwork.Node.Storage;
 
 /// <summary>gRPC health reports SERVING only while the node's database opens and answers.</summary>
-public sealed class SqliteDatabaseHealthCheck(SqliteDatabase database) : IHealthCheck
+public sealed class DatabaseHealthCheck(IRelationalStore database) : IHealthCheck
 {
     public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
     {
@@ -14,7 +14,7 @@ public sealed class SqliteDatabaseHealthCheck(SqliteDatabase database) : IHealth
             await command.ExecuteScalarAsync(cancellationToken);
             return HealthCheckResult.Healthy();
         }
-        catch (Microsoft.Data.Sqlite.SqliteException exception)
+        catch (System.Data.Common.DbException exception)
         {
             return HealthCheckResult.Unhealthy("The node database is unavailable.", exception);
         }

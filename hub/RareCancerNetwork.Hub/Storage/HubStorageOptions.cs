@@ -1,0 +1,40 @@
+using System.ComponentModel.DataAnnotations;
+
+namespace RareCancerNetwork.Hub.Storage;
+
+/// <summary>Where the hub keeps its store (section <c>Hub:Storage</c>; <c>Hub__Storage__Provider=Postgres</c>).</summary>
+public sealed class HubStorageOptions : IValidatableObject
+{
+    /// <summary><c>Sqlite</c> (default: <c>hub.db</c> in the data folder) or <c>Postgres</c>.</summary>
+    public HubStorageProvider Provider { get; set; } = HubStorageProvider.Sqlite;
+
+    /// <summary>
+    /// Npgsql connection string for <c>Postgres</c>, e.g. <c>Host=db1;Database=rcn_hub;Username=rcn_hub;SSL Mode=VerifyFull</c>;
+    /// keep the password out of files (<c>Hub__Storage__ConnectionString</c>, or a <c>.pgpass</c> file).
+    /// </summary>
+    public string? ConnectionString { get; set; }
+
+    public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
+    {
+        if (Provider == HubStorageProvider.Postgres && string.IsNullOrWhiteSpace(ConnectionString))
+        {
+            yield return new ValidationResult("is required when Provider is Postgres", [nameof(ConnectionString)]);
+        }
+        if (Provider == HubStorageProvider.Postgres && !string.IsNullOrWhiteSpace(ConnectionString))
+        {
+            string? problem = null;
+            try
+            {
+                _ = new Npgsql.NpgsqlConnectionStringBuilder(ConnectionString);
+            }
+            catch (ArgumentException e)
+            {
+                problem = e.Message;
+            }
+            if (problem is not null)
+            {
+                yield return new ValidationResult($"is not a valid Npgsql connection string: {problem}", [nameof(ConnectionString)]);
+            }
+        }
+    }
+}
