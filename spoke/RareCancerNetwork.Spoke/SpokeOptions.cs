@@ -69,6 +69,15 @@ public sealed class HubConnectionOptions : IValidatableObject
     [Required]
     public string Url { get; set; } = "";
 
+    /// <summary>
+    /// The hub's token issuer when the node reaches the hub at another address than the one tokens name
+    /// (one instance's private address, say, while the issuer is the load balancer's public name); default <see cref="Url"/>.
+    /// </summary>
+    public string? Issuer { get; set; }
+
+    /// <summary>The issuer tokens are requested from and validated against.</summary>
+    public string EffectiveIssuer => string.IsNullOrWhiteSpace(Issuer) ? Url : Issuer;
+
     /// <summary>PEM CA the hub's certificate chains to; empty to use the system trust store.</summary>
     public string? CaCertificatePath { get; set; }
 
@@ -86,6 +95,10 @@ public sealed class HubConnectionOptions : IValidatableObject
         if (Url.Length > 0 && (!Uri.TryCreate(Url, UriKind.Absolute, out var hub) || hub.Scheme != Uri.UriSchemeHttps))
         {
             yield return new ValidationResult($"'{Url}' must be an absolute https URL", [nameof(Url)]);
+        }
+        if (!string.IsNullOrWhiteSpace(Issuer) && (!Uri.TryCreate(Issuer, UriKind.Absolute, out var issuer) || issuer.Scheme != Uri.UriSchemeHttps))
+        {
+            yield return new ValidationResult($"'{Issuer}' must be an absolute https URL", [nameof(Issuer)]);
         }
         if (!string.IsNullOrWhiteSpace(CaCertificatePath) && !File.Exists(CaCertificatePath))
         {

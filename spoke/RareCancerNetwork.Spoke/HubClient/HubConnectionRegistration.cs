@@ -15,13 +15,13 @@ public static class HubConnectionRegistration
         var clientCertificate = options.LoadClientCertificate();
         services.AddSingleton(new NodeIdentity(clientCertificate));
         services.AddSingleton<HubConnection>();
-        services.AddHubTokenClient(options.Hub.Url, options.Hub.CaCertificatePath, options.Hub.ClientId, clientSecret: null, clientCertificate);
+        services.AddHubTokenClient(options.Hub.EffectiveIssuer, options.Hub.CaCertificatePath, options.Hub.ClientId, clientSecret: null, clientCertificate);
 
         var trust = PinnedCaTrust.FromFile(options.Hub.CaCertificatePath);
         services.AddOpenIddict().AddValidation(validation =>
         {
             // Note: tokens are validated against the hub's published keys; the audience must name this node.
-            validation.SetIssuer(HubClientRegistration.IssuerUri(options.Hub.Url));
+            validation.SetIssuer(HubClientRegistration.IssuerUri(options.Hub.EffectiveIssuer));
             validation.AddAudiences(NetworkClaims.Audiences.Spoke(options.NodeId));
             validation.UseSystemNetHttp().ConfigureHttpClientHandler(trust.Apply);
             validation.UseAspNetCore();
@@ -29,7 +29,7 @@ public static class HubConnectionRegistration
         // Runs after OpenIddict's own post-configuration, which creates the configuration manager being wrapped.
         services.AddOptions<OpenIddict.Validation.OpenIddictValidationOptions>().PostConfigure<ILoggerFactory, TimeProvider>((validation, loggers, clock) =>
             validation.ConfigurationManager = new PersistedHubKeys(validation.ConfigurationManager!, Path.Combine(options.KeysFolder, "hub-signing-keys.json"),
-                HubClientRegistration.IssuerUri(options.Hub.Url), loggers.CreateLogger<PersistedHubKeys>(), clock));
+                HubClientRegistration.IssuerUri(options.Hub.EffectiveIssuer), loggers.CreateLogger<PersistedHubKeys>(), clock));
         services.AddAuthentication(OpenIddictValidationAspNetCoreDefaults.AuthenticationScheme);
         return builder;
     }

@@ -29,6 +29,8 @@ public sealed class HubNode : IAsyncDisposable
 
     public string Url { get; }
 
+    public int Port => new Uri(Url).Port;
+
     public string DataFolder { get; }
 
     public string CaPath => Path.Combine(DataFolder, "tls", DevelopmentCertificates.CaCertificateFileName);

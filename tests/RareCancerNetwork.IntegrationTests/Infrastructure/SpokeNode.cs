@@ -27,7 +27,8 @@ public sealed class SpokeNode : IAsyncDisposable
 
     public IServiceProvider Services => _app.Services;
 
-    public static async Task<SpokeNode> StartAsync(string dataFolder, string hubUrl, string hubCaPath, string nodeId, string facilityCode, RegisteredNode node)
+    public static async Task<SpokeNode> StartAsync(string dataFolder, string hubUrl, string hubCaPath, string nodeId, string facilityCode, RegisteredNode node,
+        string? hubIssuer = null)
     {
         var settings = new Dictionary<string, string?>
         {
@@ -37,6 +38,7 @@ public sealed class SpokeNode : IAsyncDisposable
             ["Spoke:ListenUrls:0"] = "https://127.0.0.1:0",
             ["Spoke:Hub:Url"] = hubUrl,
             ["Spoke:Hub:CaCertificatePath"] = hubCaPath,
+            ["Spoke:Hub:Issuer"] = hubIssuer,
             ["Spoke:Hub:ClientId"] = node.ClientId,
             ["Spoke:Delivery:InitialBackoffSeconds"] = "0.1",
             ["Spoke:Delivery:MaxBackoffSeconds"] = "1",

@@ -1,0 +1,111 @@
+using System.Net;
+using System.Net.Sockets;
+
+namespace RareCancerNetwork.IntegrationTests.Infrastructure;
+
+/// <summary>
+/// A TCP load balancer in miniature, on 127.0.0.1 (port 0): each connection goes to the first backend
+/// that accepts it, in the order given, and TLS passes through untouched (so client certificates reach
+/// the hub, as they must). A backend that has died refuses, and the next one is taken: failover.
+/// </summary>
+public sealed class TcpRelay : IAsyncDisposable
+{
+    private readonly TcpListener _listener = new(IPAddress.Loopback, 0);
+    private readonly CancellationTokenSource _stopping = new();
+    private readonly List<TcpClient> _open = [];
+    private readonly Task _accepting;
+    private volatile int[] _backends;
+
+    public TcpRelay(params int[] backendPorts)
+    {
+        _backends = backendPorts;
+        _listener.Start();
+        _accepting = AcceptAsync();
+    }
+
+    public int Port => ((IPEndPoint)_listener.LocalEndpoint).Port;
+
+    public string Url => $"https://127.0.0.1:{Port}/";
+
+    /// <summary>Where new connections go from now on, first choice first.</summary>
+    public void Route(params int[] backendPorts) => _backends = backendPorts;
+
+    private async Task AcceptAsync()
+    {
+        while (!_stopping.IsCancellationRequested)
+        {
+            TcpClient client;
+            try
+            {
+                client = await _listener.AcceptTcpClientAsync(_stopping.Token);
+            }
+            catch (Exception e) when (e is OperationCanceledException or SocketException or ObjectDisposedException)
+            {
+                return;
+            }
+            _ = RelayAsync(client);
+        }
+    }
+
+    private async Task RelayAsync(TcpClient client)
+    {
+        using (client)
+        {
+            foreach (var port in _backends)
+            {
+                var backend = new TcpClient();
+                try
+                {
+                    await backend.ConnectAsync(IPAddress.Loopback, port, _stopping.Token);
+                }
+                catch (SocketException)
+                {
+                    backend.Dispose();
+                    continue;
+                }
+                catch (OperationCanceledException)
+                {
+                    backend.Dispose();
+                    return;
+                }
+                using (backend)
+                {
+                    lock (_open)
+                    {
+                        _open.Add(client);
+                        _open.Add(backend);
+                    }
+                    // When either side ends, both do.
+                    await Task.WhenAny(PumpAsync(client, backend), PumpAsync(backend, client));
+                }
+                return;
+            }
+        }
+    }
+
+    private async Task PumpAsync(TcpClient from, TcpClient to)
+    {
+        try
+        {
+            await from.GetStream().CopyToAsync(to.GetStream(), _stopping.Token);
+        }
+        catch (Exception e) when (e is IOException or OperationCanceledException or ObjectDisposedException or SocketException)
+        {
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _stopping.CancelAsync();
+        _listener.Stop();
+        lock (_open)
+        {
+            foreach (var connection in _open)
+            {
+                connection.Dispose();
+            }
+        }
+        await _accepting;
+        _stopping.Dispose();
+    }
+}
