@@ -100,6 +100,7 @@ public static partial class HubCommandLine
         var options = app.Services.GetRequiredService<IOptions<HubOptions>>().Value;
         var tls = app.Services.GetRequiredService<DevelopmentCertificates.Result>();
         Console.WriteLine($"Hub data folder: {options.FullDataFolder}");
+        Console.WriteLine($"Hub store: {StoreDescription(options)}");
         if (tls.CaCertificatePath.Length > 0)
         {
             Console.WriteLine($"Development CA (spokes and tools trust this): {tls.CaCertificatePath}");
@@ -267,6 +268,17 @@ public static partial class HubCommandLine
             await action(services, options, token);
             return 0;
         }, cancellationToken);
+
+    /// <summary>Where the store is, without the connection string's password.</summary>
+    private static string StoreDescription(HubOptions options)
+    {
+        if (options.Storage.Provider == Storage.HubStorageProvider.Sqlite)
+        {
+            return $"SQLite, {options.DatabasePath}";
+        }
+        var connection = new Npgsql.NpgsqlConnectionStringBuilder(options.Storage.ConnectionString);
+        return $"PostgreSQL, database {connection.Database} on {connection.Host}:{connection.Port} as {connection.Username}";
+    }
 
     private static async Task<int> WithHubAsync(ParseResult result, Func<IServiceProvider, HubOptions, CancellationToken, Task<int>> action, CancellationToken cancellationToken)
     {
