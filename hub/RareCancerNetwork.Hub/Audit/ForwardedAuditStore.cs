@@ -14,46 +14,46 @@ public sealed class ForwardedAuditStore(HubDatabase database)
 {
     public Task<long> StoreAsync(string nodeId, IReadOnlyList<AuditEntry> entries, CancellationToken cancellationToken) =>
         database.WriteAsync(async (connection, transaction) =>
-    {
-        foreach (var entry in entries)
         {
-            if (entry.NodeId != nodeId)
+            foreach (var entry in entries)
             {
-                throw new AccessDeniedException($"Audit entry {entry.Sequence} was recorded by another node.");
-            }
-            if (AuditLog.Hash(entry) != entry.EntryHash)
-            {
-                throw new PreconditionFailedException("AUDIT_HASH_MISMATCH", $"Audit entry {entry.Sequence} does not match its hash.");
-            }
-            await using (var existing = connection.Command("SELECT entry_hash FROM forwarded_audit_log WHERE origin_node_id = @node AND sequence = @sequence", transaction)
-                .With("@node", nodeId).With("@sequence", entry.Sequence))
-            {
-                if (await existing.ExecuteScalarAsync(cancellationToken) is string stored)
+                if (entry.NodeId != nodeId)
                 {
-                    if (stored != entry.EntryHash)
-                    {
-                        throw new ConflictException($"Audit entry {entry.Sequence} differs from the one forwarded before.");
-                    }
-                    continue;
+                    throw new AccessDeniedException($"Audit entry {entry.Sequence} was recorded by another node.");
                 }
+                if (AuditLog.Hash(entry) != entry.EntryHash)
+                {
+                    throw new PreconditionFailedException("AUDIT_HASH_MISMATCH", $"Audit entry {entry.Sequence} does not match its hash.");
+                }
+                await using (var existing = connection.Command("SELECT entry_hash FROM forwarded_audit_log WHERE origin_node_id = @node AND sequence = @sequence", transaction)
+                    .With("@node", nodeId).With("@sequence", entry.Sequence))
+                {
+                    if (await existing.ExecuteScalarAsync(cancellationToken) is string stored)
+                    {
+                        if (stored != entry.EntryHash)
+                        {
+                            throw new ConflictException($"Audit entry {entry.Sequence} differs from the one forwarded before.");
+                        }
+                        continue;
+                    }
+                }
+                var expectedPrevious = AuditLog.GenesisHash;
+                if (entry.Sequence > 1)
+                {
+                    await using var previous = connection.Command("SELECT entry_hash FROM forwarded_audit_log WHERE origin_node_id = @node AND sequence = @sequence", transaction)
+                        .With("@node", nodeId).With("@sequence", entry.Sequence - 1);
+                    expectedPrevious = await previous.ExecuteScalarAsync(cancellationToken) as string
+                        ?? throw new PreconditionFailedException("AUDIT_GAP", $"Audit entries before {entry.Sequence} have not arrived; forward them in order.");
+                }
+                if (entry.PreviousHash != expectedPrevious)
+                {
+                    throw new PreconditionFailedException("AUDIT_CHAIN_BROKEN", $"Audit entry {entry.Sequence} does not link to entry {entry.Sequence - 1}.");
+                }
+                await AuditLog.InsertAsync(connection, transaction, "forwarded_audit_log", entry, cancellationToken, "origin_node_id", nodeId);
             }
-            var expectedPrevious = AuditLog.GenesisHash;
-            if (entry.Sequence > 1)
-            {
-                await using var previous = connection.Command("SELECT entry_hash FROM forwarded_audit_log WHERE origin_node_id = @node AND sequence = @sequence", transaction)
-                    .With("@node", nodeId).With("@sequence", entry.Sequence - 1);
-                expectedPrevious = await previous.ExecuteScalarAsync(cancellationToken) as string
-                    ?? throw new PreconditionFailedException("AUDIT_GAP", $"Audit entries before {entry.Sequence} have not arrived; forward them in order.");
-            }
-            if (entry.PreviousHash != expectedPrevious)
-            {
-                throw new PreconditionFailedException("AUDIT_CHAIN_BROKEN", $"Audit entry {entry.Sequence} does not link to entry {entry.Sequence - 1}.");
-            }
-            await AuditLog.InsertAsync(connection, transaction, "forwarded_audit_log", entry, cancellationToken, "origin_node_id", nodeId);
-        }
-        await using var through = connection.Command("SELECT COALESCE(MAX(sequence), 0) FROM forwarded_audit_log WHERE origin_node_id = @node", transaction).With("@node", nodeId);
-        return await through.ScalarInt64Async(cancellationToken);
-    }, cancellationToken);
+            await using var through = connection.Command("SELECT COALESCE(MAX(sequence), 0) FROM forwarded_audit_log WHERE origin_node_id = @node", transaction).With("@node", nodeId);
+            return await through.ScalarInt64Async(cancellationToken);
+        }, cancellationToken);
 
     /// <summary>Verifies every forwarded chain; the key is the origin node.</summary>
     public async Task<IReadOnlyDictionary<string, AuditVerification>> VerifyAsync(CancellationToken cancellationToken)

@@ -96,50 +96,50 @@ public sealed partial class UserAccounts(HubDatabase database, IDataProtectionPr
         var now = clock.GetUtcNow();
         return await database.WriteAsync(async (connection, transaction) =>
         {
-        string hash;
-        string? protectedSecret;
-        long lastStep;
-        UserAccount account;
-        await using (var command = connection.Command(
-            $"SELECT password_hash, totp_secret_protected, totp_last_step, locked_until, {AccountColumns} FROM users u WHERE u.user_id = @id AND u.disabled_at IS NULL", transaction)
-            .With("@id", userId))
-        await using (var reader = await command.ExecuteReaderAsync(cancellationToken))
-        {
-            if (!await reader.ReadAsync(cancellationToken))
+            string hash;
+            string? protectedSecret;
+            long lastStep;
+            UserAccount account;
+            await using (var command = connection.Command(
+                $"SELECT password_hash, totp_secret_protected, totp_last_step, locked_until, {AccountColumns} FROM users u WHERE u.user_id = @id AND u.disabled_at IS NULL", transaction)
+                .With("@id", userId))
+            await using (var reader = await command.ExecuteReaderAsync(cancellationToken))
             {
-                return null;
+                if (!await reader.ReadAsync(cancellationToken))
+                {
+                    return null;
+                }
+                if (reader.GetNullableInstant(3) is { } lockedUntil && lockedUntil > now)
+                {
+                    return null;
+                }
+                hash = reader.GetString(0);
+                protectedSecret = reader.GetNullableString(1);
+                lastStep = reader.GetInt64(2);
+                account = ReadAccount(reader, 4);
             }
-            if (reader.GetNullableInstant(3) is { } lockedUntil && lockedUntil > now)
+            var passwordOk = Hasher.VerifyHashedPassword(account, hash, password) != PasswordVerificationResult.Failed;
+            long matchedStep = 0;
+            var codeOk = protectedSecret is null
+                || (oneTimeCode is { Length: 6 }
+                    && new Totp(Base32Encoding.ToBytes(_totpProtector.Unprotect(protectedSecret))).VerifyTotp(now.UtcDateTime, oneTimeCode, out matchedStep, VerificationWindow.RfcSpecifiedNetworkDelay)
+                    && matchedStep > lastStep);
+            if (passwordOk && codeOk)
             {
-                return null;
+                await using var success = connection.Command(
+                    "UPDATE users SET failed_sign_ins = 0, locked_until = NULL, totp_last_step = CASE WHEN totp_last_step > @step THEN totp_last_step ELSE @step END WHERE user_id = @id", transaction)
+                    .With("@step", matchedStep).With("@id", userId);
+                await success.ExecuteNonQueryAsync(cancellationToken);
+                return account;
             }
-            hash = reader.GetString(0);
-            protectedSecret = reader.GetNullableString(1);
-            lastStep = reader.GetInt64(2);
-            account = ReadAccount(reader, 4);
-        }
-        var passwordOk = Hasher.VerifyHashedPassword(account, hash, password) != PasswordVerificationResult.Failed;
-        long matchedStep = 0;
-        var codeOk = protectedSecret is null
-            || (oneTimeCode is { Length: 6 }
-                && new Totp(Base32Encoding.ToBytes(_totpProtector.Unprotect(protectedSecret))).VerifyTotp(now.UtcDateTime, oneTimeCode, out matchedStep, VerificationWindow.RfcSpecifiedNetworkDelay)
-                && matchedStep > lastStep);
-        if (passwordOk && codeOk)
-        {
-            await using var success = connection.Command(
-                "UPDATE users SET failed_sign_ins = 0, locked_until = NULL, totp_last_step = CASE WHEN totp_last_step > @step THEN totp_last_step ELSE @step END WHERE user_id = @id", transaction)
-                .With("@step", matchedStep).With("@id", userId);
-            await success.ExecuteNonQueryAsync(cancellationToken);
-            return account;
-        }
-        await using var failure = connection.Command(
-            """
-            UPDATE users SET failed_sign_ins = failed_sign_ins + 1,
-                locked_until = CASE WHEN failed_sign_ins + 1 >= @max THEN @until ELSE locked_until END
-            WHERE user_id = @id
-            """, transaction).With("@max", MaxFailedSignIns).With("@until", now.Add(LockoutDuration).ToDbText()).With("@id", userId);
-        await failure.ExecuteNonQueryAsync(cancellationToken);
-        return (UserAccount?)null;
+            await using var failure = connection.Command(
+                """
+                UPDATE users SET failed_sign_ins = failed_sign_ins + 1,
+                    locked_until = CASE WHEN failed_sign_ins + 1 >= @max THEN @until ELSE locked_until END
+                WHERE user_id = @id
+                """, transaction).With("@max", MaxFailedSignIns).With("@until", now.Add(LockoutDuration).ToDbText()).With("@id", userId);
+            await failure.ExecuteNonQueryAsync(cancellationToken);
+            return (UserAccount?)null;
         }, cancellationToken);
     }
 
