@@ -120,10 +120,10 @@ public sealed class PostgresCluster : IAsyncDisposable
 
     private static async Task<PostgresCluster> StartAsync(string binaries)
     {
-        var folder = Path.Combine(Path.GetTempPath(), $"rcn-pg-{Guid.CreateVersion7():N}");
-        System.IO.Directory.CreateDirectory(folder);
-        // PostgreSQL refuses to run as root; then the cluster belongs to 'nobody'.
+        // PostgreSQL refuses to run as root; then the cluster belongs to 'nobody', in a folder it can reach.
         var runAs = Environment.IsPrivilegedProcess ? "nobody" : null;
+        var folder = Path.Combine(runAs is null ? Path.GetTempPath() : "/tmp", $"rcn-pg-{Guid.CreateVersion7():N}");
+        System.IO.Directory.CreateDirectory(folder);
         if (runAs is not null)
         {
             Run("chown", ["-R", $"{runAs}:", folder], null);
