@@ -15,7 +15,7 @@ public sealed class AuditVerifyCommandTests
     public async Task VerifyCommands_ReportIntactTrails_ThenNameTheFirstTamperedEntry()
     {
         using var folder = new TempFolder("rcn-audit-cli");
-        await using (var hub = await HubNode.StartAsync(folder.Sub("hub")))
+        await using (var hub = await HubNode.StartAsync(folder.Sub("hub"), extra: HubNode.EmbeddedStore))
         {
             var node = await hub.RegisterSpokeAsync("spoke-a", "CORE-004", folder.Sub("spoke"));
             var local = await hub.RegisterLocalClientAsync("spoke-a", "cli");

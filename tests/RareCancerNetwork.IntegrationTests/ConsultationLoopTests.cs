@@ -6,9 +6,25 @@ using RareCancerNetwork.Protos.V1;
 
 namespace RareCancerNetwork.IntegrationTests;
 
-/// <summary>The pathology consultation loop across hub and spokes, in-process on real TLS with real tokens.</summary>
+/// <summary>The pathology consultation loop across hub and spokes, with the hub on its embedded SQLite store.</summary>
 [Collection(NetworkCollection.Name)]
-public sealed class ConsultationLoopTests(TestNetwork network)
+public sealed class ConsultationLoopTests(TestNetwork network) : ConsultationLoopScenarios(network);
+
+/// <summary>The same loop, every step of it, with the hub on PostgreSQL.</summary>
+[Collection(PostgresNetworkCollection.Name)]
+public sealed class ConsultationLoopOnPostgresTests : ConsultationLoopScenarios
+{
+    public ConsultationLoopOnPostgresTests(PostgresTestNetwork network) : base(network)
+    {
+        if (!network.Available)
+        {
+            Assert.Skip(RareCancerNetwork.Tests.Shared.PostgresCluster.InstallHint);
+        }
+    }
+}
+
+/// <summary>The pathology consultation loop across hub and spokes, in-process on real TLS with real tokens.</summary>
+public abstract class ConsultationLoopScenarios(TestNetwork network)
 {
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
 

@@ -144,7 +144,7 @@ public sealed class DeviceFlowTests
     private static async Task<string?> SubmittedByAtHubAsync(HubNode hub, string consultationId)
     {
         await using var connection = await hub.Services.GetRequiredService<RareCancerNetwork.Hub.Storage.HubDatabase>().OpenAsync(Ct);
-        await using var command = connection.Command("SELECT submitted_by FROM consultations WHERE consultation_id = $id").With("$id", consultationId);
+        await using var command = connection.Command("SELECT submitted_by FROM consultations WHERE consultation_id = @id").With("@id", consultationId);
         return await command.ExecuteScalarAsync(Ct) as string;
     }
 

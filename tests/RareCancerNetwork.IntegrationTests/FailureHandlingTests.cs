@@ -22,9 +22,12 @@ public sealed class FailureHandlingTests(TestNetwork network)
     {
         var database = network.Hub.Services.GetRequiredService<HubDatabase>();
         await using var connection = await database.OpenAsync(Ct);
-        await using var command = connection.Command(
-            $"CREATE TRIGGER poison_{consultationId.Replace('-', '_')} BEFORE INSERT ON consultations WHEN NEW.consultation_id = '{consultationId}' " +
-            "BEGIN SELECT RAISE(ABORT, 'simulated storage fault'); END;");
+        var name = $"poison_{consultationId.Replace('-', '_')}";
+        await using var command = connection.Command(database.Provider == HubStorageProvider.Postgres
+            ? $"CREATE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'simulated storage fault'; END $$; " +
+              $"CREATE TRIGGER {name} BEFORE INSERT ON consultations FOR EACH ROW WHEN (NEW.consultation_id = '{consultationId}') EXECUTE FUNCTION {name}();"
+            : $"CREATE TRIGGER {name} BEFORE INSERT ON consultations WHEN NEW.consultation_id = '{consultationId}' " +
+              "BEGIN SELECT RAISE(ABORT, 'simulated storage fault'); END;");
         await command.ExecuteNonQueryAsync(Ct);
     }
 

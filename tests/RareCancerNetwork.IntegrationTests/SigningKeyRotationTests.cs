@@ -27,7 +27,7 @@ public sealed class SigningKeyRotationTests
         IssuedCredentials expert;
         IssuedCredentials local;
         RegisteredNode node;
-        await using (var hub = await HubNode.StartAsync(folder.Sub("hub"), port))
+        await using (var hub = await HubNode.StartAsync(folder.Sub("hub"), port, extra: HubNode.EmbeddedStore))
         {
             node = await hub.RegisterSpokeAsync("spoke-a", "CORE-004", folder.Sub("spoke"));
             local = await hub.RegisterLocalClientAsync("spoke-a", "cli");
@@ -41,7 +41,7 @@ public sealed class SigningKeyRotationTests
         // The next key, already valid and expiring later: after a restart it signs, and both are published.
         var oldThumbprint = TokenKeys.Describe(Assert.Single(await keys.LoadSigningKeysAsync(Ct))).Sha256;
         await keys.AddSigningKeyAsync(DateTimeOffset.UtcNow.AddMinutes(-1), Ct);
-        await using (var hub = await HubNode.StartAsync(folder.Sub("hub"), port))
+        await using (var hub = await HubNode.StartAsync(folder.Sub("hub"), port, extra: HubNode.EmbeddedStore))
         await using (var spoke = await SpokeNode.StartAsync(folder.Sub("spoke"), hubUrl, caPath, "spoke-a", "CORE-004", node))
         {
             await Directory(hubUrl, caPath, oldToken).ListPrefecturesAsync(new(), cancellationToken: Ct);
@@ -56,7 +56,7 @@ public sealed class SigningKeyRotationTests
         // Retire the old key once its tokens have expired: it is no longer published, its tokens are refused.
         Assert.True(await keys.RetireSigningKeyAsync(oldThumbprint, Ct));
         Assert.False(await keys.RetireSigningKeyAsync(oldThumbprint, Ct));
-        await using (var hub = await HubNode.StartAsync(folder.Sub("hub"), port))
+        await using (var hub = await HubNode.StartAsync(folder.Sub("hub"), port, extra: HubNode.EmbeddedStore))
         {
             await RpcAssert.FailsAsync(StatusCode.Unauthenticated, () => Directory(hubUrl, caPath, oldToken).ListPrefecturesAsync(new(), cancellationToken: Ct).ResponseAsync);
             var token = await Clients.TokenAsync(hubUrl, caPath, expert, NetworkClaims.Scopes.Directory);

@@ -78,23 +78,27 @@ public sealed class ConsultationStore(HubDatabase database, EventFeed feed, Time
     public async Task<FetchConsultationResponse> FetchForNodeAsync(string nodeId, string consultationId, CancellationToken cancellationToken)
     {
         await using var connection = await database.OpenAsync(cancellationToken);
-        await using var command = connection.Command("SELECT spoke_node_id, status, received_at FROM consultations WHERE consultation_id = @id")
-            .With("@id", consultationId);
-        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-        if (!await reader.ReadAsync(cancellationToken))
+        FetchConsultationResponse response;
+        // One reader at a time on a connection: PostgreSQL has no second active result set.
+        await using (var command = connection.Command("SELECT spoke_node_id, status, received_at FROM consultations WHERE consultation_id = @id")
+            .With("@id", consultationId))
+        await using (var reader = await command.ExecuteReaderAsync(cancellationToken))
         {
-            throw new ResourceNotFoundException("Consultation", consultationId);
+            if (!await reader.ReadAsync(cancellationToken))
+            {
+                throw new ResourceNotFoundException("Consultation", consultationId);
+            }
+            if (reader.GetString(0) != nodeId)
+            {
+                throw new AccessDeniedException($"Consultation {consultationId} belongs to another spoke node.");
+            }
+            response = new FetchConsultationResponse
+            {
+                ConsultationId = consultationId,
+                Status = (ConsultationStatus)reader.GetInt32(1),
+                ReceivedAt = Timestamp.FromDateTimeOffset(reader.GetInstant(2)),
+            };
         }
-        if (reader.GetString(0) != nodeId)
-        {
-            throw new AccessDeniedException($"Consultation {consultationId} belongs to another spoke node.");
-        }
-        var response = new FetchConsultationResponse
-        {
-            ConsultationId = consultationId,
-            Status = (ConsultationStatus)reader.GetInt32(1),
-            ReceivedAt = Timestamp.FromDateTimeOffset(reader.GetInstant(2)),
-        };
         response.Reports.AddRange(await ConsultationReportRows.ReadAsync(connection, null, consultationId, cancellationToken));
         return response;
     }
@@ -132,18 +136,21 @@ public sealed class ConsultationStore(HubDatabase database, EventFeed feed, Time
     public async Task<AssignedConsultation> GetAssignedAsync(string expertId, string consultationId, CancellationToken cancellationToken)
     {
         await using var connection = await database.OpenAsync(cancellationToken);
-        await using var command = connection.Command($"SELECT {AssignedColumns}, assigned_expert_id FROM consultations WHERE consultation_id = @id")
-            .With("@id", consultationId);
-        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-        if (!await reader.ReadAsync(cancellationToken))
+        AssignedConsultation consultation;
+        await using (var command = connection.Command($"SELECT {AssignedColumns}, assigned_expert_id FROM consultations WHERE consultation_id = @id")
+            .With("@id", consultationId))
+        await using (var reader = await command.ExecuteReaderAsync(cancellationToken))
         {
-            throw new ResourceNotFoundException("Consultation", consultationId);
+            if (!await reader.ReadAsync(cancellationToken))
+            {
+                throw new ResourceNotFoundException("Consultation", consultationId);
+            }
+            if (reader.GetNullableString(7) != expertId)
+            {
+                throw new AccessDeniedException($"Consultation {consultationId} is not assigned to you.");
+            }
+            consultation = ReadAssigned(reader);
         }
-        if (reader.GetNullableString(7) != expertId)
-        {
-            throw new AccessDeniedException($"Consultation {consultationId} is not assigned to you.");
-        }
-        var consultation = ReadAssigned(reader);
         consultation.Reports.AddRange(await ConsultationReportRows.ReadAsync(connection, null, consultationId, cancellationToken));
         return consultation;
     }

@@ -187,9 +187,12 @@ public sealed partial class ClientRegistry(HubDatabase database, IOpenIddictAppl
     private async Task<IssuedCredentials> CreateApplicationAsync(string clientId, string displayName, string[] scopes, CancellationToken cancellationToken,
         X509Certificate2? clientCertificate = null)
     {
-        if (await applications.FindByClientIdAsync(clientId, cancellationToken) is not null)
+        // The registry row, inserted first in the same transaction, decides whether the client is new. An
+        // OAuth client without one was left by an attempt whose transaction did not commit (the store ran
+        // it again after a conflict with another instance): it is replaced, never handed out twice.
+        if (await applications.FindByClientIdAsync(clientId, cancellationToken) is { } orphan)
         {
-            throw new ConflictException($"OAuth client '{clientId}' already exists.");
+            await applications.DeleteAsync(orphan, cancellationToken);
         }
         var secret = clientCertificate is null ? Base64Url(RandomNumberGenerator.GetBytes(32)) : null;
         var descriptor = new OpenIddictApplicationDescriptor

@@ -45,6 +45,13 @@ public sealed class HubNode : IAsyncDisposable
             ["Hub:ListenUrls:0"] = $"https://127.0.0.1:{port}",
             ["Logging:LogLevel:Default"] = "Warning",
         };
+        // RCN_TEST_HUB_STORE=Postgres runs every hub of the suite on a fresh PostgreSQL database (CI's second pass).
+        if (string.Equals(Environment.GetEnvironmentVariable("RCN_TEST_HUB_STORE"), "Postgres", StringComparison.OrdinalIgnoreCase)
+            && extra?.ContainsKey("Hub:Storage:Provider") != true && !File.Exists(Path.Combine(dataFolder, "hub.db")))
+        {
+            settings["Hub:Storage:Provider"] = "Postgres";
+            settings["Hub:Storage:ConnectionString"] = await PostgresDatabaseFor(dataFolder);
+        }
         foreach (var (key, value) in extra ?? new Dictionary<string, string?>())
         {
             settings[key] = value;
@@ -53,6 +60,22 @@ public sealed class HubNode : IAsyncDisposable
         await HubHost.InitializeAsync(app.Services, CancellationToken.None);
         await app.StartAsync();
         return new HubNode(app, NodeListener.BoundAddresses(app)[0] + "/", dataFolder);
+    }
+
+    /// <summary>For tests of the SQLite file itself (tampering with it, keys beside it): never moved to PostgreSQL.</summary>
+    public static readonly IDictionary<string, string?> EmbeddedStore = new Dictionary<string, string?> { ["Hub:Storage:Provider"] = "Sqlite" };
+
+    // A hub restarted on the same data folder finds the same database again.
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<string, string> PostgresDatabases = new();
+
+    private static async Task<string> PostgresDatabaseFor(string dataFolder)
+    {
+        if (PostgresDatabases.TryGetValue(dataFolder, out var existing))
+        {
+            return existing;
+        }
+        var created = await (await RareCancerNetwork.Tests.Shared.PostgresCluster.SharedAsync()).CreateDatabaseAsync();
+        return PostgresDatabases.GetOrAdd(dataFolder, created);
     }
 
     /// <summary>Registers a spoke node with a client certificate created in the spoke's data folder (as the spoke would).</summary>

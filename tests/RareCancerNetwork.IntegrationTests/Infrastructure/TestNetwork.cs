@@ -7,7 +7,7 @@ namespace RareCancerNetwork.IntegrationTests.Infrastructure;
 /// A hub, two spokes (A: 東京大学医学部附属病院, B: 北海道大学病院) and two soft-tissue experts,
 /// all in-process on real TLS with real tokens. Shared by the tests of one collection.
 /// </summary>
-public sealed class TestNetwork : IAsyncLifetime
+public class TestNetwork : IAsyncLifetime
 {
     public const string FacilityA = "CORE-004";
     public const string FacilityB = "CORE-001";
@@ -27,9 +27,19 @@ public sealed class TestNetwork : IAsyncLifetime
     public string ExpertToken2 { get; private set; } = "";
     public string BoneExpertToken { get; private set; } = "";
 
+    /// <summary>Settings the hub starts with beyond the defaults (its store, say).</summary>
+    protected virtual Task<IDictionary<string, string?>?> HubSettingsAsync() => Task.FromResult<IDictionary<string, string?>?>(null);
+
+    /// <summary>False when what this network needs is not installed here (its tests are then skipped).</summary>
+    public virtual bool Available => true;
+
     public async ValueTask InitializeAsync()
     {
-        Hub = await HubNode.StartAsync(_folder.Sub("hub"));
+        if (!Available)
+        {
+            return;
+        }
+        Hub = await HubNode.StartAsync(_folder.Sub("hub"), extra: await HubSettingsAsync());
         NodeA = await Hub.RegisterSpokeAsync("spoke-a", FacilityA, _folder.Sub("spoke-a"));
         NodeB = await Hub.RegisterSpokeAsync("spoke-b", FacilityB, _folder.Sub("spoke-b"));
         var localA = await Hub.RegisterLocalClientAsync("spoke-a", "pathology");
@@ -97,6 +107,12 @@ public sealed class TestNetwork : IAsyncLifetime
 
     public async ValueTask DisposeAsync()
     {
+        GC.SuppressFinalize(this);
+        if (!Available)
+        {
+            _folder.Dispose();
+            return;
+        }
         foreach (var channel in _channels.Values)
         {
             channel.Dispose();
@@ -112,4 +128,24 @@ public sealed class TestNetwork : IAsyncLifetime
 public sealed class NetworkCollection : ICollectionFixture<TestNetwork>
 {
     public const string Name = "network";
+}
+
+/// <summary>The same network with the hub on a fresh PostgreSQL database of the throwaway cluster.</summary>
+public sealed class PostgresTestNetwork : TestNetwork
+{
+    /// <summary>Under CI the cluster's own check fails the tests instead.</summary>
+    public override bool Available => RareCancerNetwork.Tests.Shared.PostgresCluster.FindBinaries() is not null
+        || string.Equals(Environment.GetEnvironmentVariable("CI"), "true", StringComparison.OrdinalIgnoreCase);
+
+    protected override async Task<IDictionary<string, string?>?> HubSettingsAsync() => new Dictionary<string, string?>
+    {
+        ["Hub:Storage:Provider"] = "Postgres",
+        ["Hub:Storage:ConnectionString"] = await (await RareCancerNetwork.Tests.Shared.PostgresCluster.SharedAsync()).CreateDatabaseAsync(),
+    };
+}
+
+[CollectionDefinition(Name)]
+public sealed class PostgresNetworkCollection : ICollectionFixture<PostgresTestNetwork>
+{
+    public const string Name = "network on PostgreSQL";
 }
