@@ -3,6 +3,7 @@ using RareCancerNetwork.Hub.Audit;
 using RareCancerNetwork.Hub.Consultations;
 using RareCancerNetwork.Hub.Directory;
 using RareCancerNetwork.Hub.Identity;
+using RareCancerNetwork.Hub.Registry;
 using RareCancerNetwork.Hub.Storage;
 using RareCancerNetwork.Hub.Sync;
 using RareCancerNetwork.Node.Authorization;
@@ -37,6 +38,7 @@ public static class HubHost
         builder.AddDirectory();
         builder.AddConsultations();
         builder.AddSpokeSync();
+        builder.AddRegistry();
         builder.AddHubAudit();
 
         var app = builder.Build();
@@ -46,6 +48,7 @@ public static class HubHost
         app.MapDirectory();
         app.MapConsultations();
         app.MapSpokeSync();
+        app.MapRegistry();
         app.MapHubAudit();
         return app;
     }

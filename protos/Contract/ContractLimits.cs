@@ -41,11 +41,29 @@ public static class ContractLimits
     public const int AuditEntriesPerForward = 500;
     public const int PageToken = 200;
 
+    public const int RegistryRecordsPerDelivery = 500;
+    public const int RegistryShortText = 200;
+    public const int PanelTests = 20;
+    public const int Biomarkers = 100;
+    public const int TreatmentLines = 50;
+    public const int RegistryPageSize = 200;
+
     /// <summary>Open consultations an expert takes at once (set when the expert is registered).</summary>
     public const int ExpertCapacity = 1_000;
 
     public static readonly IReadOnlyList<ContractLimit> All =
     [
+        new("DeliverRegistryRecordsRequest.records", 1, RegistryRecordsPerDelivery, "entries"),
+        new("RegistryRecord.age_at_enrolment", 0, PatientAgeYears, "years"),
+        new("RegistryRecord.panel_tests", 0, PanelTests, "entries"),
+        new("RegistryRecord.biomarkers", 0, Biomarkers, "entries"),
+        new("RegistryRecord.treatment_lines", 0, TreatmentLines, "entries"),
+        new("PanelTest.panel_name", 1, RegistryShortText, "characters"),
+        new("Biomarker.detail", 0, RegistryShortText, "characters"),
+        new("TreatmentLine.regimen", 1, RegistryShortText, "characters"),
+        new("CreateRegistryRecordRequest.local_patient_id", 1, LocalPatientId, "characters"),
+        new("ListRegistryRecordsRequest.page_size", 0, RegistryPageSize, "entries"),
+        new("ListRegistryRecordsRequest.page_token", 0, PageToken, "characters"),
         new("Diagnosis.text", 1, DiagnosisText, "characters"),
         new("Specimen.site_description", 0, SiteDescription, "characters"),
         new("AttachmentDescriptor.file_name", 1, AttachmentFileName, "characters"),

@@ -3,6 +3,7 @@ using CsvHelper;
 using CsvHelper.Configuration.Attributes;
 using RareCancerNetwork.Hub.Storage;
 using RareCancerNetwork.Node.Storage;
+using RareCancerNetwork.Node.Validation;
 using RareCancerNetwork.Protos.V1;
 
 namespace RareCancerNetwork.Hub.Directory;
@@ -12,8 +13,9 @@ internal sealed partial class DirectorySeeder(HubDatabase database, ILogger<Dire
 {
     public async Task SeedIfEmptyAsync(CancellationToken cancellationToken)
     {
-        var prefectures = Read<PrefectureRow>("prefectures.csv");
-        var facilities = Read<FacilityRow>("facilities.csv");
+        // The prefectures are the node library's reference list (every node validates against it); the facilities are the hub's.
+        var prefectures = Read<PrefectureRow>(ReferenceLists.Open("prefectures.csv"));
+        var facilities = Read<FacilityRow>(OpenSeedData("facilities.csv"));
         var seeded = await database.WriteAsync(async (connection, transaction) =>
         {
             await using (var count = connection.Command("SELECT COUNT(*) FROM facilities", transaction))
@@ -54,13 +56,20 @@ internal sealed partial class DirectorySeeder(HubDatabase database, ILogger<Dire
         _ => throw new InvalidDataException($"Unknown facility designation '{value}' in the seed data."),
     };
 
-    private static List<T> Read<T>(string fileName)
+    private static Stream OpenSeedData(string fileName)
     {
         var resource = typeof(DirectorySeeder).Assembly.GetManifestResourceNames().Single(n => n.EndsWith("SeedData." + fileName, StringComparison.Ordinal));
-        using var stream = typeof(DirectorySeeder).Assembly.GetManifestResourceStream(resource)!;
-        using var reader = new StreamReader(stream, System.Text.Encoding.UTF8);
-        using var csv = new CsvReader(reader, CultureInfo.InvariantCulture);
-        return csv.GetRecords<T>().ToList();
+        return typeof(DirectorySeeder).Assembly.GetManifestResourceStream(resource)!;
+    }
+
+    private static List<T> Read<T>(Stream stream)
+    {
+        using (stream)
+        using (var reader = new StreamReader(stream, System.Text.Encoding.UTF8))
+        using (var csv = new CsvReader(reader, CultureInfo.InvariantCulture))
+        {
+            return csv.GetRecords<T>().ToList();
+        }
     }
 
     [LoggerMessage(EventId = 1101, Level = LogLevel.Information, Message = "Directory seeded with {FacilityCount} facilities and {PrefectureCount} prefectures")]

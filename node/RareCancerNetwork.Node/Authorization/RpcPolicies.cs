@@ -66,6 +66,7 @@ public static class RpcPolicies
         Policy(SpokeSyncService.Descriptor, "FetchConsultation", [CallerRoles.SpokeNode], NetworkClaims.Scopes.Sync, InstitutionRule.OwnNode, true),
         Policy(SpokeSyncService.Descriptor, "SubscribeEvents", [CallerRoles.SpokeNode], NetworkClaims.Scopes.Sync, InstitutionRule.OwnNode, true),
         Policy(SpokeSyncService.Descriptor, "ForwardAuditEntries", [CallerRoles.SpokeNode], NetworkClaims.Scopes.Sync, InstitutionRule.OwnNode, false),
+        Policy(RegistrySyncService.Descriptor, "DeliverRegistryRecords", [CallerRoles.SpokeNode], NetworkClaims.Scopes.Sync, InstitutionRule.OwnNode, true),
         Policy(AuditService.Descriptor, "GetAccessStatistics", [NetworkClaims.Roles.Administrator], NetworkClaims.Scopes.Admin, InstitutionRule.None, false),
     ]);
 
@@ -74,6 +75,12 @@ public static class RpcPolicies
         Policy(LocalConsultationService.Descriptor, "SubmitConsultation", LocalUsers, NetworkClaims.Scopes.Local, InstitutionRule.ThisSpoke, true),
         Policy(LocalConsultationService.Descriptor, "ListConsultations", LocalUsers, NetworkClaims.Scopes.Local, InstitutionRule.ThisSpoke, true),
         Policy(LocalConsultationService.Descriptor, "GetConsultation", LocalUsers, NetworkClaims.Scopes.Local, InstitutionRule.ThisSpoke, true),
+        Policy(LocalRegistryService.Descriptor, "CreateRegistryRecord", LocalUsers, NetworkClaims.Scopes.Local, InstitutionRule.ThisSpoke, true),
+        Policy(LocalRegistryService.Descriptor, "UpdateRegistryRecord", LocalUsers, NetworkClaims.Scopes.Local, InstitutionRule.ThisSpoke, true),
+        Policy(LocalRegistryService.Descriptor, "GetRegistryRecord", LocalUsers, NetworkClaims.Scopes.Local, InstitutionRule.ThisSpoke, true),
+        Policy(LocalRegistryService.Descriptor, "ListRegistryRecords", LocalUsers, NetworkClaims.Scopes.Local, InstitutionRule.ThisSpoke, true),
+        Policy(LocalRegistryService.Descriptor, "ListRegistryRecordVersions", LocalUsers, NetworkClaims.Scopes.Local, InstitutionRule.ThisSpoke, true),
+        Policy(LocalRegistryService.Descriptor, "ResolveRegistryConflict", LocalUsers, NetworkClaims.Scopes.Local, InstitutionRule.ThisSpoke, true),
     ]);
 
     /// <summary>Services whose RPCs are exempt from the table: gRPC health (anonymous) and reflection (schema only).</summary>

@@ -1,0 +1,17 @@
+namespace RareCancerNetwork.Hub.Registry;
+
+/// <summary>The national registry.</summary>
+public static class RegistryRegistration
+{
+    public static WebApplicationBuilder AddRegistry(this WebApplicationBuilder builder)
+    {
+        builder.Services.AddSingleton<RegistryStore>();
+        return builder;
+    }
+
+    public static WebApplication MapRegistry(this WebApplication app)
+    {
+        app.MapGrpcService<RegistrySyncGrpcService>();
+        return app;
+    }
+}

@@ -1,0 +1,78 @@
+using Grpc.Core;
+using RareCancerNetwork.Node.Authorization;
+using RareCancerNetwork.Node.Errors;
+using RareCancerNetwork.Node.Validation;
+using RareCancerNetwork.Protos.Contract;
+using RareCancerNetwork.Protos.V1;
+
+namespace RareCancerNetwork.Hub.Registry;
+
+/// <summary>Spoke nodes deliver their facility's registry records in batches; each record has its own outcome.</summary>
+public sealed partial class RegistrySyncGrpcService(RegistryStore store, TimeProvider clock, ILogger<RegistrySyncGrpcService> logger)
+    : RegistrySyncService.RegistrySyncServiceBase
+{
+    public override async Task<DeliverRegistryRecordsResponse> DeliverRegistryRecords(DeliverRegistryRecordsRequest request, ServerCallContext context)
+    {
+        if (request.Records.Count is 0 or > ContractLimits.RegistryRecordsPerDelivery)
+        {
+            throw new InvalidFieldsException([new FieldViolation("records", $"must hold 1-{ContractLimits.RegistryRecordsPerDelivery} records; got {request.Records.Count}")]);
+        }
+        var caller = NetworkCaller.From(context.GetHttpContext().User);
+        if (caller.NodeId is null || caller.FacilityCode is null)
+        {
+            throw new AccessDeniedException("The token does not identify a spoke node.");
+        }
+        var today = ConsultationValidation.TodayInJapan(clock);
+        var results = new RegistryDeliveryResult[request.Records.Count];
+        var accepted = new List<(int Index, RegistryRecord Record)>();
+        for (var i = 0; i < request.Records.Count; i++)
+        {
+            var record = request.Records[i];
+            var v = new FieldValidator();
+            RegistryValidation.Validate(v, record, today, $"records[{i}].");
+            if (record.EnrollingFacilityCode != caller.FacilityCode && v.Violations.Count == 0)
+            {
+                results[i] = Refused(record, $"records[{i}].enrolling_facility_code: this node delivers only its own facility's records ({caller.FacilityCode})");
+            }
+            else if (v.Violations.Count > 0)
+            {
+                results[i] = Refused(record, string.Join("; ", v.Violations.Select(f => $"{f.Field}: {f.Description}")));
+            }
+            else if (!record.Consent.RegistryParticipation)
+            {
+                results[i] = Refused(record, $"records[{i}].consent.registry_participation: without it a record stays at the spoke");
+            }
+            else
+            {
+                accepted.Add((i, record));
+            }
+        }
+        if (accepted.Count > 0)
+        {
+            var outcomes = await store.DeliverAsync(caller.NodeId, accepted.Select(a => a.Record).ToList(), context.CancellationToken);
+            for (var j = 0; j < accepted.Count; j++)
+            {
+                results[accepted[j].Index] = outcomes[j];
+            }
+        }
+        var response = new DeliverRegistryRecordsResponse();
+        response.Results.AddRange(results);
+        var stored = results.Count(r => r.Outcome == RegistryDeliveryOutcome.Stored);
+        var stale = results.Count(r => r.Outcome == RegistryDeliveryOutcome.Stale);
+        var refused = results.Count(r => r.Outcome == RegistryDeliveryOutcome.Refused);
+        LogDelivered(logger, caller.NodeId, request.Records.Count, stored, stale, refused);
+        return response;
+    }
+
+    private static RegistryDeliveryResult Refused(RegistryRecord record, string message) => new()
+    {
+        RecordId = record.RecordId,
+        Version = record.Version,
+        Outcome = RegistryDeliveryOutcome.Refused,
+        Message = message,
+    };
+
+    [LoggerMessage(EventId = 1401, Level = LogLevel.Information,
+        Message = "Node {NodeId} delivered {Count} registry versions: {Stored} stored, {Stale} stale, {Refused} refused")]
+    private static partial void LogDelivered(ILogger logger, string nodeId, int count, int stored, int stale, int refused);
+}

@@ -1,0 +1,97 @@
+using Google.Protobuf;
+using RareCancerNetwork.Hub.Registry;
+using RareCancerNetwork.Hub.Storage;
+using RareCancerNetwork.Protos.V1;
+using RareCancerNetwork.Tests.Shared;
+
+namespace RareCancerNetwork.Hub.Tests;
+
+/// <summary>Registry versions at the hub, on both providers: stored once, in order, stale ones answered with the current version.</summary>
+public sealed class RegistryStoreTests
+{
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    private static async Task<(HubStore Hub, RegistryStore Registry)> CreateAsync(HubStorageProvider provider)
+    {
+        var hub = await HubStore.CreateAsync(provider);
+        return (hub, new RegistryStore(hub.Database, TimeProvider.System));
+    }
+
+    [Theory, InlineData(HubStorageProvider.Sqlite), InlineData(HubStorageProvider.Postgres)]
+    public async Task Versions_StoredInOrder_RepeatIsDuplicate_StaleAnsweredWithCurrent(HubStorageProvider provider)
+    {
+        var (hub, registry) = await CreateAsync(provider);
+        await using var _ = hub;
+        var v1 = RegistrySamples.Record();
+        var v2 = v1.Clone();
+        v2.Version = 2;
+        v2.Ecog = 2;
+        var v3 = v2.Clone();
+        v3.Version = 3;
+        v3.FollowUp.LastContactDate = "2026-02-20";
+
+        var first = await registry.DeliverAsync(HubStore.NodeId, [v1, v2, v3], Ct);
+        Assert.All(first, r => Assert.Equal(RegistryDeliveryOutcome.Stored, r.Outcome));
+        var again = await registry.DeliverAsync(HubStore.NodeId, [v2, v3], Ct);
+        Assert.All(again, r => Assert.Equal(RegistryDeliveryOutcome.Duplicate, r.Outcome));
+
+        // Another version 3 (a spoke restored from an old backup, say): stale, never merged.
+        var competing = v2.Clone();
+        competing.Version = 3;
+        competing.Ecog = 4;
+        var stale = Assert.Single(await registry.DeliverAsync(HubStore.NodeId, [competing], Ct));
+        Assert.Equal(RegistryDeliveryOutcome.Stale, stale.Outcome);
+        Assert.Equal(v3, stale.Current);
+        Assert.Contains("holds version 3", stale.Message, StringComparison.Ordinal);
+
+        Assert.Equal(v3.ToByteArray(), (await registry.GetAsync(v1.RecordId, Ct))!.ToByteArray());
+        Assert.Equal([1L, 2L, 3L], (await registry.VersionsAsync(v1.RecordId, Ct)).Select(r => r.Version));
+        Assert.Equal("パゾパニブ", (await registry.GetAsync(v1.RecordId, Ct))!.TreatmentLines[0].Regimen);
+    }
+
+    [Theory, InlineData(HubStorageProvider.Sqlite), InlineData(HubStorageProvider.Postgres)]
+    public async Task FirstVersionTheHubSees_MayBeLater_AGapAfterwardsIsStale_AnotherNodesRecordIsRefused(HubStorageProvider provider)
+    {
+        var (hub, registry) = await CreateAsync(provider);
+        await using var _ = hub;
+        await hub.ExecuteAsync("INSERT INTO spoke_nodes (node_id, facility_code, registered_at) VALUES ('other', 'CORE-004', '2026-01-01T00:00:00.0000000Z')");
+        // Versions 1-2 stayed at the spoke (no registry consent then); version 3 is the first the hub sees.
+        var v3 = RegistrySamples.Record(version: 3);
+        Assert.Equal(RegistryDeliveryOutcome.Stored, Assert.Single(await registry.DeliverAsync(HubStore.NodeId, [v3], Ct)).Outcome);
+        var v5 = v3.Clone();
+        v5.Version = 5;
+        Assert.Equal(RegistryDeliveryOutcome.Stale, Assert.Single(await registry.DeliverAsync(HubStore.NodeId, [v5], Ct)).Outcome);
+        var v4 = v3.Clone();
+        v4.Version = 4;
+        var refused = Assert.Single(await registry.DeliverAsync("other", [v4], Ct));
+        Assert.Equal(RegistryDeliveryOutcome.Refused, refused.Outcome);
+        Assert.Contains("another spoke node", refused.Message, StringComparison.Ordinal);
+        Assert.Equal(3, (await registry.GetAsync(v3.RecordId, Ct))!.Version);
+    }
+
+    [Theory, InlineData(HubStorageProvider.Sqlite), InlineData(HubStorageProvider.Postgres)]
+    public async Task Versions_AreNeverChanged_NorRemovedWithoutAWithdrawal(HubStorageProvider provider)
+    {
+        var (hub, registry) = await CreateAsync(provider);
+        await using var _ = hub;
+        var record = RegistrySamples.Record();
+        await registry.DeliverAsync(HubStore.NodeId, [record], Ct);
+        await Assert.ThrowsAnyAsync<System.Data.Common.DbException>(() => hub.ExecuteAsync($"UPDATE registry_record_versions SET content_sha256 = 'x' WHERE record_id = '{record.RecordId}'"));
+        await Assert.ThrowsAnyAsync<System.Data.Common.DbException>(() => hub.ExecuteAsync($"DELETE FROM registry_record_versions WHERE record_id = '{record.RecordId}'"));
+        Assert.Equal(1, await hub.ScalarAsync($"SELECT COUNT(*) FROM registry_record_versions WHERE record_id = '{record.RecordId}'"));
+    }
+
+    [Theory, InlineData(HubStorageProvider.Sqlite), InlineData(HubStorageProvider.Postgres)]
+    public async Task SameBatch_ThroughTwoInstancesAtOnce_IsStoredOnce(HubStorageProvider provider)
+    {
+        var (hub, registry) = await CreateAsync(provider);
+        await using var _ = hub;
+        await using var other = hub.SecondInstance();
+        var otherRegistry = new RegistryStore(other.Database, TimeProvider.System);
+        var batch = Enumerable.Range(0, 50).Select(i => RegistrySamples.Record()).ToList();
+        var outcomes = await Task.WhenAll(Enumerable.Range(0, 4).Select(i =>
+            Task.Run(() => (i % 2 == 0 ? registry : otherRegistry).DeliverAsync(HubStore.NodeId, batch, Ct), Ct)));
+        Assert.All(batch, record => Assert.Equal(1, outcomes.Count(o => o.Single(r => r.RecordId == record.RecordId).Outcome == RegistryDeliveryOutcome.Stored)));
+        Assert.Equal(50, await hub.ScalarAsync("SELECT COUNT(*) FROM registry_record_versions"));
+    }
+}
