@@ -5,6 +5,7 @@ using RareCancerNetwork.Spoke.Feed;
 using RareCancerNetwork.Spoke.HubClient;
 using RareCancerNetwork.Spoke.LocalApi;
 using RareCancerNetwork.Spoke.Outbox;
+using RareCancerNetwork.Spoke.Registry;
 using RareCancerNetwork.Spoke.Store;
 
 namespace RareCancerNetwork.Spoke;
@@ -38,6 +39,7 @@ public static class SpokeHost
             // Every audit entry is queued for the hub in the transaction that appends it.
             OutboxStore.EnqueueAuditEntryAsync);
         builder.AddSpokeStore();
+        builder.AddLocalRegistry();
         builder.AddHubConnection(options);
         builder.AddOutbox();
         builder.AddFeed();
@@ -46,6 +48,7 @@ public static class SpokeHost
         app.UseHubKeysUnavailable();
         app.MapNodeDefaults();
         app.MapLocalApi();
+        app.MapLocalRegistry();
         return app;
     }
 

@@ -18,11 +18,14 @@ public sealed class HubConnection : IDisposable
         Tokens = new HubTokenSource(client, [NetworkClaims.Scopes.Sync, NetworkClaims.Scopes.Directory], clock);
         _channel = HubClientRegistration.CreateChannel(hub.Url, hub.CaCertificatePath, Tokens.GetAsync, identity.ClientCertificate);
         Sync = new SpokeSyncService.SpokeSyncServiceClient(_channel);
+        Registry = new RegistrySyncService.RegistrySyncServiceClient(_channel);
     }
 
     public HubTokenSource Tokens { get; }
 
     public SpokeSyncService.SpokeSyncServiceClient Sync { get; }
+
+    public RegistrySyncService.RegistrySyncServiceClient Registry { get; }
 
     public void Dispose() => _channel.Dispose();
 }

@@ -3,6 +3,7 @@ using Microsoft.Extensions.Options;
 using Polly;
 using RareCancerNetwork.Protos.V1;
 using RareCancerNetwork.Spoke.HubClient;
+using RareCancerNetwork.Spoke.Registry;
 
 namespace RareCancerNetwork.Spoke.Outbox;
 
@@ -19,7 +20,8 @@ namespace RareCancerNetwork.Spoke.Outbox;
 /// </list>
 /// </summary>
 public sealed partial class OutboxDeliveryWorker(
-    OutboxStore outbox, OutboxSignal signal, HubConnection hub, IOptions<SpokeOptions> options, TimeProvider clock, ILogger<OutboxDeliveryWorker> logger)
+    OutboxStore outbox, LocalRegistryStore registry, OutboxSignal signal, HubConnection hub, IOptions<SpokeOptions> options, TimeProvider clock,
+    ILogger<OutboxDeliveryWorker> logger)
     : BackgroundService
 {
     // Short enough that an operator's 'outbox resend' is picked up soon; the query is one index range.
@@ -67,9 +69,10 @@ public sealed partial class OutboxDeliveryWorker(
             for (var i = 0; i < due.Count;)
             {
                 var entry = due[i];
-                // Consecutive audit entries travel together in one call.
-                var run = entry.Kind == OutboxStore.ForwardAuditKind
-                    ? due.Skip(i).TakeWhile(e => e.Kind == OutboxStore.ForwardAuditKind).ToList()
+                // Consecutive audit entries travel together in one call, and so do registry versions (a backlog
+                // or an initial load is a few calls, not one per record).
+                var run = entry.Kind is OutboxStore.ForwardAuditKind or LocalRegistryStore.DeliverKind
+                    ? due.Skip(i).TakeWhile(e => e.Kind == entry.Kind && !heldBack.Contains(e.OrderingKey)).ToList()
                     : [entry];
                 i += run.Count;
                 if (heldBack.Contains(entry.OrderingKey))
@@ -90,8 +93,16 @@ public sealed partial class OutboxDeliveryWorker(
         var first = entries[0];
         try
         {
-            await hubCalls.ExecuteAsync(token => SendAsync(entries, token), cancellationToken);
-            await outbox.MarkDeliveredAsync(entries, cancellationToken);
+            var registryResults = await hubCalls.ExecuteAsync(token => SendAsync(entries, token), cancellationToken);
+            if (registryResults is not null)
+            {
+                // Each version has its own answer: stored, stale (the record waits for a person), refused.
+                await registry.ApplyDeliveryResultsAsync(entries, registryResults, cancellationToken);
+            }
+            else
+            {
+                await outbox.MarkDeliveredAsync(entries, cancellationToken);
+            }
             return true;
         }
         catch (Exception exception) when (!cancellationToken.IsCancellationRequested && HubFailures.Classify(exception) == HubFailureKind.Refused)
@@ -118,7 +129,8 @@ public sealed partial class OutboxDeliveryWorker(
         }
     }
 
-    private async ValueTask SendAsync(List<OutboxEntry> entries, CancellationToken cancellationToken)
+    /// <returns>The hub's answer per registry version; null for the kinds the hub answers as a whole.</returns>
+    private async ValueTask<IReadOnlyList<RegistryDeliveryResult>?> SendAsync(List<OutboxEntry> entries, CancellationToken cancellationToken)
     {
         try
         {
@@ -134,9 +146,19 @@ public sealed partial class OutboxDeliveryWorker(
                     request.Entries.AddRange(entries.Select(e => AuditEntry.Parser.ParseFrom(e.Payload)));
                     await hub.Sync.ForwardAuditEntriesAsync(request, deadline: DateTime.UtcNow.Add(CallTimeout), cancellationToken: cancellationToken);
                     break;
+                case LocalRegistryStore.DeliverKind:
+                    var batch = new DeliverRegistryRecordsRequest();
+                    batch.Records.AddRange(entries.Select(e => RegistryRecord.Parser.ParseFrom(e.Payload)));
+                    var answer = await hub.Registry.DeliverRegistryRecordsAsync(batch, deadline: DateTime.UtcNow.Add(CallTimeout), cancellationToken: cancellationToken);
+                    if (answer.Results.Count != entries.Count)
+                    {
+                        throw new InvalidDataException($"The hub answered {answer.Results.Count} of {entries.Count} registry versions.");
+                    }
+                    return answer.Results;
                 default:
                     throw new InvalidDataException($"Unknown outbox entry kind '{entries[0].Kind}'.");
             }
+            return null;
         }
         catch (RpcException exception) when (exception.StatusCode == StatusCode.Unauthenticated)
         {

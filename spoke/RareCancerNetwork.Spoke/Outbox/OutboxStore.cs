@@ -43,6 +43,27 @@ public sealed class OutboxStore(SpokeDatabase database, TimeProvider clock)
         await insert.ExecuteNonQueryAsync(cancellationToken);
     }
 
+    /// <summary>One entry answered by the hub: delivered, or refused for good with the reason.</summary>
+    public static async Task MarkEntryAsync(System.Data.Common.DbConnection connection, System.Data.Common.DbTransaction transaction, long outboxId, bool delivered,
+        string? reason, string now, CancellationToken cancellationToken)
+    {
+        await using var outbox = connection.Command(delivered
+            ? "UPDATE outbox SET delivered_at = $now, attempts = attempts + 1, last_error = NULL, next_attempt_at = NULL WHERE outbox_id = $id"
+            : "UPDATE outbox SET failed_at = $now, attempts = attempts + 1, last_error = $reason, next_attempt_at = NULL WHERE outbox_id = $id", transaction)
+            .With("$now", now).With("$reason", reason).With("$id", outboxId);
+        await outbox.ExecuteNonQueryAsync(cancellationToken);
+    }
+
+    /// <summary>Takes every entry still queued under an ordering key out of delivery, with the reason (they continue a line the hub did not take).</summary>
+    public static async Task SupersedeAsync(System.Data.Common.DbConnection connection, System.Data.Common.DbTransaction transaction, string orderingKey, string reason,
+        string now, CancellationToken cancellationToken)
+    {
+        await using var supersede = connection.Command(
+            "UPDATE outbox SET failed_at = $now, last_error = $reason, next_attempt_at = NULL WHERE ordering_key = $key AND delivered_at IS NULL AND failed_at IS NULL",
+            transaction).With("$now", now).With("$reason", reason).With("$key", orderingKey);
+        await supersede.ExecuteNonQueryAsync(cancellationToken);
+    }
+
     /// <summary>
     /// Entries due now, oldest first, leaving out those queued behind an entry of the same ordering key
     /// that is parked or waiting for its next attempt.

@@ -1,0 +1,106 @@
+using Grpc.Core;
+using Microsoft.Extensions.Options;
+using RareCancerNetwork.Node.Authorization;
+using RareCancerNetwork.Node.Validation;
+using RareCancerNetwork.Protos.Contract;
+using RareCancerNetwork.Protos.V1;
+
+namespace RareCancerNetwork.Spoke.Registry;
+
+/// <summary>The facility's registry API: answers from the spoke's own store, so it works while the hub is away.</summary>
+public sealed partial class LocalRegistryGrpcService(LocalRegistryStore store, IOptions<SpokeOptions> options, ILogger<LocalRegistryGrpcService> logger)
+    : LocalRegistryService.LocalRegistryServiceBase
+{
+    public override async Task<CreateRegistryRecordResponse> CreateRegistryRecord(CreateRegistryRecordRequest request, ServerCallContext context)
+    {
+        var v = new FieldValidator();
+        if (v.Text("local_patient_id", request.LocalPatientId, ContractLimits.LocalPatientId) && request.LocalPatientId.Any(char.IsControl))
+        {
+            v.Add("local_patient_id", "must not contain control characters");
+        }
+        if (request.Record is null)
+        {
+            v.Add("record", "is required");
+        }
+        else
+        {
+            v.Uuid("record.record_id", request.Record.RecordId);
+            if (request.Record.Version != 1)
+            {
+                v.Add("record.version", $"must be 1 for a new record; got {request.Record.Version}");
+            }
+        }
+        v.ThrowIfInvalid();
+        var caller = NetworkCaller.From(context.GetHttpContext().User);
+        var (record, duplicate) = await store.CreateAsync(options.Value.FacilityCode, caller.Subject, request.LocalPatientId, request.Record!, context.CancellationToken);
+        LogChanged(logger, record.Record.RecordId, record.Record.Version, record.SyncState);
+        return new CreateRegistryRecordResponse { Record = record, Duplicate = duplicate };
+    }
+
+    public override async Task<UpdateRegistryRecordResponse> UpdateRegistryRecord(UpdateRegistryRecordRequest request, ServerCallContext context)
+    {
+        var v = new FieldValidator();
+        if (request.Record is null)
+        {
+            v.Add("record", "is required");
+        }
+        else
+        {
+            v.Uuid("record.record_id", request.Record.RecordId);
+            v.Range("record.version", request.Record.Version, 2, long.MaxValue);
+        }
+        v.ThrowIfInvalid();
+        var record = await store.UpdateAsync(NetworkCaller.From(context.GetHttpContext().User).Subject, request.Record!, context.CancellationToken);
+        LogChanged(logger, record.Record.RecordId, record.Record.Version, record.SyncState);
+        return new UpdateRegistryRecordResponse { Record = record };
+    }
+
+    public override async Task<GetRegistryRecordResponse> GetRegistryRecord(GetRegistryRecordRequest request, ServerCallContext context)
+    {
+        var v = new FieldValidator();
+        v.Uuid("record_id", request.RecordId);
+        v.ThrowIfInvalid();
+        return new GetRegistryRecordResponse { Record = await store.GetAsync(request.RecordId, context.CancellationToken) };
+    }
+
+    public override async Task<ListRegistryRecordsResponse> ListRegistryRecords(ListRegistryRecordsRequest request, ServerCallContext context)
+    {
+        var v = new FieldValidator();
+        var pageSize = v.PageSize("page_size", request.PageSize, 50, ContractLimits.RegistryPageSize);
+        v.Text("page_token", request.PageToken, ContractLimits.PageToken, required: false);
+        v.ThrowIfInvalid();
+        var (page, next) = await store.ListAsync(request.ConflictsOnly, pageSize, request.PageToken, context.CancellationToken);
+        var response = new ListRegistryRecordsResponse { NextPageToken = next };
+        response.Records.AddRange(page);
+        return response;
+    }
+
+    public override async Task<ListRegistryRecordVersionsResponse> ListRegistryRecordVersions(ListRegistryRecordVersionsRequest request, ServerCallContext context)
+    {
+        var v = new FieldValidator();
+        v.Uuid("record_id", request.RecordId);
+        v.ThrowIfInvalid();
+        var response = new ListRegistryRecordVersionsResponse();
+        response.Versions.AddRange(await store.VersionsAsync(request.RecordId, context.CancellationToken));
+        return response;
+    }
+
+    public override async Task<ResolveRegistryConflictResponse> ResolveRegistryConflict(ResolveRegistryConflictRequest request, ServerCallContext context)
+    {
+        var v = new FieldValidator();
+        v.Uuid("record_id", request.RecordId);
+        v.Enum("resolution", request.Resolution);
+        v.Range("hub_version", request.HubVersion, 1, long.MaxValue);
+        v.ThrowIfInvalid();
+        var record = await store.ResolveAsync(NetworkCaller.From(context.GetHttpContext().User).Subject, request.RecordId, request.Resolution, request.HubVersion,
+            context.CancellationToken);
+        LogResolved(logger, request.RecordId, request.Resolution);
+        return new ResolveRegistryConflictResponse { Record = record };
+    }
+
+    [LoggerMessage(EventId = 2401, Level = LogLevel.Information, Message = "Registry record {RecordId} version {Version} stored locally ({SyncState})")]
+    private static partial void LogChanged(ILogger logger, string recordId, long version, RegistrySyncState syncState);
+
+    [LoggerMessage(EventId = 2402, Level = LogLevel.Information, Message = "Registry record {RecordId}: conflict resolved ({Resolution})")]
+    private static partial void LogResolved(ILogger logger, string recordId, ConflictResolution resolution);
+}

@@ -1,0 +1,340 @@
+using System.Security.Cryptography;
+using Google.Protobuf;
+using Google.Protobuf.WellKnownTypes;
+using Microsoft.Data.Sqlite;
+using RareCancerNetwork.Node.Errors;
+using RareCancerNetwork.Node.Storage;
+using RareCancerNetwork.Node.Validation;
+using RareCancerNetwork.Protos.V1;
+using RareCancerNetwork.Spoke.Outbox;
+using RareCancerNetwork.Spoke.Pseudonymisation;
+using RareCancerNetwork.Spoke.Store;
+
+namespace RareCancerNetwork.Spoke.Registry;
+
+/// <summary>
+/// The facility's registry records at the spoke. Each change is a new version stored with its outbox
+/// entry in one transaction (only with registry-participation consent: otherwise the record never leaves
+/// the spoke). When the hub answers that a version is stale, the record is held in conflict, with the
+/// hub's version beside it, until a person resolves it: never a silent overwrite, never a silent drop.
+/// </summary>
+public sealed class LocalRegistryStore(SpokeDatabase database, PatientPseudonymizer pseudonymizer, OutboxSignal outboxSignal, TimeProvider clock)
+{
+    public const string DeliverKind = "deliver_registry_record";
+
+    private const string Columns = "local_patient_id, record, sync_state, sync_error, hub_version, updated_at, record_id";
+
+    public async Task<(LocalRegistryRecord Record, bool Duplicate)> CreateAsync(string facilityCode, string createdBy, string localPatientId,
+        RegistryRecord request, CancellationToken cancellationToken)
+    {
+        var now = clock.GetUtcNow();
+        var record = request.Clone();
+        record.PatientPseudonym = pseudonymizer.Pseudonymise(localPatientId);
+        record.EnrollingFacilityCode = facilityCode;
+        Stamp(record, createdBy, now);
+        Validate(record, "record.");
+        var sha256 = ContentSha256(record, localPatientId);
+        var duplicate = false;
+        await using (var connection = await database.OpenAsync(cancellationToken))
+        await using (var transaction = connection.BeginTransaction())
+        {
+            // A retry of the same enrolment is answered with the record, however far it has moved on since;
+            // other content under this id is refused.
+            await using (var existing = connection.Command(
+                """
+                SELECT r.local_patient_id, v.record FROM registry_records r
+                JOIN registry_record_versions v ON v.record_id = r.record_id AND v.version = 1 AND v.origin = 'spoke'
+                WHERE r.record_id = $id
+                """, transaction).With("$id", record.RecordId))
+            await using (var reader = await existing.ExecuteReaderAsync(cancellationToken))
+            {
+                if (await reader.ReadAsync(cancellationToken))
+                {
+                    var first = RegistryRecord.Parser.ParseFrom((byte[])reader[1]);
+                    if (ContentSha256(first, reader.GetString(0)) != sha256)
+                    {
+                        throw new ConflictException($"Registry record {record.RecordId} already exists with other content; use a new record_id.");
+                    }
+                    duplicate = true;
+                }
+            }
+            if (duplicate)
+            {
+                return (await ReadAsync(connection, transaction, record.RecordId, cancellationToken), true);
+            }
+            await using (var insert = connection.Command(
+                """
+                INSERT INTO registry_records (record_id, local_patient_id, version, record, content_sha256, sync_state, updated_at)
+                VALUES ($id, $patient, 1, $record, $sha256, $state, $now)
+                """, transaction)
+                .With("$id", record.RecordId).With("$patient", localPatientId).With("$record", record.ToByteArray()).With("$sha256", sha256)
+                .With("$state", (int)StateFor(record)).With("$now", now.ToDbText()))
+            {
+                await insert.ExecuteNonQueryAsync(cancellationToken);
+            }
+            await RecordVersionAsync(connection, transaction, record, "spoke", now, cancellationToken);
+            await transaction.CommitAsync(cancellationToken);
+        }
+        outboxSignal.Wake();
+        return (await GetAsync(record.RecordId, cancellationToken), false);
+    }
+
+    public async Task<LocalRegistryRecord> UpdateAsync(string updatedBy, RegistryRecord request, CancellationToken cancellationToken)
+    {
+        var now = clock.GetUtcNow();
+        RegistryRecord record;
+        await using (var connection = await database.OpenAsync(cancellationToken))
+        await using (var transaction = connection.BeginTransaction())
+        {
+            var current = await ReadAsync(connection, transaction, request.RecordId, cancellationToken);
+            if (current.SyncState == RegistrySyncState.Conflict)
+            {
+                throw new PreconditionFailedException("REGISTRY_CONFLICT",
+                    $"Registry record {request.RecordId} is in conflict with the hub's version {current.HubVersion.Version}; resolve the conflict first.");
+            }
+            if (request.Version != current.Record.Version + 1)
+            {
+                throw new PreconditionFailedException("STALE_VERSION",
+                    $"version {request.Version} replaces version {request.Version - 1}, but the latest version is {current.Record.Version}; reload the record and apply the change to it.");
+            }
+            if (current.Record.Consent.RegistryParticipation && request.Consent is { RegistryParticipation: false })
+            {
+                throw new PreconditionFailedException("USE_WITHDRAWAL",
+                    "Registry participation cannot be switched off by an update: withdrawal of consent is its own operation.");
+            }
+            record = request.Clone();
+            // Who the patient is and where they were enrolled are the spoke's, not the caller's.
+            record.PatientPseudonym = current.Record.PatientPseudonym;
+            record.EnrollingFacilityCode = current.Record.EnrollingFacilityCode;
+            Stamp(record, updatedBy, now);
+            Validate(record, "record.");
+            await StoreLatestAsync(connection, transaction, record, current.LocalPatientId, RegistrySyncState.Unspecified, now, cancellationToken);
+            await transaction.CommitAsync(cancellationToken);
+        }
+        outboxSignal.Wake();
+        return await GetAsync(record.RecordId, cancellationToken);
+    }
+
+    /// <summary>Settles a conflict: the spoke's content as a new version on top of the hub's, or the hub's version as the spoke's own.</summary>
+    public async Task<LocalRegistryRecord> ResolveAsync(string resolvedBy, string recordId, ConflictResolution resolution, long hubVersion, CancellationToken cancellationToken)
+    {
+        var now = clock.GetUtcNow();
+        await using (var connection = await database.OpenAsync(cancellationToken))
+        await using (var transaction = connection.BeginTransaction())
+        {
+            var current = await ReadAsync(connection, transaction, recordId, cancellationToken);
+            if (current.SyncState != RegistrySyncState.Conflict)
+            {
+                throw new PreconditionFailedException("NOT_IN_CONFLICT", $"Registry record {recordId} is not in conflict.");
+            }
+            if (current.HubVersion.Version != hubVersion)
+            {
+                throw new PreconditionFailedException("STALE_VERSION",
+                    $"hub_version is {hubVersion} but the hub's version in conflict is {current.HubVersion.Version}; reload the record.");
+            }
+            RegistryRecord record;
+            if (resolution == ConflictResolution.TakeHub)
+            {
+                record = current.HubVersion.Clone();
+                await StoreLatestAsync(connection, transaction, record, current.LocalPatientId, RegistrySyncState.Synchronised, now, cancellationToken, origin: "hub");
+            }
+            else
+            {
+                record = current.Record.Clone();
+                record.Version = current.HubVersion.Version + 1;
+                Stamp(record, resolvedBy, now);
+                Validate(record, "record.");
+                await StoreLatestAsync(connection, transaction, record, current.LocalPatientId, RegistrySyncState.Unspecified, now, cancellationToken);
+            }
+            await transaction.CommitAsync(cancellationToken);
+        }
+        outboxSignal.Wake();
+        return await GetAsync(recordId, cancellationToken);
+    }
+
+    /// <summary>
+    /// The hub's answers to delivered versions, with their outbox entries, in one transaction: stored
+    /// (or already held) versions are synchronised; a stale one puts the record in conflict, and versions
+    /// queued behind it are superseded (they continue a line the hub did not take); a refused one is
+    /// kept with the reason.
+    /// </summary>
+    public async Task ApplyDeliveryResultsAsync(IReadOnlyList<OutboxEntry> entries, IReadOnlyList<RegistryDeliveryResult> results, CancellationToken cancellationToken)
+    {
+        var now = clock.GetUtcNow().ToDbText();
+        await using var connection = await database.OpenAsync(cancellationToken);
+        await using var transaction = connection.BeginTransaction();
+        for (var i = 0; i < entries.Count; i++)
+        {
+            var (entry, result) = (entries[i], results[i]);
+            switch (result.Outcome)
+            {
+                case RegistryDeliveryOutcome.Stored or RegistryDeliveryOutcome.Duplicate:
+                    await OutboxStore.MarkEntryAsync(connection, transaction, entry.OutboxId, delivered: true, null, now, cancellationToken);
+                    await SetStateAsync(connection, transaction, result.RecordId, RegistrySyncState.Synchronised, null, null, now, cancellationToken,
+                        onlyVersion: result.Version, onlyFrom: RegistrySyncState.Pending);
+                    break;
+                case RegistryDeliveryOutcome.Stale:
+                    await OutboxStore.MarkEntryAsync(connection, transaction, entry.OutboxId, delivered: true, null, now, cancellationToken);
+                    await SetStateAsync(connection, transaction, result.RecordId, RegistrySyncState.Conflict, result.Message, result.Current.ToByteArray(), now, cancellationToken);
+                    await OutboxStore.SupersedeAsync(connection, transaction, OrderingKey(result.RecordId),
+                        "superseded: an earlier version of this record is in conflict with the hub's", now, cancellationToken);
+                    break;
+                default:
+                    await OutboxStore.MarkEntryAsync(connection, transaction, entry.OutboxId, delivered: false, result.Message, now, cancellationToken);
+                    await SetStateAsync(connection, transaction, result.RecordId, RegistrySyncState.Rejected, result.Message, null, now, cancellationToken,
+                        onlyVersion: result.Version);
+                    break;
+            }
+        }
+        await transaction.CommitAsync(cancellationToken);
+    }
+
+    public async Task<LocalRegistryRecord> GetAsync(string recordId, CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken);
+        return await ReadAsync(connection, null, recordId, cancellationToken);
+    }
+
+    public async Task<(IReadOnlyList<LocalRegistryRecord> Page, string NextPageToken)> ListAsync(bool conflictsOnly, int pageSize, string pageToken,
+        CancellationToken cancellationToken)
+    {
+        var (afterUpdated, afterId) = KeysetPageToken.Decode(pageToken);
+        await using var connection = await database.OpenAsync(cancellationToken);
+        await using var command = connection.Command(
+            $"""
+            SELECT {Columns} FROM registry_records
+            WHERE ($conflictsOnly = 0 OR sync_state = $conflict)
+              AND ($afterUpdated IS NULL OR (updated_at, record_id) < ($afterUpdated, $afterId))
+            ORDER BY updated_at DESC, record_id DESC LIMIT $limit
+            """)
+            .With("$conflictsOnly", conflictsOnly ? 1 : 0).With("$conflict", (int)RegistrySyncState.Conflict)
+            .With("$afterUpdated", afterUpdated).With("$afterId", afterId).With("$limit", pageSize + 1);
+        var rows = new List<(LocalRegistryRecord Item, string SortKey, string Id)>();
+        await using (var reader = await command.ExecuteReaderAsync(cancellationToken))
+        {
+            while (await reader.ReadAsync(cancellationToken))
+            {
+                rows.Add((ReadView(reader), reader.GetString(5), reader.GetString(6)));
+            }
+        }
+        return KeysetPage.Split(rows, pageSize);
+    }
+
+    /// <summary>Every version the spoke has held, oldest first (its own and, after a conflict settled for the hub, the hub's).</summary>
+    public async Task<IReadOnlyList<RegistryRecord>> VersionsAsync(string recordId, CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken);
+        await ReadAsync(connection, null, recordId, cancellationToken);
+        await using var command = connection.Command("SELECT record FROM registry_record_versions WHERE record_id = $id ORDER BY entry").With("$id", recordId);
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        var versions = new List<RegistryRecord>();
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            versions.Add(RegistryRecord.Parser.ParseFrom((byte[])reader[0]));
+        }
+        return versions;
+    }
+
+    public static string OrderingKey(string recordId) => $"registry:{recordId}";
+
+    private void Validate(RegistryRecord record, string path)
+    {
+        var v = new FieldValidator();
+        RegistryValidation.Validate(v, record, ConsultationValidation.TodayInJapan(clock), path);
+        v.ThrowIfInvalid();
+    }
+
+    private static void Stamp(RegistryRecord record, string by, DateTimeOffset now)
+    {
+        record.UpdatedBy = by;
+        record.UpdatedAt = Timestamp.FromDateTimeOffset(now);
+    }
+
+    private static RegistrySyncState StateFor(RegistryRecord record) =>
+        record.Consent.RegistryParticipation ? RegistrySyncState.Pending : RegistrySyncState.LocalOnly;
+
+    /// <summary>The same patient and content, whoever entered it and when.</summary>
+    private static string ContentSha256(RegistryRecord record, string localPatientId)
+    {
+        var content = record.Clone();
+        content.UpdatedBy = "";
+        content.UpdatedAt = null;
+        return Convert.ToHexStringLower(SHA256.HashData([.. System.Text.Encoding.UTF8.GetBytes(localPatientId), 0, .. content.ToByteArray()]));
+    }
+
+    /// <summary>Makes <paramref name="record"/> the latest version, keeps it in the history and queues it for the hub when it may go there.</summary>
+    /// <param name="state">Unspecified: pending or local-only, from the record's consent.</param>
+    private static async Task StoreLatestAsync(SqliteConnection connection, SqliteTransaction transaction, RegistryRecord record, string localPatientId,
+        RegistrySyncState state, DateTimeOffset now, CancellationToken cancellationToken, string origin = "spoke")
+    {
+        state = state == RegistrySyncState.Unspecified ? StateFor(record) : state;
+        await using (var update = connection.Command(
+            """
+            UPDATE registry_records SET version = $version, record = $record, content_sha256 = $sha256, sync_state = $state,
+                sync_error = NULL, hub_version = NULL, updated_at = $now
+            WHERE record_id = $id
+            """, transaction)
+            .With("$version", record.Version).With("$record", record.ToByteArray()).With("$sha256", ContentSha256(record, localPatientId))
+            .With("$state", (int)state).With("$now", now.ToDbText()).With("$id", record.RecordId))
+        {
+            await update.ExecuteNonQueryAsync(cancellationToken);
+        }
+        await RecordVersionAsync(connection, transaction, record, origin, now, cancellationToken);
+    }
+
+    private static async Task RecordVersionAsync(SqliteConnection connection, SqliteTransaction transaction, RegistryRecord record, string origin, DateTimeOffset now,
+        CancellationToken cancellationToken)
+    {
+        await using (var history = connection.Command(
+            """
+            INSERT INTO registry_record_versions (record_id, entry, version, origin, record)
+            VALUES ($id, (SELECT COALESCE(MAX(entry), 0) + 1 FROM registry_record_versions WHERE record_id = $id), $version, $origin, $record)
+            """, transaction)
+            .With("$id", record.RecordId).With("$version", record.Version).With("$origin", origin).With("$record", record.ToByteArray()))
+        {
+            await history.ExecuteNonQueryAsync(cancellationToken);
+        }
+        if (origin == "spoke" && record.Consent.RegistryParticipation)
+        {
+            await OutboxStore.EnqueueAsync(connection, transaction, DeliverKind, record.RecordId, OrderingKey(record.RecordId), record.ToByteArray(), now, cancellationToken);
+        }
+    }
+
+    private static async Task SetStateAsync(SqliteConnection connection, SqliteTransaction transaction, string recordId, RegistrySyncState state, string? error,
+        byte[]? hubVersion, string now, CancellationToken cancellationToken, long? onlyVersion = null, RegistrySyncState? onlyFrom = null)
+    {
+        await using var update = connection.Command(
+            """
+            UPDATE registry_records SET sync_state = $state, sync_error = $error, hub_version = $hub, updated_at = $now
+            WHERE record_id = $id AND ($version IS NULL OR version = $version) AND ($from IS NULL OR sync_state = $from)
+              AND sync_state <> $conflict
+            """, transaction)
+            .With("$state", (int)state).With("$error", error).With("$hub", hubVersion).With("$now", now).With("$id", recordId)
+            .With("$version", onlyVersion).With("$from", onlyFrom is null ? null : (int)onlyFrom.Value).With("$conflict", (int)RegistrySyncState.Conflict);
+        await update.ExecuteNonQueryAsync(cancellationToken);
+    }
+
+    private static async Task<LocalRegistryRecord> ReadAsync(SqliteConnection connection, SqliteTransaction? transaction, string recordId, CancellationToken cancellationToken)
+    {
+        await using var command = connection.Command($"SELECT {Columns} FROM registry_records WHERE record_id = $id", transaction).With("$id", recordId);
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        return await reader.ReadAsync(cancellationToken) ? ReadView(reader) : throw new ResourceNotFoundException("Registry record", recordId);
+    }
+
+    private static LocalRegistryRecord ReadView(SqliteDataReader reader)
+    {
+        var view = new LocalRegistryRecord
+        {
+            LocalPatientId = reader.GetString(0),
+            Record = RegistryRecord.Parser.ParseFrom((byte[])reader[1]),
+            SyncState = (RegistrySyncState)reader.GetInt32(2),
+            SyncError = reader.GetNullableString(3) ?? "",
+        };
+        if (!reader.IsDBNull(4))
+        {
+            view.HubVersion = RegistryRecord.Parser.ParseFrom((byte[])reader[4]);
+            view.DifferingFields.AddRange(RecordDifferences.Between(view.Record, view.HubVersion));
+        }
+        return view;
+    }
+}

@@ -1,0 +1,24 @@
+-- The facility's registry records: the latest version made here, where it stands with the hub and,
+-- in a conflict, the hub's version beside it; and every version the spoke has held, in arrival order.
+CREATE TABLE registry_records (
+    record_id        TEXT PRIMARY KEY,
+    local_patient_id TEXT NOT NULL,
+    version          INTEGER NOT NULL CHECK (version > 0),
+    record           BLOB NOT NULL,
+    content_sha256   TEXT NOT NULL,
+    sync_state       INTEGER NOT NULL,
+    sync_error       TEXT,
+    hub_version      BLOB,
+    updated_at       TEXT NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX ix_registry_records_recent ON registry_records (updated_at, record_id);
+CREATE INDEX ix_registry_records_state ON registry_records (sync_state, updated_at, record_id);
+
+CREATE TABLE registry_record_versions (
+    record_id TEXT NOT NULL REFERENCES registry_records (record_id),
+    entry     INTEGER NOT NULL,
+    version   INTEGER NOT NULL,
+    origin    TEXT NOT NULL CHECK (origin IN ('spoke', 'hub')),
+    record    BLOB NOT NULL,
+    PRIMARY KEY (record_id, entry)
+) WITHOUT ROWID;
