@@ -24,6 +24,9 @@ public sealed class AuditTests(TestNetwork network)
         var hubLog = network.Hub.Services.GetRequiredService<AuditLog>();
         var spokeLog = network.SpokeA.Services.GetRequiredService<AuditLog>();
 
+        var record = RareCancerNetwork.Tests.Shared.RegistrySamples.Record(TestNetwork.FacilityA);
+        await network.RegistryA().CreateRegistryRecordAsync(new() { LocalPatientId = "AUDIT-REG", Record = record }, cancellationToken: Ct);
+        var r = record.RecordId;
         var calls = new (string Method, AuditLog Log, string User, string Action, string ObjectId, Func<Task> Call)[]
         {
             ("/rarecancer.network.v1.LocalConsultationService/SubmitConsultation", spokeLog, "local-spoke-a-pathology", "C", "", null!),
@@ -44,7 +47,31 @@ public sealed class AuditTests(TestNetwork network)
                 using var feed = network.Sync(network.NodeTokenA).SubscribeEvents(new(), cancellationToken: Ct);
                 Assert.True(await feed.ResponseStream.MoveNext(Ct));
             }),
+            ("/rarecancer.network.v1.LocalRegistryService/CreateRegistryRecord", spokeLog, "local-spoke-a-pathology", "C", "", null!),
+            ("/rarecancer.network.v1.LocalRegistryService/GetRegistryRecord", spokeLog, "local-spoke-a-pathology", "R", r,
+                async () => await network.RegistryA().GetRegistryRecordAsync(new() { RecordId = r }, cancellationToken: Ct)),
+            ("/rarecancer.network.v1.LocalRegistryService/ListRegistryRecords", spokeLog, "local-spoke-a-pathology", "R", "",
+                async () => await network.RegistryA().ListRegistryRecordsAsync(new(), cancellationToken: Ct)),
+            ("/rarecancer.network.v1.LocalRegistryService/ListRegistryRecordVersions", spokeLog, "local-spoke-a-pathology", "R", r,
+                async () => await network.RegistryA().ListRegistryRecordVersionsAsync(new() { RecordId = r }, cancellationToken: Ct)),
+            ("/rarecancer.network.v1.LocalRegistryService/UpdateRegistryRecord", spokeLog, "local-spoke-a-pathology", "U", r, async () =>
+            {
+                var latest = (await network.RegistryA().GetRegistryRecordAsync(new() { RecordId = r }, cancellationToken: Ct)).Record.Record.Clone();
+                latest.Version++;
+                await network.RegistryA().UpdateRegistryRecordAsync(new() { Record = latest }, cancellationToken: Ct);
+            }),
+            ("/rarecancer.network.v1.LocalRegistryService/ResolveRegistryConflict", spokeLog, "local-spoke-a-pathology", "U", r, async () =>
+                await RpcAssert.FailsAsync(Grpc.Core.StatusCode.FailedPrecondition, () => network.RegistryA().ResolveRegistryConflictAsync(
+                    new() { RecordId = r, Resolution = ConflictResolution.KeepSpoke, HubVersion = 1 }, cancellationToken: Ct).ResponseAsync)),
+            ("/rarecancer.network.v1.RegistrySyncService/DeliverRegistryRecords", hubLog, "node-spoke-a", "C", "", async () =>
+                await new RegistrySyncService.RegistrySyncServiceClient(network.HubChannel(network.NodeTokenA)).DeliverRegistryRecordsAsync(
+                    new() { Records = { RareCancerNetwork.Tests.Shared.RegistrySamples.Record(TestNetwork.FacilityA) } }, cancellationToken: Ct)),
         };
+        var newRecord = RareCancerNetwork.Tests.Shared.RegistrySamples.Record(TestNetwork.FacilityA);
+        var creation = Array.FindIndex(calls, c => c.Method.EndsWith("/CreateRegistryRecord", StringComparison.Ordinal));
+        calls[creation].ObjectId = newRecord.RecordId;
+        calls[creation].Call = async () =>
+            await network.RegistryA().CreateRegistryRecordAsync(new() { LocalPatientId = "AUDIT-REG-2", Record = newRecord }, cancellationToken: Ct);
         var newId = Guid.CreateVersion7().ToString();
         calls[0].ObjectId = newId;
         calls[0].Call = async () =>
@@ -58,7 +85,10 @@ public sealed class AuditTests(TestNetwork network)
         {
             var entries = await AuditDeltaAsync(log, call, e => e.Event == method);
             var entry = Assert.Single(entries);
-            Assert.Equal((AuditVocabulary.EventTypePatientDataAccess, action, AuditVocabulary.Success, user, "consultation", objectId),
+            var objectType = method.Contains("Registry", StringComparison.Ordinal) ? "registry_record" : "consultation";
+            // A call refused by the domain (the conflict resolution of a record not in conflict) is audited as a failure.
+            var outcome = method.EndsWith("/ResolveRegistryConflict", StringComparison.Ordinal) ? AuditVocabulary.Failure : AuditVocabulary.Success;
+            Assert.Equal((AuditVocabulary.EventTypePatientDataAccess, action, outcome, user, objectType, objectId),
                 (entry.EventType, entry.Action, entry.Outcome, entry.UserId, entry.ObjectType, entry.ObjectId));
             Assert.Equal(log.NodeId, entry.NodeId);
             Assert.Equal("127.0.0.1", entry.SourceAddress.Replace("::ffff:", "", StringComparison.Ordinal));

@@ -105,6 +105,7 @@ public sealed class AuthorizationMatrixTests(AuthorizationMatrixTests.Network ne
         private SpokeNode _spokeA = null!;
         private SpokeNode _spokeB = null!;
         private string _consultationC = "";
+        private string _recordR = "";
 
         public Dictionary<string, Call> Calls { get; } = [];
 
@@ -165,6 +166,13 @@ public sealed class AuthorizationMatrixTests(AuthorizationMatrixTests.Network ne
             await localB2.SubmitConsultationAsync(atB);
             await Eventually.UntilAsync(async () => (await localB2.GetConsultationAsync(new() { ConsultationId = atB.ConsultationId })).Consultation,
                 c => c.Status == ConsultationStatus.Assigned, "spoke B's consultation assigned");
+            // Registry record R: spoke A's, at the hub.
+            var registryA = RegistryA(Token(CallerRoles.LocalClient, true));
+            var record = RareCancerNetwork.Tests.Shared.RegistrySamples.Record("CORE-004");
+            _recordR = record.RecordId;
+            await registryA.CreateRegistryRecordAsync(new() { LocalPatientId = "MATRIX-R", Record = record });
+            await Eventually.UntilAsync(async () => (await registryA.GetRegistryRecordAsync(new() { RecordId = _recordR })).Record,
+                r => r.SyncState == RegistrySyncState.Synchronised, "record R at the hub");
             DeclareCalls();
         }
 
@@ -209,6 +217,40 @@ public sealed class AuthorizationMatrixTests(AuthorizationMatrixTests.Network ne
                     FromTime = Google.Protobuf.WellKnownTypes.Timestamp.FromDateTimeOffset(DateTimeOffset.UtcNow.AddHours(-1)),
                     ToTime = Google.Protobuf.WellKnownTypes.Timestamp.FromDateTimeOffset(DateTimeOffset.UtcNow.AddHours(1)),
                 })).Rows.Count > 0);
+            var r = _recordR;
+            Calls["/rarecancer.network.v1.RegistrySyncService/DeliverRegistryRecords"] = new(async t =>
+                (await new RegistrySyncService.RegistrySyncServiceClient(HubChannel(t)).DeliverRegistryRecordsAsync(new()
+                {
+                    Records = { RareCancerNetwork.Tests.Shared.RegistrySamples.Record("CORE-004") },
+                })).Results[0].Outcome == RegistryDeliveryOutcome.Stored);
+            Calls["/rarecancer.network.v1.LocalRegistryService/CreateRegistryRecord"] = new(async t =>
+                !(await RegistryA(t).CreateRegistryRecordAsync(new() { LocalPatientId = "MATRIX-NEW", Record = RareCancerNetwork.Tests.Shared.RegistrySamples.Record() })).Duplicate);
+            Calls["/rarecancer.network.v1.LocalRegistryService/UpdateRegistryRecord"] = new(async t =>
+            {
+                var latest = (await RegistryA(Token(CallerRoles.LocalClient, true)).GetRegistryRecordAsync(new() { RecordId = r })).Record.Record.Clone();
+                latest.Version++;
+                latest.FollowUp.LastContactDate = "2026-02-15";
+                return (await RegistryA(t).UpdateRegistryRecordAsync(new() { Record = latest })).Record.Record.Version == latest.Version;
+            });
+            Calls["/rarecancer.network.v1.LocalRegistryService/GetRegistryRecord"] = new(async t =>
+                (await RegistryA(t).GetRegistryRecordAsync(new() { RecordId = r })).Record.Record.RecordId == r);
+            Calls["/rarecancer.network.v1.LocalRegistryService/ListRegistryRecords"] = new(
+                async t => (await RegistryA(t).ListRegistryRecordsAsync(new() { PageSize = 200 })).Records.Any(x => x.Record.RecordId == r), IsListing: true);
+            Calls["/rarecancer.network.v1.LocalRegistryService/ListRegistryRecordVersions"] = new(async t =>
+                (await RegistryA(t).ListRegistryRecordVersionsAsync(new() { RecordId = r })).Versions.Count > 0);
+            Calls["/rarecancer.network.v1.LocalRegistryService/ResolveRegistryConflict"] = new(async t =>
+            {
+                // R is not in conflict: a caller past authorization is told so (FAILED_PRECONDITION), which is all this cell asks.
+                try
+                {
+                    await RegistryA(t).ResolveRegistryConflictAsync(new() { RecordId = r, Resolution = ConflictResolution.KeepSpoke, HubVersion = 1 });
+                    return true;
+                }
+                catch (RpcException e) when (e.StatusCode == StatusCode.FailedPrecondition)
+                {
+                    return true;
+                }
+            });
             Calls["/rarecancer.network.v1.LocalConsultationService/SubmitConsultation"] = new(async t => !(await LocalA(t).SubmitConsultationAsync(Samples.Submission())).Duplicate);
             Calls["/rarecancer.network.v1.LocalConsultationService/ListConsultations"] = new(
                 async t => (await LocalA(t).ListConsultationsAsync(new() { PageSize = 200 })).Consultations.Any(x => x.ConsultationId == c), IsListing: true);
@@ -219,6 +261,8 @@ public sealed class AuthorizationMatrixTests(AuthorizationMatrixTests.Network ne
         private DirectoryService.DirectoryServiceClient Directory(string token) => new(HubChannel(token));
         private ExpertConsultationService.ExpertConsultationServiceClient Expert(string token) => new(HubChannel(token));
         private SpokeSyncService.SpokeSyncServiceClient Sync(string token) => new(HubChannel(token));
+        private LocalRegistryService.LocalRegistryServiceClient RegistryA(string token) =>
+            new(Clients.Channel(_spokeA.Url, _spokeA.CaPath, token, _certificates.GetValueOrDefault(token)));
         private LocalConsultationService.LocalConsultationServiceClient LocalA(string token) => new(Clients.Channel(_spokeA.Url, _spokeA.CaPath, token, _certificates.GetValueOrDefault(token)));
 
         public async ValueTask DisposeAsync()

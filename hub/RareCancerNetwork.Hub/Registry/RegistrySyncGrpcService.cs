@@ -22,6 +22,13 @@ public sealed partial class RegistrySyncGrpcService(RegistryStore store, TimePro
         {
             throw new AccessDeniedException("The token does not identify a spoke node.");
         }
+        // A node never sends another facility's records: that is a fault or an attack, refused as a whole.
+        var foreign = request.Records.Select((record, index) => (record, index)).FirstOrDefault(r => r.record.EnrollingFacilityCode != caller.FacilityCode);
+        if (foreign.record is not null)
+        {
+            throw new AccessDeniedException(
+                $"records[{foreign.index}].enrolling_facility_code is {foreign.record.EnrollingFacilityCode}; this node delivers only its own facility's records ({caller.FacilityCode}).");
+        }
         var today = ConsultationValidation.TodayInJapan(clock);
         var results = new RegistryDeliveryResult[request.Records.Count];
         var accepted = new List<(int Index, RegistryRecord Record)>();
@@ -30,11 +37,7 @@ public sealed partial class RegistrySyncGrpcService(RegistryStore store, TimePro
             var record = request.Records[i];
             var v = new FieldValidator();
             RegistryValidation.Validate(v, record, today, $"records[{i}].");
-            if (record.EnrollingFacilityCode != caller.FacilityCode && v.Violations.Count == 0)
-            {
-                results[i] = Refused(record, $"records[{i}].enrolling_facility_code: this node delivers only its own facility's records ({caller.FacilityCode})");
-            }
-            else if (v.Violations.Count > 0)
+            if (v.Violations.Count > 0)
             {
                 results[i] = Refused(record, string.Join("; ", v.Violations.Select(f => $"{f.Field}: {f.Description}")));
             }

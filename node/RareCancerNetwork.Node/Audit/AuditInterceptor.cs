@@ -101,19 +101,43 @@ public sealed class AuditInterceptor(AuditLog log, NodeDescription node) : Inter
     {
         var http = context.GetHttpContext();
         var rpcName = context.Method[(context.Method.LastIndexOf('/') + 1)..];
-        var objectId = request is IMessage message && message.Descriptor.FindFieldByName("consultation_id") is { } field
-            ? field.Accessor.GetValue(message) as string ?? ""
-            : "";
+        var (objectType, objectId) = AuditedObject(context.Method, request as IMessage);
         return new AuditRecord(AuditVocabulary.EventTypePatientDataAccess, ActionOf(rpcName), outcome, context.Method,
             http.User.FindFirst(NetworkClaims.Subject)?.Value ?? "anonymous", CallerRoles.Of(http.User),
-            http.Connection.RemoteIpAddress?.ToString() ?? "", "consultation", objectId, detail);
+            http.Connection.RemoteIpAddress?.ToString() ?? "", objectType, objectId, detail);
+    }
+
+    /// <summary>
+    /// What a patient-level call touched: a consultation or a registry record, and its id when the request
+    /// names one (<c>consultation_id</c>, <c>record_id</c>, or the <c>record</c> it carries). Never content.
+    /// </summary>
+    public static (string Type, string Id) AuditedObject(string method, IMessage? request)
+    {
+        var registry = method.Contains("Registry", StringComparison.Ordinal);
+        var type = registry ? "registry_record" : "consultation";
+        if (request is null)
+        {
+            return (type, "");
+        }
+        var idField = request.Descriptor.FindFieldByName(registry ? "record_id" : "consultation_id");
+        if (idField is not null && idField.FieldType == Google.Protobuf.Reflection.FieldType.String)
+        {
+            return (type, idField.Accessor.GetValue(request) as string ?? "");
+        }
+        if (registry && request.Descriptor.FindFieldByName("record") is { FieldType: Google.Protobuf.Reflection.FieldType.Message } recordField
+            && recordField.Accessor.GetValue(request) is IMessage record)
+        {
+            return AuditedObject(method, record);
+        }
+        return (type, "");
     }
 
     /// <summary>ATNA action codes from the RPC's verb.</summary>
     public static string ActionOf(string rpcName) => rpcName switch
     {
         _ when rpcName.StartsWith("Submit", StringComparison.Ordinal) || rpcName.StartsWith("Deliver", StringComparison.Ordinal)
-            || rpcName.StartsWith("Forward", StringComparison.Ordinal) => "C",
+            || rpcName.StartsWith("Forward", StringComparison.Ordinal) || rpcName.StartsWith("Create", StringComparison.Ordinal) => "C",
+        _ when rpcName.StartsWith("Update", StringComparison.Ordinal) || rpcName.StartsWith("Resolve", StringComparison.Ordinal) => "U",
         _ when rpcName.StartsWith("Get", StringComparison.Ordinal) || rpcName.StartsWith("List", StringComparison.Ordinal)
             || rpcName.StartsWith("Fetch", StringComparison.Ordinal) || rpcName.StartsWith("Subscribe", StringComparison.Ordinal) => "R",
         _ => "E",

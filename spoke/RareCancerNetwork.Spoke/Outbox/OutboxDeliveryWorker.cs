@@ -64,24 +64,26 @@ public sealed partial class OutboxDeliveryWorker(
             {
                 return await outbox.NextAttemptAtAsync(cancellationToken);
             }
-            // An entry that fails in this pass holds back the rest of its ordering key, and only that.
+            // An entry that fails in this pass holds back the rest of its ordering key, and only that. Ordering
+            // keys never span kinds, so entries may be grouped by kind: audit entries travel together in one
+            // call, and so do registry versions (a backlog or an initial load is a few calls, not one per
+            // record), however the kinds were interleaved in the queue.
             var heldBack = new HashSet<string>(StringComparer.Ordinal);
-            for (var i = 0; i < due.Count;)
+            foreach (var kind in due.GroupBy(e => e.Kind))
             {
-                var entry = due[i];
-                // Consecutive audit entries travel together in one call, and so do registry versions (a backlog
-                // or an initial load is a few calls, not one per record).
-                var run = entry.Kind is OutboxStore.ForwardAuditKind or LocalRegistryStore.DeliverKind
-                    ? due.Skip(i).TakeWhile(e => e.Kind == entry.Kind && !heldBack.Contains(e.OrderingKey)).ToList()
-                    : [entry];
-                i += run.Count;
-                if (heldBack.Contains(entry.OrderingKey))
+                var runs = kind.Key is OutboxStore.ForwardAuditKind or LocalRegistryStore.DeliverKind
+                    ? [kind.ToList()]
+                    : kind.Select(entry => new List<OutboxEntry> { entry });
+                foreach (var run in runs)
                 {
-                    continue;
-                }
-                if (!await AttemptAsync(hubCalls, run, cancellationToken))
-                {
-                    heldBack.Add(entry.OrderingKey);
+                    if (heldBack.Contains(run[0].OrderingKey))
+                    {
+                        continue;
+                    }
+                    if (!await AttemptAsync(hubCalls, run, cancellationToken))
+                    {
+                        heldBack.UnionWith(run.Select(e => e.OrderingKey));
+                    }
                 }
             }
         }

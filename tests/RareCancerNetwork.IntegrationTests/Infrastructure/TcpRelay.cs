@@ -30,6 +30,19 @@ public sealed class TcpRelay : IAsyncDisposable
     /// <summary>Where new connections go from now on, first choice first.</summary>
     public void Route(params int[] backendPorts) => _backends = backendPorts;
 
+    /// <summary>Cuts every open connection (with <see cref="Route"/> to nothing: the network is down).</summary>
+    public void DropConnections()
+    {
+        lock (_open)
+        {
+            foreach (var connection in _open)
+            {
+                connection.Dispose();
+            }
+            _open.Clear();
+        }
+    }
+
     private async Task AcceptAsync()
     {
         while (!_stopping.IsCancellationRequested)

@@ -68,6 +68,9 @@ public class TestNetwork : IAsyncLifetime
     public LocalConsultationService.LocalConsultationServiceClient LocalB(string? token = null) =>
         new(_channels.GetOrAdd((SpokeB.Url, token ?? LocalTokenB), key => Clients.Channel(SpokeB.Url, SpokeB.CaPath, key.Token)));
 
+    public LocalRegistryService.LocalRegistryServiceClient RegistryA(string? token = null) =>
+        new(_channels.GetOrAdd((SpokeA.Url, token ?? LocalTokenA), key => Clients.Channel(SpokeA.Url, SpokeA.CaPath, key.Token)));
+
     public SpokeSyncService.SpokeSyncServiceClient Sync(string? token) => new(HubChannel(token));
 
     public ExpertConsultationService.ExpertConsultationServiceClient Expert(string? token) => new(HubChannel(token));

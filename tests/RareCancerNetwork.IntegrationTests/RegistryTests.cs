@@ -1,0 +1,242 @@
+using Grpc.Core;
+using Microsoft.Extensions.DependencyInjection;
+using RareCancerNetwork.Hub.Registry;
+using RareCancerNetwork.Hub.Storage;
+using RareCancerNetwork.IntegrationTests.Infrastructure;
+using RareCancerNetwork.Node.Storage;
+using RareCancerNetwork.Protos.V1;
+using RareCancerNetwork.Tests.Shared;
+
+namespace RareCancerNetwork.IntegrationTests;
+
+/// <summary>The registry from the spoke's local API to the national registry: versions, conflicts, consent, batches.</summary>
+[Collection(NetworkCollection.Name)]
+public sealed class RegistryTests(TestNetwork network)
+{
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    private LocalRegistryService.LocalRegistryServiceClient Registry() => network.RegistryA();
+
+    private Task<LocalRegistryRecord> AwaitStateAsync(string recordId, RegistrySyncState state) =>
+        Eventually.UntilAsync(async () => (await Registry().GetRegistryRecordAsync(new() { RecordId = recordId }, cancellationToken: Ct)).Record,
+            r => r.SyncState == state, $"record {recordId} {state}");
+
+    private Task<RegistryRecord?> AtHubAsync(string recordId) =>
+        network.Hub.Services.GetRequiredService<RegistryStore>().GetAsync(recordId, Ct);
+
+    [Fact]
+    public async Task Create_Update_ReachTheHub_StaleLocalUpdateRefused_HistoryKept()
+    {
+        var record = RegistrySamples.Record(TestNetwork.FacilityA);
+        var created = await Registry().CreateRegistryRecordAsync(new() { LocalPatientId = "REG-0001", Record = record }, cancellationToken: Ct);
+        Assert.False(created.Duplicate);
+        Assert.Equal(RegistrySyncState.Pending, created.Record.SyncState);
+        Assert.Matches("^[0-9a-f]{64}$", created.Record.Record.PatientPseudonym);
+        Assert.Equal(TestNetwork.FacilityA, created.Record.Record.EnrollingFacilityCode);
+        await AwaitStateAsync(record.RecordId, RegistrySyncState.Synchronised);
+        var atHub = await AtHubAsync(record.RecordId);
+        Assert.Equal(created.Record.Record, atHub);
+        Assert.DoesNotContain("REG-0001", atHub!.ToString(), StringComparison.Ordinal);
+        Assert.Equal("MDM2阻害薬（治験）", atHub.TreatmentLines[1].Regimen);
+
+        // A retried create is recognised.
+        Assert.True((await Registry().CreateRegistryRecordAsync(new() { LocalPatientId = "REG-0001", Record = record }, cancellationToken: Ct)).Duplicate);
+
+        var update = created.Record.Record.Clone();
+        update.Version = 2;
+        update.Ecog = 2;
+        update.FollowUp.LastContactDate = "2026-02-20";
+        await Registry().UpdateRegistryRecordAsync(new() { Record = update }, cancellationToken: Ct);
+        await AwaitStateAsync(record.RecordId, RegistrySyncState.Synchronised);
+        Assert.Equal(2, (await AtHubAsync(record.RecordId))!.Ecog);
+
+        // Someone else's change came first: refused, with what to do.
+        var stale = update.Clone();
+        stale.Ecog = 3;
+        var refused = await RpcAssert.FailsAsync(StatusCode.FailedPrecondition,
+            () => Registry().UpdateRegistryRecordAsync(new() { Record = stale }, cancellationToken: Ct).ResponseAsync);
+        Assert.Contains("latest version is 2", refused.Status.Detail, StringComparison.Ordinal);
+
+        var versions = (await Registry().ListRegistryRecordVersionsAsync(new() { RecordId = record.RecordId }, cancellationToken: Ct)).Versions;
+        Assert.Equal([1L, 2L], versions.Select(v => v.Version));
+        Assert.Equal([1L, 2L], (await network.Hub.Services.GetRequiredService<RegistryStore>().VersionsAsync(record.RecordId, Ct)).Select(v => v.Version));
+    }
+
+    [Fact]
+    public async Task StaleAtTheHub_ShowsTheConflictWithBothVersions_UntilAPersonResolvesIt()
+    {
+        var keep = await CreateSynchronisedAsync("REG-KEEP");
+        var take = await CreateSynchronisedAsync("REG-TAKE");
+        // Another version 2 reached the hub first (the spoke restored from an older backup, say).
+        foreach (var record in new[] { keep, take })
+        {
+            var competing = record.Clone();
+            competing.Version = 2;
+            competing.Ecog = 4;
+            competing.Biomarkers[0].Detail = "copy number 30";
+            var answer = await new RegistrySyncService.RegistrySyncServiceClient(network.HubChannel(network.NodeTokenA))
+                .DeliverRegistryRecordsAsync(new() { Records = { competing } }, cancellationToken: Ct);
+            Assert.Equal(RegistryDeliveryOutcome.Stored, answer.Results[0].Outcome);
+
+            var mine = record.Clone();
+            mine.Version = 2;
+            mine.Ecog = 0;
+            mine.FollowUp.LastContactDate = "2026-02-25";
+            await Registry().UpdateRegistryRecordAsync(new() { Record = mine }, cancellationToken: Ct);
+        }
+
+        var conflict = await AwaitStateAsync(keep.RecordId, RegistrySyncState.Conflict);
+        Assert.Equal(0, conflict.Record.Ecog);
+        Assert.Equal(4, conflict.HubVersion.Ecog);
+        Assert.Equal(["ecog", "biomarkers[0].detail", "follow_up.last_contact_date"], conflict.DifferingFields);
+        Assert.Contains("holds version 2", conflict.SyncError, StringComparison.Ordinal);
+        var listed = (await Registry().ListRegistryRecordsAsync(new() { ConflictsOnly = true }, cancellationToken: Ct)).Records;
+        Assert.Contains(listed, r => r.Record.RecordId == keep.RecordId);
+        Assert.All(listed, r => Assert.Equal(RegistrySyncState.Conflict, r.SyncState));
+
+        // While in conflict, no further update: a person decides first.
+        var another = conflict.Record.Clone();
+        another.Version = 3;
+        await RpcAssert.FailsAsync(StatusCode.FailedPrecondition, () => Registry().UpdateRegistryRecordAsync(new() { Record = another }, cancellationToken: Ct).ResponseAsync);
+        await RpcAssert.FailsAsync(StatusCode.FailedPrecondition, () => Registry().ResolveRegistryConflictAsync(
+            new() { RecordId = keep.RecordId, Resolution = ConflictResolution.KeepSpoke, HubVersion = 1 }, cancellationToken: Ct).ResponseAsync);
+
+        // Keep the spoke's content: a version 3 on top of the hub's version 2.
+        await Registry().ResolveRegistryConflictAsync(new() { RecordId = keep.RecordId, Resolution = ConflictResolution.KeepSpoke, HubVersion = 2 }, cancellationToken: Ct);
+        var kept = await AwaitStateAsync(keep.RecordId, RegistrySyncState.Synchronised);
+        Assert.Equal(3, kept.Record.Version);
+        var keptAtHub = (await AtHubAsync(keep.RecordId))!;
+        Assert.Equal(3, keptAtHub.Version);
+        Assert.Equal(0, keptAtHub.Ecog);
+        Assert.Equal("2026-02-25", keptAtHub.FollowUp.LastContactDate);
+
+        // Take the hub's: the spoke's record becomes the hub's version 2; nothing more is sent.
+        await AwaitStateAsync(take.RecordId, RegistrySyncState.Conflict);
+        var taken = (await Registry().ResolveRegistryConflictAsync(new() { RecordId = take.RecordId, Resolution = ConflictResolution.TakeHub, HubVersion = 2 },
+            cancellationToken: Ct)).Record;
+        Assert.Equal(RegistrySyncState.Synchronised, taken.SyncState);
+        Assert.Equal(await AtHubAsync(take.RecordId), taken.Record);
+        var history = (await Registry().ListRegistryRecordVersionsAsync(new() { RecordId = take.RecordId }, cancellationToken: Ct)).Versions;
+        Assert.Equal([1L, 2L, 2L], history.Select(v => v.Version));
+        Assert.Equal(4, history[^1].Ecog);
+    }
+
+    [Fact]
+    public async Task WithoutRegistryConsent_TheRecordNeverLeavesTheSpoke_UntilConsentIsRecorded()
+    {
+        var record = RegistrySamples.Record(TestNetwork.FacilityA);
+        record.Consent.RegistryParticipation = false;
+        var created = (await Registry().CreateRegistryRecordAsync(new() { LocalPatientId = "REG-LOCAL", Record = record }, cancellationToken: Ct)).Record;
+        Assert.Equal(RegistrySyncState.LocalOnly, created.SyncState);
+
+        // A later record is delivered meanwhile: the consent-less one is still not at the hub, and never queued.
+        var later = await CreateSynchronisedAsync("REG-AFTER");
+        Assert.NotNull(await AtHubAsync(later.RecordId));
+        Assert.Null(await AtHubAsync(record.RecordId));
+        Assert.Equal(0, await SpokeOutboxCountAsync(record.RecordId));
+
+        var consented = created.Record.Clone();
+        consented.Version = 2;
+        consented.Consent.RegistryParticipation = true;
+        await Registry().UpdateRegistryRecordAsync(new() { Record = consented }, cancellationToken: Ct);
+        await AwaitStateAsync(record.RecordId, RegistrySyncState.Synchronised);
+        Assert.Equal(2, (await AtHubAsync(record.RecordId))!.Version);
+
+        // Switching participation off again is not an update: withdrawal is its own operation.
+        var off = consented.Clone();
+        off.Version = 3;
+        off.Consent.RegistryParticipation = false;
+        var refusal = await RpcAssert.FailsAsync(StatusCode.FailedPrecondition, () => Registry().UpdateRegistryRecordAsync(new() { Record = off }, cancellationToken: Ct).ResponseAsync);
+        Assert.Contains("withdrawal", refusal.Status.Detail, StringComparison.Ordinal);
+    }
+
+    /// <summary>A spoke back from an outage sends its backlog in a few calls, not one per record.</summary>
+    [Fact]
+    public async Task ABacklogAfterAnOutage_TravelsInBatches_NotOneCallPerRecord()
+    {
+        // Within one client's burst budget (docs/security.md).
+        const int count = 150;
+        using var folder = new TempFolder("rcn-registry-backlog");
+        await using var link = new TcpRelay(network.Hub.Port);
+        var hub = network.Hub;
+        var node = await hub.RegisterSpokeAsync("spoke-outage", "CORE-010", folder.Sub("spoke"));
+        var local = await hub.RegisterLocalClientAsync("spoke-outage", "bulk-load");
+        await using var spoke = await SpokeNode.StartAsync(folder.Sub("spoke"), link.Url, hub.CaPath, "spoke-outage", "CORE-010", node);
+        var client = new LocalRegistryService.LocalRegistryServiceClient(Clients.Channel(spoke.Url, spoke.CaPath,
+            await Clients.TokenAsync(link.Url, hub.CaPath, local, RareCancerNetwork.Node.Authorization.NetworkClaims.Scopes.Local)));
+        // The spoke has met the hub once (it holds the hub's keys), then the network goes down.
+        await Eventually.UntilAsync(async () =>
+        {
+            try
+            {
+                await client.ListRegistryRecordsAsync(new(), cancellationToken: Ct);
+                return true;
+            }
+            catch (RpcException e) when (e.StatusCode == StatusCode.Unavailable)
+            {
+                return false;
+            }
+        }, reached => reached, "the spoke has the hub's keys");
+        link.Route();
+        link.DropConnections();
+
+        var records = Enumerable.Range(0, count).Select(i => RegistrySamples.Record("CORE-010")).ToList();
+        foreach (var (record, i) in records.Select((record, i) => (record, i)))
+        {
+            await client.CreateRegistryRecordAsync(new() { LocalPatientId = $"OUTAGE-{i:D4}", Record = record }, cancellationToken: Ct);
+        }
+        var before = await HubCallsAsync("node-spoke-outage");
+        link.Route(hub.Port);
+        await Eventually.UntilAsync(async () => (await client.ListRegistryRecordsAsync(new() { PageSize = 200 }, cancellationToken: Ct)).Records,
+            listed => listed.Count == count && listed.All(r => r.SyncState == RegistrySyncState.Synchronised), "every record synchronised");
+        var calls = await HubCallsAsync("node-spoke-outage") - before;
+        Assert.True(calls <= 5, $"{count} records took {calls} delivery calls");
+        Assert.Equal(count, await HubRecordCountAsync("CORE-010"));
+    }
+
+    [Fact]
+    public async Task InvalidRecord_IsRefusedAtTheSpoke_WithFieldPaths_AndNothingStored()
+    {
+        var record = RegistrySamples.Record(TestNetwork.FacilityA);
+        record.Biomarkers[2].Gene = "HER2";
+        record.Diagnosis.TopographyCode = "C99.9";
+        var failure = await RpcAssert.FailsAsync(StatusCode.InvalidArgument,
+            () => Registry().CreateRegistryRecordAsync(new() { LocalPatientId = "REG-BAD", Record = record }, cancellationToken: Ct).ResponseAsync);
+        Assert.Contains("record.biomarkers[2].gene", failure.Status.Detail, StringComparison.Ordinal);
+        Assert.Contains("HER2 is an alias of ERBB2", failure.Status.Detail, StringComparison.Ordinal);
+        Assert.Contains("record.diagnosis.topography_code", failure.Status.Detail, StringComparison.Ordinal);
+        await RpcAssert.FailsAsync(StatusCode.NotFound, () => Registry().GetRegistryRecordAsync(new() { RecordId = record.RecordId }, cancellationToken: Ct).ResponseAsync);
+        await RpcAssert.FailsAsync(StatusCode.InvalidArgument,
+            () => Registry().CreateRegistryRecordAsync(new() { LocalPatientId = "REG-BAD", Record = new RegistryRecord { RecordId = "x", Version = 2 } }, cancellationToken: Ct).ResponseAsync);
+    }
+
+    private async Task<RegistryRecord> CreateSynchronisedAsync(string localPatientId)
+    {
+        var record = RegistrySamples.Record(TestNetwork.FacilityA);
+        await Registry().CreateRegistryRecordAsync(new() { LocalPatientId = localPatientId, Record = record }, cancellationToken: Ct);
+        return (await AwaitStateAsync(record.RecordId, RegistrySyncState.Synchronised)).Record;
+    }
+
+    private async Task<long> SpokeOutboxCountAsync(string recordId)
+    {
+        await using var connection = await network.SpokeA.Services.GetRequiredService<RareCancerNetwork.Spoke.Store.SpokeDatabase>().OpenAsync(Ct);
+        await using var command = connection.Command("SELECT COUNT(*) FROM outbox WHERE aggregate_id = $id").With("$id", recordId);
+        return await command.ScalarInt64Async(Ct);
+    }
+
+    /// <summary>Registry delivery calls the hub has audited from a node's client.</summary>
+    private async Task<long> HubCallsAsync(string clientId)
+    {
+        await using var connection = await network.Hub.Services.GetRequiredService<HubDatabase>().OpenAsync(Ct);
+        await using var command = connection.Command("SELECT COUNT(*) FROM audit_log WHERE event LIKE '%DeliverRegistryRecords' AND user_id = @client")
+            .With("@client", clientId);
+        return await command.ScalarInt64Async(Ct);
+    }
+
+    private async Task<long> HubRecordCountAsync(string facilityCode)
+    {
+        await using var connection = await network.Hub.Services.GetRequiredService<HubDatabase>().OpenAsync(Ct);
+        await using var command = connection.Command("SELECT COUNT(*) FROM registry_records WHERE facility_code = @facility").With("@facility", facilityCode);
+        return await command.ScalarInt64Async(Ct);
+    }
+}
