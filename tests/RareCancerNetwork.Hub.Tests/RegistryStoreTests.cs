@@ -94,4 +94,37 @@ public sealed class RegistryStoreTests
         Assert.All(batch, record => Assert.Equal(1, outcomes.Count(o => o.Single(r => r.RecordId == record.RecordId).Outcome == RegistryDeliveryOutcome.Stored)));
         Assert.Equal(50, await hub.ScalarAsync("SELECT COUNT(*) FROM registry_record_versions"));
     }
+
+    [Theory, InlineData(HubStorageProvider.Sqlite), InlineData(HubStorageProvider.Postgres)]
+    public async Task Withdrawal_LeavesOnlyTheTombstone_AndRefusesTheRecordFromThenOn(HubStorageProvider provider)
+    {
+        var (hub, registry) = await CreateAsync(provider);
+        await using var _ = hub;
+        var v1 = RegistrySamples.Record();
+        var v2 = v1.Clone();
+        v2.Version = 2;
+        await registry.DeliverAsync(HubStore.NodeId, [v1, v2], Ct);
+        var withdrawal = new DeliverRegistryWithdrawalRequest { RecordId = v1.RecordId, WithdrawnOn = "2026-02-10", RecordedBy = "yamada", PatientPseudonym = v1.PatientPseudonym };
+
+        Assert.True(await registry.WithdrawAsync(HubStore.NodeId, withdrawal, Ct));
+        Assert.False(await registry.WithdrawAsync(HubStore.NodeId, withdrawal, Ct));
+        Assert.Null(await registry.GetAsync(v1.RecordId, Ct));
+        Assert.Empty(await registry.VersionsAsync(v1.RecordId, Ct));
+        Assert.Equal(0, await hub.ScalarAsync($"SELECT COUNT(*) FROM registry_records WHERE record_id = '{v1.RecordId}'"));
+        Assert.Equal(1, await hub.ScalarAsync(
+            $"SELECT COUNT(*) FROM registry_withdrawals WHERE record_id = '{v1.RecordId}' AND patient_pseudonym = '{v1.PatientPseudonym}' AND withdrawn_on = '2026-02-10' AND recorded_by = 'yamada'"));
+
+        var again = v2.Clone();
+        again.Version = 3;
+        var refused = Assert.Single(await registry.DeliverAsync(HubStore.NodeId, [again], Ct));
+        Assert.Equal(RegistryDeliveryOutcome.Refused, refused.Outcome);
+        Assert.Contains("withdrawn", refused.Message, StringComparison.Ordinal);
+        // Another node cannot withdraw (or learn of) a record that is not its own.
+        var other = RegistrySamples.Record();
+        await registry.DeliverAsync(HubStore.NodeId, [other], Ct);
+        await hub.ExecuteAsync("INSERT INTO spoke_nodes (node_id, facility_code, registered_at) VALUES ('other', 'CORE-004', '2026-01-01T00:00:00.0000000Z')");
+        await Assert.ThrowsAsync<RareCancerNetwork.Node.Errors.AccessDeniedException>(() => registry.WithdrawAsync("other",
+            new DeliverRegistryWithdrawalRequest { RecordId = other.RecordId, WithdrawnOn = "2026-02-10", RecordedBy = "x", PatientPseudonym = other.PatientPseudonym }, Ct));
+        Assert.NotNull(await registry.GetAsync(other.RecordId, Ct));
+    }
 }

@@ -27,6 +27,12 @@ public sealed class AuditTests(TestNetwork network)
         var record = RareCancerNetwork.Tests.Shared.RegistrySamples.Record(TestNetwork.FacilityA);
         await network.RegistryA().CreateRegistryRecordAsync(new() { LocalPatientId = "AUDIT-REG", Record = record }, cancellationToken: Ct);
         var r = record.RecordId;
+        var withdrawnAtHub = RareCancerNetwork.Tests.Shared.RegistrySamples.Record(TestNetwork.FacilityA);
+        await new RegistrySyncService.RegistrySyncServiceClient(network.HubChannel(network.NodeTokenA))
+            .DeliverRegistryRecordsAsync(new() { Records = { withdrawnAtHub } }, cancellationToken: Ct);
+        var withdrawnAtSpoke = RareCancerNetwork.Tests.Shared.RegistrySamples.Record(TestNetwork.FacilityA);
+        withdrawnAtSpoke.Consent.RegistryParticipation = false;
+        await network.RegistryA().CreateRegistryRecordAsync(new() { LocalPatientId = "AUDIT-WITHDRAW", Record = withdrawnAtSpoke }, cancellationToken: Ct);
         var calls = new (string Method, AuditLog Log, string User, string Action, string ObjectId, Func<Task> Call)[]
         {
             ("/rarecancer.network.v1.LocalConsultationService/SubmitConsultation", spokeLog, "local-spoke-a-pathology", "C", "", null!),
@@ -63,6 +69,13 @@ public sealed class AuditTests(TestNetwork network)
             ("/rarecancer.network.v1.LocalRegistryService/ResolveRegistryConflict", spokeLog, "local-spoke-a-pathology", "U", r, async () =>
                 await RpcAssert.FailsAsync(Grpc.Core.StatusCode.FailedPrecondition, () => network.RegistryA().ResolveRegistryConflictAsync(
                     new() { RecordId = r, Resolution = ConflictResolution.KeepSpoke, HubVersion = 1 }, cancellationToken: Ct).ResponseAsync)),
+            ("/rarecancer.network.v1.RegistrySyncService/DeliverRegistryWithdrawal", hubLog, "node-spoke-a", "D", withdrawnAtHub.RecordId, async () =>
+                await new RegistrySyncService.RegistrySyncServiceClient(network.HubChannel(network.NodeTokenA)).DeliverRegistryWithdrawalAsync(new()
+                {
+                    RecordId = withdrawnAtHub.RecordId, WithdrawnOn = "2026-02-01", RecordedBy = "auditor", PatientPseudonym = withdrawnAtHub.PatientPseudonym,
+                }, cancellationToken: Ct)),
+            ("/rarecancer.network.v1.LocalRegistryService/WithdrawRegistryConsent", spokeLog, "local-spoke-a-pathology", "D", withdrawnAtSpoke.RecordId, async () =>
+                await network.RegistryA().WithdrawRegistryConsentAsync(new() { RecordId = withdrawnAtSpoke.RecordId, WithdrawnOn = "2026-02-01" }, cancellationToken: Ct)),
             ("/rarecancer.network.v1.RegistrySyncService/DeliverRegistryRecords", hubLog, "node-spoke-a", "C", "", async () =>
                 await new RegistrySyncService.RegistrySyncServiceClient(network.HubChannel(network.NodeTokenA)).DeliverRegistryRecordsAsync(
                     new() { Records = { RareCancerNetwork.Tests.Shared.RegistrySamples.Record(TestNetwork.FacilityA) } }, cancellationToken: Ct)),

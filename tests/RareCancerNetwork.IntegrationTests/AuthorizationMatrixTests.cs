@@ -223,6 +223,23 @@ public sealed class AuthorizationMatrixTests(AuthorizationMatrixTests.Network ne
                 {
                     Records = { RareCancerNetwork.Tests.Shared.RegistrySamples.Record("CORE-004") },
                 })).Results[0].Outcome == RegistryDeliveryOutcome.Stored);
+            Calls["/rarecancer.network.v1.RegistrySyncService/DeliverRegistryWithdrawal"] = new(async t =>
+            {
+                // A record of spoke A's that only the hub holds: withdrawn by its own node, refused to another.
+                var record = RareCancerNetwork.Tests.Shared.RegistrySamples.Record("CORE-004");
+                var sync = new RegistrySyncService.RegistrySyncServiceClient(HubChannel(Token(CallerRoles.SpokeNode, true)));
+                await sync.DeliverRegistryRecordsAsync(new() { Records = { record } });
+                return (await new RegistrySyncService.RegistrySyncServiceClient(HubChannel(t)).DeliverRegistryWithdrawalAsync(new()
+                {
+                    RecordId = record.RecordId, WithdrawnOn = "2026-02-01", RecordedBy = "matrix", PatientPseudonym = record.PatientPseudonym,
+                })).RecordDeleted;
+            });
+            Calls["/rarecancer.network.v1.LocalRegistryService/WithdrawRegistryConsent"] = new(async t =>
+            {
+                var record = RareCancerNetwork.Tests.Shared.RegistrySamples.Record();
+                await RegistryA(Token(CallerRoles.LocalClient, true)).CreateRegistryRecordAsync(new() { LocalPatientId = "MATRIX-W", Record = record });
+                return (await RegistryA(t).WithdrawRegistryConsentAsync(new() { RecordId = record.RecordId, WithdrawnOn = "2026-02-01" })).RecordId == record.RecordId;
+            });
             Calls["/rarecancer.network.v1.LocalRegistryService/CreateRegistryRecord"] = new(async t =>
                 !(await RegistryA(t).CreateRegistryRecordAsync(new() { LocalPatientId = "MATRIX-NEW", Record = RareCancerNetwork.Tests.Shared.RegistrySamples.Record() })).Duplicate);
             Calls["/rarecancer.network.v1.LocalRegistryService/UpdateRegistryRecord"] = new(async t =>

@@ -210,6 +210,43 @@ public sealed class RegistryTests(TestNetwork network)
             () => Registry().CreateRegistryRecordAsync(new() { LocalPatientId = "REG-BAD", Record = new RegistryRecord { RecordId = "x", Version = 2 } }, cancellationToken: Ct).ResponseAsync);
     }
 
+    [Fact]
+    public async Task Withdrawal_DeletesTheRecordHereAndAtTheHub_WhichKeepsOnlyTheTombstone()
+    {
+        var record = await CreateSynchronisedAsync("REG-WITHDRAW");
+        var update = record.Clone();
+        update.Version = 2;
+        update.Ecog = 3;
+        await Registry().UpdateRegistryRecordAsync(new() { Record = update }, cancellationToken: Ct);
+        var withdrawn = await Registry().WithdrawRegistryConsentAsync(new() { RecordId = record.RecordId, WithdrawnOn = "2026-02-10" }, cancellationToken: Ct);
+        Assert.Equal("local-spoke-a-pathology", withdrawn.RecordedBy);
+        // A repeat is answered with the same tombstone.
+        Assert.Equal(withdrawn, await Registry().WithdrawRegistryConsentAsync(new() { RecordId = record.RecordId, WithdrawnOn = "2026-02-11" }, cancellationToken: Ct));
+
+        var gone = await RpcAssert.FailsAsync(StatusCode.NotFound,
+            () => Registry().GetRegistryRecordAsync(new() { RecordId = record.RecordId }, cancellationToken: Ct).ResponseAsync);
+        Assert.Contains("consent was withdrawn on 2026-02-10", gone.Status.Detail, StringComparison.Ordinal);
+        Assert.DoesNotContain((await Registry().ListRegistryRecordsAsync(new() { PageSize = 200 }, cancellationToken: Ct)).Records, r => r.Record.RecordId == record.RecordId);
+        Assert.Equal(0, await SpokeCountAsync("SELECT COUNT(*) FROM registry_record_versions WHERE record_id = $id", record.RecordId));
+        Assert.Equal(0, await SpokeCountAsync("SELECT COUNT(*) FROM outbox WHERE aggregate_id = $id AND kind = 'deliver_registry_record' AND length(payload) > 0", record.RecordId));
+
+        await Eventually.UntilAsync(() => AtHubAsync(record.RecordId), atHub => atHub is null, "the record deleted at the hub");
+        Assert.Empty(await network.Hub.Services.GetRequiredService<RegistryStore>().VersionsAsync(record.RecordId, Ct));
+        await using var connection = await network.Hub.Services.GetRequiredService<HubDatabase>().OpenAsync(Ct);
+        await using var tombstone = connection.Command("SELECT patient_pseudonym, withdrawn_on, recorded_by FROM registry_withdrawals WHERE record_id = @id")
+            .With("@id", record.RecordId);
+        await using var reader = await tombstone.ExecuteReaderAsync(Ct);
+        Assert.True(await reader.ReadAsync(Ct));
+        Assert.Equal((record.PatientPseudonym, "2026-02-10", "local-spoke-a-pathology"), (reader.GetString(0), reader.GetString(1), reader.GetString(2)));
+    }
+
+    private async Task<long> SpokeCountAsync(string sql, string recordId)
+    {
+        await using var connection = await network.SpokeA.Services.GetRequiredService<RareCancerNetwork.Spoke.Store.SpokeDatabase>().OpenAsync(Ct);
+        await using var command = connection.Command(sql).With("$id", recordId);
+        return await command.ScalarInt64Async(Ct);
+    }
+
     private async Task<RegistryRecord> CreateSynchronisedAsync(string localPatientId)
     {
         var record = RegistrySamples.Record(TestNetwork.FacilityA);
@@ -217,12 +254,7 @@ public sealed class RegistryTests(TestNetwork network)
         return (await AwaitStateAsync(record.RecordId, RegistrySyncState.Synchronised)).Record;
     }
 
-    private async Task<long> SpokeOutboxCountAsync(string recordId)
-    {
-        await using var connection = await network.SpokeA.Services.GetRequiredService<RareCancerNetwork.Spoke.Store.SpokeDatabase>().OpenAsync(Ct);
-        await using var command = connection.Command("SELECT COUNT(*) FROM outbox WHERE aggregate_id = $id").With("$id", recordId);
-        return await command.ScalarInt64Async(Ct);
-    }
+    private Task<long> SpokeOutboxCountAsync(string recordId) => SpokeCountAsync("SELECT COUNT(*) FROM outbox WHERE aggregate_id = $id", recordId);
 
     /// <summary>Registry delivery calls the hub has audited from a node's client.</summary>
     private async Task<long> HubCallsAsync(string clientId)

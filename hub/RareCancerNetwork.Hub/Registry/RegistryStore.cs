@@ -2,6 +2,7 @@ using System.Data.Common;
 using System.Security.Cryptography;
 using Google.Protobuf;
 using RareCancerNetwork.Hub.Storage;
+using RareCancerNetwork.Node.Errors;
 using RareCancerNetwork.Node.Storage;
 using RareCancerNetwork.Protos.V1;
 
@@ -29,6 +30,48 @@ public sealed class RegistryStore(HubDatabase database, TimeProvider clock)
                 results.Add(await ApplyAsync(connection, transaction, nodeId, record, now, cancellationToken));
             }
             return results;
+        }, cancellationToken);
+    }
+
+    /// <summary>
+    /// Records a withdrawal of consent: the tombstone (pseudonym, date, who) is kept, the record and every
+    /// version of it are deleted. A repeat changes nothing.
+    /// </summary>
+    /// <returns>Whether the registry held the record until now.</returns>
+    public Task<bool> WithdrawAsync(string nodeId, DeliverRegistryWithdrawalRequest withdrawal, CancellationToken cancellationToken)
+    {
+        var now = clock.GetUtcNow().ToDbText();
+        return database.WriteAsync(async (connection, transaction) =>
+        {
+            var current = await CurrentAsync(connection, transaction, withdrawal.RecordId, cancellationToken);
+            if (current is { } held && held.NodeId != nodeId)
+            {
+                throw new AccessDeniedException($"Record {withdrawal.RecordId} belongs to another spoke node.");
+            }
+            await using (var tombstone = connection.Command(
+                """
+                INSERT INTO registry_withdrawals (record_id, patient_pseudonym, withdrawn_on, recorded_by, recorded_at)
+                VALUES (@id, @pseudonym, @on, @by, @now) ON CONFLICT (record_id) DO NOTHING
+                """, transaction)
+                .With("@id", withdrawal.RecordId).With("@pseudonym", current?.Record.PatientPseudonym ?? withdrawal.PatientPseudonym)
+                .With("@on", withdrawal.WithdrawnOn).With("@by", withdrawal.RecordedBy).With("@now", now))
+            {
+                await tombstone.ExecuteNonQueryAsync(cancellationToken);
+            }
+            if (current is null)
+            {
+                return false;
+            }
+            // The versions first: the tombstone above is what lets their guard allow it.
+            await using (var versions = connection.Command("DELETE FROM registry_record_versions WHERE record_id = @id", transaction).With("@id", withdrawal.RecordId))
+            {
+                await versions.ExecuteNonQueryAsync(cancellationToken);
+            }
+            await using (var record = connection.Command("DELETE FROM registry_records WHERE record_id = @id", transaction).With("@id", withdrawal.RecordId))
+            {
+                await record.ExecuteNonQueryAsync(cancellationToken);
+            }
+            return true;
         }, cancellationToken);
     }
 

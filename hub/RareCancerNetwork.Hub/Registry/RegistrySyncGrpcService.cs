@@ -67,6 +67,24 @@ public sealed partial class RegistrySyncGrpcService(RegistryStore store, TimePro
         return response;
     }
 
+    public override async Task<DeliverRegistryWithdrawalResponse> DeliverRegistryWithdrawal(DeliverRegistryWithdrawalRequest request, ServerCallContext context)
+    {
+        var v = new FieldValidator();
+        v.Uuid("record_id", request.RecordId);
+        v.Date("withdrawn_on", request.WithdrawnOn, ConsultationValidation.TodayInJapan(clock));
+        v.Text("recorded_by", request.RecordedBy, ContractLimits.PersonName);
+        v.Pattern("patient_pseudonym", request.PatientPseudonym, FieldValidator.Sha256Hex(), "must be 64 lowercase hexadecimal characters (the spoke's keyed hash)");
+        v.ThrowIfInvalid();
+        var caller = NetworkCaller.From(context.GetHttpContext().User);
+        if (caller.NodeId is null)
+        {
+            throw new AccessDeniedException("The token does not identify a spoke node.");
+        }
+        var deleted = await store.WithdrawAsync(caller.NodeId, request, context.CancellationToken);
+        LogWithdrawn(logger, request.RecordId, caller.NodeId, deleted);
+        return new DeliverRegistryWithdrawalResponse { RecordDeleted = deleted };
+    }
+
     private static RegistryDeliveryResult Refused(RegistryRecord record, string message) => new()
     {
         RecordId = record.RecordId,
@@ -74,6 +92,9 @@ public sealed partial class RegistrySyncGrpcService(RegistryStore store, TimePro
         Outcome = RegistryDeliveryOutcome.Refused,
         Message = message,
     };
+
+    [LoggerMessage(EventId = 1402, Level = LogLevel.Information, Message = "Registry record {RecordId}: consent withdrawn, recorded by node {NodeId} (record deleted: {Deleted})")]
+    private static partial void LogWithdrawn(ILogger logger, string recordId, string nodeId, bool deleted);
 
     [LoggerMessage(EventId = 1401, Level = LogLevel.Information,
         Message = "Node {NodeId} delivered {Count} registry versions: {Stored} stored, {Stale} stale, {Refused} refused")]

@@ -135,6 +135,7 @@ public sealed class AuditInterceptor(AuditLog log, NodeDescription node) : Inter
     /// <summary>ATNA action codes from the RPC's verb.</summary>
     public static string ActionOf(string rpcName) => rpcName switch
     {
+        _ when rpcName.Contains("Withdraw", StringComparison.Ordinal) => "D",
         _ when rpcName.StartsWith("Submit", StringComparison.Ordinal) || rpcName.StartsWith("Deliver", StringComparison.Ordinal)
             || rpcName.StartsWith("Forward", StringComparison.Ordinal) || rpcName.StartsWith("Create", StringComparison.Ordinal) => "C",
         _ when rpcName.StartsWith("Update", StringComparison.Ordinal) || rpcName.StartsWith("Resolve", StringComparison.Ordinal) => "U",

@@ -17,8 +17,8 @@ public sealed class InvalidFieldsException(IReadOnlyList<FieldViolation> violati
 }
 
 /// <summary>The resource does not exist (or the caller may not know it exists) → NOT_FOUND.</summary>
-public sealed class ResourceNotFoundException(string resourceType, string id)
-    : NetworkException($"{resourceType} '{id}' was not found.")
+public sealed class ResourceNotFoundException(string resourceType, string id, string? reason = null)
+    : NetworkException(reason is null ? $"{resourceType} '{id}' was not found." : $"{resourceType} '{id}' was not found: {reason}.")
 {
     public string ResourceType { get; } = resourceType;
 }

@@ -148,6 +148,10 @@ public sealed partial class OutboxDeliveryWorker(
                     request.Entries.AddRange(entries.Select(e => AuditEntry.Parser.ParseFrom(e.Payload)));
                     await hub.Sync.ForwardAuditEntriesAsync(request, deadline: DateTime.UtcNow.Add(CallTimeout), cancellationToken: cancellationToken);
                     break;
+                case LocalRegistryStore.WithdrawKind:
+                    await hub.Registry.DeliverRegistryWithdrawalAsync(DeliverRegistryWithdrawalRequest.Parser.ParseFrom(entries[0].Payload),
+                        deadline: DateTime.UtcNow.Add(CallTimeout), cancellationToken: cancellationToken);
+                    break;
                 case LocalRegistryStore.DeliverKind:
                     var batch = new DeliverRegistryRecordsRequest();
                     batch.Records.AddRange(entries.Select(e => RegistryRecord.Parser.ParseFrom(e.Payload)));

@@ -8,7 +8,7 @@ using RareCancerNetwork.Protos.V1;
 namespace RareCancerNetwork.Spoke.Registry;
 
 /// <summary>The facility's registry API: answers from the spoke's own store, so it works while the hub is away.</summary>
-public sealed partial class LocalRegistryGrpcService(LocalRegistryStore store, IOptions<SpokeOptions> options, ILogger<LocalRegistryGrpcService> logger)
+public sealed partial class LocalRegistryGrpcService(LocalRegistryStore store, IOptions<SpokeOptions> options, TimeProvider clock, ILogger<LocalRegistryGrpcService> logger)
     : LocalRegistryService.LocalRegistryServiceBase
 {
     public override async Task<CreateRegistryRecordResponse> CreateRegistryRecord(CreateRegistryRecordRequest request, ServerCallContext context)
@@ -97,6 +97,20 @@ public sealed partial class LocalRegistryGrpcService(LocalRegistryStore store, I
         LogResolved(logger, request.RecordId, request.Resolution);
         return new ResolveRegistryConflictResponse { Record = record };
     }
+
+    public override async Task<WithdrawRegistryConsentResponse> WithdrawRegistryConsent(WithdrawRegistryConsentRequest request, ServerCallContext context)
+    {
+        var v = new FieldValidator();
+        v.Uuid("record_id", request.RecordId);
+        v.Date("withdrawn_on", request.WithdrawnOn, ConsultationValidation.TodayInJapan(clock));
+        v.ThrowIfInvalid();
+        var response = await store.WithdrawAsync(NetworkCaller.From(context.GetHttpContext().User).Subject, request.RecordId, request.WithdrawnOn, context.CancellationToken);
+        LogWithdrawn(logger, request.RecordId);
+        return response;
+    }
+
+    [LoggerMessage(EventId = 2403, Level = LogLevel.Information, Message = "Registry record {RecordId}: consent withdrawn; deleted here, the hub is told")]
+    private static partial void LogWithdrawn(ILogger logger, string recordId);
 
     [LoggerMessage(EventId = 2401, Level = LogLevel.Information, Message = "Registry record {RecordId} version {Version} stored locally ({SyncState})")]
     private static partial void LogChanged(ILogger logger, string recordId, long version, RegistrySyncState syncState);

@@ -21,6 +21,7 @@ namespace RareCancerNetwork.Spoke.Registry;
 public sealed class LocalRegistryStore(SpokeDatabase database, PatientPseudonymizer pseudonymizer, OutboxSignal outboxSignal, TimeProvider clock)
 {
     public const string DeliverKind = "deliver_registry_record";
+    public const string WithdrawKind = "withdraw_registry_record";
 
     private const string Columns = "local_patient_id, record, sync_state, sync_error, hub_version, updated_at, record_id";
 
@@ -150,6 +151,66 @@ public sealed class LocalRegistryStore(SpokeDatabase database, PatientPseudonymi
         }
         outboxSignal.Wake();
         return await GetAsync(recordId, cancellationToken);
+    }
+
+    /// <summary>
+    /// Records the patient's withdrawal of consent: the record and its versions are deleted here, anything
+    /// still queued for it is taken out of delivery, the facility keeps a tombstone, and the hub is told
+    /// (if the record ever left the spoke) in the same transaction. A repeat returns the tombstone.
+    /// </summary>
+    public async Task<WithdrawRegistryConsentResponse> WithdrawAsync(string recordedBy, string recordId, string withdrawnOn, CancellationToken cancellationToken)
+    {
+        var now = clock.GetUtcNow();
+        await using (var connection = await database.OpenAsync(cancellationToken))
+        await using (var transaction = connection.BeginTransaction())
+        {
+            if (await TombstoneAsync(connection, transaction, recordId, cancellationToken) is { } earlier)
+            {
+                return earlier;
+            }
+            var current = await ReadAsync(connection, transaction, recordId, cancellationToken);
+            await using (var tombstone = connection.Command(
+                """
+                INSERT INTO registry_withdrawals (record_id, local_patient_id, patient_pseudonym, withdrawn_on, recorded_by, recorded_at)
+                VALUES ($id, $patient, $pseudonym, $on, $by, $now)
+                """, transaction)
+                .With("$id", recordId).With("$patient", current.LocalPatientId).With("$pseudonym", current.Record.PatientPseudonym)
+                .With("$on", withdrawnOn).With("$by", recordedBy).With("$now", now.ToDbText()))
+            {
+                await tombstone.ExecuteNonQueryAsync(cancellationToken);
+            }
+            long queuedBefore;
+            await using (var queued = connection.Command("SELECT COUNT(*) FROM outbox WHERE ordering_key = $key", transaction).With("$key", OrderingKey(recordId)))
+            {
+                queuedBefore = await queued.ScalarInt64Async(cancellationToken);
+            }
+            await OutboxStore.SupersedeAsync(connection, transaction, OrderingKey(recordId), "superseded: consent withdrawn", now.ToDbText(), cancellationToken);
+            if (queuedBefore > 0)
+            {
+                var withdrawal = new DeliverRegistryWithdrawalRequest
+                {
+                    RecordId = recordId,
+                    WithdrawnOn = withdrawnOn,
+                    RecordedBy = recordedBy,
+                    PatientPseudonym = current.Record.PatientPseudonym,
+                };
+                await OutboxStore.EnqueueAsync(connection, transaction, WithdrawKind, recordId, OrderingKey(recordId), withdrawal.ToByteArray(), now, cancellationToken);
+            }
+            // The payloads of answered entries are the record's content too: they go with it.
+            foreach (var sql in new[]
+            {
+                "UPDATE outbox SET payload = x'' WHERE ordering_key = $key AND kind = $deliver",
+                "DELETE FROM registry_record_versions WHERE record_id = $id",
+                "DELETE FROM registry_records WHERE record_id = $id",
+            })
+            {
+                await using var delete = connection.Command(sql, transaction).With("$key", OrderingKey(recordId)).With("$deliver", DeliverKind).With("$id", recordId);
+                await delete.ExecuteNonQueryAsync(cancellationToken);
+            }
+            await transaction.CommitAsync(cancellationToken);
+        }
+        outboxSignal.Wake();
+        return new WithdrawRegistryConsentResponse { RecordId = recordId, WithdrawnOn = withdrawnOn, RecordedBy = recordedBy };
     }
 
     /// <summary>
@@ -316,9 +377,27 @@ public sealed class LocalRegistryStore(SpokeDatabase database, PatientPseudonymi
 
     private static async Task<LocalRegistryRecord> ReadAsync(SqliteConnection connection, SqliteTransaction? transaction, string recordId, CancellationToken cancellationToken)
     {
-        await using var command = connection.Command($"SELECT {Columns} FROM registry_records WHERE record_id = $id", transaction).With("$id", recordId);
+        await using (var command = connection.Command($"SELECT {Columns} FROM registry_records WHERE record_id = $id", transaction).With("$id", recordId))
+        await using (var reader = await command.ExecuteReaderAsync(cancellationToken))
+        {
+            if (await reader.ReadAsync(cancellationToken))
+            {
+                return ReadView(reader);
+            }
+        }
+        throw await TombstoneAsync(connection, transaction, recordId, cancellationToken) is { } withdrawn
+            ? new ResourceNotFoundException("Registry record", recordId, $"consent was withdrawn on {withdrawn.WithdrawnOn} (recorded by {withdrawn.RecordedBy}); nothing more of it is kept")
+            : new ResourceNotFoundException("Registry record", recordId);
+    }
+
+    private static async Task<WithdrawRegistryConsentResponse?> TombstoneAsync(SqliteConnection connection, SqliteTransaction? transaction, string recordId,
+        CancellationToken cancellationToken)
+    {
+        await using var command = connection.Command("SELECT withdrawn_on, recorded_by FROM registry_withdrawals WHERE record_id = $id", transaction).With("$id", recordId);
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-        return await reader.ReadAsync(cancellationToken) ? ReadView(reader) : throw new ResourceNotFoundException("Registry record", recordId);
+        return await reader.ReadAsync(cancellationToken)
+            ? new WithdrawRegistryConsentResponse { RecordId = recordId, WithdrawnOn = reader.GetString(0), RecordedBy = reader.GetString(1) }
+            : null;
     }
 
     private static LocalRegistryRecord ReadView(SqliteDataReader reader)

@@ -22,3 +22,14 @@ CREATE TABLE registry_record_versions (
     record    BLOB NOT NULL,
     PRIMARY KEY (record_id, entry)
 ) WITHOUT ROWID;
+
+-- A withdrawal of consent deletes the record and its versions; the facility keeps this tombstone, so it
+-- knows the patient withdrew (and never enrols the same record again).
+CREATE TABLE registry_withdrawals (
+    record_id         TEXT PRIMARY KEY,
+    local_patient_id  TEXT NOT NULL,
+    patient_pseudonym TEXT NOT NULL,
+    withdrawn_on      TEXT NOT NULL,
+    recorded_by       TEXT NOT NULL,
+    recorded_at       TEXT NOT NULL
+) WITHOUT ROWID;
