@@ -54,6 +54,7 @@ public static class ContractLimits
     public static readonly IReadOnlyList<ContractLimit> All =
     [
         new("DeliverRegistryRecordsRequest.records", 1, RegistryRecordsPerDelivery, "entries"),
+        new("ImportRegistryRecordsRequest.records", 1, RegistryRecordsPerDelivery, "entries"),
         new("RegistryRecord.age_at_enrolment", 0, PatientAgeYears, "years"),
         new("RegistryRecord.panel_tests", 0, PanelTests, "entries"),
         new("RegistryRecord.biomarkers", 0, Biomarkers, "entries"),

@@ -76,6 +76,11 @@ public sealed class AuditTests(TestNetwork network)
                 }, cancellationToken: Ct)),
             ("/rarecancer.network.v1.LocalRegistryService/WithdrawRegistryConsent", spokeLog, "local-spoke-a-pathology", "D", withdrawnAtSpoke.RecordId, async () =>
                 await network.RegistryA().WithdrawRegistryConsentAsync(new() { RecordId = withdrawnAtSpoke.RecordId, WithdrawnOn = "2026-02-01" }, cancellationToken: Ct)),
+            ("/rarecancer.network.v1.LocalRegistryService/ImportRegistryRecords", spokeLog, "local-spoke-a-pathology", "C", "", async () =>
+                await network.RegistryA().ImportRegistryRecordsAsync(new()
+                {
+                    Records = { new ImportedRecord { LocalPatientId = "AUDIT-IMPORT", Record = RareCancerNetwork.Tests.Shared.RegistrySamples.Record() } },
+                }, cancellationToken: Ct)),
             ("/rarecancer.network.v1.RegistrySyncService/DeliverRegistryRecords", hubLog, "node-spoke-a", "C", "", async () =>
                 await new RegistrySyncService.RegistrySyncServiceClient(network.HubChannel(network.NodeTokenA)).DeliverRegistryRecordsAsync(
                     new() { Records = { RareCancerNetwork.Tests.Shared.RegistrySamples.Record(TestNetwork.FacilityA) } }, cancellationToken: Ct)),

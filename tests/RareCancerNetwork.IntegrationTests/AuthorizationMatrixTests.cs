@@ -240,6 +240,11 @@ public sealed class AuthorizationMatrixTests(AuthorizationMatrixTests.Network ne
                 await RegistryA(Token(CallerRoles.LocalClient, true)).CreateRegistryRecordAsync(new() { LocalPatientId = "MATRIX-W", Record = record });
                 return (await RegistryA(t).WithdrawRegistryConsentAsync(new() { RecordId = record.RecordId, WithdrawnOn = "2026-02-01" })).RecordId == record.RecordId;
             });
+            Calls["/rarecancer.network.v1.LocalRegistryService/ImportRegistryRecords"] = new(async t =>
+                (await RegistryA(t).ImportRegistryRecordsAsync(new()
+                {
+                    Records = { new ImportedRecord { LocalPatientId = $"MATRIX-IMPORT-{Guid.CreateVersion7():N}", Record = RareCancerNetwork.Tests.Shared.RegistrySamples.Record() } },
+                })).Results[0].Outcome == ImportOutcome.Created);
             Calls["/rarecancer.network.v1.LocalRegistryService/CreateRegistryRecord"] = new(async t =>
                 !(await RegistryA(t).CreateRegistryRecordAsync(new() { LocalPatientId = "MATRIX-NEW", Record = RareCancerNetwork.Tests.Shared.RegistrySamples.Record() })).Duplicate);
             Calls["/rarecancer.network.v1.LocalRegistryService/UpdateRegistryRecord"] = new(async t =>

@@ -137,7 +137,8 @@ public sealed class AuditInterceptor(AuditLog log, NodeDescription node) : Inter
     {
         _ when rpcName.Contains("Withdraw", StringComparison.Ordinal) => "D",
         _ when rpcName.StartsWith("Submit", StringComparison.Ordinal) || rpcName.StartsWith("Deliver", StringComparison.Ordinal)
-            || rpcName.StartsWith("Forward", StringComparison.Ordinal) || rpcName.StartsWith("Create", StringComparison.Ordinal) => "C",
+            || rpcName.StartsWith("Forward", StringComparison.Ordinal) || rpcName.StartsWith("Create", StringComparison.Ordinal)
+            || rpcName.StartsWith("Import", StringComparison.Ordinal) => "C",
         _ when rpcName.StartsWith("Update", StringComparison.Ordinal) || rpcName.StartsWith("Resolve", StringComparison.Ordinal) => "U",
         _ when rpcName.StartsWith("Get", StringComparison.Ordinal) || rpcName.StartsWith("List", StringComparison.Ordinal)
             || rpcName.StartsWith("Fetch", StringComparison.Ordinal) || rpcName.StartsWith("Subscribe", StringComparison.Ordinal) => "R",

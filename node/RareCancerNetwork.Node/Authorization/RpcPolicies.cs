@@ -83,6 +83,7 @@ public static class RpcPolicies
         Policy(LocalRegistryService.Descriptor, "ListRegistryRecordVersions", LocalUsers, NetworkClaims.Scopes.Local, InstitutionRule.ThisSpoke, true),
         Policy(LocalRegistryService.Descriptor, "ResolveRegistryConflict", LocalUsers, NetworkClaims.Scopes.Local, InstitutionRule.ThisSpoke, true),
         Policy(LocalRegistryService.Descriptor, "WithdrawRegistryConsent", LocalUsers, NetworkClaims.Scopes.Local, InstitutionRule.ThisSpoke, true),
+        Policy(LocalRegistryService.Descriptor, "ImportRegistryRecords", LocalUsers, NetworkClaims.Scopes.Local, InstitutionRule.ThisSpoke, true),
     ]);
 
     /// <summary>Services whose RPCs are exempt from the table: gRPC health (anonymous) and reflection (schema only).</summary>

@@ -39,9 +39,12 @@ public sealed class LocalApiConnection : IAsyncDisposable
         _services = services;
         _channel = channel;
         Consultations = new LocalConsultationService.LocalConsultationServiceClient(channel);
+        Registry = new LocalRegistryService.LocalRegistryServiceClient(channel);
     }
 
     public LocalConsultationService.LocalConsultationServiceClient Consultations { get; }
+
+    public LocalRegistryService.LocalRegistryServiceClient Registry { get; }
 
     /// <summary>A person's session (from 'login') when there is one; else the client profile.</summary>
     public static LocalApiConnection Open(string sessionPath, string profilePath, string spokeUrl, string? spokeCaPath)

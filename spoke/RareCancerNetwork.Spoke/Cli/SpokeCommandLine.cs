@@ -67,6 +67,15 @@ public static class SpokeCommandLine
             client.Options.Add(SpokeCa);
             root.Subcommands.Add(client);
         }
+        var registry = RegistryCommands.Import(Connect);
+        foreach (var leaf in registry.Subcommands)
+        {
+            leaf.Options.Add(Session);
+            leaf.Options.Add(Profile);
+            leaf.Options.Add(SpokeUrl);
+            leaf.Options.Add(SpokeCa);
+        }
+        root.Subcommands.Add(registry);
         var login = SessionCommands.Login(Session);
         login.Options.Add(Session);
         root.Subcommands.Add(login);

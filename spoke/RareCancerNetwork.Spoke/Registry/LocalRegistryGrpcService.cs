@@ -109,6 +109,26 @@ public sealed partial class LocalRegistryGrpcService(LocalRegistryStore store, I
         return response;
     }
 
+    public override async Task<ImportRegistryRecordsResponse> ImportRegistryRecords(ImportRegistryRecordsRequest request, ServerCallContext context)
+    {
+        if (request.Records.Count is 0 or > ContractLimits.RegistryRecordsPerDelivery)
+        {
+            throw new Node.Errors.InvalidFieldsException([new Node.Errors.FieldViolation("records",
+                $"must hold 1-{ContractLimits.RegistryRecordsPerDelivery} records; got {request.Records.Count}")]);
+        }
+        var results = await store.ImportAsync(options.Value.FacilityCode, NetworkCaller.From(context.GetHttpContext().User).Subject, request.Records,
+            context.CancellationToken);
+        var response = new ImportRegistryRecordsResponse();
+        response.Results.AddRange(results);
+        var created = results.Count(r => r.Outcome == ImportOutcome.Created);
+        var invalid = results.Count(r => r.Outcome == ImportOutcome.Invalid);
+        LogImported(logger, request.Records.Count, created, invalid);
+        return response;
+    }
+
+    [LoggerMessage(EventId = 2404, Level = LogLevel.Information, Message = "Registry import: {Count} records, {Created} created, {Invalid} invalid")]
+    private static partial void LogImported(ILogger logger, int count, int created, int invalid);
+
     [LoggerMessage(EventId = 2403, Level = LogLevel.Information, Message = "Registry record {RecordId}: consent withdrawn; deleted here, the hub is told")]
     private static partial void LogWithdrawn(ILogger logger, string recordId);
 

@@ -63,17 +63,7 @@ public sealed class LocalRegistryStore(SpokeDatabase database, PatientPseudonymi
             {
                 return (await ReadAsync(connection, transaction, record.RecordId, cancellationToken), true);
             }
-            await using (var insert = connection.Command(
-                """
-                INSERT INTO registry_records (record_id, local_patient_id, version, record, content_sha256, sync_state, updated_at)
-                VALUES ($id, $patient, 1, $record, $sha256, $state, $now)
-                """, transaction)
-                .With("$id", record.RecordId).With("$patient", localPatientId).With("$record", record.ToByteArray()).With("$sha256", sha256)
-                .With("$state", (int)StateFor(record)).With("$now", now.ToDbText()))
-            {
-                await insert.ExecuteNonQueryAsync(cancellationToken);
-            }
-            await RecordVersionAsync(connection, transaction, record, "spoke", now, cancellationToken);
+            await InsertNewAsync(connection, transaction, record, localPatientId, now, cancellationToken);
             await transaction.CommitAsync(cancellationToken);
         }
         outboxSignal.Wake();
@@ -322,6 +312,100 @@ public sealed class LocalRegistryStore(SpokeDatabase database, PatientPseudonymi
         content.UpdatedAt = null;
         return Convert.ToHexStringLower(SHA256.HashData([.. System.Text.Encoding.UTF8.GetBytes(localPatientId), 0, .. content.ToByteArray()]));
     }
+
+    /// <summary>
+    /// Enrols many patients in one transaction. Each record is checked on its own (INVALID with every
+    /// problem); one whose patient and primary cancer the spoke already holds is ALREADY_IMPORTED.
+    /// </summary>
+    public async Task<IReadOnlyList<ImportedRecordResult>> ImportAsync(string facilityCode, string importedBy, IReadOnlyList<ImportedRecord> rows,
+        CancellationToken cancellationToken)
+    {
+        var now = clock.GetUtcNow();
+        var today = ConsultationValidation.TodayInJapan(clock);
+        var results = new ImportedRecordResult[rows.Count];
+        var valid = new List<(int Index, RegistryRecord Record, string LocalPatientId)>();
+        for (var i = 0; i < rows.Count; i++)
+        {
+            var v = new FieldValidator();
+            if (v.Text("local_patient_id", rows[i].LocalPatientId, Protos.Contract.ContractLimits.LocalPatientId) && rows[i].LocalPatientId.Any(char.IsControl))
+            {
+                v.Add("local_patient_id", "must not contain control characters");
+            }
+            var record = rows[i].Record?.Clone() ?? new RegistryRecord();
+            if (record.RecordId.Length == 0)
+            {
+                record.RecordId = Guid.CreateVersion7().ToString();
+            }
+            if (record.Version != 1)
+            {
+                v.Add("version", $"must be 1 for a new record; got {record.Version}");
+            }
+            record.PatientPseudonym = v.Violations.Count == 0 ? pseudonymizer.Pseudonymise(rows[i].LocalPatientId) : new string('0', 64);
+            record.EnrollingFacilityCode = facilityCode;
+            Stamp(record, importedBy, now);
+            RegistryValidation.Validate(v, record, today);
+            if (v.Violations.Count > 0)
+            {
+                results[i] = new ImportedRecordResult { Outcome = ImportOutcome.Invalid, RecordId = record.RecordId };
+                results[i].Problems.AddRange(v.Violations.Select(f => new FieldProblem { Field = f.Field, Description = f.Description }));
+                continue;
+            }
+            valid.Add((i, record, rows[i].LocalPatientId));
+        }
+        if (valid.Count > 0)
+        {
+            await using var connection = await database.OpenAsync(cancellationToken);
+            await using var transaction = connection.BeginTransaction();
+            foreach (var (index, record, localPatientId) in valid)
+            {
+                await using (var existing = connection.Command("SELECT record_id FROM registry_records WHERE natural_key = $key OR record_id = $id LIMIT 1", transaction)
+                    .With("$key", NaturalKey(record, localPatientId)).With("$id", record.RecordId))
+                {
+                    if (await existing.ExecuteScalarAsync(cancellationToken) is string held)
+                    {
+                        results[index] = new ImportedRecordResult { Outcome = ImportOutcome.AlreadyImported, RecordId = held };
+                        continue;
+                    }
+                }
+                await using (var withdrawn = connection.Command("SELECT COUNT(*) FROM registry_withdrawals WHERE record_id = $id", transaction).With("$id", record.RecordId))
+                {
+                    if (await withdrawn.ScalarInt64Async(cancellationToken) > 0)
+                    {
+                        results[index] = new ImportedRecordResult { Outcome = ImportOutcome.Invalid, RecordId = record.RecordId };
+                        results[index].Problems.Add(new FieldProblem { Field = "record_id", Description = "consent for this record was withdrawn" });
+                        continue;
+                    }
+                }
+                await InsertNewAsync(connection, transaction, record, localPatientId, now, cancellationToken);
+                results[index] = new ImportedRecordResult { Outcome = ImportOutcome.Created, RecordId = record.RecordId };
+            }
+            await transaction.CommitAsync(cancellationToken);
+            outboxSignal.Wake();
+        }
+        return results;
+    }
+
+    /// <summary>Stores version 1 of a new record, its history entry and, with registry consent, its outbox entry.</summary>
+    private static async Task InsertNewAsync(SqliteConnection connection, SqliteTransaction transaction, RegistryRecord record, string localPatientId,
+        DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        await using (var insert = connection.Command(
+            """
+            INSERT INTO registry_records (record_id, local_patient_id, version, record, content_sha256, natural_key, sync_state, updated_at)
+            VALUES ($id, $patient, 1, $record, $sha256, $key, $state, $now)
+            """, transaction)
+            .With("$id", record.RecordId).With("$patient", localPatientId).With("$record", record.ToByteArray()).With("$sha256", ContentSha256(record, localPatientId))
+            .With("$key", NaturalKey(record, localPatientId)).With("$state", (int)StateFor(record)).With("$now", now.ToDbText()))
+        {
+            await insert.ExecuteNonQueryAsync(cancellationToken);
+        }
+        await RecordVersionAsync(connection, transaction, record, "spoke", now, cancellationToken);
+    }
+
+    /// <summary>The patient and the primary cancer: the same in every version of a record.</summary>
+    private static string NaturalKey(RegistryRecord record, string localPatientId) =>
+        Convert.ToHexStringLower(SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(string.Join('\u001f', localPatientId,
+            record.Diagnosis.TopographyCode, record.Diagnosis.MorphologyCode, record.Diagnosis.DiagnosisDate))));
 
     /// <summary>Makes <paramref name="record"/> the latest version, keeps it in the history and queues it for the hub when it may go there.</summary>
     /// <param name="state">Unspecified: pending or local-only, from the record's consent.</param>

@@ -6,6 +6,9 @@ CREATE TABLE registry_records (
     version          INTEGER NOT NULL CHECK (version > 0),
     record           BLOB NOT NULL,
     content_sha256   TEXT NOT NULL,
+    -- The patient and the primary cancer (local patient id, topography, morphology, diagnosis date): an
+    -- import recognises a record it has brought in before by this.
+    natural_key      TEXT NOT NULL,
     sync_state       INTEGER NOT NULL,
     sync_error       TEXT,
     hub_version      BLOB,
@@ -13,6 +16,7 @@ CREATE TABLE registry_records (
 ) WITHOUT ROWID;
 CREATE INDEX ix_registry_records_recent ON registry_records (updated_at, record_id);
 CREATE INDEX ix_registry_records_state ON registry_records (sync_state, updated_at, record_id);
+CREATE INDEX ix_registry_records_natural_key ON registry_records (natural_key);
 
 CREATE TABLE registry_record_versions (
     record_id TEXT NOT NULL REFERENCES registry_records (record_id),
