@@ -66,4 +66,30 @@ public sealed class RegistryCsvTests
     [InlineData("local_patient_id", "local_patient_id", "")]
     public void FieldPaths_MapToTheirColumns(string path, string column, string detail) =>
         Assert.Equal((column, detail), RegistryCsv.ColumnOf(path));
+
+    /// <summary>The documented example imports as it stands.</summary>
+    [Fact]
+    public void TheDocumentedExample_IsValid()
+    {
+        var root = new DirectoryInfo(AppContext.BaseDirectory);
+        while (!File.Exists(Path.Combine(root.FullName, "RareCancerNetwork.sln")))
+        {
+            root = root.Parent!;
+        }
+        var (text, _) = RegistryCsv.Decode(File.ReadAllBytes(Path.Combine(root.FullName, "docs", "examples", "registry-import.csv")));
+        var rows = RegistryCsv.Read(text).ToList();
+        Assert.Equal(3, rows.Count);
+        foreach (var row in rows)
+        {
+            Assert.Empty(row.Problems);
+            var record = row.Record!.Record;
+            record.RecordId = Guid.CreateVersion7().ToString();
+            record.PatientPseudonym = new string('a', 64);
+            record.EnrollingFacilityCode = "CORE-004";
+            record.UpdatedBy = "example";
+            var v = new RareCancerNetwork.Node.Validation.FieldValidator();
+            RareCancerNetwork.Node.Validation.RegistryValidation.Validate(v, record, new DateOnly(2026, 3, 1));
+            Assert.Empty(v.Violations);
+        }
+    }
 }
