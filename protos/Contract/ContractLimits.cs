@@ -64,6 +64,8 @@ public static class ContractLimits
         new("TreatmentLine.regimen", 1, RegistryShortText, "characters"),
         new("CreateRegistryRecordRequest.local_patient_id", 1, LocalPatientId, "characters"),
         new("ListRegistryRecordsRequest.page_size", 0, RegistryPageSize, "entries"),
+        new("ExportRegistryRecordsRequest.page_size", 0, RegistryPageSize, "entries"),
+        new("ExportNationalRegistryRequest.page_size", 0, RegistryPageSize, "entries"),
         new("ListRegistryRecordsRequest.page_token", 0, PageToken, "characters"),
         new("Diagnosis.text", 1, DiagnosisText, "characters"),
         new("Specimen.site_description", 0, SiteDescription, "characters"),

@@ -27,6 +27,8 @@ public sealed class AuditTests(TestNetwork network)
         var record = RareCancerNetwork.Tests.Shared.RegistrySamples.Record(TestNetwork.FacilityA);
         await network.RegistryA().CreateRegistryRecordAsync(new() { LocalPatientId = "AUDIT-REG", Record = record }, cancellationToken: Ct);
         var r = record.RecordId;
+        var adminId = $"admin-{Guid.CreateVersion7():N}"[..20];
+        var admin = await People.AddAndSignInAsync(network.Hub, Path.GetTempPath(), adminId, NetworkClaims.Roles.Administrator, "CORE-004");
         var withdrawnAtHub = RareCancerNetwork.Tests.Shared.RegistrySamples.Record(TestNetwork.FacilityA);
         await new RegistrySyncService.RegistrySyncServiceClient(network.HubChannel(network.NodeTokenA))
             .DeliverRegistryRecordsAsync(new() { Records = { withdrawnAtHub } }, cancellationToken: Ct);
@@ -81,6 +83,11 @@ public sealed class AuditTests(TestNetwork network)
                 {
                     Records = { new ImportedRecord { LocalPatientId = "AUDIT-IMPORT", Record = RareCancerNetwork.Tests.Shared.RegistrySamples.Record() } },
                 }, cancellationToken: Ct)),
+            ("/rarecancer.network.v1.RegistryAdministrationService/ExportNationalRegistry", hubLog, adminId, "R", "", async () =>
+                await new RegistryAdministrationService.RegistryAdministrationServiceClient(Clients.Channel(network.Hub.Url, network.Hub.CaPath, admin))
+                    .ExportNationalRegistryAsync(new(), cancellationToken: Ct)),
+            ("/rarecancer.network.v1.LocalRegistryService/ExportRegistryRecords", spokeLog, "local-spoke-a-pathology", "R", "", async () =>
+                await network.RegistryA().ExportRegistryRecordsAsync(new(), cancellationToken: Ct)),
             ("/rarecancer.network.v1.RegistrySyncService/DeliverRegistryRecords", hubLog, "node-spoke-a", "C", "", async () =>
                 await new RegistrySyncService.RegistrySyncServiceClient(network.HubChannel(network.NodeTokenA)).DeliverRegistryRecordsAsync(
                     new() { Records = { RareCancerNetwork.Tests.Shared.RegistrySamples.Record(TestNetwork.FacilityA) } }, cancellationToken: Ct)),

@@ -66,7 +66,7 @@ public sealed class AuthorizationMatrixTests(AuthorizationMatrixTests.Network ne
         {
             return Outcome.PermissionDenied;
         }
-        if (own || policy.Institution == InstitutionRule.None)
+        if (own || policy.Institution is InstitutionRule.None or InstitutionRule.National)
         {
             return Outcome.Ok;
         }
@@ -245,6 +245,11 @@ public sealed class AuthorizationMatrixTests(AuthorizationMatrixTests.Network ne
                 {
                     Records = { new ImportedRecord { LocalPatientId = $"MATRIX-IMPORT-{Guid.CreateVersion7():N}", Record = RareCancerNetwork.Tests.Shared.RegistrySamples.Record() } },
                 })).Results[0].Outcome == ImportOutcome.Created);
+            Calls["/rarecancer.network.v1.RegistryAdministrationService/ExportNationalRegistry"] = new(async t =>
+                (await new RegistryAdministrationService.RegistryAdministrationServiceClient(HubChannel(t)).ExportNationalRegistryAsync(new() { PageSize = 200 }))
+                    .FhirBundleJson.ToStringUtf8().Contains(_recordR, StringComparison.Ordinal));
+            Calls["/rarecancer.network.v1.LocalRegistryService/ExportRegistryRecords"] = new(async t =>
+                (await RegistryA(t).ExportRegistryRecordsAsync(new() { PageSize = 200 })).FhirBundleJson.ToStringUtf8().Contains(_recordR, StringComparison.Ordinal));
             Calls["/rarecancer.network.v1.LocalRegistryService/CreateRegistryRecord"] = new(async t =>
                 !(await RegistryA(t).CreateRegistryRecordAsync(new() { LocalPatientId = "MATRIX-NEW", Record = RareCancerNetwork.Tests.Shared.RegistrySamples.Record() })).Duplicate);
             Calls["/rarecancer.network.v1.LocalRegistryService/UpdateRegistryRecord"] = new(async t =>

@@ -1,3 +1,4 @@
+using Hl7.Fhir.Serialization;
 using Grpc.Core;
 using Microsoft.Extensions.DependencyInjection;
 using RareCancerNetwork.Hub.Registry;
@@ -238,6 +239,44 @@ public sealed class RegistryTests(TestNetwork network)
         await using var reader = await tombstone.ExecuteReaderAsync(Ct);
         Assert.True(await reader.ReadAsync(Ct));
         Assert.Equal((record.PatientPseudonym, "2026-02-10", "local-spoke-a-pathology"), (reader.GetString(0), reader.GetString(1), reader.GetString(2)));
+    }
+
+    [Fact]
+    public async Task Exports_AreFhirBundles_TheNationalOneHoldsOnlySecondaryUseConsent()
+    {
+        var shared = await CreateSynchronisedAsync("REG-EXPORT-SHARED");
+        var notShared = RegistrySamples.Record(TestNetwork.FacilityA);
+        notShared.Consent.SecondaryUse = false;
+        await Registry().CreateRegistryRecordAsync(new() { LocalPatientId = "REG-EXPORT-PRIVATE", Record = notShared }, cancellationToken: Ct);
+        await AwaitStateAsync(notShared.RecordId, RegistrySyncState.Synchronised);
+
+        // The spoke exports its facility's records, page by page.
+        var atSpoke = new List<string>();
+        var token = "";
+        do
+        {
+            var page = await Registry().ExportRegistryRecordsAsync(new() { PageSize = 50, PageToken = token }, cancellationToken: Ct);
+            var bundle = new FhirJsonDeserializer().Deserialize<Hl7.Fhir.Model.Bundle>(page.FhirBundleJson.ToStringUtf8());
+            atSpoke.AddRange(bundle.Entry.Select(e => e.Resource).OfType<Hl7.Fhir.Model.Condition>().SelectMany(c => c.Identifier).Select(i => i.Value!));
+            Assert.Equal(page.RecordCount, bundle.Entry.Select(e => e.Resource).OfType<Hl7.Fhir.Model.Patient>().Count());
+            token = page.NextPageToken;
+        }
+        while (token.Length > 0);
+        Assert.Contains(shared.RecordId, atSpoke);
+        Assert.Contains(notShared.RecordId, atSpoke);
+        Assert.Equal(atSpoke.Count, atSpoke.Distinct().Count());
+
+        // The hub exports for administrators only what may be used secondarily; the call is audited.
+        var adminId = $"admin-{Guid.CreateVersion7():N}"[..20];
+        var admin = await People.AddAndSignInAsync(network.Hub, Path.GetTempPath(), adminId, RareCancerNetwork.Node.Authorization.NetworkClaims.Roles.Administrator, "CORE-004");
+        var national = await new RegistryAdministrationService.RegistryAdministrationServiceClient(Clients.Channel(network.Hub.Url, network.Hub.CaPath, admin))
+            .ExportNationalRegistryAsync(new() { PageSize = 200 }, cancellationToken: Ct);
+        var json = national.FhirBundleJson.ToStringUtf8();
+        Assert.Contains(shared.RecordId, json, StringComparison.Ordinal);
+        Assert.DoesNotContain(notShared.RecordId, json, StringComparison.Ordinal);
+        Assert.DoesNotContain("REG-EXPORT", json, StringComparison.Ordinal);
+        var audited = await network.Hub.Services.GetRequiredService<RareCancerNetwork.Node.Audit.AuditLog>().ReadAsync(0, 100_000, Ct);
+        Assert.Contains(audited, e => e.Event.EndsWith("/ExportNationalRegistry", StringComparison.Ordinal) && e.UserId == adminId && e.Action == "R");
     }
 
     private async Task<long> SpokeCountAsync(string sql, string recordId)

@@ -12,6 +12,7 @@ public static class RegistryRegistration
     public static WebApplication MapRegistry(this WebApplication app)
     {
         app.MapGrpcService<RegistrySyncGrpcService>();
+        app.MapGrpcService<RegistryAdministrationGrpcService>();
         return app;
     }
 }

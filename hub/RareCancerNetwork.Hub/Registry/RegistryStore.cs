@@ -75,6 +75,25 @@ public sealed class RegistryStore(HubDatabase database, TimeProvider clock)
         }, cancellationToken);
     }
 
+    /// <summary>A page of the records whose patients consented to secondary use, in record-id order.</summary>
+    public async Task<(IReadOnlyList<RegistryRecord> Page, string NextPageToken)> SecondaryUsePageAsync(int pageSize, string pageToken, CancellationToken cancellationToken)
+    {
+        var (_, afterId) = KeysetPageToken.Decode(pageToken);
+        await using var connection = await database.OpenAsync(cancellationToken);
+        await using var command = connection.Command(
+            "SELECT record_id, record FROM registry_records WHERE secondary_use = 1 AND (@after IS NULL OR record_id > @after) ORDER BY record_id LIMIT @limit")
+            .With("@after", afterId).With("@limit", pageSize + 1);
+        var rows = new List<(RegistryRecord Item, string SortKey, string Id)>();
+        await using (var reader = await command.ExecuteReaderAsync(cancellationToken))
+        {
+            while (await reader.ReadAsync(cancellationToken))
+            {
+                rows.Add((RegistryRecord.Parser.ParseFrom((byte[])reader[1]), "", reader.GetString(0)));
+            }
+        }
+        return KeysetPage.Split(rows, pageSize);
+    }
+
     /// <summary>The current version of a record, or null.</summary>
     public async Task<RegistryRecord?> GetAsync(string recordId, CancellationToken cancellationToken)
     {

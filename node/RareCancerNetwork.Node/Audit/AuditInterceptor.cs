@@ -141,7 +141,8 @@ public sealed class AuditInterceptor(AuditLog log, NodeDescription node) : Inter
             || rpcName.StartsWith("Import", StringComparison.Ordinal) => "C",
         _ when rpcName.StartsWith("Update", StringComparison.Ordinal) || rpcName.StartsWith("Resolve", StringComparison.Ordinal) => "U",
         _ when rpcName.StartsWith("Get", StringComparison.Ordinal) || rpcName.StartsWith("List", StringComparison.Ordinal)
-            || rpcName.StartsWith("Fetch", StringComparison.Ordinal) || rpcName.StartsWith("Subscribe", StringComparison.Ordinal) => "R",
+            || rpcName.StartsWith("Fetch", StringComparison.Ordinal) || rpcName.StartsWith("Subscribe", StringComparison.Ordinal)
+            || rpcName.StartsWith("Export", StringComparison.Ordinal) => "R",
         _ => "E",
     };
 

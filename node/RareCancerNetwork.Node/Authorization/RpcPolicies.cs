@@ -15,6 +15,8 @@ public enum InstitutionRule
     AssignedExpert,
     /// <summary>Only callers of this spoke's own facility (node and facility in the token).</summary>
     ThisSpoke,
+    /// <summary>The national registry as a whole, for the central institution (secondary-use consent only).</summary>
+    National,
 }
 
 /// <summary>The declared policy of one RPC: who may call it, with which scope, within which institution.</summary>
@@ -68,6 +70,7 @@ public static class RpcPolicies
         Policy(SpokeSyncService.Descriptor, "ForwardAuditEntries", [CallerRoles.SpokeNode], NetworkClaims.Scopes.Sync, InstitutionRule.OwnNode, false),
         Policy(RegistrySyncService.Descriptor, "DeliverRegistryRecords", [CallerRoles.SpokeNode], NetworkClaims.Scopes.Sync, InstitutionRule.OwnNode, true),
         Policy(RegistrySyncService.Descriptor, "DeliverRegistryWithdrawal", [CallerRoles.SpokeNode], NetworkClaims.Scopes.Sync, InstitutionRule.OwnNode, true),
+        Policy(RegistryAdministrationService.Descriptor, "ExportNationalRegistry", [NetworkClaims.Roles.Administrator], NetworkClaims.Scopes.Admin, InstitutionRule.National, true),
         Policy(AuditService.Descriptor, "GetAccessStatistics", [NetworkClaims.Roles.Administrator], NetworkClaims.Scopes.Admin, InstitutionRule.None, false),
     ]);
 
@@ -84,6 +87,7 @@ public static class RpcPolicies
         Policy(LocalRegistryService.Descriptor, "ResolveRegistryConflict", LocalUsers, NetworkClaims.Scopes.Local, InstitutionRule.ThisSpoke, true),
         Policy(LocalRegistryService.Descriptor, "WithdrawRegistryConsent", LocalUsers, NetworkClaims.Scopes.Local, InstitutionRule.ThisSpoke, true),
         Policy(LocalRegistryService.Descriptor, "ImportRegistryRecords", LocalUsers, NetworkClaims.Scopes.Local, InstitutionRule.ThisSpoke, true),
+        Policy(LocalRegistryService.Descriptor, "ExportRegistryRecords", LocalUsers, NetworkClaims.Scopes.Local, InstitutionRule.ThisSpoke, true),
     ]);
 
     /// <summary>Services whose RPCs are exempt from the table: gRPC health (anonymous) and reflection (schema only).</summary>
@@ -114,6 +118,7 @@ public static class RpcPolicies
         InstitutionRule.OwnNode => "own node's records and feed only",
         InstitutionRule.AssignedExpert => "consultations assigned to the caller only",
         InstitutionRule.ThisSpoke => "this spoke's node and facility only",
+        InstitutionRule.National => "the national registry, records with secondary-use consent only",
         _ => rule.ToString(),
     };
 

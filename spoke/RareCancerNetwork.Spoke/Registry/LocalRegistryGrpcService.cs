@@ -126,6 +126,21 @@ public sealed partial class LocalRegistryGrpcService(LocalRegistryStore store, I
         return response;
     }
 
+    public override async Task<ExportRegistryRecordsResponse> ExportRegistryRecords(ExportRegistryRecordsRequest request, ServerCallContext context)
+    {
+        var v = new FieldValidator();
+        var pageSize = v.PageSize("page_size", request.PageSize, 100, ContractLimits.RegistryPageSize);
+        v.Text("page_token", request.PageToken, ContractLimits.PageToken, required: false);
+        v.ThrowIfInvalid();
+        var (page, next) = await store.ExportPageAsync(pageSize, request.PageToken, context.CancellationToken);
+        return new ExportRegistryRecordsResponse
+        {
+            FhirBundleJson = Google.Protobuf.ByteString.CopyFromUtf8(Node.Fhir.RegistryFhirExport.ToJson(Node.Fhir.RegistryFhirExport.ToBundle(page, clock.GetUtcNow()))),
+            RecordCount = page.Count,
+            NextPageToken = next,
+        };
+    }
+
     [LoggerMessage(EventId = 2404, Level = LogLevel.Information, Message = "Registry import: {Count} records, {Created} created, {Invalid} invalid")]
     private static partial void LogImported(ILogger logger, int count, int created, int invalid);
 

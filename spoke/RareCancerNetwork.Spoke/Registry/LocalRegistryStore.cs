@@ -271,6 +271,24 @@ public sealed class LocalRegistryStore(SpokeDatabase database, PatientPseudonymi
         return KeysetPage.Split(rows, pageSize);
     }
 
+    /// <summary>A page of the facility's records (latest versions), in record-id order, for export.</summary>
+    public async Task<(IReadOnlyList<RegistryRecord> Page, string NextPageToken)> ExportPageAsync(int pageSize, string pageToken, CancellationToken cancellationToken)
+    {
+        var (_, afterId) = KeysetPageToken.Decode(pageToken);
+        await using var connection = await database.OpenAsync(cancellationToken);
+        await using var command = connection.Command("SELECT record_id, record FROM registry_records WHERE ($after IS NULL OR record_id > $after) ORDER BY record_id LIMIT $limit")
+            .With("$after", afterId).With("$limit", pageSize + 1);
+        var rows = new List<(RegistryRecord Item, string SortKey, string Id)>();
+        await using (var reader = await command.ExecuteReaderAsync(cancellationToken))
+        {
+            while (await reader.ReadAsync(cancellationToken))
+            {
+                rows.Add((RegistryRecord.Parser.ParseFrom((byte[])reader[1]), "", reader.GetString(0)));
+            }
+        }
+        return KeysetPage.Split(rows, pageSize);
+    }
+
     /// <summary>Every version the spoke has held, oldest first (its own and, after a conflict settled for the hub, the hub's).</summary>
     public async Task<IReadOnlyList<RegistryRecord>> VersionsAsync(string recordId, CancellationToken cancellationToken)
     {
