@@ -269,12 +269,22 @@ public sealed class RegistryTests(TestNetwork network)
         // The hub exports for administrators only what may be used secondarily; the call is audited.
         var adminId = $"admin-{Guid.CreateVersion7():N}"[..20];
         var admin = await People.AddAndSignInAsync(network.Hub, Path.GetTempPath(), adminId, RareCancerNetwork.Node.Authorization.NetworkClaims.Roles.Administrator, "CORE-004");
-        var national = await new RegistryAdministrationService.RegistryAdministrationServiceClient(Clients.Channel(network.Hub.Url, network.Hub.CaPath, admin))
-            .ExportNationalRegistryAsync(new() { PageSize = 200 }, cancellationToken: Ct);
-        var json = national.FhirBundleJson.ToStringUtf8();
-        Assert.Contains(shared.RecordId, json, StringComparison.Ordinal);
-        Assert.DoesNotContain(notShared.RecordId, json, StringComparison.Ordinal);
-        Assert.DoesNotContain("REG-EXPORT", json, StringComparison.Ordinal);
+        var administration = new RegistryAdministrationService.RegistryAdministrationServiceClient(Clients.Channel(network.Hub.Url, network.Hub.CaPath, admin));
+        var (sharedSeen, notSharedSeen, localIdSeen) = (false, false, false);
+        token = "";
+        do
+        {
+            var page = await administration.ExportNationalRegistryAsync(new() { PageSize = 200, PageToken = token }, cancellationToken: Ct);
+            var json = page.FhirBundleJson.ToStringUtf8();
+            sharedSeen |= json.Contains(shared.RecordId, StringComparison.Ordinal);
+            notSharedSeen |= json.Contains(notShared.RecordId, StringComparison.Ordinal);
+            localIdSeen |= json.Contains("REG-EXPORT", StringComparison.Ordinal);
+            token = page.NextPageToken;
+        }
+        while (token.Length > 0);
+        Assert.True(sharedSeen);
+        Assert.False(notSharedSeen);
+        Assert.False(localIdSeen);
         var audited = await network.Hub.Services.GetRequiredService<RareCancerNetwork.Node.Audit.AuditLog>().ReadAsync(0, 100_000, Ct);
         Assert.Contains(audited, e => e.Event.EndsWith("/ExportNationalRegistry", StringComparison.Ordinal) && e.UserId == adminId && e.Action == "R");
     }
