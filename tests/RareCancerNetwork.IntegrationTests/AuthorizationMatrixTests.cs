@@ -237,7 +237,7 @@ public sealed class AuthorizationMatrixTests(AuthorizationMatrixTests.Network ne
             Calls["/rarecancer.network.v1.LocalRegistryService/WithdrawRegistryConsent"] = new(async t =>
             {
                 var record = RareCancerNetwork.Tests.Shared.RegistrySamples.Record();
-                await RegistryA(Token(CallerRoles.LocalClient, true)).CreateRegistryRecordAsync(new() { LocalPatientId = "MATRIX-W", Record = record });
+                await RegistryA(Token(CallerRoles.LocalClient, true)).CreateRegistryRecordAsync(new() { LocalPatientId = $"MATRIX-W-{Guid.CreateVersion7():N}", Record = record });
                 return (await RegistryA(t).WithdrawRegistryConsentAsync(new() { RecordId = record.RecordId, WithdrawnOn = "2026-02-01" })).RecordId == record.RecordId;
             });
             Calls["/rarecancer.network.v1.LocalRegistryService/ImportRegistryRecords"] = new(async t =>
@@ -251,7 +251,7 @@ public sealed class AuthorizationMatrixTests(AuthorizationMatrixTests.Network ne
             Calls["/rarecancer.network.v1.LocalRegistryService/ExportRegistryRecords"] = new(async t =>
                 (await RegistryA(t).ExportRegistryRecordsAsync(new() { PageSize = 200 })).FhirBundleJson.ToStringUtf8().Contains(_recordR, StringComparison.Ordinal));
             Calls["/rarecancer.network.v1.LocalRegistryService/CreateRegistryRecord"] = new(async t =>
-                !(await RegistryA(t).CreateRegistryRecordAsync(new() { LocalPatientId = "MATRIX-NEW", Record = RareCancerNetwork.Tests.Shared.RegistrySamples.Record() })).Duplicate);
+                !(await RegistryA(t).CreateRegistryRecordAsync(new() { LocalPatientId = $"MATRIX-NEW-{Guid.CreateVersion7():N}", Record = RareCancerNetwork.Tests.Shared.RegistrySamples.Record() })).Duplicate);
             Calls["/rarecancer.network.v1.LocalRegistryService/UpdateRegistryRecord"] = new(async t =>
             {
                 var latest = (await RegistryA(Token(CallerRoles.LocalClient, true)).GetRegistryRecordAsync(new() { RecordId = r })).Record.Record.Clone();

@@ -1,3 +1,4 @@
+using Hl7.Fhir.Serialization;
 using System.Text.Json;
 using Microsoft.Extensions.DependencyInjection;
 using RareCancerNetwork.IntegrationTests.Infrastructure;
@@ -50,6 +51,41 @@ public sealed class RegistryImportTests(TestNetwork network)
         Assert.Contains(listed, r => r.Record.TreatmentLines[0].Regimen == "トラベクテジン");
         var atHub = await network.Hub.Services.GetRequiredService<Hub.Registry.RegistryStore>().GetAsync(listed[0].Record.RecordId, Ct);
         Assert.Equal(listed[0].Record, atHub);
+    }
+
+    /// <summary>One record by hand: create from the documented example, show, list, export, withdraw.</summary>
+    [Fact]
+    public async Task CommandLine_CreateShowListExportWithdraw()
+    {
+        using var folder = new TempFolder("rcn-registry-cli");
+        var example = Path.Combine(NodeProcess.RepositoryRoot, "docs", "examples", "registry-record.json");
+        var file = folder.Sub("record.json");
+        // A patient id of its own, so the example can be created again by other runs.
+        await File.WriteAllTextAsync(file, (await File.ReadAllTextAsync(example, Ct)).Replace("TKY-000123", $"CLI-{Guid.CreateVersion7():N}", StringComparison.Ordinal), Ct);
+        var connection = (await ArgumentsAsync(folder, file))[4..];
+
+        var created = await NodeProcess.RunAsync(NodeProcess.SpokeProgram, ["registry", "create", "--file", file, "--json", .. connection]);
+        var record = Google.Protobuf.JsonParser.Default.Parse<Protos.V1.LocalRegistryRecord>(created);
+        Assert.Equal("パゾパニブ", record.Record.TreatmentLines[0].Regimen);
+        var id = record.Record.RecordId;
+        Assert.Contains("Already enrolled", await NodeProcess.RunAsync(NodeProcess.SpokeProgram, ["registry", "create", "--file", file, .. connection]),
+            StringComparison.Ordinal);
+
+        await Eventually.UntilAsync(async () => await NodeProcess.RunAsync(NodeProcess.SpokeProgram, ["registry", "show", id, .. connection]),
+            shown => shown.Contains("synchronised", StringComparison.Ordinal), "the record at the hub");
+        var listed = await NodeProcess.RunAsync(NodeProcess.SpokeProgram, ["registry", "list", "--json", .. connection]);
+        Assert.Contains(id, listed, StringComparison.Ordinal);
+
+        var bundle = folder.Sub("bundle.json");
+        Assert.Contains("Exported", await NodeProcess.RunAsync(NodeProcess.SpokeProgram, ["registry", "export", "--out", bundle, .. connection]), StringComparison.Ordinal);
+        var exported = new FhirJsonDeserializer().Deserialize<Hl7.Fhir.Model.Bundle>(await File.ReadAllTextAsync(bundle, Ct));
+        Assert.Contains(exported.Entry.Select(e => e.Resource).OfType<Hl7.Fhir.Model.Condition>(), c => c.Identifier.Any(i => i.Value == id));
+
+        Assert.Contains("Withdrawn", await NodeProcess.RunAsync(NodeProcess.SpokeProgram, ["registry", "withdraw", id, "--on", "2026-02-10", .. connection]),
+            StringComparison.Ordinal);
+        var (exit, gone) = await NodeProcess.RunForExitCodeAsync(NodeProcess.SpokeProgram, ["registry", "show", id, .. connection]);
+        Assert.NotEqual(0, exit);
+        Assert.Contains("withdrawn", gone, StringComparison.Ordinal);
     }
 
     private async Task<List<Protos.V1.LocalRegistryRecord>> ImportedAsync(string run)

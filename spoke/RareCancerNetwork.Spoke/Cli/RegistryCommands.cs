@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Globalization;
 using System.Text;
 using Grpc.Core;
+using Hl7.Fhir.Serialization;
 using Polly;
 using Polly.Retry;
 using RareCancerNetwork.Protos.Contract;
@@ -102,7 +103,200 @@ internal static class RegistryCommands
             AnsiConsole.MarkupLine($"Rejected rows, with column and reason: {Markup.Escape(reportPath)}");
             return 1;
         });
-        return new Command("registry", "The registry's records at this spoke.") { command };
+        return new Command("registry", "The registry's records at this spoke.")
+        {
+            command, Create(connect), Update(connect), Show(connect), List(connect), Resolve(connect), Withdraw(connect), Export(connect),
+        };
+    }
+
+    private static readonly Google.Protobuf.JsonParser Parser = new(Google.Protobuf.JsonParser.Settings.Default.WithIgnoreUnknownFields(false));
+
+    private static Option<bool> JsonOption() => new("--json") { Description = "Print JSON (proto field names) instead of text, for scripts" };
+
+    private static Command Create(Func<ParseResult, LocalApiConnection> connect)
+    {
+        var file = new Option<FileInfo>("--file") { Description = "CreateRegistryRecordRequest as JSON (proto field names)", Required = true };
+        var json = JsonOption();
+        var command = new Command("create", "Enrol a patient from a JSON file. A missing record_id is generated (UUIDv7); running the same file again is safe.") { file, json };
+        command.SetAction((result, cancellationToken) => SpokeCommandLine.ClientAsync(async () =>
+        {
+            var request = Parser.Parse<CreateRegistryRecordRequest>(await File.ReadAllTextAsync(result.GetValue(file)!.FullName, cancellationToken));
+            request.Record ??= new RegistryRecord();
+            if (request.Record.RecordId.Length == 0)
+            {
+                request.Record.RecordId = Guid.CreateVersion7().ToString("D");
+            }
+            request.Record.Version = request.Record.Version == 0 ? 1 : request.Record.Version;
+            await using var connection = connect(result);
+            var response = await connection.Registry.CreateRegistryRecordAsync(request, cancellationToken: cancellationToken);
+            Print(response.Record, result.GetValue(json), response.Duplicate ? "Already enrolled" : "Enrolled");
+        }));
+        return command;
+    }
+
+    private static Command Update(Func<ParseResult, LocalApiConnection> connect)
+    {
+        var file = new Option<FileInfo>("--file") { Description = "The new version as a RegistryRecord in JSON: version = the version it replaces + 1", Required = true };
+        var json = JsonOption();
+        var command = new Command("update", "Store a new version of a record (refused when someone changed it first, or while it is in conflict).") { file, json };
+        command.SetAction((result, cancellationToken) => SpokeCommandLine.ClientAsync(async () =>
+        {
+            var record = Parser.Parse<RegistryRecord>(await File.ReadAllTextAsync(result.GetValue(file)!.FullName, cancellationToken));
+            await using var connection = connect(result);
+            var response = await connection.Registry.UpdateRegistryRecordAsync(new() { Record = record }, cancellationToken: cancellationToken);
+            Print(response.Record, result.GetValue(json), "Stored");
+        }));
+        return command;
+    }
+
+    private static Command Show(Func<ParseResult, LocalApiConnection> connect)
+    {
+        var id = new Argument<string>("record-id");
+        var json = JsonOption();
+        var command = new Command("show", "Show a record, where it stands with the hub and, in a conflict, both versions and the fields that differ.") { id, json };
+        command.SetAction((result, cancellationToken) => SpokeCommandLine.ClientAsync(async () =>
+        {
+            await using var connection = connect(result);
+            var response = await connection.Registry.GetRegistryRecordAsync(new() { RecordId = result.GetValue(id) }, cancellationToken: cancellationToken);
+            Print(response.Record, result.GetValue(json), null);
+        }));
+        return command;
+    }
+
+    private static Command List(Func<ParseResult, LocalApiConnection> connect)
+    {
+        var conflicts = new Option<bool>("--conflicts") { Description = "Only the records in conflict with the hub" };
+        var json = JsonOption();
+        var command = new Command("list", "List this facility's registry records, most recently changed first.") { conflicts, json };
+        command.SetAction((result, cancellationToken) => SpokeCommandLine.ClientAsync(async () =>
+        {
+            await using var connection = connect(result);
+            var request = new ListRegistryRecordsRequest { PageSize = ContractLimits.RegistryPageSize, ConflictsOnly = result.GetValue(conflicts) };
+            var rows = new List<LocalRegistryRecord>();
+            do
+            {
+                var page = await connection.Registry.ListRegistryRecordsAsync(request, cancellationToken: cancellationToken);
+                rows.AddRange(page.Records);
+                request.PageToken = page.NextPageToken;
+            }
+            while (request.PageToken.Length > 0);
+            if (result.GetValue(json))
+            {
+                Node.CommandLine.ConsoleOutput.WriteJson(new ListRegistryRecordsResponse { Records = { rows } });
+                return;
+            }
+            var table = new Table().AddColumns("record", "patient", "version", "diagnosis", "state", "updated (JST)");
+            foreach (var row in rows)
+            {
+                table.AddRow(Markup.Escape(row.Record.RecordId), Markup.Escape(row.LocalPatientId), row.Record.Version.ToString(CultureInfo.InvariantCulture),
+                    Markup.Escape($"{row.Record.Diagnosis.TopographyCode} {row.Record.Diagnosis.MorphologyCode}"), State(row.SyncState),
+                    Node.Validation.JapanTime.Format(row.Record.UpdatedAt.ToDateTimeOffset()));
+            }
+            AnsiConsole.Write(table);
+        }));
+        return command;
+    }
+
+    private static Command Resolve(Func<ParseResult, LocalApiConnection> connect)
+    {
+        var id = new Argument<string>("record-id");
+        var keep = new Option<bool>("--keep-spoke") { Description = "Keep this spoke's content, as a new version on top of the hub's" };
+        var take = new Option<bool>("--take-hub") { Description = "Take the hub's version as this spoke's own" };
+        var hubVersion = new Option<long>("--hub-version") { Description = "The hub version you looked at ('registry show')", Required = true };
+        var command = new Command("resolve", "Settle a conflict with the hub; exactly one of --keep-spoke and --take-hub.") { id, keep, take, hubVersion };
+        command.Validators.Add(result =>
+        {
+            if (result.GetValue(keep) == result.GetValue(take))
+            {
+                result.AddError("Choose exactly one of --keep-spoke and --take-hub.");
+            }
+        });
+        command.SetAction((result, cancellationToken) => SpokeCommandLine.ClientAsync(async () =>
+        {
+            await using var connection = connect(result);
+            var response = await connection.Registry.ResolveRegistryConflictAsync(new()
+            {
+                RecordId = result.GetValue(id),
+                Resolution = result.GetValue(keep) ? ConflictResolution.KeepSpoke : ConflictResolution.TakeHub,
+                HubVersion = result.GetValue(hubVersion),
+            }, cancellationToken: cancellationToken);
+            Print(response.Record, json: false, "Resolved");
+        }));
+        return command;
+    }
+
+    private static Command Withdraw(Func<ParseResult, LocalApiConnection> connect)
+    {
+        var id = new Argument<string>("record-id");
+        var on = new Option<string>("--on") { Description = "The date the patient withdrew consent, YYYY-MM-DD", Required = true };
+        var command = new Command("withdraw", "Record the patient's withdrawal of consent: the record is deleted here and at the hub, which keeps only a tombstone.") { id, on };
+        command.SetAction((result, cancellationToken) => SpokeCommandLine.ClientAsync(async () =>
+        {
+            await using var connection = connect(result);
+            var response = await connection.Registry.WithdrawRegistryConsentAsync(new() { RecordId = result.GetValue(id), WithdrawnOn = result.GetValue(on) },
+                cancellationToken: cancellationToken);
+            AnsiConsole.MarkupLine($"[green]Withdrawn[/] on {Markup.Escape(response.WithdrawnOn)} (recorded by {Markup.Escape(response.RecordedBy)}): " +
+                "deleted at the spoke; the hub is told and keeps only a tombstone.");
+        }));
+        return command;
+    }
+
+    private static Command Export(Func<ParseResult, LocalApiConnection> connect)
+    {
+        var output = new Option<FileInfo>("--out") { Description = "Where to write the FHIR R4 Bundle (JSON)", Required = true };
+        var command = new Command("export", "Export this facility's records as one FHIR R4 Bundle aligned with mCODE.") { output };
+        command.SetAction((result, cancellationToken) => SpokeCommandLine.ClientAsync(async () =>
+        {
+            await using var connection = connect(result);
+            var merged = new Hl7.Fhir.Model.Bundle { Type = Hl7.Fhir.Model.Bundle.BundleType.Collection, Timestamp = DateTimeOffset.UtcNow, Id = Guid.CreateVersion7().ToString() };
+            var request = new ExportRegistryRecordsRequest { PageSize = ContractLimits.RegistryPageSize };
+            var records = 0;
+            do
+            {
+                var page = await connection.Registry.ExportRegistryRecordsAsync(request, cancellationToken: cancellationToken);
+                merged.Entry.AddRange(new FhirJsonDeserializer().Deserialize<Hl7.Fhir.Model.Bundle>(page.FhirBundleJson.ToStringUtf8()).Entry);
+                records += page.RecordCount;
+                request.PageToken = page.NextPageToken;
+            }
+            while (request.PageToken.Length > 0);
+            await File.WriteAllTextAsync(result.GetValue(output)!.FullName, Node.Fhir.RegistryFhirExport.ToJson(merged), cancellationToken);
+            AnsiConsole.MarkupLine($"[green]Exported[/] {records:N0} records ({merged.Entry.Count:N0} FHIR resources) to {Markup.Escape(result.GetValue(output)!.FullName)}");
+        }));
+        return command;
+    }
+
+    private static string State(RegistrySyncState state) => state switch
+    {
+        RegistrySyncState.Conflict => "[red]conflict[/]",
+        RegistrySyncState.Rejected => "[red]rejected[/]",
+        RegistrySyncState.Pending => "[yellow]pending[/]",
+        RegistrySyncState.LocalOnly => "local only",
+        _ => Node.CommandLine.ProtoEnumNames.Name(state),
+    };
+
+    private static void Print(LocalRegistryRecord record, bool json, string? verb)
+    {
+        if (json)
+        {
+            Node.CommandLine.ConsoleOutput.WriteJson(record);
+            return;
+        }
+        if (verb is not null)
+        {
+            AnsiConsole.MarkupLine($"[green]{verb}[/] [bold]{Markup.Escape(record.Record.RecordId)}[/] version {record.Record.Version}.");
+        }
+        AnsiConsole.MarkupLine($"patient {Markup.Escape(record.LocalPatientId)}, {Markup.Escape(record.Record.Diagnosis?.TopographyCode ?? "")} " +
+            $"{Markup.Escape(record.Record.Diagnosis?.MorphologyCode ?? "")}, state {State(record.SyncState)}");
+        if (record.SyncError.Length > 0)
+        {
+            AnsiConsole.MarkupLine($"hub: {Markup.Escape(record.SyncError)}");
+        }
+        if (record.SyncState == RegistrySyncState.Conflict)
+        {
+            AnsiConsole.MarkupLine($"[red]In conflict[/] with the hub's version {record.HubVersion.Version}; the fields that differ: " +
+                Markup.Escape(string.Join(", ", record.DifferingFields)));
+            AnsiConsole.MarkupLine($"Settle it: spoke registry resolve {Markup.Escape(record.Record.RecordId)} --keep-spoke|--take-hub --hub-version {record.HubVersion.Version}");
+        }
     }
 
     /// <summary>UTF-8 with a BOM, so spreadsheet software opens the Japanese reasons correctly.</summary>

@@ -36,9 +36,37 @@ public sealed class LocalRegistryStore(SpokeDatabase database, PatientPseudonymi
         Validate(record, "record.");
         var sha256 = ContentSha256(record, localPatientId);
         var duplicate = false;
+        string? existingId = null;
         await using (var connection = await database.OpenAsync(cancellationToken))
         await using (var transaction = connection.BeginTransaction())
         {
+            // The same patient's same primary cancer under another id: the file was submitted again without
+            // an id (the same content answers with the record held), or it is a second enrolment (refused).
+            await using (var sameCancer = connection.Command(
+                """
+                SELECT r.record_id, r.local_patient_id, v.record FROM registry_records r
+                JOIN registry_record_versions v ON v.record_id = r.record_id AND v.version = 1 AND v.origin = 'spoke'
+                WHERE r.natural_key = $key AND r.record_id <> $id
+                """, transaction).With("$key", NaturalKey(record, localPatientId)).With("$id", record.RecordId))
+            await using (var reader = await sameCancer.ExecuteReaderAsync(cancellationToken))
+            {
+                if (await reader.ReadAsync(cancellationToken))
+                {
+                    var held = reader.GetString(0);
+                    var first = RegistryRecord.Parser.ParseFrom((byte[])reader[2]);
+                    first.RecordId = record.RecordId;
+                    if (ContentSha256(first, reader.GetString(1)) != sha256)
+                    {
+                        throw new ConflictException(
+                            $"This patient's {record.Diagnosis.TopographyCode} {record.Diagnosis.MorphologyCode} diagnosed {record.Diagnosis.DiagnosisDate} is already enrolled as record {held}; update that record instead.");
+                    }
+                    existingId = held;
+                }
+            }
+            if (existingId is not null)
+            {
+                return (await ReadAsync(connection, transaction, existingId, cancellationToken), true);
+            }
             // A retry of the same enrolment is answered with the record, however far it has moved on since;
             // other content under this id is refused.
             await using (var existing = connection.Command(
