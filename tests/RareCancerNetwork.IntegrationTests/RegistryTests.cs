@@ -232,6 +232,11 @@ public sealed class RegistryTests(TestNetwork network)
         Assert.Equal(0, await SpokeCountAsync("SELECT COUNT(*) FROM outbox WHERE aggregate_id = $id AND kind = 'deliver_registry_record' AND length(payload) > 0", record.RecordId));
 
         await Eventually.UntilAsync(() => AtHubAsync(record.RecordId), atHub => atHub is null, "the record deleted at the hub");
+        // Out of every export: the spoke's and the national one.
+        var spokeExport = await Registry().ExportRegistryRecordsAsync(new() { PageSize = 200 }, cancellationToken: Ct);
+        Assert.DoesNotContain(record.RecordId, spokeExport.FhirBundleJson.ToStringUtf8(), StringComparison.Ordinal);
+        var (nationalPage, _) = await network.Hub.Services.GetRequiredService<RegistryStore>().SecondaryUsePageAsync(200, "", Ct);
+        Assert.DoesNotContain(nationalPage, r => r.RecordId == record.RecordId);
         Assert.Empty(await network.Hub.Services.GetRequiredService<RegistryStore>().VersionsAsync(record.RecordId, Ct));
         await using var connection = await network.Hub.Services.GetRequiredService<HubDatabase>().OpenAsync(Ct);
         await using var tombstone = connection.Command("SELECT patient_pseudonym, withdrawn_on, recorded_by FROM registry_withdrawals WHERE record_id = @id")
