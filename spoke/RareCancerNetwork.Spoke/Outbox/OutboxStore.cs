@@ -54,7 +54,11 @@ public sealed class OutboxStore(SpokeDatabase database, TimeProvider clock)
         await outbox.ExecuteNonQueryAsync(cancellationToken);
     }
 
-    /// <summary>Takes every entry still queued under an ordering key out of delivery, with the reason (they continue a line the hub did not take).</summary>
+    /// <summary>
+    /// Takes every entry still queued under an ordering key out of delivery, with the reason (they continue a line
+    /// the hub did not take, or the record is gone). The reason starts with "superseded", which the status leaves
+    /// out of the refused count: nothing went wrong.
+    /// </summary>
     public static async Task SupersedeAsync(System.Data.Common.DbConnection connection, System.Data.Common.DbTransaction transaction, string orderingKey, string reason,
         string now, CancellationToken cancellationToken)
     {
@@ -218,7 +222,7 @@ public sealed class OutboxStore(SpokeDatabase database, TimeProvider clock)
             """
             SELECT (SELECT COUNT(*) FROM outbox WHERE delivered_at IS NULL AND failed_at IS NULL AND parked_at IS NULL),
                    (SELECT MIN(created_at) FROM outbox WHERE delivered_at IS NULL AND failed_at IS NULL AND parked_at IS NULL),
-                   (SELECT COUNT(*) FROM outbox WHERE failed_at IS NOT NULL),
+                   (SELECT COUNT(*) FROM outbox WHERE failed_at IS NOT NULL AND (last_error IS NULL OR last_error NOT LIKE 'superseded%')),
                    (SELECT MAX(delivered_at) FROM outbox WHERE delivered_at IS NOT NULL)
             """))
         await using (var reader = await counts.ExecuteReaderAsync(cancellationToken))
