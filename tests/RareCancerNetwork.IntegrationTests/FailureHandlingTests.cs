@@ -1,9 +1,6 @@
 using Google.Rpc;
 using Grpc.Core;
-using Microsoft.Extensions.DependencyInjection;
-using RareCancerNetwork.Hub.Storage;
 using RareCancerNetwork.IntegrationTests.Infrastructure;
-using RareCancerNetwork.Node.Storage;
 using RareCancerNetwork.Protos.V1;
 
 namespace RareCancerNetwork.IntegrationTests;
@@ -18,18 +15,7 @@ public sealed class FailureHandlingTests(TestNetwork network)
 {
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
 
-    private async Task PoisonAsync(string consultationId)
-    {
-        var database = network.Hub.Services.GetRequiredService<HubDatabase>();
-        await using var connection = await database.OpenAsync(Ct);
-        var name = $"poison_{consultationId.Replace('-', '_')}";
-        await using var command = connection.Command(database.Provider == HubStorageProvider.Postgres
-            ? $"CREATE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'simulated storage fault'; END $$; " +
-              $"CREATE TRIGGER {name} BEFORE INSERT ON consultations FOR EACH ROW WHEN (NEW.consultation_id = '{consultationId}') EXECUTE FUNCTION {name}();"
-            : $"CREATE TRIGGER {name} BEFORE INSERT ON consultations WHEN NEW.consultation_id = '{consultationId}' " +
-              "BEGIN SELECT RAISE(ABORT, 'simulated storage fault'); END;");
-        await command.ExecuteNonQueryAsync(Ct);
-    }
+    private Task PoisonAsync(string consultationId) => network.Hub.PoisonInsertAsync("consultations", "consultation_id", consultationId);
 
     [Fact]
     public async Task UnexpectedException_GivesInternalWithCorrelationId_WithoutItsText()

@@ -160,24 +160,8 @@ public sealed class RegistryTests(TestNetwork network)
         using var folder = new TempFolder("rcn-registry-backlog");
         await using var link = new TcpRelay(network.Hub.Port);
         var hub = network.Hub;
-        var node = await hub.RegisterSpokeAsync("spoke-outage", "CORE-010", folder.Sub("spoke"));
-        var local = await hub.RegisterLocalClientAsync("spoke-outage", "bulk-load");
-        await using var spoke = await SpokeNode.StartAsync(folder.Sub("spoke"), link.Url, hub.CaPath, "spoke-outage", "CORE-010", node);
-        var client = new LocalRegistryService.LocalRegistryServiceClient(Clients.Channel(spoke.Url, spoke.CaPath,
-            await Clients.TokenAsync(link.Url, hub.CaPath, local, RareCancerNetwork.Node.Authorization.NetworkClaims.Scopes.Local)));
-        // The spoke has met the hub once (it holds the hub's keys), then the network goes down.
-        await Eventually.UntilAsync(async () =>
-        {
-            try
-            {
-                await client.ListRegistryRecordsAsync(new(), cancellationToken: Ct);
-                return true;
-            }
-            catch (RpcException e) when (e.StatusCode == StatusCode.Unavailable)
-            {
-                return false;
-            }
-        }, reached => reached, "the spoke has the hub's keys");
+        var (spoke, client) = await OutageSpokeAsync(link, folder, "spoke-outage");
+        await using var _ = spoke;
         link.Route();
         link.DropConnections();
 
@@ -193,6 +177,57 @@ public sealed class RegistryTests(TestNetwork network)
         var calls = await HubCallsAsync("node-spoke-outage") - before;
         Assert.True(calls <= 5, $"{count} records took {calls} delivery calls");
         Assert.Equal(count, await HubRecordCountAsync("CORE-010"));
+    }
+
+    /// <summary>A version the hub keeps failing on (a storage fault) is isolated: the rest of its batch arrives, it alone waits and is parked.</summary>
+    [Fact]
+    public async Task AFaultyVersionInABacklog_DoesNotHoldBackItsBatch()
+    {
+        using var folder = new TempFolder("rcn-registry-poison");
+        await using var link = new TcpRelay(network.Hub.Port);
+        var (spoke, client) = await OutageSpokeAsync(link, folder, "spoke-poison");
+        await using var _ = spoke;
+        link.Route();
+        link.DropConnections();
+        var records = Enumerable.Range(0, 30).Select(i => RegistrySamples.Record("CORE-010")).ToList();
+        foreach (var (record, i) in records.Select((record, i) => (record, i)))
+        {
+            await client.CreateRegistryRecordAsync(new() { LocalPatientId = $"POISON-{i:D3}", Record = record }, cancellationToken: Ct);
+        }
+        var poison = records[17];
+        await network.Hub.PoisonInsertAsync("registry_records", "record_id", poison.RecordId);
+        link.Route(network.Hub.Port);
+
+        await Eventually.UntilAsync(async () => (await client.ListRegistryRecordsAsync(new() { PageSize = 200 }, cancellationToken: Ct)).Records,
+            listed => listed.Count(r => r.SyncState == RegistrySyncState.Synchronised) == 29, "every record but the faulty one synchronised");
+        Assert.Null(await AtHubAsync(poison.RecordId));
+        Assert.Equal(RegistrySyncState.Pending, (await client.GetRegistryRecordAsync(new() { RecordId = poison.RecordId }, cancellationToken: Ct)).Record.SyncState);
+        await Eventually.UntilAsync(() => spoke.Services.GetRequiredService<RareCancerNetwork.Spoke.Outbox.OutboxStore>().StatusAsync(Ct),
+            status => status.Parked.Any(p => p.AggregateId == poison.RecordId), "the faulty version parked for an operator");
+    }
+
+    /// <summary>A spoke of its own that reaches the hub through <paramref name="link"/>, holding the hub's keys, with a client of its facility.</summary>
+    private async Task<(SpokeNode Spoke, LocalRegistryService.LocalRegistryServiceClient Client)> OutageSpokeAsync(TcpRelay link, TempFolder folder, string nodeId)
+    {
+        var hub = network.Hub;
+        var node = await hub.RegisterSpokeAsync(nodeId, "CORE-010", folder.Sub("spoke"));
+        var local = await hub.RegisterLocalClientAsync(nodeId, "bulk-load");
+        var spoke = await SpokeNode.StartAsync(folder.Sub("spoke"), link.Url, hub.CaPath, nodeId, "CORE-010", node);
+        var client = new LocalRegistryService.LocalRegistryServiceClient(Clients.Channel(spoke.Url, spoke.CaPath,
+            await Clients.TokenAsync(link.Url, hub.CaPath, local, RareCancerNetwork.Node.Authorization.NetworkClaims.Scopes.Local)));
+        await Eventually.UntilAsync(async () =>
+        {
+            try
+            {
+                await client.ListRegistryRecordsAsync(new(), cancellationToken: Ct);
+                return true;
+            }
+            catch (RpcException e) when (e.StatusCode == StatusCode.Unavailable)
+            {
+                return false;
+            }
+        }, reached => reached, "the spoke has the hub's keys");
+        return (spoke, client);
     }
 
     [Fact]

@@ -93,6 +93,7 @@ public sealed partial class OutboxDeliveryWorker(
     private async Task<bool> AttemptAsync(ResiliencePipeline hubCalls, List<OutboxEntry> entries, CancellationToken cancellationToken)
     {
         var first = entries[0];
+        var registryBatch = first.Kind == LocalRegistryStore.DeliverKind;
         try
         {
             var registryResults = await hubCalls.ExecuteAsync(token => SendAsync(entries, token), cancellationToken);
@@ -109,10 +110,28 @@ public sealed partial class OutboxDeliveryWorker(
         }
         catch (Exception exception) when (!cancellationToken.IsCancellationRequested && HubFailures.Classify(exception) == HubFailureKind.Refused)
         {
-            // Note: kept with the hub's reason, for the user (a consultation shows REJECTED) or the operator (audit entries).
-            await outbox.MarkRefusedAsync(entries, HubFailures.Describe(exception), CancellationToken.None);
+            // Note: kept with the hub's reason, for the user (a consultation or a registry record shows REJECTED) or the
+            // operator (audit entries).
+            if (registryBatch)
+            {
+                await registry.ApplyDeliveryResultsAsync(entries, entries.Select(e => Refused(e, HubFailures.Describe(exception))).ToList(), CancellationToken.None);
+            }
+            else
+            {
+                await outbox.MarkRefusedAsync(entries, HubFailures.Describe(exception), CancellationToken.None);
+            }
             LogRefused(logger, first.Kind, first.AggregateId, ((exception as RpcException)?.StatusCode ?? StatusCode.Unknown).ToString());
             return true;
+        }
+        catch (Exception exception) when (!cancellationToken.IsCancellationRequested && registryBatch && entries.Count > 1)
+        {
+            // One faulty version must not hold back (or park) the batch around it: each half goes on its own,
+            // down to the single version the hub keeps failing on.
+            LogBatchSplit(logger, entries.Count, exception.GetType().Name);
+            var half = entries.Count / 2;
+            var firstHalf = await AttemptAsync(hubCalls, entries[..half], cancellationToken);
+            var secondHalf = await AttemptAsync(hubCalls, entries[half..], cancellationToken);
+            return firstHalf && secondHalf;
         }
         catch (Exception exception) when (!cancellationToken.IsCancellationRequested)
         {
@@ -173,6 +192,15 @@ public sealed partial class OutboxDeliveryWorker(
             throw;
         }
     }
+
+    private static RegistryDeliveryResult Refused(OutboxEntry entry, string reason)
+    {
+        var record = RegistryRecord.Parser.ParseFrom(entry.Payload);
+        return new RegistryDeliveryResult { RecordId = record.RecordId, Version = record.Version, Outcome = RegistryDeliveryOutcome.Refused, Message = reason };
+    }
+
+    [LoggerMessage(EventId = 2107, Level = LogLevel.Warning, Message = "A batch of {Count} registry versions failed at the hub ({ExceptionType}); trying its halves on their own")]
+    private static partial void LogBatchSplit(ILogger logger, int count, string exceptionType);
 
     [LoggerMessage(EventId = 2106, Level = LogLevel.Error, Message = "Outbox delivery failed unexpectedly ({ExceptionType}); resuming after a pause")]
     private static partial void LogWorkerFailed(ILogger logger, string exceptionType);

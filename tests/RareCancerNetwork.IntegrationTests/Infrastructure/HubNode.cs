@@ -101,6 +101,20 @@ public sealed class HubNode : IAsyncDisposable
         return credentials;
     }
 
+    /// <summary>A storage fault on demand: the hub's store refuses to insert this one row (INTERNAL for the call), on either provider.</summary>
+    public async Task PoisonInsertAsync(string table, string idColumn, string id)
+    {
+        var database = Services.GetRequiredService<RareCancerNetwork.Hub.Storage.HubDatabase>();
+        var name = $"poison_{id.Replace('-', '_')}";
+        await using var connection = await database.OpenAsync(CancellationToken.None);
+        await using var command = connection.CreateCommand();
+        command.CommandText = database.Provider == RareCancerNetwork.Hub.Storage.HubStorageProvider.Postgres
+            ? $"CREATE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'simulated storage fault'; END $$; " +
+              $"CREATE TRIGGER {name} BEFORE INSERT ON {table} FOR EACH ROW WHEN (NEW.{idColumn} = '{id}') EXECUTE FUNCTION {name}();"
+            : $"CREATE TRIGGER {name} BEFORE INSERT ON {table} WHEN NEW.{idColumn} = '{id}' BEGIN SELECT RAISE(ABORT, 'simulated storage fault'); END;";
+        await command.ExecuteNonQueryAsync();
+    }
+
     public async ValueTask DisposeAsync()
     {
         await _app.StopAsync();
