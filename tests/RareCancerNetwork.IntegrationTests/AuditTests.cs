@@ -88,9 +88,6 @@ public sealed class AuditTests(TestNetwork network)
                     .ExportNationalRegistryAsync(new(), cancellationToken: Ct)),
             ("/rarecancer.network.v1.LocalRegistryService/ExportRegistryRecords", spokeLog, "local-spoke-a-pathology", "R", "", async () =>
                 await network.RegistryA().ExportRegistryRecordsAsync(new(), cancellationToken: Ct)),
-            ("/rarecancer.network.v1.RegistrySyncService/DeliverRegistryRecords", hubLog, "node-spoke-a", "C", "", async () =>
-                await new RegistrySyncService.RegistrySyncServiceClient(network.HubChannel(network.NodeTokenA)).DeliverRegistryRecordsAsync(
-                    new() { Records = { RareCancerNetwork.Tests.Shared.RegistrySamples.Record(TestNetwork.FacilityA) } }, cancellationToken: Ct)),
         };
         var newRecord = RareCancerNetwork.Tests.Shared.RegistrySamples.Record(TestNetwork.FacilityA);
         var creation = Array.FindIndex(calls, c => c.Method.EndsWith("/CreateRegistryRecord", StringComparison.Ordinal));
@@ -119,12 +116,18 @@ public sealed class AuditTests(TestNetwork network)
             Assert.Equal("127.0.0.1", entry.SourceAddress.Replace("::ffff:", "", StringComparison.Ordinal));
         }
         // Every patient-level RPC of the table was exercised here or in the delivery below.
-        var covered = calls.Select(c => c.Method).Append("/rarecancer.network.v1.SpokeSyncService/DeliverConsultation");
+        // (The spoke's own deliveries run beside this test, so they are checked below, not counted above.)
+        var covered = calls.Select(c => c.Method).Append("/rarecancer.network.v1.SpokeSyncService/DeliverConsultation")
+            .Append("/rarecancer.network.v1.RegistrySyncService/DeliverRegistryRecords");
         Assert.Equal(RpcPolicies.Hub.Values.Concat(RpcPolicies.Spoke.Values).Where(p => p.PatientLevel).Select(p => p.Method).Order(), covered.Order());
         // The spoke's own delivery of the new consultation was audited at the hub as the node.
         await Eventually.UntilAsync(() => EntriesAsync(hubLog), all => all.Any(e => e.Event.EndsWith("/DeliverConsultation", StringComparison.Ordinal) && e.ObjectId == newId),
             "the delivery's audit entry at the hub");
         Assert.Single(await EntriesAsync(hubLog), e => e.Event.EndsWith("/DeliverConsultation", StringComparison.Ordinal) && e.ObjectId == newId);
+        // Its registry deliveries too: patient-level, as the node, naming registry records.
+        await Eventually.UntilAsync(() => EntriesAsync(hubLog), all => all.Any(e => e.Event.EndsWith("/DeliverRegistryRecords", StringComparison.Ordinal)
+            && e.UserId == "node-spoke-a" && e.ObjectType == "registry_record" && e.Action == "C" && e.EventType == AuditVocabulary.EventTypePatientDataAccess),
+            "a registry delivery's audit entry at the hub");
     }
 
     [Fact]
