@@ -105,7 +105,7 @@ public sealed class HubStoreTests
     public async Task Postgres_RefusesADatabaseThatCannotHoldJapaneseText()
     {
         var cluster = await PostgresCluster.SharedAsync();
-        var options = new HubOptions { Storage = new HubStorageOptions { Provider = HubStorageProvider.Postgres, ConnectionString = await cluster.CreateDatabaseWithEncodingAsync("SQL_ASCII") } };
+        var options = new HubOptions { Storage = new HubStorageOptions { Provider = HubStorageProvider.Postgres, ConnectionString = await cluster.CreateDatabaseAsync("SQL_ASCII") } };
         await using var database = (PostgresHubDatabase)HubDatabase.Create(options);
         var refusal = await Assert.ThrowsAsync<InvalidOperationException>(() => database.MigrateAsync(Ct));
         Assert.Contains("UTF8", refusal.Message, StringComparison.Ordinal);

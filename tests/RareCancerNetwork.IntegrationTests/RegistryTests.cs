@@ -242,6 +242,14 @@ public sealed class RegistryTests(TestNetwork network)
         Assert.Contains("HER2 is an alias of ERBB2", failure.Status.Detail, StringComparison.Ordinal);
         Assert.Contains("record.diagnosis.topography_code", failure.Status.Detail, StringComparison.Ordinal);
         await RpcAssert.FailsAsync(StatusCode.NotFound, () => Registry().GetRegistryRecordAsync(new() { RecordId = record.RecordId }, cancellationToken: Ct).ResponseAsync);
+
+        // An import naming another patient's record id is refused for that row, not taken as already imported.
+        var held = await CreateSynchronisedAsync("REG-HELD");
+        var collision = RegistrySamples.Record(TestNetwork.FacilityA, recordId: held.RecordId);
+        var imported = Assert.Single((await Registry().ImportRegistryRecordsAsync(
+            new() { Records = { new ImportedRecord { LocalPatientId = "REG-OTHER-PATIENT", Record = collision } } }, cancellationToken: Ct)).Results);
+        Assert.Equal(ImportOutcome.Invalid, imported.Outcome);
+        Assert.Equal("record_id", Assert.Single(imported.Problems).Field);
         await RpcAssert.FailsAsync(StatusCode.InvalidArgument,
             () => Registry().CreateRegistryRecordAsync(new() { LocalPatientId = "REG-BAD", Record = new RegistryRecord { RecordId = "x", Version = 2 } }, cancellationToken: Ct).ResponseAsync);
     }

@@ -42,13 +42,16 @@ public sealed class RegistryCsvTests
     public void UnreadableCells_AreNamedByRowAndColumn()
     {
         var text = RegistryCsvSamples.File([RegistryCsvSamples.Row("P-0001"), RegistryCsvSamples.Row("P-0002", age: "forty"),
-            RegistryCsvSamples.Row("P-0003").Replace(",female,", ",woman,", StringComparison.Ordinal)]);
+            RegistryCsvSamples.Row("P-0003").Replace(",female,", ",woman,", StringComparison.Ordinal),
+            RegistryCsvSamples.Row("P-0004").Replace("|2025-09-30|no|", "|2025-09-30|perhaps|", StringComparison.Ordinal)]);
         var rows = RegistryCsv.Read(text).ToList();
         Assert.Empty(rows[0].Problems);
         Assert.Equal(new CsvProblem(2, "age_at_enrolment", "'forty' is not a whole number"), Assert.Single(rows[1].Problems));
         var sex = Assert.Single(rows[2].Problems);
         Assert.Equal((3, "sex"), (sex.Row, sex.Column));
         Assert.Contains("female, male, other, unknown", sex.Reason, StringComparison.Ordinal);
+        // A part of a list entry is read as strictly as a cell: never taken as "no".
+        Assert.Equal(new CsvProblem(4, "treatment_lines", "entry 1: 'perhaps' must be yes or no"), Assert.Single(rows[3].Problems));
     }
 
     [Fact]

@@ -80,21 +80,8 @@ public sealed class PostgresCluster : IAsyncDisposable
         }
     }
 
-    /// <summary>A new, empty database (UTF8, C collation) and its connection string.</summary>
-    public async Task<string> CreateDatabaseAsync()
-    {
-        var name = $"rcn_test_{Environment.ProcessId}_{Interlocked.Increment(ref _databaseCounter)}";
-        await using (var connection = new NpgsqlConnection(ConnectionString("postgres")))
-        {
-            await connection.OpenAsync();
-            await using var create = new NpgsqlCommand($"CREATE DATABASE {name} TEMPLATE template0 ENCODING 'UTF8' LC_COLLATE 'C' LC_CTYPE 'C'", connection);
-            await create.ExecuteNonQueryAsync();
-        }
-        return ConnectionString(name);
-    }
-
-    /// <summary>A database as a careless administrator would create it (for the store's refusal of it).</summary>
-    public async Task<string> CreateDatabaseWithEncodingAsync(string encoding)
+    /// <summary>A new, empty database (C collation; UTF8 unless a test wants a database the hub must refuse) and its connection string.</summary>
+    public async Task<string> CreateDatabaseAsync(string encoding = "UTF8")
     {
         var name = $"rcn_test_{Environment.ProcessId}_{Interlocked.Increment(ref _databaseCounter)}";
         await using (var connection = new NpgsqlConnection(ConnectionString("postgres")))

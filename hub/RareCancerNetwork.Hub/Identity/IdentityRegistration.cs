@@ -134,7 +134,7 @@ public static class IdentityRegistration
             await identity.Database.ExecuteSqlRawAsync("PRAGMA journal_mode = WAL;", cancellationToken);
         }
         var options = services.GetRequiredService<Microsoft.Extensions.Options.IOptions<HubOptions>>().Value;
-        await services.GetRequiredService<StoreXmlRepository>().ImportFolderOnceAsync(Path.Combine(options.KeysFolder, "data-protection"), cancellationToken);
+        await services.GetRequiredService<StoreXmlRepository>().ImportFolderOnceAsync(Path.Combine(options.KeysFolder, "data-protection"));
         var keys = services.GetRequiredService<TokenKeys>();
         await keys.EnsureCreatedAsync(cancellationToken);
         await services.GetRequiredService<TokenKeyRing>().LoadAsync(keys, cancellationToken);

@@ -24,7 +24,7 @@ internal sealed class StoreXmlRepository(HubDatabase database) : IXmlRepository
         }, CancellationToken.None)).GetAwaiter().GetResult();
 
     /// <summary>Imports the key files a hub kept in its data folder before keys moved into the store.</summary>
-    public async Task ImportFolderOnceAsync(string folder, CancellationToken cancellationToken)
+    public async Task ImportFolderOnceAsync(string folder)
     {
         if (!System.IO.Directory.Exists(folder) || (await ReadAllAsync()).Count > 0)
         {

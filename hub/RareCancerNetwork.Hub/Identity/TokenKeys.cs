@@ -21,9 +21,8 @@ public sealed class TokenKeys(HubDatabase database, IOptions<HubOptions> options
     private const string Signing = "signing";
     private const string Encryption = "encryption";
 
-    /// <summary>Key files of hubs from before keys moved into the store; imported once, then left alone.</summary>
-    public const string LegacySigningFileName = "token-signing.pfx";
-    public const string LegacyEncryptionFileName = "token-encryption.pfx";
+    /// <summary>The encryption key file of hubs from before keys moved into the store; imported once, then left alone.</summary>
+    private const string LegacyEncryptionFileName = "token-encryption.pfx";
 
     /// <summary>Creates the first signing and encryption keys (or imports a data folder's key files) when the store has none.</summary>
     public Task EnsureCreatedAsync(CancellationToken cancellationToken) => database.WriteAsync(async (connection, transaction) =>
@@ -47,12 +46,12 @@ public sealed class TokenKeys(HubDatabase database, IOptions<HubOptions> options
             {
                 var now = clock.GetUtcNow();
                 using var created = CreateCertificate(usage, now.AddMinutes(-5), now.AddYears(2));
-                await InsertAsync(connection, transaction, purpose, created, cancellationToken);
+                await InsertAsync(connection, transaction, purpose, created, clock.GetUtcNow(), cancellationToken);
             }
             foreach (var path in legacy)
             {
                 using var imported = X509CertificateLoader.LoadPkcs12FromFile(path, null, X509KeyStorageFlags.Exportable | X509KeyStorageFlags.EphemeralKeySet);
-                await InsertAsync(connection, transaction, purpose, imported, cancellationToken);
+                await InsertAsync(connection, transaction, purpose, imported, clock.GetUtcNow(), cancellationToken);
             }
         }
     }, cancellationToken);
@@ -69,7 +68,7 @@ public sealed class TokenKeys(HubDatabase database, IOptions<HubOptions> options
     public async Task<TokenKeyInfo> AddSigningKeyAsync(DateTimeOffset activatesAt, CancellationToken cancellationToken)
     {
         using var certificate = CreateCertificate(X509KeyUsageFlags.DigitalSignature, activatesAt, activatesAt.AddYears(2).AddDays(1));
-        await database.WriteAsync((connection, transaction) => InsertAsync(connection, transaction, Signing, certificate, cancellationToken), cancellationToken);
+        await database.WriteAsync((connection, transaction) => InsertAsync(connection, transaction, Signing, certificate, clock.GetUtcNow(), cancellationToken), cancellationToken);
         return Describe(certificate);
     }
 
@@ -101,7 +100,7 @@ public sealed class TokenKeys(HubDatabase database, IOptions<HubOptions> options
     }
 
     private static async Task InsertAsync(System.Data.Common.DbConnection connection, System.Data.Common.DbTransaction transaction, string purpose,
-        X509Certificate2 certificate, CancellationToken cancellationToken)
+        X509Certificate2 certificate, DateTimeOffset now, CancellationToken cancellationToken)
     {
         var info = Describe(certificate);
         await using var insert = connection.Command(
@@ -110,7 +109,7 @@ public sealed class TokenKeys(HubDatabase database, IOptions<HubOptions> options
             ON CONFLICT (sha256) DO NOTHING
             """, transaction)
             .With("@sha256", info.Sha256).With("@purpose", purpose).With("@pkcs12", certificate.Export(X509ContentType.Pkcs12))
-            .With("@notBefore", info.NotBefore.ToDbText()).With("@notAfter", info.NotAfter.ToDbText()).With("@now", DateTimeOffset.UtcNow.ToDbText());
+            .With("@notBefore", info.NotBefore.ToDbText()).With("@notAfter", info.NotAfter.ToDbText()).With("@now", now.ToDbText());
         await insert.ExecuteNonQueryAsync(cancellationToken);
     }
 

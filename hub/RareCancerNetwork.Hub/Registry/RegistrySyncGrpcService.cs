@@ -17,11 +17,7 @@ public sealed partial class RegistrySyncGrpcService(RegistryStore store, TimePro
         {
             throw new InvalidFieldsException([new FieldViolation("records", $"must hold 1-{ContractLimits.RegistryRecordsPerDelivery} records; got {request.Records.Count}")]);
         }
-        var caller = NetworkCaller.From(context.GetHttpContext().User);
-        if (caller.NodeId is null || caller.FacilityCode is null)
-        {
-            throw new AccessDeniedException("The token does not identify a spoke node.");
-        }
+        var caller = NetworkCaller.From(context.GetHttpContext().User).RequireSpokeNode();
         // A node never sends another facility's records: that is a fault or an attack, refused as a whole.
         var foreign = request.Records.Select((record, index) => (record, index)).FirstOrDefault(r => r.record.EnrollingFacilityCode != caller.FacilityCode);
         if (foreign.record is not null)
@@ -75,11 +71,7 @@ public sealed partial class RegistrySyncGrpcService(RegistryStore store, TimePro
         v.Text("recorded_by", request.RecordedBy, ContractLimits.PersonName);
         v.Pattern("patient_pseudonym", request.PatientPseudonym, FieldValidator.Sha256Hex(), "must be 64 lowercase hexadecimal characters (the spoke's keyed hash)");
         v.ThrowIfInvalid();
-        var caller = NetworkCaller.From(context.GetHttpContext().User);
-        if (caller.NodeId is null)
-        {
-            throw new AccessDeniedException("The token does not identify a spoke node.");
-        }
+        var caller = NetworkCaller.From(context.GetHttpContext().User).RequireSpokeNode();
         var deleted = await store.WithdrawAsync(caller.NodeId, request, context.CancellationToken);
         LogWithdrawn(logger, request.RecordId, caller.NodeId, deleted);
         return new DeliverRegistryWithdrawalResponse { RecordDeleted = deleted };

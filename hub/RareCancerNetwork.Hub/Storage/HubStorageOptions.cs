@@ -16,25 +16,27 @@ public sealed class HubStorageOptions : IValidatableObject
 
     public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
     {
-        if (Provider == HubStorageProvider.Postgres && string.IsNullOrWhiteSpace(ConnectionString))
+        if (Provider != HubStorageProvider.Postgres)
+        {
+            yield break;
+        }
+        if (string.IsNullOrWhiteSpace(ConnectionString))
         {
             yield return new ValidationResult("is required when Provider is Postgres", [nameof(ConnectionString)]);
+            yield break;
         }
-        if (Provider == HubStorageProvider.Postgres && !string.IsNullOrWhiteSpace(ConnectionString))
+        string? problem = null;
+        try
         {
-            string? problem = null;
-            try
-            {
-                _ = new Npgsql.NpgsqlConnectionStringBuilder(ConnectionString);
-            }
-            catch (ArgumentException e)
-            {
-                problem = e.Message;
-            }
-            if (problem is not null)
-            {
-                yield return new ValidationResult($"is not a valid Npgsql connection string: {problem}", [nameof(ConnectionString)]);
-            }
+            _ = new Npgsql.NpgsqlConnectionStringBuilder(ConnectionString);
+        }
+        catch (ArgumentException e)
+        {
+            problem = e.Message;
+        }
+        if (problem is not null)
+        {
+            yield return new ValidationResult($"is not a valid Npgsql connection string: {problem}", [nameof(ConnectionString)]);
         }
     }
 }

@@ -50,7 +50,7 @@ public sealed partial class PostgresHubDatabase : HubDatabase, IAsyncDisposable
 
     public override HubStorageProvider Provider => HubStorageProvider.Postgres;
 
-    /// <summary>The connection string the store was opened with (for the feed listener's own connection).</summary>
+    /// <summary>The store's connection pool (the feed listener takes its own long-lived connection from it).</summary>
     public NpgsqlDataSource DataSource => _dataSource;
 
     public override async Task<DbConnection> OpenAsync(CancellationToken cancellationToken) => await _dataSource.OpenConnectionAsync(cancellationToken);

@@ -42,8 +42,8 @@ public sealed partial class SpokeSyncGrpcService(ConsultationStore store, EventF
         {
             throw new AccessDeniedException($"This node may deliver only for its own facility ({node.FacilityCode}).");
         }
-        var outcome = await store.DeliverAsync(node.NodeId!, request, context.CancellationToken);
-        LogDelivered(logger, request.ConsultationId, node.NodeId!, outcome.Duplicate);
+        var outcome = await store.DeliverAsync(node.NodeId, request, context.CancellationToken);
+        LogDelivered(logger, request.ConsultationId, node.NodeId, outcome.Duplicate);
         return new DeliverConsultationResponse
         {
             Status = outcome.Status,
@@ -57,7 +57,7 @@ public sealed partial class SpokeSyncGrpcService(ConsultationStore store, EventF
         var v = new FieldValidator();
         v.Uuid("consultation_id", request.ConsultationId);
         v.ThrowIfInvalid();
-        return await store.FetchForNodeAsync(Node(context).NodeId!, request.ConsultationId, context.CancellationToken);
+        return await store.FetchForNodeAsync(Node(context).NodeId, request.ConsultationId, context.CancellationToken);
     }
 
     public override async Task SubscribeEvents(SubscribeEventsRequest request, IServerStreamWriter<SubscribeEventsResponse> responseStream, ServerCallContext context)
@@ -65,7 +65,7 @@ public sealed partial class SpokeSyncGrpcService(ConsultationStore store, EventF
         var v = new FieldValidator();
         v.Range("after_sequence", request.AfterSequence, 0, long.MaxValue);
         v.ThrowIfInvalid();
-        var nodeId = Node(context).NodeId!;
+        var nodeId = Node(context).NodeId;
         var cursor = request.AfterSequence;
         var cancellationToken = context.CancellationToken;
         LogSubscribed(logger, nodeId, cursor);
@@ -112,17 +112,12 @@ public sealed partial class SpokeSyncGrpcService(ConsultationStore store, EventF
             }
         }
         v.ThrowIfInvalid();
-        var through = await audit.StoreAsync(Node(context).NodeId!, request.Entries, context.CancellationToken);
+        var through = await audit.StoreAsync(Node(context).NodeId, request.Entries, context.CancellationToken);
         return new ForwardAuditEntriesResponse { StoredThroughSequence = through };
     }
 
-    private static NetworkCaller Node(ServerCallContext context)
-    {
-        var caller = NetworkCaller.From(context.GetHttpContext().User);
-        return caller.NodeId is null || caller.FacilityCode is null
-            ? throw new AccessDeniedException("The token does not identify a spoke node.")
-            : caller;
-    }
+    private static (string NodeId, string FacilityCode) Node(ServerCallContext context) =>
+        NetworkCaller.From(context.GetHttpContext().User).RequireSpokeNode();
 
     [LoggerMessage(EventId = 1201, Level = LogLevel.Information, Message = "Consultation {ConsultationId} delivered by node {NodeId} (duplicate: {Duplicate})")]
     private static partial void LogDelivered(ILogger logger, string consultationId, string nodeId, bool duplicate);

@@ -76,6 +76,11 @@ public sealed record NetworkCaller(string Subject, string Kind, string DisplayNa
 {
     public bool IsPerson => Kind == NetworkClaims.Kinds.Person;
 
+    /// <summary>The calling spoke node and its facility; PERMISSION_DENIED for any other caller.</summary>
+    public (string NodeId, string FacilityCode) RequireSpokeNode() => NodeId is { } node && FacilityCode is { } facility
+        ? (node, facility)
+        : throw new Errors.AccessDeniedException("The token does not identify a spoke node.");
+
     public static NetworkCaller From(ClaimsPrincipal principal) => new(
         principal.FindFirstValue(NetworkClaims.Subject) ?? throw new InvalidOperationException("The token has no subject."),
         principal.FindFirstValue(NetworkClaims.ClientKind) ?? "",

@@ -79,6 +79,15 @@ public sealed partial class FieldValidator
         }
     }
 
+    /// <summary>The facility's own patient id: required, bounded, no control characters (it never leaves the spoke).</summary>
+    public void LocalPatientId(string field, string? value)
+    {
+        if (Text(field, value, Protos.Contract.ContractLimits.LocalPatientId) && value!.Any(char.IsControl))
+        {
+            Add(field, "must not contain control characters");
+        }
+    }
+
     /// <summary>A lowercase hyphenated time-ordered UUID (version 7), as created where a record is born.</summary>
     public void Uuid(string field, string? value)
     {

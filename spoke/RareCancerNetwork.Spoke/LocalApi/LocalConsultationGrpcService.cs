@@ -18,10 +18,7 @@ public sealed partial class LocalConsultationGrpcService(
     {
         var v = new FieldValidator();
         v.Uuid("consultation_id", request.ConsultationId);
-        if (v.Text("local_patient_id", request.LocalPatientId, ContractLimits.LocalPatientId) && request.LocalPatientId.Any(char.IsControl))
-        {
-            v.Add("local_patient_id", "must not contain control characters");
-        }
+        v.LocalPatientId("local_patient_id", request.LocalPatientId);
         ConsultationValidation.ValidateDetails(v, "details", request.Details, ConsultationValidation.TodayInJapan(clock));
         v.ThrowIfInvalid();
 

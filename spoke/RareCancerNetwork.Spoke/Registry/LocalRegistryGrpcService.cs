@@ -14,10 +14,7 @@ public sealed partial class LocalRegistryGrpcService(LocalRegistryStore store, I
     public override async Task<CreateRegistryRecordResponse> CreateRegistryRecord(CreateRegistryRecordRequest request, ServerCallContext context)
     {
         var v = new FieldValidator();
-        if (v.Text("local_patient_id", request.LocalPatientId, ContractLimits.LocalPatientId) && request.LocalPatientId.Any(char.IsControl))
-        {
-            v.Add("local_patient_id", "must not contain control characters");
-        }
+        v.LocalPatientId("local_patient_id", request.LocalPatientId);
         if (request.Record is null)
         {
             v.Add("record", "is required");

@@ -373,10 +373,7 @@ public sealed class LocalRegistryStore(SpokeDatabase database, PatientPseudonymi
         for (var i = 0; i < rows.Count; i++)
         {
             var v = new FieldValidator();
-            if (v.Text("local_patient_id", rows[i].LocalPatientId, Protos.Contract.ContractLimits.LocalPatientId) && rows[i].LocalPatientId.Any(char.IsControl))
-            {
-                v.Add("local_patient_id", "must not contain control characters");
-            }
+            v.LocalPatientId("local_patient_id", rows[i].LocalPatientId);
             var record = rows[i].Record?.Clone() ?? new RegistryRecord();
             if (record.RecordId.Length == 0)
             {
@@ -404,12 +401,22 @@ public sealed class LocalRegistryStore(SpokeDatabase database, PatientPseudonymi
             await using var transaction = connection.BeginTransaction();
             foreach (var (index, record, localPatientId) in valid)
             {
-                await using (var existing = connection.Command("SELECT record_id FROM registry_records WHERE natural_key = $key OR record_id = $id LIMIT 1", transaction)
+                // Already held: this patient's primary cancer. A given record_id that names another record is a mistake in the file.
+                await using (var existing = connection.Command(
+                    "SELECT record_id, natural_key = $key FROM registry_records WHERE natural_key = $key OR record_id = $id ORDER BY natural_key = $key DESC LIMIT 1", transaction)
                     .With("$key", NaturalKey(record, localPatientId)).With("$id", record.RecordId))
+                await using (var reader = await existing.ExecuteReaderAsync(cancellationToken))
                 {
-                    if (await existing.ExecuteScalarAsync(cancellationToken) is string held)
+                    if (await reader.ReadAsync(cancellationToken))
                     {
-                        results[index] = new ImportedRecordResult { Outcome = ImportOutcome.AlreadyImported, RecordId = held };
+                        results[index] = reader.GetBoolean(1)
+                            ? new ImportedRecordResult { Outcome = ImportOutcome.AlreadyImported, RecordId = reader.GetString(0) }
+                            : new ImportedRecordResult
+                            {
+                                Outcome = ImportOutcome.Invalid,
+                                RecordId = record.RecordId,
+                                Problems = { new FieldProblem { Field = "record_id", Description = "is already the id of another patient's or another cancer's record" } },
+                            };
                         continue;
                     }
                 }

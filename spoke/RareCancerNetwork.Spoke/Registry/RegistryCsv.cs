@@ -112,16 +112,17 @@ public static class RegistryCsv
             return null;
         }
 
-        bool YesNo(string column)
+        // One reading of yes/no for whole cells and for parts of list entries; anything else is reported, never taken as "no".
+        bool YesNo(string column, string text, string where = "")
         {
-            switch (cell(column).ToLowerInvariant())
+            switch (text.ToLowerInvariant())
             {
                 case "yes" or "y" or "true" or "1" or "はい":
                     return true;
                 case "no" or "n" or "false" or "0" or "いいえ" or "":
                     return false;
                 default:
-                    Problem(column, $"'{cell(column)}' must be yes or no");
+                    Problem(column, $"{where}'{text}' must be yes or no");
                     return false;
             }
         }
@@ -157,7 +158,7 @@ public static class RegistryCsv
                 TopographyCode = cell("topography_code"),
                 MorphologyCode = cell("morphology_code"),
                 Category = Named<OrganSystem>("category", cell("category"), required: true),
-                Advanced = YesNo("advanced"),
+                Advanced = YesNo("advanced", cell("advanced")),
                 DiagnosisDate = cell("diagnosis_date"),
             },
             FollowUp = new FollowUp
@@ -167,7 +168,7 @@ public static class RegistryCsv
                 DeathDate = cell("death_date"),
                 LastContactDate = cell("last_contact_date"),
             },
-            Consent = new RegistryConsent { RegistryParticipation = YesNo("registry_participation"), SecondaryUse = YesNo("secondary_use") },
+            Consent = new RegistryConsent { RegistryParticipation = YesNo("registry_participation", cell("registry_participation")), SecondaryUse = YesNo("secondary_use", cell("secondary_use")) },
         };
         if (Number("ecog", required: false) is { } ecog)
         {
@@ -183,8 +184,8 @@ public static class RegistryCsv
                 ExpertPanelDate = cell("expert_panel_date"),
                 ResultExplainedDate = cell("result_explained_date"),
                 Specimen = Named<PanelSpecimen>("panel_specimen", cell("panel_specimen"), required: true),
-                ActionableAlterationFound = YesNo("actionable_alteration_found"),
-                TreatmentRecommended = YesNo("treatment_recommended"),
+                ActionableAlterationFound = YesNo("actionable_alteration_found", cell("actionable_alteration_found")),
+                TreatmentRecommended = YesNo("treatment_recommended", cell("treatment_recommended")),
                 GenomicDatabaseConsent = Named<ConsentDecision>("genomic_database_consent", cell("genomic_database_consent"), required: true),
             });
         }
@@ -212,7 +213,7 @@ public static class RegistryCsv
             }
             record.Biomarkers.Add(biomarker);
         }
-        foreach (var (entry, _) in Entries(cell("treatment_lines")))
+        foreach (var (entry, index) in Entries(cell("treatment_lines")))
         {
             // regimen|start|end|biomarker matched|trial id|best response|response date
             var parts = Parts(entry, 7);
@@ -221,7 +222,7 @@ public static class RegistryCsv
                 Regimen = parts[0],
                 StartDate = parts[1],
                 EndDate = parts[2],
-                BiomarkerMatched = parts[3].ToLowerInvariant() is "yes" or "y" or "true" or "1" or "はい",
+                BiomarkerMatched = YesNo("treatment_lines", parts[3], $"entry {index + 1}: "),
                 TrialId = parts[4],
                 BestResponse = Named<RecistResponse>("treatment_lines", parts[5], required: false),
                 BestResponseDate = parts[6],
