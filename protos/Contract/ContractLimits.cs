@@ -47,6 +47,8 @@ public static class ContractLimits
     public const int Biomarkers = 100;
     public const int TreatmentLines = 50;
     public const int RegistryPageSize = 200;
+    public const int DataQueryField = 200;
+    public const int DataQueryText = 2_000;
 
     /// <summary>Open consultations an expert takes at once (set when the expert is registered).</summary>
     public const int ExpertCapacity = 1_000;
@@ -67,6 +69,13 @@ public static class ContractLimits
         new("ExportRegistryRecordsRequest.page_size", 0, RegistryPageSize, "entries"),
         new("ExportNationalRegistryRequest.page_size", 0, RegistryPageSize, "entries"),
         new("ListRegistryRecordsRequest.page_token", 0, PageToken, "characters"),
+        new("ListNationalRegistryRecordsRequest.page_size", 0, RegistryPageSize, "entries"),
+        new("RaiseDataQueryRequest.field", 1, DataQueryField, "characters"),
+        new("RaiseDataQueryRequest.question", 1, DataQueryText, "characters"),
+        new("AnswerDataQueryRequest.comment", 1, DataQueryText, "characters"),
+        new("ConfirmDataQueryValueRequest.comment", 1, DataQueryText, "characters"),
+        new("ListDataQueriesRequest.page_size", 0, RegistryPageSize, "entries"),
+        new("ListLocalDataQueriesRequest.page_size", 0, RegistryPageSize, "entries"),
         new("Diagnosis.text", 1, DiagnosisText, "characters"),
         new("Specimen.site_description", 0, SiteDescription, "characters"),
         new("AttachmentDescriptor.file_name", 1, AttachmentFileName, "characters"),

@@ -14,7 +14,7 @@ public sealed class RegistryStoreTests
     private static async Task<(HubStore Hub, RegistryStore Registry)> CreateAsync(HubStorageProvider provider)
     {
         var hub = await HubStore.CreateAsync(provider);
-        return (hub, new RegistryStore(hub.Database, TimeProvider.System));
+        return (hub, new RegistryStore(hub.Database, new RareCancerNetwork.Hub.Feed.EventFeed(hub.Database), TimeProvider.System));
     }
 
     [Theory, InlineData(HubStorageProvider.Sqlite), InlineData(HubStorageProvider.Postgres)]
@@ -87,7 +87,7 @@ public sealed class RegistryStoreTests
         var (hub, registry) = await CreateAsync(provider);
         await using var _ = hub;
         await using var other = hub.SecondInstance();
-        var otherRegistry = new RegistryStore(other.Database, TimeProvider.System);
+        var otherRegistry = new RegistryStore(other.Database, new RareCancerNetwork.Hub.Feed.EventFeed(other.Database), TimeProvider.System);
         var batch = Enumerable.Range(0, 50).Select(i => RegistrySamples.Record()).ToList();
         var outcomes = await Task.WhenAll(Enumerable.Range(0, 4).Select(i =>
             Task.Run(() => (i % 2 == 0 ? registry : otherRegistry).DeliverAsync(HubStore.NodeId, batch, Ct), Ct)));

@@ -19,7 +19,7 @@ public static class IdentityRegistration
     public static readonly IReadOnlyList<string> NetworkScopes =
     [
         NetworkClaims.Scopes.Sync, NetworkClaims.Scopes.Expert, NetworkClaims.Scopes.Local, NetworkClaims.Scopes.Directory,
-        NetworkClaims.Scopes.Admin, NetworkClaims.Scopes.Statistics,
+        NetworkClaims.Scopes.Admin, NetworkClaims.Scopes.Statistics, NetworkClaims.Scopes.Registry,
     ];
 
     public static WebApplicationBuilder AddHubIdentity(this WebApplicationBuilder builder, HubOptions options)
@@ -149,13 +149,12 @@ public static class IdentityRegistration
         await RegisterCommandLineClientAsync(scope.ServiceProvider.GetRequiredService<IOpenIddictApplicationManager>(), cancellationToken);
     }
 
-    /// <summary>The public client people's command lines use: device authorization grant and refresh tokens only.</summary>
+    /// <summary>
+    /// The public client people's command lines use: device authorization grant and refresh tokens only, for every
+    /// people's scope. A hub upgraded to a release with a new scope grants it to the existing client.
+    /// </summary>
     private static async Task RegisterCommandLineClientAsync(IOpenIddictApplicationManager applications, CancellationToken cancellationToken)
     {
-        if (await applications.FindByClientIdAsync(NetworkClaims.CommandLineClientId, cancellationToken) is not null)
-        {
-            return;
-        }
         var descriptor = new OpenIddictApplicationDescriptor
         {
             ClientId = NetworkClaims.CommandLineClientId,
@@ -174,6 +173,13 @@ public static class IdentityRegistration
         {
             descriptor.Permissions.Add(OpenIddictConstants.Permissions.Prefixes.Scope + name);
         }
-        await applications.CreateAsync(descriptor, cancellationToken);
+        if (await applications.FindByClientIdAsync(NetworkClaims.CommandLineClientId, cancellationToken) is not { } existing)
+        {
+            await applications.CreateAsync(descriptor, cancellationToken);
+        }
+        else if (!(await applications.GetPermissionsAsync(existing, cancellationToken)).ToHashSet().SetEquals(descriptor.Permissions))
+        {
+            await applications.UpdateAsync(existing, descriptor, cancellationToken);
+        }
     }
 }

@@ -20,6 +20,7 @@ internal static class PersonTokens
         NetworkClaims.Roles.ExpertPathologist => [NetworkClaims.Scopes.Expert, NetworkClaims.Scopes.Directory],
         NetworkClaims.Roles.Statistician => [NetworkClaims.Scopes.Statistics, NetworkClaims.Scopes.Directory],
         NetworkClaims.Roles.Administrator => [NetworkClaims.Scopes.Admin, NetworkClaims.Scopes.Directory],
+        NetworkClaims.Roles.RegistryDataManager => [NetworkClaims.Scopes.Registry, NetworkClaims.Scopes.Directory],
         _ => [],
     };
 

@@ -57,8 +57,8 @@ public sealed partial class UserAccounts(HubDatabase database, IDataProtectionPr
         {
             throw new InvalidFieldsException(violations);
         }
-        // Note: a second factor is mandatory for administrators.
-        enableTotp |= role == NetworkClaims.Roles.Administrator;
+        // Note: a second factor is mandatory for administrators and for national record-level access.
+        enableTotp |= NetworkClaims.Roles.RequiresSecondFactor(role);
         var secret = enableTotp ? Base32Encoding.ToString(KeyGeneration.GenerateRandomKey(20)) : null;
         var account = new UserAccount(userId, displayName, role, facilityCode, expertId, null);
 

@@ -6,6 +6,7 @@ public static class RegistryRegistration
     public static WebApplicationBuilder AddRegistry(this WebApplicationBuilder builder)
     {
         builder.Services.AddSingleton<RegistryStore>();
+        builder.Services.AddSingleton<DataQueryStore>();
         return builder;
     }
 
@@ -13,6 +14,7 @@ public static class RegistryRegistration
     {
         app.MapGrpcService<RegistrySyncGrpcService>();
         app.MapGrpcService<RegistryAdministrationGrpcService>();
+        app.MapGrpcService<RegistryDataManagementGrpcService>();
         return app;
     }
 }

@@ -1,6 +1,7 @@
 using System.Data.Common;
 using System.Security.Cryptography;
 using Google.Protobuf;
+using RareCancerNetwork.Hub.Feed;
 using RareCancerNetwork.Hub.Storage;
 using RareCancerNetwork.Node.Errors;
 using RareCancerNetwork.Node.Storage;
@@ -14,23 +15,31 @@ namespace RareCancerNetwork.Hub.Registry;
 /// content is a duplicate; anything else is stale and answered with the hub's current version. A
 /// batch is one transaction, and each record in it has its own outcome.
 /// </summary>
-public sealed class RegistryStore(HubDatabase database, TimeProvider clock)
+public sealed class RegistryStore(HubDatabase database, EventFeed feed, TimeProvider clock)
 {
     /// <param name="nodeId">The delivering node.</param>
     /// <param name="records">Versions already validated, oldest first.</param>
     /// <param name="cancellationToken">Cancels the batch; nothing of it is stored then.</param>
-    public Task<IReadOnlyList<RegistryDeliveryResult>> DeliverAsync(string nodeId, IReadOnlyList<RegistryRecord> records, CancellationToken cancellationToken)
+    public async Task<IReadOnlyList<RegistryDeliveryResult>> DeliverAsync(string nodeId, IReadOnlyList<RegistryRecord> records, CancellationToken cancellationToken)
     {
-        var now = clock.GetUtcNow().ToDbText();
-        return database.WriteAsync<IReadOnlyList<RegistryDeliveryResult>>(async (connection, transaction) =>
+        var now = clock.GetUtcNow();
+        var (results, closedQueries) = await database.WriteAsync(async (connection, transaction) =>
         {
             var results = new List<RegistryDeliveryResult>(records.Count);
+            var closedQueries = 0;
             foreach (var record in records)
             {
-                results.Add(await ApplyAsync(connection, transaction, nodeId, record, now, cancellationToken));
+                var (result, closed) = await ApplyAsync(connection, transaction, nodeId, record, now, cancellationToken);
+                results.Add(result);
+                closedQueries += closed;
             }
-            return results;
+            return (results, closedQueries);
         }, cancellationToken);
+        if (closedQueries > 0)
+        {
+            feed.Notify([nodeId]);
+        }
+        return results;
     }
 
     /// <summary>
@@ -62,6 +71,7 @@ public sealed class RegistryStore(HubDatabase database, TimeProvider clock)
             {
                 return false;
             }
+            await DataQueryStore.DeleteForRecordAsync(connection, transaction, withdrawal.RecordId, cancellationToken);
             // The versions first: the tombstone above is what lets their guard allow it.
             await using (var versions = connection.Command("DELETE FROM registry_record_versions WHERE record_id = @id", transaction).With("@id", withdrawal.RecordId))
             {
@@ -83,6 +93,11 @@ public sealed class RegistryStore(HubDatabase database, TimeProvider clock)
         await using var command = connection.Command(
             "SELECT record_id, record FROM registry_records WHERE secondary_use = 1 AND (@after IS NULL OR record_id > @after) ORDER BY record_id LIMIT @limit")
             .With("@after", afterId).With("@limit", pageSize + 1);
+        return await RecordPageAsync(command, pageSize, cancellationToken);
+    }
+
+    private static async Task<(IReadOnlyList<RegistryRecord> Page, string NextPageToken)> RecordPageAsync(DbCommand command, int pageSize, CancellationToken cancellationToken)
+    {
         var rows = new List<(RegistryRecord Item, string SortKey, string Id)>();
         await using (var reader = await command.ExecuteReaderAsync(cancellationToken))
         {
@@ -92,6 +107,21 @@ public sealed class RegistryStore(HubDatabase database, TimeProvider clock)
             }
         }
         return KeysetPage.Split(rows, pageSize);
+    }
+
+    /// <summary>A page of current versions in record-id order, of one facility or all.</summary>
+    public async Task<(IReadOnlyList<RegistryRecord> Page, string NextPageToken)> PageAsync(string facilityCode, int pageSize, string pageToken,
+        CancellationToken cancellationToken)
+    {
+        var (_, afterId) = KeysetPageToken.Decode(pageToken);
+        await using var connection = await database.OpenAsync(cancellationToken);
+        await using var command = connection.Command(
+            """
+            SELECT record_id, record FROM registry_records
+            WHERE (@facility = '' OR facility_code = @facility) AND (@after IS NULL OR record_id > @after) ORDER BY record_id LIMIT @limit
+            """)
+            .With("@facility", facilityCode).With("@after", afterId).With("@limit", pageSize + 1);
+        return await RecordPageAsync(command, pageSize, cancellationToken);
     }
 
     /// <summary>The current version of a record, or null.</summary>
@@ -115,9 +145,11 @@ public sealed class RegistryStore(HubDatabase database, TimeProvider clock)
         return versions;
     }
 
-    private static async Task<RegistryDeliveryResult> ApplyAsync(DbConnection connection, DbTransaction transaction, string nodeId, RegistryRecord record,
-        string now, CancellationToken cancellationToken)
+    /// <returns>The record's outcome, and how many data queries the version closed (by changing their field).</returns>
+    private static async Task<(RegistryDeliveryResult Result, int ClosedQueries)> ApplyAsync(DbConnection connection, DbTransaction transaction, string nodeId,
+        RegistryRecord record, DateTimeOffset instant, CancellationToken cancellationToken)
     {
+        var now = instant.ToDbText();
         var result = new RegistryDeliveryResult { RecordId = record.RecordId, Version = record.Version };
         var bytes = record.ToByteArray();
         var sha256 = Convert.ToHexStringLower(SHA256.HashData(bytes));
@@ -127,7 +159,7 @@ public sealed class RegistryStore(HubDatabase database, TimeProvider clock)
             {
                 result.Outcome = RegistryDeliveryOutcome.Refused;
                 result.Message = $"Record {record.RecordId}: consent was withdrawn; the registry keeps nothing more of it.";
-                return result;
+                return (result, 0);
             }
         }
         var current = await CurrentAsync(connection, transaction, record.RecordId, cancellationToken);
@@ -135,7 +167,7 @@ public sealed class RegistryStore(HubDatabase database, TimeProvider clock)
         {
             result.Outcome = RegistryDeliveryOutcome.Refused;
             result.Message = $"Record {record.RecordId} belongs to another spoke node.";
-            return result;
+            return (result, 0);
         }
         if (current is not null && record.Version <= current.Value.Record.Version)
         {
@@ -144,7 +176,7 @@ public sealed class RegistryStore(HubDatabase database, TimeProvider clock)
             if (await stored.ExecuteScalarAsync(cancellationToken) as string == sha256)
             {
                 result.Outcome = RegistryDeliveryOutcome.Duplicate;
-                return result;
+                return (result, 0);
             }
         }
         if (current is not null && record.Version != current.Value.Record.Version + 1)
@@ -152,7 +184,7 @@ public sealed class RegistryStore(HubDatabase database, TimeProvider clock)
             result.Outcome = RegistryDeliveryOutcome.Stale;
             result.Current = current.Value.Record;
             result.Message = $"Record {record.RecordId}: version {record.Version} replaces version {record.Version - 1}, but the registry holds version {current.Value.Record.Version}.";
-            return result;
+            return (result, 0);
         }
         await using (var upsert = connection.Command(
             """
@@ -175,7 +207,10 @@ public sealed class RegistryStore(HubDatabase database, TimeProvider clock)
             await version.ExecuteNonQueryAsync(cancellationToken);
         }
         result.Outcome = RegistryDeliveryOutcome.Stored;
-        return result;
+        var closed = current is { } replaced
+            ? await DataQueryStore.CloseChangedFieldsAsync(connection, transaction, nodeId, replaced.Record, record, instant, cancellationToken)
+            : 0;
+        return (result, closed);
     }
 
     private static async Task<(string NodeId, RegistryRecord Record)?> CurrentAsync(DbConnection connection, DbTransaction? transaction, string recordId,

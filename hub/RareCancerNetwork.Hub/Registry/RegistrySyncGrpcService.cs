@@ -8,7 +8,7 @@ using RareCancerNetwork.Protos.V1;
 namespace RareCancerNetwork.Hub.Registry;
 
 /// <summary>Spoke nodes deliver their facility's registry records in batches; each record has its own outcome.</summary>
-public sealed partial class RegistrySyncGrpcService(RegistryStore store, TimeProvider clock, ILogger<RegistrySyncGrpcService> logger)
+public sealed partial class RegistrySyncGrpcService(RegistryStore store, DataQueryStore queries, TimeProvider clock, ILogger<RegistrySyncGrpcService> logger)
     : RegistrySyncService.RegistrySyncServiceBase
 {
     public override async Task<DeliverRegistryRecordsResponse> DeliverRegistryRecords(DeliverRegistryRecordsRequest request, ServerCallContext context)
@@ -77,6 +77,19 @@ public sealed partial class RegistrySyncGrpcService(RegistryStore store, TimePro
         return new DeliverRegistryWithdrawalResponse { RecordDeleted = deleted };
     }
 
+    public override async Task<AnswerDataQueryResponse> AnswerDataQuery(AnswerDataQueryRequest request, ServerCallContext context)
+    {
+        var v = new FieldValidator();
+        v.Uuid("query_id", request.QueryId);
+        v.Text("comment", request.Comment, ContractLimits.DataQueryText);
+        v.Text("answered_by", request.AnsweredBy, ContractLimits.PersonName);
+        v.ThrowIfInvalid();
+        var caller = NetworkCaller.From(context.GetHttpContext().User).RequireSpokeNode();
+        var query = await queries.AnswerAsync(caller.NodeId, request, context.CancellationToken);
+        LogAnswered(logger, request.QueryId, caller.NodeId, query.Resolution);
+        return new AnswerDataQueryResponse { Query = query };
+    }
+
     private static RegistryDeliveryResult Refused(RegistryRecord record, string message) => new()
     {
         RecordId = record.RecordId,
@@ -84,6 +97,9 @@ public sealed partial class RegistrySyncGrpcService(RegistryStore store, TimePro
         Outcome = RegistryDeliveryOutcome.Refused,
         Message = message,
     };
+
+    [LoggerMessage(EventId = 1405, Level = LogLevel.Information, Message = "Data query {QueryId} answered by node {NodeId}; closed as {Resolution}")]
+    private static partial void LogAnswered(ILogger logger, string queryId, string nodeId, DataQueryResolution resolution);
 
     [LoggerMessage(EventId = 1402, Level = LogLevel.Information, Message = "Registry record {RecordId}: consent withdrawn, recorded by node {NodeId} (record deleted: {Deleted})")]
     private static partial void LogWithdrawn(ILogger logger, string recordId, string nodeId, bool deleted);

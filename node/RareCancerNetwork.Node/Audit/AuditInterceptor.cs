@@ -113,13 +113,15 @@ public sealed class AuditInterceptor(AuditLog log, NodeDescription node) : Inter
     /// </summary>
     public static (string Type, string Id) AuditedObject(string method, IMessage? request)
     {
-        var registry = method.Contains("Registry", StringComparison.Ordinal);
-        var type = registry ? "registry_record" : "consultation";
+        var rpcName = method[(method.LastIndexOf('/') + 1)..];
+        var dataQuery = rpcName.Contains("DataQuer", StringComparison.Ordinal);
+        var registry = !dataQuery && method.Contains("Registry", StringComparison.Ordinal);
+        var (type, idName) = dataQuery ? ("registry_data_query", "query_id") : registry ? ("registry_record", "record_id") : ("consultation", "consultation_id");
         if (request is null)
         {
             return (type, "");
         }
-        var idField = request.Descriptor.FindFieldByName(registry ? "record_id" : "consultation_id");
+        var idField = request.Descriptor.FindFieldByName(idName);
         if (idField is not null && idField.FieldType == Google.Protobuf.Reflection.FieldType.String)
         {
             return (type, idField.Accessor.GetValue(request) as string ?? "");
@@ -138,9 +140,12 @@ public sealed class AuditInterceptor(AuditLog log, NodeDescription node) : Inter
         _ when rpcName.Contains("Withdraw", StringComparison.Ordinal) => "D",
         _ when rpcName.StartsWith("Submit", StringComparison.Ordinal) || rpcName.StartsWith("Deliver", StringComparison.Ordinal)
             || rpcName.StartsWith("Forward", StringComparison.Ordinal) || rpcName.StartsWith("Create", StringComparison.Ordinal)
-            || rpcName.StartsWith("Import", StringComparison.Ordinal) => "C",
-        _ when rpcName.StartsWith("Update", StringComparison.Ordinal) || rpcName.StartsWith("Resolve", StringComparison.Ordinal) => "U",
+            || rpcName.StartsWith("Import", StringComparison.Ordinal) || rpcName.StartsWith("Raise", StringComparison.Ordinal) => "C",
+        _ when rpcName.StartsWith("Update", StringComparison.Ordinal) || rpcName.StartsWith("Resolve", StringComparison.Ordinal)
+            || rpcName.StartsWith("Cancel", StringComparison.Ordinal) || rpcName.StartsWith("Answer", StringComparison.Ordinal)
+            || rpcName.StartsWith("Confirm", StringComparison.Ordinal) => "U",
         _ when rpcName.StartsWith("Get", StringComparison.Ordinal) || rpcName.StartsWith("List", StringComparison.Ordinal)
+            || rpcName.StartsWith("Count", StringComparison.Ordinal)
             || rpcName.StartsWith("Fetch", StringComparison.Ordinal) || rpcName.StartsWith("Subscribe", StringComparison.Ordinal)
             || rpcName.StartsWith("Export", StringComparison.Ordinal) => "R",
         _ => "E",

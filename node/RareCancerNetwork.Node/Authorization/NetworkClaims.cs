@@ -34,8 +34,13 @@ public static class NetworkClaims
         public const string ReferralCoordinator = "referral_coordinator";
         public const string Statistician = "statistician";
         public const string Administrator = "administrator";
+        /// <summary>Keeps the national registry's data right: reads its records (never local patient ids) and raises data queries.</summary>
+        public const string RegistryDataManager = "registry_data_manager";
 
-        public static readonly IReadOnlyList<string> All = [Pathologist, ExpertPathologist, ReferralCoordinator, Statistician, Administrator];
+        public static readonly IReadOnlyList<string> All = [Pathologist, ExpertPathologist, ReferralCoordinator, Statistician, Administrator, RegistryDataManager];
+
+        /// <summary>Roles that reach national record-level data or administer the network sign in with a second factor.</summary>
+        public static bool RequiresSecondFactor(string role) => role is Administrator or RegistryDataManager;
 
         /// <summary>Roles that act through their facility's spoke rather than at the hub.</summary>
         public static bool UsesSpoke(string role) => role is Pathologist or ReferralCoordinator;
@@ -58,6 +63,8 @@ public static class NetworkClaims
         public const string Admin = "rcn.admin";
         /// <summary>National statistics (aggregates only).</summary>
         public const string Statistics = "rcn.stats";
+        /// <summary>The national registry's data management (records and data queries) at the hub.</summary>
+        public const string Registry = "rcn.registry";
         /// <summary>Refresh tokens for people's sessions.</summary>
         public const string OfflineAccess = "offline_access";
     }

@@ -17,6 +17,8 @@ public enum InstitutionRule
     ThisSpoke,
     /// <summary>The national registry as a whole, for the central institution (secondary-use consent only).</summary>
     National,
+    /// <summary>The national registry's records and data queries, for its data managers (no local patient ids exist at the hub).</summary>
+    RegistryDataQuality,
 }
 
 /// <summary>The declared policy of one RPC: who may call it, with which scope, within which institution.</summary>
@@ -53,6 +55,7 @@ public static class RpcPolicies
 {
     private static readonly string[] Experts = [CallerRoles.ExpertClient, NetworkClaims.Roles.ExpertPathologist];
     private static readonly string[] LocalUsers = [CallerRoles.LocalClient, NetworkClaims.Roles.Pathologist, NetworkClaims.Roles.ReferralCoordinator];
+    private static readonly string[] DataManagers = [NetworkClaims.Roles.RegistryDataManager];
     private static readonly string[] DirectoryReaders =
         [CallerRoles.SpokeNode, CallerRoles.ExpertClient, NetworkClaims.Roles.ExpertPathologist, NetworkClaims.Roles.Statistician, NetworkClaims.Roles.Administrator];
 
@@ -70,6 +73,13 @@ public static class RpcPolicies
         Policy(SpokeSyncService.Descriptor, "ForwardAuditEntries", [CallerRoles.SpokeNode], NetworkClaims.Scopes.Sync, InstitutionRule.OwnNode, false),
         Policy(RegistrySyncService.Descriptor, "DeliverRegistryRecords", [CallerRoles.SpokeNode], NetworkClaims.Scopes.Sync, InstitutionRule.OwnNode, true),
         Policy(RegistrySyncService.Descriptor, "DeliverRegistryWithdrawal", [CallerRoles.SpokeNode], NetworkClaims.Scopes.Sync, InstitutionRule.OwnNode, true),
+        Policy(RegistrySyncService.Descriptor, "AnswerDataQuery", [CallerRoles.SpokeNode], NetworkClaims.Scopes.Sync, InstitutionRule.OwnNode, true),
+        Policy(RegistryDataManagementService.Descriptor, "ListNationalRegistryRecords", DataManagers, NetworkClaims.Scopes.Registry, InstitutionRule.RegistryDataQuality, true),
+        Policy(RegistryDataManagementService.Descriptor, "GetNationalRegistryRecord", DataManagers, NetworkClaims.Scopes.Registry, InstitutionRule.RegistryDataQuality, true),
+        Policy(RegistryDataManagementService.Descriptor, "RaiseDataQuery", DataManagers, NetworkClaims.Scopes.Registry, InstitutionRule.RegistryDataQuality, true),
+        Policy(RegistryDataManagementService.Descriptor, "CancelDataQuery", DataManagers, NetworkClaims.Scopes.Registry, InstitutionRule.RegistryDataQuality, true),
+        Policy(RegistryDataManagementService.Descriptor, "ListDataQueries", DataManagers, NetworkClaims.Scopes.Registry, InstitutionRule.RegistryDataQuality, true),
+        Policy(RegistryDataManagementService.Descriptor, "CountOpenDataQueries", DataManagers, NetworkClaims.Scopes.Registry, InstitutionRule.None, false),
         Policy(RegistryAdministrationService.Descriptor, "ExportNationalRegistry", [NetworkClaims.Roles.Administrator], NetworkClaims.Scopes.Admin, InstitutionRule.National, true),
         Policy(AuditService.Descriptor, "GetAccessStatistics", [NetworkClaims.Roles.Administrator], NetworkClaims.Scopes.Admin, InstitutionRule.None, false),
     ]);
@@ -88,6 +98,8 @@ public static class RpcPolicies
         Policy(LocalRegistryService.Descriptor, "WithdrawRegistryConsent", LocalUsers, NetworkClaims.Scopes.Local, InstitutionRule.ThisSpoke, true),
         Policy(LocalRegistryService.Descriptor, "ImportRegistryRecords", LocalUsers, NetworkClaims.Scopes.Local, InstitutionRule.ThisSpoke, true),
         Policy(LocalRegistryService.Descriptor, "ExportRegistryRecords", LocalUsers, NetworkClaims.Scopes.Local, InstitutionRule.ThisSpoke, true),
+        Policy(LocalRegistryService.Descriptor, "ListLocalDataQueries", LocalUsers, NetworkClaims.Scopes.Local, InstitutionRule.ThisSpoke, true),
+        Policy(LocalRegistryService.Descriptor, "ConfirmDataQueryValue", LocalUsers, NetworkClaims.Scopes.Local, InstitutionRule.ThisSpoke, true),
     ]);
 
     /// <summary>Services whose RPCs are exempt from the table: gRPC health (anonymous) and reflection (schema only).</summary>
@@ -119,6 +131,7 @@ public static class RpcPolicies
         InstitutionRule.AssignedExpert => "consultations assigned to the caller only",
         InstitutionRule.ThisSpoke => "this spoke's node and facility only",
         InstitutionRule.National => "the national registry, records with secondary-use consent only",
+        InstitutionRule.RegistryDataQuality => "the national registry's records and their data queries (no local patient ids)",
         _ => rule.ToString(),
     };
 

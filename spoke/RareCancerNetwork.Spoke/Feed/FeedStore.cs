@@ -2,6 +2,7 @@ using Microsoft.Data.Sqlite;
 using RareCancerNetwork.Node.Storage;
 using RareCancerNetwork.Protos.Contract;
 using RareCancerNetwork.Protos.V1;
+using RareCancerNetwork.Spoke.Registry;
 using RareCancerNetwork.Spoke.Store;
 
 namespace RareCancerNetwork.Spoke.Feed;
@@ -12,6 +13,8 @@ public enum FeedApplyResult
     Applied,
     UnknownConsultation,
     ReportDigestMismatch,
+    /// <summary>A data query on a record the spoke no longer holds (consent withdrawn here first).</summary>
+    UnknownRegistryRecord,
 }
 
 /// <summary>
@@ -51,6 +54,17 @@ public sealed class FeedStore(SpokeDatabase database, TimeProvider clock)
     private static async Task<FeedApplyResult> ApplyChangeAsync(SqliteConnection connection, SqliteTransaction transaction,
         SubscribeEventsResponse @event, string now, CancellationToken cancellationToken)
     {
+        switch (@event.EventCase)
+        {
+            case SubscribeEventsResponse.EventOneofCase.DataQueryRaised:
+                return await LocalDataQueryStore.ApplyRaisedAsync(connection, transaction, @event.DataQueryRaised, now, cancellationToken)
+                    ? FeedApplyResult.Applied
+                    : FeedApplyResult.UnknownRegistryRecord;
+            case SubscribeEventsResponse.EventOneofCase.DataQueryClosed:
+                return await LocalDataQueryStore.ApplyClosedAsync(connection, transaction, @event.DataQueryClosed, now, cancellationToken)
+                    ? FeedApplyResult.Applied
+                    : FeedApplyResult.UnknownRegistryRecord;
+        }
         await using (var exists = connection.Command("SELECT 1 FROM consultations WHERE consultation_id = $id", transaction).With("$id", @event.ConsultationId))
         {
             if (await exists.ExecuteScalarAsync(cancellationToken) is null)

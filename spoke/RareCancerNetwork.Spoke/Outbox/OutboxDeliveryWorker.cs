@@ -171,6 +171,11 @@ public sealed partial class OutboxDeliveryWorker(
                     await hub.Registry.DeliverRegistryWithdrawalAsync(DeliverRegistryWithdrawalRequest.Parser.ParseFrom(entries[0].Payload),
                         deadline: DateTime.UtcNow.Add(CallTimeout), cancellationToken: cancellationToken);
                     break;
+                case LocalDataQueryStore.AnswerKind:
+                    // The closing comes back through the feed, like every change the hub makes.
+                    await hub.Registry.AnswerDataQueryAsync(AnswerDataQueryRequest.Parser.ParseFrom(entries[0].Payload),
+                        deadline: DateTime.UtcNow.Add(CallTimeout), cancellationToken: cancellationToken);
+                    break;
                 case LocalRegistryStore.DeliverKind:
                     var batch = new DeliverRegistryRecordsRequest();
                     batch.Records.AddRange(entries.Select(e => RegistryRecord.Parser.ParseFrom(e.Payload)));

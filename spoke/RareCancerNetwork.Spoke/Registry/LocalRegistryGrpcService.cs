@@ -8,7 +8,8 @@ using RareCancerNetwork.Protos.V1;
 namespace RareCancerNetwork.Spoke.Registry;
 
 /// <summary>The facility's registry API: answers from the spoke's own store, so it works while the hub is away.</summary>
-public sealed partial class LocalRegistryGrpcService(LocalRegistryStore store, IOptions<SpokeOptions> options, TimeProvider clock, ILogger<LocalRegistryGrpcService> logger)
+public sealed partial class LocalRegistryGrpcService(LocalRegistryStore store, LocalDataQueryStore dataQueries, IOptions<SpokeOptions> options, TimeProvider clock,
+    ILogger<LocalRegistryGrpcService> logger)
     : LocalRegistryService.LocalRegistryServiceBase
 {
     public override async Task<CreateRegistryRecordResponse> CreateRegistryRecord(CreateRegistryRecordRequest request, ServerCallContext context)
@@ -82,6 +83,33 @@ public sealed partial class LocalRegistryGrpcService(LocalRegistryStore store, I
         return response;
     }
 
+    public override async Task<ListLocalDataQueriesResponse> ListLocalDataQueries(ListLocalDataQueriesRequest request, ServerCallContext context)
+    {
+        var v = new FieldValidator();
+        var pageSize = v.PageSize("page_size", request.PageSize, 50, ContractLimits.RegistryPageSize);
+        if (request.RecordId.Length > 0)
+        {
+            v.Uuid("record_id", request.RecordId);
+        }
+        v.Text("page_token", request.PageToken, ContractLimits.PageToken, required: false);
+        v.ThrowIfInvalid();
+        var (page, next) = await dataQueries.ListAsync(request.OpenOnly, request.RecordId, pageSize, request.PageToken, context.CancellationToken);
+        var response = new ListLocalDataQueriesResponse { NextPageToken = next };
+        response.Queries.AddRange(page);
+        return response;
+    }
+
+    public override async Task<ConfirmDataQueryValueResponse> ConfirmDataQueryValue(ConfirmDataQueryValueRequest request, ServerCallContext context)
+    {
+        var v = new FieldValidator();
+        v.Uuid("query_id", request.QueryId);
+        v.Text("comment", request.Comment, ContractLimits.DataQueryText);
+        v.ThrowIfInvalid();
+        var query = await dataQueries.ConfirmAsync(NetworkCaller.From(context.GetHttpContext().User).Subject, request.QueryId, request.Comment, context.CancellationToken);
+        LogConfirmed(logger, request.QueryId);
+        return new ConfirmDataQueryValueResponse { Query = query };
+    }
+
     public override async Task<ResolveRegistryConflictResponse> ResolveRegistryConflict(ResolveRegistryConflictRequest request, ServerCallContext context)
     {
         var v = new FieldValidator();
@@ -137,6 +165,9 @@ public sealed partial class LocalRegistryGrpcService(LocalRegistryStore store, I
             NextPageToken = next,
         };
     }
+
+    [LoggerMessage(EventId = 2405, Level = LogLevel.Information, Message = "Data query {QueryId}: the facility confirmed the value; answer queued for the hub")]
+    private static partial void LogConfirmed(ILogger logger, string queryId);
 
     [LoggerMessage(EventId = 2404, Level = LogLevel.Information, Message = "Registry import: {Count} records, {Created} created, {Invalid} invalid")]
     private static partial void LogImported(ILogger logger, int count, int created, int invalid);

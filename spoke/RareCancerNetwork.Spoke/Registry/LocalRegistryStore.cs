@@ -3,6 +3,7 @@ using Google.Protobuf;
 using Google.Protobuf.WellKnownTypes;
 using Microsoft.Data.Sqlite;
 using RareCancerNetwork.Node.Errors;
+using RareCancerNetwork.Node.Registry;
 using RareCancerNetwork.Node.Storage;
 using RareCancerNetwork.Node.Validation;
 using RareCancerNetwork.Protos.V1;
@@ -214,6 +215,7 @@ public sealed class LocalRegistryStore(SpokeDatabase database, PatientPseudonymi
                 };
                 await OutboxStore.EnqueueAsync(connection, transaction, WithdrawKind, recordId, OrderingKey(recordId), withdrawal.ToByteArray(), now, cancellationToken);
             }
+            await LocalDataQueryStore.DeleteForRecordAsync(connection, transaction, recordId, now.ToDbText(), cancellationToken);
             // The payloads of answered entries are the record's content too: they go with it.
             foreach (var sql in new[]
             {

@@ -6,6 +6,7 @@ public static class RegistryRegistration
     public static WebApplicationBuilder AddLocalRegistry(this WebApplicationBuilder builder)
     {
         builder.Services.AddSingleton<LocalRegistryStore>();
+        builder.Services.AddSingleton<LocalDataQueryStore>();
         return builder;
     }
 

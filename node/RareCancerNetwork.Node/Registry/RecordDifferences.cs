@@ -3,11 +3,12 @@ using Google.Protobuf;
 using Google.Protobuf.Reflection;
 using RareCancerNetwork.Protos.V1;
 
-namespace RareCancerNetwork.Spoke.Registry;
+namespace RareCancerNetwork.Node.Registry;
 
 /// <summary>
 /// The fields in which two versions of a record differ, as field paths (<c>biomarkers[1].detail</c>),
-/// for the person who resolves a conflict. Who made a version and when are not content.
+/// for the person who resolves a conflict at a spoke, and for the hub, which closes the data queries on
+/// the fields a new version changed. Who made a version and when are not content.
 /// </summary>
 public static class RecordDifferences
 {
