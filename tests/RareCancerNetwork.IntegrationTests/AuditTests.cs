@@ -35,8 +35,36 @@ public sealed class AuditTests(TestNetwork network)
         var withdrawnAtSpoke = RareCancerNetwork.Tests.Shared.RegistrySamples.Record(TestNetwork.FacilityA);
         withdrawnAtSpoke.Consent.RegistryParticipation = false;
         await network.RegistryA().CreateRegistryRecordAsync(new() { LocalPatientId = "AUDIT-WITHDRAW", Record = withdrawnAtSpoke }, cancellationToken: Ct);
+        var dataManagerId = $"dm-{Guid.CreateVersion7():N}"[..20];
+        var dataManager = new RegistryDataManagementService.RegistryDataManagementServiceClient(network.HubChannel(
+            await People.AddAndSignInAsync(network.Hub, Path.GetTempPath(), dataManagerId, NetworkClaims.Roles.RegistryDataManager, "CORE-004")));
+        await Eventually.UntilAsync(async () => (await network.RegistryA().GetRegistryRecordAsync(new() { RecordId = r }, cancellationToken: Ct)).Record.SyncState,
+            state => state == RegistrySyncState.Synchronised, "the record at the hub");
+        RaiseDataQueryRequest Query() => new() { QueryId = Guid.CreateVersion7().ToString(), RecordId = r, Field = "ecog", Question = "ECOG を確認してください" };
+        var raised = Query();
+        var answeredByNode = (await dataManager.RaiseDataQueryAsync(Query(), cancellationToken: Ct)).Query.QueryId;
+        var confirmedAtSpoke = (await dataManager.RaiseDataQueryAsync(Query(), cancellationToken: Ct)).Query.QueryId;
+        await Eventually.UntilAsync(async () => (await network.RegistryA().ListLocalDataQueriesAsync(new() { RecordId = r }, cancellationToken: Ct)).Queries,
+            queries => queries.Any(q => q.Query.QueryId == confirmedAtSpoke), "the query at the spoke");
         var calls = new (string Method, AuditLog Log, string User, string Action, string ObjectId, Func<Task> Call)[]
         {
+            ("/rarecancer.network.v1.RegistryDataManagementService/ListNationalRegistryRecords", hubLog, dataManagerId, "R", "",
+                async () => await dataManager.ListNationalRegistryRecordsAsync(new(), cancellationToken: Ct)),
+            ("/rarecancer.network.v1.RegistryDataManagementService/GetNationalRegistryRecord", hubLog, dataManagerId, "R", r,
+                async () => await dataManager.GetNationalRegistryRecordAsync(new() { RecordId = r }, cancellationToken: Ct)),
+            ("/rarecancer.network.v1.RegistryDataManagementService/RaiseDataQuery", hubLog, dataManagerId, "C", raised.QueryId,
+                async () => await dataManager.RaiseDataQueryAsync(raised, cancellationToken: Ct)),
+            ("/rarecancer.network.v1.RegistryDataManagementService/CancelDataQuery", hubLog, dataManagerId, "U", raised.QueryId,
+                async () => await dataManager.CancelDataQueryAsync(new() { QueryId = raised.QueryId }, cancellationToken: Ct)),
+            ("/rarecancer.network.v1.RegistryDataManagementService/ListDataQueries", hubLog, dataManagerId, "R", "",
+                async () => await dataManager.ListDataQueriesAsync(new(), cancellationToken: Ct)),
+            ("/rarecancer.network.v1.RegistrySyncService/AnswerDataQuery", hubLog, "node-spoke-a", "U", answeredByNode, async () =>
+                await new RegistrySyncService.RegistrySyncServiceClient(network.HubChannel(network.NodeTokenA))
+                    .AnswerDataQueryAsync(new() { QueryId = answeredByNode, Comment = "正しい値です", AnsweredBy = "auditor" }, cancellationToken: Ct)),
+            ("/rarecancer.network.v1.LocalRegistryService/ListLocalDataQueries", spokeLog, "local-spoke-a-pathology", "R", "",
+                async () => await network.RegistryA().ListLocalDataQueriesAsync(new(), cancellationToken: Ct)),
+            ("/rarecancer.network.v1.LocalRegistryService/ConfirmDataQueryValue", spokeLog, "local-spoke-a-pathology", "U", confirmedAtSpoke,
+                async () => await network.RegistryA().ConfirmDataQueryValueAsync(new() { QueryId = confirmedAtSpoke, Comment = "正しい値です" }, cancellationToken: Ct)),
             ("/rarecancer.network.v1.LocalConsultationService/SubmitConsultation", spokeLog, "local-spoke-a-pathology", "C", "", null!),
             ("/rarecancer.network.v1.LocalConsultationService/ListConsultations", spokeLog, "local-spoke-a-pathology", "R", "",
                 async () => await network.LocalA().ListConsultationsAsync(new(), cancellationToken: Ct)),
@@ -95,8 +123,9 @@ public sealed class AuditTests(TestNetwork network)
         calls[creation].Call = async () =>
             await network.RegistryA().CreateRegistryRecordAsync(new() { LocalPatientId = "AUDIT-REG-2", Record = newRecord }, cancellationToken: Ct);
         var newId = Guid.CreateVersion7().ToString();
-        calls[0].ObjectId = newId;
-        calls[0].Call = async () =>
+        var submitted = Array.FindIndex(calls, c => c.Method.EndsWith("/SubmitConsultation", StringComparison.Ordinal));
+        calls[submitted].ObjectId = newId;
+        calls[submitted].Call = async () =>
         {
             var fresh = Samples.Submission();
             fresh.ConsultationId = newId;
@@ -107,7 +136,8 @@ public sealed class AuditTests(TestNetwork network)
         {
             var entries = await AuditDeltaAsync(log, call, e => e.Event == method);
             var entry = Assert.Single(entries);
-            var objectType = method.Contains("Registry", StringComparison.Ordinal) ? "registry_record" : "consultation";
+            var objectType = method.Contains("DataQuer", StringComparison.Ordinal) ? "registry_data_query"
+                : method.Contains("Registry", StringComparison.Ordinal) ? "registry_record" : "consultation";
             // A call refused by the domain (the conflict resolution of a record not in conflict) is audited as a failure.
             var outcome = method.EndsWith("/ResolveRegistryConflict", StringComparison.Ordinal) ? AuditVocabulary.Failure : AuditVocabulary.Success;
             Assert.Equal((AuditVocabulary.EventTypePatientDataAccess, action, outcome, user, objectType, objectId),

@@ -69,11 +69,32 @@ public sealed class AuthorizationInvariantsTests
     }
 
     [Fact]
-    public void PatientDataAtTheHub_IsLimitedToOwnNodeOrAssignedExpert()
+    public void PatientDataAtTheHub_IsLimitedToOwnNode_AssignedExpert_OrTheRegistrysDataManagers()
     {
         var open = Declared.Where(d => d.Node == "hub" && PatientDataRpcs.Contains(d.Policy.Method)
-                && d.Policy.Institution is not (InstitutionRule.OwnNode or InstitutionRule.AssignedExpert))
+                && d.Policy.Institution is not (InstitutionRule.OwnNode or InstitutionRule.AssignedExpert or InstitutionRule.RegistryDataQuality))
             .Select(d => d.Policy.Method).ToList();
         Assert.True(open.Count == 0, "Hub patient data without an institution rule: " + string.Join(", ", open));
+        Assert.All(Declared.Where(d => d.Policy.Institution == InstitutionRule.RegistryDataQuality), d =>
+        {
+            Assert.True(d.Policy.PatientLevel, $"{d.Policy.Method} must be audited as patient-level");
+            Assert.Equal([NetworkClaims.Roles.RegistryDataManager], d.Policy.Callers);
+        });
     }
+
+    /// <summary>Data managers read the national registry, which never holds a facility's own patient ids: no answer they get can carry one.</summary>
+    [Fact]
+    public void DataManagers_NeverReachALocalPatientId()
+    {
+        var theirs = Declared.Where(d => d.Policy.Callers.Contains(NetworkClaims.Roles.RegistryDataManager)).ToList();
+        Assert.True(theirs.Count >= 5, string.Join(", ", theirs.Select(d => d.Policy.Method)));
+        Assert.All(theirs, d => Assert.Equal("hub", d.Node));
+        var leaks = ContractMethods.All.Where(m => theirs.Any(d => d.Policy.Method == ContractMethods.Path(m)) && CarriesField(m.OutputType, "local_patient_id", []))
+            .Select(ContractMethods.Path).ToList();
+        Assert.True(leaks.Count == 0, "Data managers' answers that can carry a local patient id: " + string.Join(", ", leaks));
+    }
+
+    private static bool CarriesField(MessageDescriptor message, string name, HashSet<string> seen) =>
+        seen.Add(message.FullName) && message.Fields.InDeclarationOrder().Any(field =>
+            field.Name == name || field.FieldType == FieldType.Message && CarriesField(field.MessageType, name, seen));
 }

@@ -66,7 +66,7 @@ public sealed class AuthorizationMatrixTests(AuthorizationMatrixTests.Network ne
         {
             return Outcome.PermissionDenied;
         }
-        if (own || policy.Institution is InstitutionRule.None or InstitutionRule.National)
+        if (own || policy.Institution is InstitutionRule.None or InstitutionRule.National or InstitutionRule.RegistryDataQuality)
         {
             return Outcome.Ok;
         }
@@ -106,6 +106,13 @@ public sealed class AuthorizationMatrixTests(AuthorizationMatrixTests.Network ne
         private SpokeNode _spokeB = null!;
         private string _consultationC = "";
         private string _recordR = "";
+        private string _queryQ = "";
+        private string _queryQ2 = "";
+
+        private async Task<string> RaiseOnRAsync() => (await DataManagement(Token(NetworkClaims.Roles.RegistryDataManager, true)).RaiseDataQueryAsync(new()
+        {
+            QueryId = Guid.CreateVersion7().ToString(), RecordId = _recordR, Field = "ecog", Question = "ECOG を確認してください",
+        })).Query.QueryId;
 
         public Dictionary<string, Call> Calls { get; } = [];
 
@@ -147,6 +154,8 @@ public sealed class AuthorizationMatrixTests(AuthorizationMatrixTests.Network ne
                 (NetworkClaims.Roles.Statistician, false, "stat-b", "CORE-001", null),
                 (NetworkClaims.Roles.Administrator, true, "admin-a", "CORE-004", null),
                 (NetworkClaims.Roles.Administrator, false, "admin-b", "CORE-001", null),
+                (NetworkClaims.Roles.RegistryDataManager, true, "dm-a", "CORE-004", null),
+                (NetworkClaims.Roles.RegistryDataManager, false, "dm-b", "CORE-001", null),
             };
             var signIns = people.Select(async p => (p.Role, p.Own, Token: await People.AddAndSignInAsync(_hub, _folder.Path, p.UserId, p.Role, p.Facility, p.ExpertId)));
             foreach (var (role, own, token) in await Task.WhenAll(signIns))
@@ -173,6 +182,11 @@ public sealed class AuthorizationMatrixTests(AuthorizationMatrixTests.Network ne
             await registryA.CreateRegistryRecordAsync(new() { LocalPatientId = "MATRIX-R", Record = record });
             await Eventually.UntilAsync(async () => (await registryA.GetRegistryRecordAsync(new() { RecordId = _recordR })).Record,
                 r => r.SyncState == RegistrySyncState.Synchronised, "record R at the hub");
+            // Data queries Q (stays open) and Q2 (confirmed by the spoke's cells) on R, seen at spoke A.
+            _queryQ = await RaiseOnRAsync();
+            _queryQ2 = await RaiseOnRAsync();
+            await Eventually.UntilAsync(async () => (await registryA.ListLocalDataQueriesAsync(new() { RecordId = _recordR })).Queries.Count,
+                count => count == 2, "queries Q and Q2 at spoke A");
             DeclareCalls();
         }
 
@@ -278,6 +292,46 @@ public sealed class AuthorizationMatrixTests(AuthorizationMatrixTests.Network ne
                     return true;
                 }
             });
+            Calls["/rarecancer.network.v1.RegistryDataManagementService/ListNationalRegistryRecords"] = new(async t =>
+                (await DataManagement(t).ListNationalRegistryRecordsAsync(new() { FacilityCode = "CORE-004", PageSize = 200 })).Records.Any(x => x.RecordId == r));
+            Calls["/rarecancer.network.v1.RegistryDataManagementService/GetNationalRegistryRecord"] = new(async t =>
+                (await DataManagement(t).GetNationalRegistryRecordAsync(new() { RecordId = r })).Queries.Any(q => q.QueryId == _queryQ));
+            Calls["/rarecancer.network.v1.RegistryDataManagementService/RaiseDataQuery"] = new(async t =>
+                !(await DataManagement(t).RaiseDataQueryAsync(new()
+                {
+                    QueryId = Guid.CreateVersion7().ToString(), RecordId = r, Field = "diagnosis.morphology_code", Question = "形態コードを確認してください",
+                })).Duplicate);
+            Calls["/rarecancer.network.v1.RegistryDataManagementService/CancelDataQuery"] = new(async t =>
+            {
+                var query = await RaiseOnRAsync();
+                return (await DataManagement(t).CancelDataQueryAsync(new() { QueryId = query })).Query.Resolution == DataQueryResolution.Cancelled;
+            });
+            Calls["/rarecancer.network.v1.RegistryDataManagementService/ListDataQueries"] = new(async t =>
+                (await DataManagement(t).ListDataQueriesAsync(new() { RecordId = r, PageSize = 200 })).Queries.Any(q => q.QueryId == _queryQ));
+            Calls["/rarecancer.network.v1.RegistryDataManagementService/CountOpenDataQueries"] = new(async t =>
+                (await DataManagement(t).CountOpenDataQueriesAsync(new())).Facilities.Any(f => f.FacilityCode == "CORE-004" && f.OpenQueries > 0));
+            Calls["/rarecancer.network.v1.RegistrySyncService/AnswerDataQuery"] = new(async t =>
+            {
+                var query = await RaiseOnRAsync();
+                return (await new RegistrySyncService.RegistrySyncServiceClient(HubChannel(t)).AnswerDataQueryAsync(new()
+                {
+                    QueryId = query, Comment = "正しい値です", AnsweredBy = "matrix",
+                })).Query.Resolution == DataQueryResolution.Confirmed;
+            });
+            Calls["/rarecancer.network.v1.LocalRegistryService/ListLocalDataQueries"] = new(
+                async t => (await RegistryA(t).ListLocalDataQueriesAsync(new() { PageSize = 200 })).Queries.Any(q => q.Query.QueryId == _queryQ), IsListing: true);
+            Calls["/rarecancer.network.v1.LocalRegistryService/ConfirmDataQueryValue"] = new(async t =>
+            {
+                // The first caller past authorization confirms Q2; once the hub has closed it, the next is told so (FAILED_PRECONDITION).
+                try
+                {
+                    return (await RegistryA(t).ConfirmDataQueryValueAsync(new() { QueryId = _queryQ2, Comment = "正しい値です" })).Query.Query.QueryId == _queryQ2;
+                }
+                catch (RpcException e) when (e.StatusCode == StatusCode.FailedPrecondition)
+                {
+                    return true;
+                }
+            });
             Calls["/rarecancer.network.v1.LocalConsultationService/SubmitConsultation"] = new(async t => !(await LocalA(t).SubmitConsultationAsync(Samples.Submission())).Duplicate);
             Calls["/rarecancer.network.v1.LocalConsultationService/ListConsultations"] = new(
                 async t => (await LocalA(t).ListConsultationsAsync(new() { PageSize = 200 })).Consultations.Any(x => x.ConsultationId == c), IsListing: true);
@@ -286,6 +340,7 @@ public sealed class AuthorizationMatrixTests(AuthorizationMatrixTests.Network ne
 
         private Grpc.Net.Client.GrpcChannel HubChannel(string token) => Clients.Channel(_hub.Url, _hub.CaPath, token, _certificates.GetValueOrDefault(token));
         private DirectoryService.DirectoryServiceClient Directory(string token) => new(HubChannel(token));
+        private RegistryDataManagementService.RegistryDataManagementServiceClient DataManagement(string token) => new(HubChannel(token));
         private ExpertConsultationService.ExpertConsultationServiceClient Expert(string token) => new(HubChannel(token));
         private SpokeSyncService.SpokeSyncServiceClient Sync(string token) => new(HubChannel(token));
         private LocalRegistryService.LocalRegistryServiceClient RegistryA(string token) =>
