@@ -53,9 +53,9 @@ public sealed class RegistryImportTests(TestNetwork network)
         Assert.Equal(listed[0].Record, atHub);
     }
 
-    /// <summary>One record by hand: create from the documented example, show, list, export, withdraw.</summary>
+    /// <summary>One record by hand: create from the documented example, show, list, answer a data query, export, withdraw.</summary>
     [Fact]
-    public async Task CommandLine_CreateShowListExportWithdraw()
+    public async Task CommandLine_CreateShowListAnswerAQueryExportWithdraw()
     {
         using var folder = new TempFolder("rcn-registry-cli");
         var example = Path.Combine(NodeProcess.RepositoryRoot, "docs", "examples", "registry-record.json");
@@ -75,6 +75,19 @@ public sealed class RegistryImportTests(TestNetwork network)
             shown => shown.Contains("synchronised", StringComparison.Ordinal), "the record at the hub");
         var listed = await NodeProcess.RunAsync(NodeProcess.SpokeProgram, ["registry", "list", "--json", .. connection]);
         Assert.Contains(id, listed, StringComparison.Ordinal);
+
+        // A data query from the national registry, listed and answered here.
+        var (query, _) = await network.Hub.Services.GetRequiredService<Hub.Registry.DataQueryStore>().RaiseAsync(new()
+        {
+            QueryId = Guid.CreateVersion7().ToString(), RecordId = id, Field = "ecog", Question = "ECOG を再確認してください",
+        }, "dm-cli", Ct);
+        var open = await Eventually.UntilAsync(async () => await NodeProcess.RunAsync(NodeProcess.SpokeProgram, ["registry", "queries", "--record", id, .. connection]),
+            shown => shown.Contains(query.QueryId, StringComparison.Ordinal), "the query at the spoke");
+        Assert.Contains("ECOG を再確認してください", open, StringComparison.Ordinal);
+        Assert.Contains("Answered", await NodeProcess.RunAsync(NodeProcess.SpokeProgram, ["registry", "confirm", query.QueryId, "--comment", "外来記録で確認済み", .. connection]),
+            StringComparison.Ordinal);
+        await Eventually.UntilAsync(async () => await NodeProcess.RunAsync(NodeProcess.SpokeProgram, ["registry", "queries", "--all", "--record", id, .. connection]),
+            shown => shown.Contains("closed: Confirmed", StringComparison.Ordinal), "the query closed");
 
         var bundle = folder.Sub("bundle.json");
         Assert.Contains("Exported", await NodeProcess.RunAsync(NodeProcess.SpokeProgram, ["registry", "export", "--out", bundle, .. connection]), StringComparison.Ordinal);

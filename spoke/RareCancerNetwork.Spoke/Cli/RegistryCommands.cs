@@ -106,7 +106,67 @@ internal static class RegistryCommands
         return new Command("registry", "The registry's records at this spoke.")
         {
             command, Create(connect), Update(connect), Show(connect), List(connect), Resolve(connect), Withdraw(connect), Export(connect),
+            Queries(connect), Confirm(connect),
         };
+    }
+
+    private static Command Queries(Func<ParseResult, LocalApiConnection> connect)
+    {
+        var all = new Option<bool>("--all") { Description = "Closed queries too (default: open ones only)" };
+        var record = new Option<string?>("--record") { Description = "Only this record's queries" };
+        var json = JsonOption();
+        var command = new Command("queries",
+            "List the data queries the national registry raised on this facility's records, newest first. Answer one with 'registry confirm' " +
+            "(the value is correct) or by updating the record's queried field.") { all, record, json };
+        command.SetAction((result, cancellationToken) => SpokeCommandLine.ClientAsync(async () =>
+        {
+            await using var connection = connect(result);
+            var request = new ListLocalDataQueriesRequest { OpenOnly = !result.GetValue(all), RecordId = result.GetValue(record) ?? "", PageSize = ContractLimits.RegistryPageSize };
+            var rows = new List<LocalDataQuery>();
+            do
+            {
+                var page = await connection.Registry.ListLocalDataQueriesAsync(request, cancellationToken: cancellationToken);
+                rows.AddRange(page.Queries);
+                request.PageToken = page.NextPageToken;
+            }
+            while (request.PageToken.Length > 0);
+            if (result.GetValue(json))
+            {
+                Node.CommandLine.ConsoleOutput.WriteJson(new ListLocalDataQueriesResponse { Queries = { rows } });
+                return;
+            }
+            var table = new Table().AddColumns("query", "record", "patient", "field", "question", "raised (JST)", "state");
+            foreach (var row in rows)
+            {
+                var q = row.Query;
+                var state = q.State == DataQueryState.Closed ? $"closed: {q.Resolution}"
+                    : row.AnswerPending ? "open, answer on its way"
+                    : row.AnswerError.Length > 0 ? $"open, answer refused: {row.AnswerError}"
+                    : "[yellow]open[/]";
+                table.AddRow(Markup.Escape(q.QueryId), Markup.Escape(q.RecordId), Markup.Escape(row.LocalPatientId), Markup.Escape(q.Field), Markup.Escape(q.Question),
+                    Node.Validation.JapanTime.Format(q.RaisedAt.ToDateTimeOffset()), state.StartsWith('[') ? state : Markup.Escape(state));
+            }
+            AnsiConsole.Write(table);
+            AnsiConsole.MarkupLine($"{rows.Count} {(result.GetValue(all) ? "queries" : "open queries")}");
+        }));
+        return command;
+    }
+
+    private static Command Confirm(Func<ParseResult, LocalApiConnection> connect)
+    {
+        var id = new Argument<string>("query-id");
+        var comment = new Option<string>("--comment") { Description = "Why the value is correct (e.g. how it was checked)", Required = true };
+        var command = new Command("confirm", "Answer a data query: the queried value is correct as it stands. The hub closes the query.") { id, comment };
+        command.SetAction((result, cancellationToken) => SpokeCommandLine.ClientAsync(async () =>
+        {
+            await using var connection = connect(result);
+            var response = await connection.Registry.ConfirmDataQueryValueAsync(new() { QueryId = result.GetValue(id), Comment = result.GetValue(comment) },
+                cancellationToken: cancellationToken);
+            AnsiConsole.MarkupLine(response.Query.Query.State == DataQueryState.Closed
+                ? $"[green]Closed[/] ({response.Query.Query.Resolution})"
+                : "[green]Answered[/]: the answer is queued for the hub, which closes the query ('registry queries --all' shows it).");
+        }));
+        return command;
     }
 
     private static readonly Google.Protobuf.JsonParser Parser = new(Google.Protobuf.JsonParser.Settings.Default.WithIgnoreUnknownFields(false));
