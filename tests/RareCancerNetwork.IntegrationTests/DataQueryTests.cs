@@ -159,4 +159,32 @@ public sealed class DataQueryTests(TestNetwork network)
         Assert.Equal(DataQueryResolution.Cancelled, cancelled.Query.Resolution);
         await AtSpokeAsync(query.QueryId, q => q.Query.Resolution == DataQueryResolution.Cancelled, "the withdrawal at the spoke");
     }
+
+    [Fact]
+    public async Task CommandLine_DataManager_ReadsRaisesFollowsAndCounts()
+    {
+        using var folder = new TempFolder("rcn-dm-cli");
+        var userId = $"dm-{Guid.CreateVersion7():N}"[..20];
+        await People.AddAndSignInAsync(network.Hub, folder.Path, userId, NetworkClaims.Roles.RegistryDataManager, "CORE-004");
+        string[] session = ["--session", Path.Combine(folder.Path, userId + ".session.json")];
+        var record = await EnrolAsync("DQ-CLI");
+
+        var records = await NodeProcess.RunAsync(NodeProcess.HubProgram, ["registry", "records", "--facility", TestNetwork.FacilityA, .. session]);
+        Assert.Contains(record.RecordId, records, StringComparison.Ordinal);
+        var shown = JsonParser.Default.Parse<GetNationalRegistryRecordResponse>(await NodeProcess.RunAsync(NodeProcess.HubProgram, ["registry", "show", record.RecordId, .. session]));
+        Assert.Equal(record, shown.Record);
+
+        var raised = await NodeProcess.RunAsync(NodeProcess.HubProgram, ["registry", "raise", record.RecordId, "--field", "ecog", "--question", "ECOG が未評価です", .. session]);
+        var queryId = System.Text.RegularExpressions.Regex.Match(raised, "Raised query ([0-9a-f-]{36})").Groups[1].Value;
+        Assert.NotEmpty(queryId);
+        var listed = await NodeProcess.RunAsync(NodeProcess.HubProgram, ["registry", "queries", "--record", record.RecordId, .. session]);
+        Assert.Contains("ECOG が未評価です", listed, StringComparison.Ordinal);
+        Assert.Contains(TestNetwork.FacilityA, await NodeProcess.RunAsync(NodeProcess.HubProgram, ["registry", "open-queries", .. session]), StringComparison.Ordinal);
+        var (exit, refused) = await NodeProcess.RunForExitCodeAsync(NodeProcess.HubProgram, ["registry", "raise", record.RecordId, "--field", "biomarkers[9]", "--question", "?", .. session]);
+        Assert.Equal(1, exit);
+        Assert.Contains("InvalidArgument", refused, StringComparison.Ordinal);
+        Assert.Contains("Withdrawn", await NodeProcess.RunAsync(NodeProcess.HubProgram, ["registry", "cancel", queryId, .. session]), StringComparison.Ordinal);
+        Assert.Contains("closed: Cancelled", await NodeProcess.RunAsync(NodeProcess.HubProgram, ["registry", "queries", "--all", "--record", record.RecordId, .. session]),
+            StringComparison.Ordinal);
+    }
 }

@@ -47,6 +47,7 @@ public static partial class HubCommandLine
         root.Subcommands.Add(RegisterLocalClientCommand());
         root.Subcommands.Add(RegisterExpertCommand());
         root.Subcommands.Add(ExpertCommands.Create());
+        root.Subcommands.Add(DataManagerCommands.Create());
         var session = new Option<string>("--session") { DefaultValueFactory = _ => Environment.GetEnvironmentVariable("RCN_SESSION") ?? ".rcn/session.json" };
         var login = SessionCommands.Login(session);
         login.Options.Add(session);
@@ -58,11 +59,11 @@ public static partial class HubCommandLine
         root.Subcommands.Add(RotateSecretCommand());
         root.Subcommands.Add(RotateNodeCertificateCommand());
         root.Subcommands.Add(SigningKeyCommands.Create(WithHubAsync));
-        // The data folder for every command that works on the hub's store (not the sign-in and expert commands,
-        // which talk to a running hub); the hub URL where settings are printed.
+        // The data folder for every command that works on the hub's store (not the sign-in, expert and registry
+        // commands, which talk to a running hub); the hub URL where settings are printed.
         root.Options.Add(DataFolder);
         root.Options.Add(HubUrl);
-        foreach (var command in Leaves(root).Where(c => c.Name != "login" && c.Parents.OfType<Command>().All(p => p.Name != "expert")))
+        foreach (var command in Leaves(root).Where(c => c.Name != "login" && c.Parents.OfType<Command>().All(p => p.Name is not ("expert" or "registry"))))
         {
             command.Options.Add(DataFolder);
             if (command.Name is "run" or "register-spoke" or "register-local-client" or "register-expert")
