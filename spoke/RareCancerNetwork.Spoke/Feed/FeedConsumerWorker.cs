@@ -52,7 +52,7 @@ public sealed partial class FeedConsumerWorker(FeedStore store, HubConnection hu
                 applied++;
                 if (result != FeedApplyResult.Applied)
                 {
-                    LogSkipped(logger, @event.Sequence, @event.ConsultationId, result);
+                    LogSkipped(logger, @event.Sequence, @event.EventCase, @event.ConsultationId, result);
                 }
             }
         }
@@ -82,6 +82,6 @@ public sealed partial class FeedConsumerWorker(FeedStore store, HubConnection hu
     [LoggerMessage(EventId = 2202, Level = LogLevel.Information, Message = "Hub feed session ended after {Applied} events ({StatusCode}); reconnecting")]
     private static partial void LogSessionEnded(ILogger logger, int applied, StatusCode statusCode);
 
-    [LoggerMessage(EventId = 2203, Level = LogLevel.Warning, Message = "Feed event {Sequence} for consultation {ConsultationId} skipped: {Result}")]
-    private static partial void LogSkipped(ILogger logger, long sequence, string consultationId, FeedApplyResult result);
+    [LoggerMessage(EventId = 2203, Level = LogLevel.Warning, Message = "Feed event {Sequence} ({EventKind}, consultation '{ConsultationId}') skipped: {Result}")]
+    private static partial void LogSkipped(ILogger logger, long sequence, RareCancerNetwork.Protos.V1.SubscribeEventsResponse.EventOneofCase eventKind, string consultationId, FeedApplyResult result);
 }
