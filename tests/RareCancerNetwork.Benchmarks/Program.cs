@@ -1,0 +1,136 @@
+using System.CommandLine;
+using System.Globalization;
+using System.Runtime.InteropServices;
+using Microsoft.Data.Sqlite;
+using RareCancerNetwork.Benchmarks;
+using Spectre.Console;
+
+var quick = new Option<bool>("--quick") { Description = "Every scenario briefly, to check the program works (CI); the figures mean nothing" };
+var records = new Option<int>("--records") { Description = "Registry records for the bulk sync (in 10 rounds)", DefaultValueFactory = _ => 1_000_000 };
+var catchUp = new Option<int>("--catch-up-records") { Description = "Registry records queued while the hub is down", DefaultValueFactory = _ => 50_000 };
+var json = new Option<FileInfo?>("--json") { Description = "Write the results as JSON here" };
+var docs = new Option<FileInfo?>("--docs") { Description = "Replace the results section of this Markdown file (docs/benchmarks.md)" };
+var root = new RootCommand("Measures the network against the machine's raw limits, in one run. Exit code 1 when a scenario lost or duplicated data.")
+{
+    quick, records, catchUp, json, docs,
+};
+root.SetAction(async (result, cancellationToken) =>
+{
+    var isQuick = result.GetValue(quick);
+    var recordCount = isQuick ? 2_000 : result.GetValue(records);
+    var catchUpCount = isQuick ? 1_000 : result.GetValue(catchUp);
+    var rounds = isQuick ? 1 : 3;
+    var shortRun = isQuick ? TimeSpan.FromSeconds(0.5) : TimeSpan.FromSeconds(5);
+    void Progress(string line) => AnsiConsole.MarkupLine($"[grey]{DateTime.Now:HH:mm:ss}[/] {Markup.Escape(line)}");
+
+    var folder = Path.Combine(Path.GetTempPath(), $"rcn-bench-{Guid.CreateVersion7():N}");
+    Directory.CreateDirectory(folder);
+    try
+    {
+        var raw = new List<Figure>();
+        var scenarios = new List<ScenarioResult>();
+        await using var network = await BenchmarkNetwork.StartAsync(Path.Combine(folder, "network"));
+        Progress($"hub {network.HubUrl}, spoke {network.SpokeUrl}");
+
+        // Raw limits first, on an idle machine.
+        var (echoRates, echoP99s) = (new List<double>(), new List<double>());
+        for (var round = 0; round < rounds; round++)
+        {
+            var (rate, latencies) = await RawLimits.EchoAsync(Path.Combine(network.HubFolder, "tls"), 64, shortRun);
+            echoRates.Add(rate);
+            echoP99s.Add(latencies.Percentile(99));
+            Progress($"raw echo round {round + 1}: {rate:N0}/s, p99 {latencies.Percentile(99):F1} ms");
+        }
+        var echo = new Figure("raw gRPC unary echo, 64 in flight", "calls/s", echoRates);
+        var echoP99 = new Figure("raw echo p99", "ms", echoP99s);
+        raw.Add(echo);
+        raw.Add(echoP99);
+        var syncRounds = isQuick ? 2 : 10;
+        var batchedRates = await RawLimits.BatchedRegistryInsertsAsync(Path.Combine(folder, "raw"), recordCount, syncRounds);
+        Progress($"raw batched registry inserts: {string.Join(", ", batchedRates.Select(r => r.ToString("N0", CultureInfo.InvariantCulture)))} records/s by round");
+        var batched = new Figure($"raw SQLite registry inserts, 1,000 records per transaction (FULL), {recordCount:N0} in {syncRounds} rounds", "records/s", batchedRates);
+        var batchedAtFill = new Figure("raw inserts, last round (highest fill)", "records/s", [batchedRates[^1]]);
+        raw.Add(batched);
+        raw.Add(batchedAtFill);
+        var singleRates = new List<double>();
+        for (var round = 0; round < rounds; round++)
+        {
+            singleRates.Add(await RawLimits.SingleRowCommitsAsync(Path.Combine(folder, "raw"), shortRun));
+            Progress($"raw single-row commits round {round + 1}: {singleRates[^1]:N0}/s");
+        }
+        var single = new Figure("raw SQLite one row per transaction (FULL)", "commits/s", singleRates);
+        raw.Add(single);
+
+        var product = new Scenarios(network, Progress);
+        var (readRate, readP99) = await product.DirectoryReadsAsync(rounds, shortRun);
+        scenarios.Add(new ScenarioResult("authenticated read, no patient rows (GetFacility), 64 in flight", readRate, echo, "≥ 50% of raw echo", true, ""));
+        scenarios.Add(new ScenarioResult("the same, p99 latency", readP99, echoP99, "≤ 2× raw p99 (ratio ≥ 50%)", true, ""));
+
+        var (submitRate, submitP99, delivered, submitVerified) = await product.SubmissionsAsync(rounds, shortRun);
+        scenarios.Add(new ScenarioResult("consultation submissions, 64 in flight, each its own durable transaction", submitRate, single, "≥ 50% of raw one-row commits",
+            submitVerified, $"p99 {submitP99.Median.ToString("F1", CultureInfo.InvariantCulture)} ms (target ≤ 5 ms)"));
+        scenarios.Add(new ScenarioResult("the same, delivered to the hub end to end", delivered, single, "(orientation)", submitVerified, "every acknowledged submission at the hub exactly once"));
+
+        var (syncRate, importRate, syncVerified) = await product.BulkRegistrySyncAsync(recordCount, syncRounds);
+        scenarios.Add(new ScenarioResult($"bulk registry sync spoke → hub, {recordCount:N0} records", syncRate, batched, "≥ 70% of raw batched inserts", syncVerified,
+            $"import at the spoke alone: {importRate.Median:N0} records/s; every record at the hub exactly once"));
+        var lastRound = new Figure("bulk sync, last round (highest fill)", "records/s", [syncRate.Rounds[^1]]);
+        scenarios.Add(new ScenarioResult("the same, last round (highest fill)", lastRound, batchedAtFill, "≥ 70% of raw at the same fill", syncVerified, ""));
+
+        var (catchUpRate, catchUpVerified) = await product.CatchUpAsync(catchUpCount);
+        scenarios.Add(new ScenarioResult($"catch-up: {catchUpCount:N0} records queued while the hub was down", catchUpRate, syncRate, "≥ 70% of the bulk sync rate",
+            catchUpVerified, ""));
+
+        var machine = $"{Environment.ProcessorCount} cores, {GC.GetGCMemoryInfo().TotalAvailableMemoryBytes / (1024 * 1024 * 1024.0):F1} GiB memory, " +
+            $"{RuntimeInformation.OSDescription}, .NET {Environment.Version}; hub and spoke in this process on 127.0.0.1 with TLS, SQLite (WAL, synchronous=FULL); " +
+            $"process peak working set {System.Diagnostics.Process.GetCurrentProcess().PeakWorkingSet64 / (1024 * 1024):N0} MiB";
+        var report = new Report(DateTimeOffset.UtcNow, machine, isQuick, raw, scenarios);
+        AnsiConsole.WriteLine();
+        Console.WriteLine(report.ToMarkdown());
+        if (result.GetValue(json) is { } jsonFile)
+        {
+            await File.WriteAllTextAsync(jsonFile.FullName, report.ToJson(), cancellationToken);
+        }
+        if (result.GetValue(docs) is { } docsFile)
+        {
+            await ResultsSection.ReplaceAsync(docsFile.FullName, report.ToMarkdown(), cancellationToken);
+        }
+        if (!report.AllVerified)
+        {
+            AnsiConsole.MarkupLine("[red]A scenario lost or duplicated data: the run fails, whatever its speed.[/]");
+            return 1;
+        }
+        return 0;
+    }
+    finally
+    {
+        SqliteConnection.ClearAllPools();
+        try
+        {
+            Directory.Delete(folder, recursive: true);
+        }
+        catch (IOException)
+        {
+            // A file still closing; the temp cleaner takes the rest.
+        }
+    }
+});
+return await root.Parse(args).InvokeAsync();
+
+/// <summary>The generated part of docs/benchmarks.md, between its two markers.</summary>
+internal static class ResultsSection
+{
+    private const string Start = "<!-- results: written by the benchmark program -->";
+    private const string End = "<!-- end of results -->";
+
+    public static async Task ReplaceAsync(string path, string markdown, CancellationToken cancellationToken)
+    {
+        var text = await File.ReadAllTextAsync(path, cancellationToken);
+        var (start, end) = (text.IndexOf(Start, StringComparison.Ordinal), text.IndexOf(End, StringComparison.Ordinal));
+        if (start < 0 || end < start)
+        {
+            throw new InvalidDataException($"{path} has no '{Start}' … '{End}' section.");
+        }
+        await File.WriteAllTextAsync(path, text[..(start + Start.Length)] + "\n\n" + markdown + "\n" + text[end..], cancellationToken);
+    }
+}

@@ -1,0 +1,166 @@
+using System.Security.Cryptography;
+using Google.Protobuf;
+using Grpc.Core;
+using Grpc.Net.Client;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.Data.Sqlite;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using RareCancerNetwork.Benchmarks.V1;
+using RareCancerNetwork.Hub.Storage;
+using RareCancerNetwork.Node.Hosting;
+using RareCancerNetwork.Node.Storage;
+using RareCancerNetwork.Tests.Shared;
+
+namespace RareCancerNetwork.Benchmarks;
+
+/// <summary>
+/// The machine's own limits, measured in the same run as the product: a plain gRPC echo over the same
+/// TLS (the hub's certificate, the same Kestrel listener and client handler), and plain SQL inserts into
+/// a database created by the hub's own migrations (same tables, indexes, triggers and pragmas).
+/// </summary>
+public static class RawLimits
+{
+    /// <summary>Unary echo of a small message, <paramref name="inFlight"/> at a time: calls/s and latencies.</summary>
+    public static async Task<(double PerSecond, LatencyRecorder Latencies)> EchoAsync(string tlsFolder, int inFlight, TimeSpan duration)
+    {
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.Logging.ClearProviders();
+        builder.Services.AddGrpc();
+        var tls = DevelopmentCertificates.EnsureCreated(tlsFolder, "Rare Cancer Network hub");
+        builder.WebHost.ConfigureKestrel(kestrel => NodeListener.Listen(kestrel, ["https://127.0.0.1:0"], DevelopmentCertificates.LoadServerCertificate(tls.ServerPfxPath)));
+        await using var app = builder.Build();
+        app.MapGrpcService<EchoServer>();
+        await app.StartAsync();
+        using var channel = GrpcChannel.ForAddress(NodeListener.BoundAddresses(app)[0],
+            new GrpcChannelOptions { HttpHandler = RareCancerNetwork.HubClient.PinnedCaTrust.FromFile(tls.CaCertificatePath).CreateHandler() });
+        var client = new EchoService.EchoServiceClient(channel);
+        var request = new EchoRequest { Payload = ByteString.CopyFrom(new byte[256]) };
+        await client.EchoAsync(request);
+        var result = await ClosedLoop.RunAsync(inFlight, duration, async _ => await client.EchoAsync(request));
+        await app.StopAsync();
+        return result;
+    }
+
+    /// <summary>
+    /// Registry rows as the hub stores a delivered version (the current-version row and the version row),
+    /// 1,000 records per transaction, with prepared statements, into one database filled in rounds like the
+    /// product's: records per second of each round (the last at the highest fill).
+    /// </summary>
+    public static async Task<IReadOnlyList<double>> BatchedRegistryInsertsAsync(string folder, int records, int rounds)
+    {
+        var database = await HubSchemaAsync(folder);
+        await using var connection = await database.OpenAsync(CancellationToken.None);
+        await using var current = Prepare(connection, null, CurrentSql);
+        await using var version = Prepare(connection, null, VersionSql);
+        var rates = new List<double>();
+        for (var round = 0; round < rounds; round++)
+        {
+            var samples = SampleRows(records / rounds);
+            var clock = System.Diagnostics.Stopwatch.StartNew();
+            foreach (var batch in samples.Chunk(1_000))
+            {
+                await using var transaction = connection.BeginTransaction();
+                current.Transaction = transaction;
+                version.Transaction = transaction;
+                foreach (var row in batch)
+                {
+                    await InsertAsync(current, version, row);
+                }
+                await transaction.CommitAsync();
+            }
+            rates.Add(samples.Count / clock.Elapsed.TotalSeconds);
+        }
+        return rates;
+    }
+
+    /// <summary>One registry record per transaction, with the hub's synchronous=FULL: durable commits per second.</summary>
+    public static async Task<double> SingleRowCommitsAsync(string folder, TimeSpan duration)
+    {
+        var database = await HubSchemaAsync(folder);
+        await using var connection = await database.OpenAsync(CancellationToken.None);
+        var samples = SampleRows(50_000);
+        await using var current = Prepare(connection, null, CurrentSql);
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        var count = 0;
+        while (clock.Elapsed < duration && count < samples.Count)
+        {
+            await using var transaction = connection.BeginTransaction();
+            current.Transaction = transaction;
+            current.Parameters["$id"].Value = samples[count].Id;
+            current.Parameters["$pseudonym"].Value = samples[count].Pseudonym;
+            current.Parameters["$record"].Value = samples[count].Bytes;
+            await current.ExecuteNonQueryAsync();
+            await transaction.CommitAsync();
+            count++;
+        }
+        return count / clock.Elapsed.TotalSeconds;
+    }
+
+    private const string CurrentSql =
+        """
+        INSERT INTO registry_records (record_id, spoke_node_id, facility_code, patient_pseudonym, version, enrolment_date, category, prefecture, secondary_use, record, updated_at)
+        VALUES ($id, 'spoke-bench', 'CORE-004', $pseudonym, 1, '2025-04-10', 3, '東京都', 1, $record, $now)
+        """;
+
+    private const string VersionSql =
+        "INSERT INTO registry_record_versions (record_id, version, content_sha256, record, received_at) VALUES ($id, 1, $sha256, $record, $now)";
+
+    private sealed record Row(string Id, string Pseudonym, byte[] Bytes, string Sha256);
+
+    private static List<Row> SampleRows(int count) => [.. Enumerable.Range(0, count).Select(_ =>
+    {
+        var record = RegistrySamples.Record();
+        var bytes = record.ToByteArray();
+        return new Row(record.RecordId, Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(32)), bytes, Convert.ToHexStringLower(SHA256.HashData(bytes)));
+    })];
+
+    private static SqliteCommand Prepare(SqliteConnection connection, SqliteTransaction? transaction, string sql)
+    {
+        var command = connection.CreateCommand();
+        command.Transaction = transaction;
+        command.CommandText = sql;
+        foreach (var name in new[] { "$id", "$pseudonym", "$record", "$now", "$sha256" }.Where(sql.Contains))
+        {
+            command.Parameters.Add(new SqliteParameter(name, name == "$now" ? DateTimeOffset.UtcNow.ToDbText() : ""));
+        }
+        command.Prepare();
+        return command;
+    }
+
+    private static async Task InsertAsync(SqliteCommand current, SqliteCommand version, Row row)
+    {
+        current.Parameters["$id"].Value = row.Id;
+        current.Parameters["$pseudonym"].Value = row.Pseudonym;
+        current.Parameters["$record"].Value = row.Bytes;
+        await current.ExecuteNonQueryAsync();
+        version.Parameters["$id"].Value = row.Id;
+        version.Parameters["$sha256"].Value = row.Sha256;
+        version.Parameters["$record"].Value = row.Bytes;
+        await version.ExecuteNonQueryAsync();
+    }
+
+    /// <summary>A database made by the hub's migrations, with the facility, prefecture and node the rows name.</summary>
+    private static async Task<SqliteDatabase> HubSchemaAsync(string folder)
+    {
+        Directory.CreateDirectory(folder);
+        var hub = new SqliteHubDatabase(Path.Combine(folder, $"raw-{Guid.CreateVersion7():N}.db"));
+        await hub.MigrateAsync(CancellationToken.None);
+        await using var connection = await hub.Database.OpenAsync(CancellationToken.None);
+        await using var seed = connection.CreateCommand();
+        seed.CommandText =
+            """
+            INSERT INTO prefectures VALUES ('東京都', 'Kanto', '13');
+            INSERT INTO facilities VALUES ('CORE-004', '東京大学医学部附属病院', 1, '東京都', 'Kanto');
+            INSERT INTO spoke_nodes (node_id, facility_code, registered_at) VALUES ('spoke-bench', 'CORE-004', '2026-01-01T00:00:00.0000000Z');
+            """;
+        await seed.ExecuteNonQueryAsync();
+        return hub.Database;
+    }
+
+    private sealed class EchoServer : EchoService.EchoServiceBase
+    {
+        public override Task<EchoResponse> Echo(EchoRequest request, ServerCallContext context) => Task.FromResult(new EchoResponse { Payload = request.Payload });
+    }
+}

@@ -1,0 +1,176 @@
+using System.Diagnostics;
+using Microsoft.Extensions.DependencyInjection;
+using RareCancerNetwork.Hub.Storage;
+using RareCancerNetwork.Node.Storage;
+using RareCancerNetwork.Protos.V1;
+using RareCancerNetwork.Tests.Shared;
+
+namespace RareCancerNetwork.Benchmarks;
+
+/// <summary>
+/// The product's figures, each through its public interfaces (the spoke's local API, the hub's RPCs)
+/// with validation, authorization, audit and durability on, and each checked afterwards: what was sent
+/// is at the hub exactly once, or the scenario reports failure whatever its speed.
+/// </summary>
+public sealed class Scenarios(BenchmarkNetwork network, Action<string> progress)
+{
+    private const int InFlight = 64;
+
+    private LocalRegistryService.LocalRegistryServiceClient Registry() => new(network.Channel(network.SpokeUrl, network.SpokeCaPath, network.LocalToken));
+
+    /// <summary>An authenticated read that touches no patient rows, 64 in flight: calls/s and p99.</summary>
+    public async Task<(Figure Rate, Figure P99)> DirectoryReadsAsync(int rounds, TimeSpan duration)
+    {
+        var directory = new DirectoryService.DirectoryServiceClient(network.Channel(network.HubUrl, network.HubCaPath, network.DirectoryToken));
+        await directory.GetFacilityAsync(new() { FacilityCode = "CORE-001" });
+        var (rates, p99s) = (new List<double>(), new List<double>());
+        for (var round = 0; round < rounds; round++)
+        {
+            var (rate, latencies) = await ClosedLoop.RunAsync(InFlight, duration, async _ => await directory.GetFacilityAsync(new() { FacilityCode = "CORE-001" }));
+            rates.Add(rate);
+            p99s.Add(latencies.Percentile(99));
+            progress($"directory reads round {round + 1}: {rate:N0}/s, p99 {latencies.Percentile(99):F1} ms");
+        }
+        return (new Figure("directory reads (GetFacility), 64 in flight", "calls/s", rates), new Figure("directory reads p99", "ms", p99s));
+    }
+
+    /// <summary>
+    /// Consultation submissions at the spoke's local API, 64 in flight, each acknowledged after its own
+    /// durable transaction (consultation, outbox entry, audit entry). Then every acknowledged one must reach
+    /// the hub exactly once.
+    /// </summary>
+    public async Task<(Figure Rate, Figure P99, Figure Delivered, bool Verified)> SubmissionsAsync(int rounds, TimeSpan duration)
+    {
+        var local = new LocalConsultationService.LocalConsultationServiceClient(network.Channel(network.SpokeUrl, network.SpokeCaPath, network.LocalToken));
+        var (rates, p99s, delivered) = (new List<double>(), new List<double>(), new List<double>());
+        var verified = true;
+        for (var round = 0; round < rounds; round++)
+        {
+            var before = await HubCountAsync("SELECT COUNT(*) FROM consultations");
+            var acknowledged = new System.Collections.Concurrent.ConcurrentBag<string>();
+            var started = Stopwatch.StartNew();
+            var (rate, latencies) = await ClosedLoop.RunAsync(InFlight, duration, async _ =>
+            {
+                var request = Submission();
+                var response = await local.SubmitConsultationAsync(request);
+                if (!response.Duplicate)
+                {
+                    acknowledged.Add(request.ConsultationId);
+                }
+            });
+            rates.Add(rate);
+            p99s.Add(latencies.Percentile(99));
+            var arrived = await WaitForAsync("SELECT COUNT(*) FROM consultations", before + acknowledged.Count, TimeSpan.FromMinutes(5));
+            delivered.Add(acknowledged.Count / started.Elapsed.TotalSeconds);
+            var exactlyOnce = arrived == before + acknowledged.Count && await HubCountAsync("SELECT COUNT(*) FROM consultations") == before + acknowledged.Count;
+            verified &= exactlyOnce;
+            progress($"submissions round {round + 1}: {rate:N0}/s acknowledged (p99 {latencies.Percentile(99):F1} ms), {acknowledged.Count:N0} at the hub after {started.Elapsed.TotalSeconds:F1} s" +
+                (exactlyOnce ? "" : $" — ONLY {arrived - before:N0} ARRIVED"));
+        }
+        return (new Figure("consultation submissions acknowledged at the spoke, 64 in flight", "submissions/s", rates),
+            new Figure("submission p99", "ms", p99s),
+            new Figure("submissions delivered to the hub end to end", "submissions/s", delivered), verified);
+    }
+
+    /// <summary>
+    /// A site's registry history loaded at the spoke (the import API, 500 records per call) and synchronised to
+    /// the hub, in rounds of equal size: each round's rate is records at the hub per second from the round's
+    /// first import call; the last round runs at the highest fill. Every record must be at the hub exactly once.
+    /// </summary>
+    public async Task<(Figure Rate, Figure Import, bool Verified)> BulkRegistrySyncAsync(int records, int rounds)
+    {
+        var registry = Registry();
+        var (rates, imports) = (new List<double>(), new List<double>());
+        var perRound = records / rounds;
+        var verified = true;
+        for (var round = 0; round < rounds; round++)
+        {
+            var before = await HubCountAsync("SELECT COUNT(*) FROM registry_records");
+            var started = Stopwatch.StartNew();
+            await ImportAsync(registry, perRound, $"B{round}");
+            imports.Add(perRound / started.Elapsed.TotalSeconds);
+            var arrived = await WaitForAsync("SELECT COUNT(*) FROM registry_records", before + perRound, TimeSpan.FromMinutes(30));
+            rates.Add(perRound / started.Elapsed.TotalSeconds);
+            verified &= arrived == before + perRound && await ExactlyOnceAsync();
+            progress($"bulk registry sync round {round + 1}/{rounds}: {perRound / started.Elapsed.TotalSeconds:N0} records/s to the hub (fill {before + perRound:N0})");
+        }
+        return (new Figure($"bulk registry sync spoke → hub, {records:N0} records in {rounds} rounds", "records/s", rates),
+            new Figure("registry import at the spoke (local API)", "records/s", imports), verified);
+    }
+
+    /// <summary>Records queued at the spoke while the hub is down; once it is back, how fast the backlog reaches it.</summary>
+    public async Task<(Figure Rate, bool Verified)> CatchUpAsync(int records)
+    {
+        var registry = Registry();
+        var before = await HubCountAsync("SELECT COUNT(*) FROM registry_records");
+        await network.StopHubAsync();
+        await ImportAsync(registry, records, "C");
+        progress($"catch-up: {records:N0} records queued while the hub was down");
+        await network.RestartHubAsync();
+        var started = Stopwatch.StartNew();
+        var arrived = await WaitForAsync("SELECT COUNT(*) FROM registry_records", before + records, TimeSpan.FromMinutes(30));
+        var rate = records / started.Elapsed.TotalSeconds;
+        progress($"catch-up: {rate:N0} records/s once the hub was back");
+        return (new Figure($"catch-up of {records:N0} records queued while the hub was down", "records/s", [rate]), arrived == before + records && await ExactlyOnceAsync());
+    }
+
+    private static async Task ImportAsync(LocalRegistryService.LocalRegistryServiceClient registry, int count, string tag)
+    {
+        for (var offset = 0; offset < count; offset += 500)
+        {
+            var request = new ImportRegistryRecordsRequest();
+            for (var i = offset; i < Math.Min(count, offset + 500); i++)
+            {
+                var record = RegistrySamples.Record();
+                record.PatientPseudonym = "";
+                request.Records.Add(new ImportedRecord { LocalPatientId = $"BENCH-{tag}-{i:D7}", Record = record });
+            }
+            var response = await registry.ImportRegistryRecordsAsync(request);
+            if (response.Results.Any(r => r.Outcome != ImportOutcome.Created))
+            {
+                throw new InvalidOperationException("The import refused a generated record: " + response.Results.First(r => r.Outcome != ImportOutcome.Created));
+            }
+        }
+    }
+
+    /// <summary>Each record once, each with the one version sent.</summary>
+    private async Task<bool> ExactlyOnceAsync() =>
+        await HubCountAsync("SELECT COUNT(*) FROM registry_records") == await HubCountAsync("SELECT COUNT(*) FROM registry_record_versions");
+
+    private async Task<long> WaitForAsync(string countSql, long expected, TimeSpan limit)
+    {
+        var deadline = Stopwatch.StartNew();
+        long count;
+        while ((count = await HubCountAsync(countSql)) < expected && deadline.Elapsed < limit)
+        {
+            await Task.Delay(20);
+        }
+        return count;
+    }
+
+    private async Task<long> HubCountAsync(string sql)
+    {
+        var database = network.HubServices.GetRequiredService<HubDatabase>();
+        await using var connection = await database.OpenAsync(CancellationToken.None);
+        await using var command = connection.Command(sql);
+        return await command.ScalarInt64Async(CancellationToken.None);
+    }
+
+    private static SubmitConsultationRequest Submission() => new()
+    {
+        ConsultationId = Guid.CreateVersion7().ToString(),
+        LocalPatientId = $"BENCH-{Guid.CreateVersion7():N}"[..30],
+        Details = new ConsultationDetails
+        {
+            PatientAgeYears = 54,
+            PatientSex = Sex.Female,
+            Specimen = new Specimen { TopographyCode = "C49.2", SiteDescription = "右大腿 深部軟部組織", Procedure = SpecimenProcedure.Biopsy, CollectionDate = "2026-11-10" },
+            LocalDiagnosis = new Diagnosis { Text = "脂肪肉腫の疑い（高分化型）", MorphologyCode = "8851/3" },
+            ClinicalSummary = "54歳女性。右大腿に10cm大の腫瘤、MRIで脂肪成分を含む。",
+            Question = "高分化型脂肪肉腫と脂肪腫の鑑別をお願いします。",
+            OrganSystem = OrganSystem.SoftTissue,
+            Urgency = Urgency.Routine,
+            RequestingPathologistName = "山田 太郎",
+        },
+    };
+}
