@@ -10,13 +10,20 @@ var records = new Option<int>("--records") { Description = "Registry records for
 var catchUp = new Option<int>("--catch-up-records") { Description = "Registry records queued while the hub is down", DefaultValueFactory = _ => 50_000 };
 var json = new Option<FileInfo?>("--json") { Description = "Write the results as JSON here" };
 var docs = new Option<FileInfo?>("--docs") { Description = "Replace the results section of this Markdown file (docs/benchmarks.md)" };
+var only = new Option<string[]>("--only")
+{
+    Description = "Run only these product scenarios: reads, submissions, sync, catch-up (the raw limits always run)",
+    AllowMultipleArgumentsPerToken = true,
+};
 var root = new RootCommand("Measures the network against the machine's raw limits, in one run. Exit code 1 when a scenario lost or duplicated data.")
 {
-    quick, records, catchUp, json, docs,
+    quick, records, catchUp, json, docs, only,
 };
 root.SetAction(async (result, cancellationToken) =>
 {
     var isQuick = result.GetValue(quick);
+    var selected = result.GetValue(only) is { Length: > 0 } chosen ? chosen.ToHashSet(StringComparer.OrdinalIgnoreCase) : null;
+    bool Runs(string scenario) => selected is null || selected.Contains(scenario);
     var recordCount = isQuick ? 2_000 : result.GetValue(records);
     var catchUpCount = isQuick ? 1_000 : result.GetValue(catchUp);
     var rounds = isQuick ? 1 : 3;
@@ -62,24 +69,38 @@ root.SetAction(async (result, cancellationToken) =>
         raw.Add(single);
 
         var product = new Scenarios(network, Progress);
-        var (readRate, readP99) = await product.DirectoryReadsAsync(rounds, shortRun);
-        scenarios.Add(new ScenarioResult("authenticated read, no patient rows (GetFacility), 64 in flight", readRate, echo, "≥ 50% of raw echo", true, ""));
-        scenarios.Add(new ScenarioResult("the same, p99 latency", readP99, echoP99, "≤ 2× raw p99 (ratio ≥ 50%)", true, ""));
+        if (Runs("reads"))
+        {
+            var (readRate, readP99) = await product.DirectoryReadsAsync(rounds, shortRun);
+            scenarios.Add(new ScenarioResult("authenticated read, no patient rows (GetFacility), 64 in flight", readRate, echo, "≥ 50% of raw echo", true, ""));
+            scenarios.Add(new ScenarioResult("the same, p99 latency", readP99, echoP99, "≤ 2× raw p99 (ratio ≥ 50%)", true, ""));
+        }
 
-        var (submitRate, submitP99, delivered, submitVerified) = await product.SubmissionsAsync(rounds, shortRun);
-        scenarios.Add(new ScenarioResult("consultation submissions, 64 in flight, each its own durable transaction", submitRate, single, "≥ 50% of raw one-row commits",
-            submitVerified, $"p99 {submitP99.Median.ToString("F1", CultureInfo.InvariantCulture)} ms (target ≤ 5 ms)"));
-        scenarios.Add(new ScenarioResult("the same, delivered to the hub end to end", delivered, single, "(orientation)", submitVerified, "every acknowledged submission at the hub exactly once"));
+        if (Runs("submissions"))
+        {
+            var (submitRate, submitP99, delivered, submitVerified) = await product.SubmissionsAsync(rounds, shortRun);
+            scenarios.Add(new ScenarioResult("consultation submissions, 64 in flight, each its own durable transaction", submitRate, single, "≥ 50% of raw one-row commits",
+                submitVerified, $"p99 {submitP99.Median.ToString("F1", CultureInfo.InvariantCulture)} ms (target ≤ 5 ms)"));
+            scenarios.Add(new ScenarioResult("the same, delivered to the hub end to end", delivered, single, "(orientation)", submitVerified,
+                "every acknowledged submission at the hub exactly once"));
+        }
 
-        var (syncRate, importRate, syncVerified) = await product.BulkRegistrySyncAsync(recordCount, syncRounds);
-        scenarios.Add(new ScenarioResult($"bulk registry sync spoke → hub, {recordCount:N0} records", syncRate, batched, "≥ 70% of raw batched inserts", syncVerified,
-            $"import at the spoke alone: {importRate.Median:N0} records/s; every record at the hub exactly once"));
-        var lastRound = new Figure("bulk sync, last round (highest fill)", "records/s", [syncRate.Rounds[^1]]);
-        scenarios.Add(new ScenarioResult("the same, last round (highest fill)", lastRound, batchedAtFill, "≥ 70% of raw at the same fill", syncVerified, ""));
+        Figure? syncRate = null;
+        if (Runs("sync"))
+        {
+            (syncRate, var importRate, var syncVerified) = await product.BulkRegistrySyncAsync(recordCount, syncRounds);
+            scenarios.Add(new ScenarioResult($"bulk registry sync spoke → hub, {recordCount:N0} records", syncRate, batched, "≥ 70% of raw batched inserts", syncVerified,
+                $"import at the spoke alone: {importRate.Median:N0} records/s; every record at the hub exactly once"));
+            var lastRound = new Figure("bulk sync, last round (highest fill)", "records/s", [syncRate.Rounds[^1]]);
+            scenarios.Add(new ScenarioResult("the same, last round (highest fill)", lastRound, batchedAtFill, "≥ 70% of raw at the same fill", syncVerified, ""));
+        }
 
-        var (catchUpRate, catchUpVerified) = await product.CatchUpAsync(catchUpCount);
-        scenarios.Add(new ScenarioResult($"catch-up: {catchUpCount:N0} records queued while the hub was down", catchUpRate, syncRate, "≥ 70% of the bulk sync rate",
-            catchUpVerified, ""));
+        if (Runs("catch-up"))
+        {
+            var (catchUpRate, catchUpVerified) = await product.CatchUpAsync(catchUpCount);
+            scenarios.Add(new ScenarioResult($"catch-up: {catchUpCount:N0} records queued while the hub was down", catchUpRate, syncRate, "≥ 70% of the bulk sync rate",
+                catchUpVerified, "the spoke's outbox drained into the hub"));
+        }
 
         var machine = $"{Environment.ProcessorCount} cores, {GC.GetGCMemoryInfo().TotalAvailableMemoryBytes / (1024 * 1024 * 1024.0):F1} GiB memory, " +
             $"{RuntimeInformation.OSDescription}, .NET {Environment.Version}; hub and spoke in this process on 127.0.0.1 with TLS, SQLite (WAL, synchronous=FULL); " +

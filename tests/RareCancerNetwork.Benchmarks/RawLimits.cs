@@ -37,7 +37,8 @@ public static class RawLimits
             new GrpcChannelOptions { HttpHandler = RareCancerNetwork.HubClient.PinnedCaTrust.FromFile(tls.CaCertificatePath).CreateHandler() });
         var client = new EchoService.EchoServiceClient(channel);
         var request = new EchoRequest { Payload = ByteString.CopyFrom(new byte[256]) };
-        await client.EchoAsync(request);
+        // Warm-up (connections, JIT tiers), not counted.
+        await ClosedLoop.RunAsync(inFlight, duration / 5, async _ => await client.EchoAsync(request));
         var result = await ClosedLoop.RunAsync(inFlight, duration, async _ => await client.EchoAsync(request));
         await app.StopAsync();
         return result;

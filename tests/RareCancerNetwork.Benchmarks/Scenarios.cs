@@ -22,7 +22,8 @@ public sealed class Scenarios(BenchmarkNetwork network, Action<string> progress)
     public async Task<(Figure Rate, Figure P99)> DirectoryReadsAsync(int rounds, TimeSpan duration)
     {
         var directory = new DirectoryService.DirectoryServiceClient(network.Channel(network.HubUrl, network.HubCaPath, network.DirectoryToken));
-        await directory.GetFacilityAsync(new() { FacilityCode = "CORE-001" });
+        // Warm-up (connections, JIT tiers), not counted.
+        await ClosedLoop.RunAsync(InFlight, duration / 5, async _ => await directory.GetFacilityAsync(new() { FacilityCode = "CORE-001" }));
         var (rates, p99s) = (new List<double>(), new List<double>());
         for (var round = 0; round < rounds; round++)
         {

@@ -30,6 +30,7 @@ public static class HubConnectionRegistration
         services.AddOptions<OpenIddict.Validation.OpenIddictValidationOptions>().PostConfigure<ILoggerFactory, TimeProvider>((validation, loggers, clock) =>
             validation.ConfigurationManager = new PersistedHubKeys(validation.ConfigurationManager!, Path.Combine(options.KeysFolder, "hub-signing-keys.json"),
                 HubClientRegistration.IssuerUri(options.Hub.EffectiveIssuer), loggers.CreateLogger<PersistedHubKeys>(), clock));
+        services.AddHostedService<HubKeysPrefetchWorker>();
         services.AddAuthentication(OpenIddictValidationAspNetCoreDefaults.AuthenticationScheme);
         return builder;
     }
