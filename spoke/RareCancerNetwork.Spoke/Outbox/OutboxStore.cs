@@ -37,20 +37,28 @@ public sealed class OutboxStore(SpokeDatabase database, TimeProvider clock)
     public static async Task EnqueueAsync(System.Data.Common.DbConnection connection, System.Data.Common.DbTransaction transaction, string kind, string aggregateId, string orderingKey,
         byte[] payload, DateTimeOffset now, CancellationToken cancellationToken)
     {
-        await using var insert = connection.Command(
-            "INSERT INTO outbox (kind, aggregate_id, ordering_key, payload, created_at) VALUES ($kind, $id, $key, $payload, $now)", transaction)
-            .With("$kind", kind).With("$id", aggregateId).With("$key", orderingKey).With("$payload", payload).With("$now", now.ToDbText());
-        await insert.ExecuteNonQueryAsync(cancellationToken);
+        await using var statements = new StatementCache(connection, transaction);
+        await EnqueueAsync(statements, kind, aggregateId, orderingKey, payload, now, cancellationToken);
     }
 
+    /// <summary>Queues an entry in the caller's unit of work (a batch reuses the compiled statement).</summary>
+    public static async Task EnqueueAsync(StatementCache statements, string kind, string aggregateId, string orderingKey, byte[] payload, DateTimeOffset now,
+        CancellationToken cancellationToken) =>
+        await statements.Statement("INSERT INTO outbox (kind, aggregate_id, ordering_key, payload, created_at) VALUES ($kind, $id, $key, $payload, $now)")
+            .With("$kind", kind).With("$id", aggregateId).With("$key", orderingKey).With("$payload", payload).With("$now", now.ToDbText())
+            .ExecuteNonQueryAsync(cancellationToken);
+
     /// <summary>One entry answered by the hub: delivered, or refused for good with the reason.</summary>
-    public static async Task MarkEntryAsync(System.Data.Common.DbConnection connection, System.Data.Common.DbTransaction transaction, long outboxId, bool delivered,
-        string? reason, string now, CancellationToken cancellationToken)
+    public static async Task MarkEntryAsync(StatementCache statements, long outboxId, bool delivered, string? reason, string now, CancellationToken cancellationToken)
     {
-        await using var outbox = connection.Command(delivered
+        var outbox = statements.Statement(delivered
             ? "UPDATE outbox SET delivered_at = $now, attempts = attempts + 1, last_error = NULL, next_attempt_at = NULL WHERE outbox_id = $id"
-            : "UPDATE outbox SET failed_at = $now, attempts = attempts + 1, last_error = $reason, next_attempt_at = NULL WHERE outbox_id = $id", transaction)
-            .With("$now", now).With("$reason", reason).With("$id", outboxId);
+            : "UPDATE outbox SET failed_at = $now, attempts = attempts + 1, last_error = $reason, next_attempt_at = NULL WHERE outbox_id = $id")
+            .With("$now", now).With("$id", outboxId);
+        if (!delivered)
+        {
+            outbox.With("$reason", reason);
+        }
         await outbox.ExecuteNonQueryAsync(cancellationToken);
     }
 

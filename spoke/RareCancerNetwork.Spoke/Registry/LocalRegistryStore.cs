@@ -92,7 +92,10 @@ public sealed class LocalRegistryStore(SpokeDatabase database, PatientPseudonymi
             {
                 return (await ReadAsync(connection, transaction, record.RecordId, cancellationToken), true);
             }
-            await InsertNewAsync(connection, transaction, record, localPatientId, now, cancellationToken);
+            await using (var statements = new StatementCache(connection, transaction))
+            {
+                await InsertNewAsync(statements, record, localPatientId, now, cancellationToken);
+            }
             await transaction.CommitAsync(cancellationToken);
         }
         outboxSignal.Wake();
@@ -128,7 +131,10 @@ public sealed class LocalRegistryStore(SpokeDatabase database, PatientPseudonymi
             record.EnrollingFacilityCode = current.Record.EnrollingFacilityCode;
             Stamp(record, updatedBy, now);
             Validate(record, "record.");
-            await StoreLatestAsync(connection, transaction, record, current.LocalPatientId, RegistrySyncState.Unspecified, now, cancellationToken);
+            await using (var statements = new StatementCache(connection, transaction))
+            {
+                await StoreLatestAsync(statements, record, current.LocalPatientId, RegistrySyncState.Unspecified, now, cancellationToken);
+            }
             await transaction.CommitAsync(cancellationToken);
         }
         outboxSignal.Wake();
@@ -156,7 +162,10 @@ public sealed class LocalRegistryStore(SpokeDatabase database, PatientPseudonymi
             if (resolution == ConflictResolution.TakeHub)
             {
                 record = current.HubVersion.Clone();
-                await StoreLatestAsync(connection, transaction, record, current.LocalPatientId, RegistrySyncState.Synchronised, now, cancellationToken, origin: "hub");
+                await using (var statements = new StatementCache(connection, transaction))
+                {
+                    await StoreLatestAsync(statements, record, current.LocalPatientId, RegistrySyncState.Synchronised, now, cancellationToken, origin: "hub");
+                }
             }
             else
             {
@@ -164,7 +173,10 @@ public sealed class LocalRegistryStore(SpokeDatabase database, PatientPseudonymi
                 record.Version = current.HubVersion.Version + 1;
                 Stamp(record, resolvedBy, now);
                 Validate(record, "record.");
-                await StoreLatestAsync(connection, transaction, record, current.LocalPatientId, RegistrySyncState.Unspecified, now, cancellationToken);
+                await using (var statements = new StatementCache(connection, transaction))
+                {
+                    await StoreLatestAsync(statements, record, current.LocalPatientId, RegistrySyncState.Unspecified, now, cancellationToken);
+                }
             }
             await transaction.CommitAsync(cancellationToken);
         }
@@ -244,25 +256,26 @@ public sealed class LocalRegistryStore(SpokeDatabase database, PatientPseudonymi
         var now = clock.GetUtcNow().ToDbText();
         await using var connection = await database.OpenAsync(cancellationToken);
         await using var transaction = connection.BeginTransaction();
+        await using var statements = new StatementCache(connection, transaction);
         for (var i = 0; i < entries.Count; i++)
         {
             var (entry, result) = (entries[i], results[i]);
             switch (result.Outcome)
             {
                 case RegistryDeliveryOutcome.Stored or RegistryDeliveryOutcome.Duplicate:
-                    await OutboxStore.MarkEntryAsync(connection, transaction, entry.OutboxId, delivered: true, null, now, cancellationToken);
-                    await SetStateAsync(connection, transaction, result.RecordId, RegistrySyncState.Synchronised, null, null, now, cancellationToken,
+                    await OutboxStore.MarkEntryAsync(statements, entry.OutboxId, delivered: true, null, now, cancellationToken);
+                    await SetStateAsync(statements, result.RecordId, RegistrySyncState.Synchronised, null, null, now, cancellationToken,
                         onlyVersion: result.Version, onlyFrom: RegistrySyncState.Pending);
                     break;
                 case RegistryDeliveryOutcome.Stale:
-                    await OutboxStore.MarkEntryAsync(connection, transaction, entry.OutboxId, delivered: true, null, now, cancellationToken);
-                    await SetStateAsync(connection, transaction, result.RecordId, RegistrySyncState.Conflict, result.Message, result.Current.ToByteArray(), now, cancellationToken);
+                    await OutboxStore.MarkEntryAsync(statements, entry.OutboxId, delivered: true, null, now, cancellationToken);
+                    await SetStateAsync(statements, result.RecordId, RegistrySyncState.Conflict, result.Message, result.Current.ToByteArray(), now, cancellationToken);
                     await OutboxStore.SupersedeAsync(connection, transaction, OrderingKey(result.RecordId),
                         "superseded: an earlier version of this record is in conflict with the hub's", now, cancellationToken);
                     break;
                 default:
-                    await OutboxStore.MarkEntryAsync(connection, transaction, entry.OutboxId, delivered: false, result.Message, now, cancellationToken);
-                    await SetStateAsync(connection, transaction, result.RecordId, RegistrySyncState.Rejected, result.Message, null, now, cancellationToken,
+                    await OutboxStore.MarkEntryAsync(statements, entry.OutboxId, delivered: false, result.Message, now, cancellationToken);
+                    await SetStateAsync(statements, result.RecordId, RegistrySyncState.Rejected, result.Message, null, now, cancellationToken,
                         onlyVersion: result.Version);
                     break;
             }
@@ -401,12 +414,13 @@ public sealed class LocalRegistryStore(SpokeDatabase database, PatientPseudonymi
         {
             await using var connection = await database.OpenAsync(cancellationToken);
             await using var transaction = connection.BeginTransaction();
+            await using var statements = new StatementCache(connection, transaction);
             foreach (var (index, record, localPatientId) in valid)
             {
                 // Already held: this patient's primary cancer. A given record_id that names another record is a mistake in the file.
-                await using (var existing = connection.Command(
-                    "SELECT record_id, natural_key = $key FROM registry_records WHERE natural_key = $key OR record_id = $id ORDER BY natural_key = $key DESC LIMIT 1", transaction)
-                    .With("$key", NaturalKey(record, localPatientId)).With("$id", record.RecordId))
+                var existing = statements.Statement(
+                    "SELECT record_id, natural_key = $key FROM registry_records WHERE natural_key = $key OR record_id = $id ORDER BY natural_key = $key DESC LIMIT 1")
+                    .With("$key", NaturalKey(record, localPatientId)).With("$id", record.RecordId);
                 await using (var reader = await existing.ExecuteReaderAsync(cancellationToken))
                 {
                     if (await reader.ReadAsync(cancellationToken))
@@ -422,16 +436,13 @@ public sealed class LocalRegistryStore(SpokeDatabase database, PatientPseudonymi
                         continue;
                     }
                 }
-                await using (var withdrawn = connection.Command("SELECT COUNT(*) FROM registry_withdrawals WHERE record_id = $id", transaction).With("$id", record.RecordId))
+                if (await statements.Statement("SELECT COUNT(*) FROM registry_withdrawals WHERE record_id = $id").With("$id", record.RecordId).ScalarInt64Async(cancellationToken) > 0)
                 {
-                    if (await withdrawn.ScalarInt64Async(cancellationToken) > 0)
-                    {
-                        results[index] = new ImportedRecordResult { Outcome = ImportOutcome.Invalid, RecordId = record.RecordId };
-                        results[index].Problems.Add(new FieldProblem { Field = "record_id", Description = "consent for this record was withdrawn" });
-                        continue;
-                    }
+                    results[index] = new ImportedRecordResult { Outcome = ImportOutcome.Invalid, RecordId = record.RecordId };
+                    results[index].Problems.Add(new FieldProblem { Field = "record_id", Description = "consent for this record was withdrawn" });
+                    continue;
                 }
-                await InsertNewAsync(connection, transaction, record, localPatientId, now, cancellationToken);
+                await InsertNewAsync(statements, record, localPatientId, now, cancellationToken);
                 results[index] = new ImportedRecordResult { Outcome = ImportOutcome.Created, RecordId = record.RecordId };
             }
             await transaction.CommitAsync(cancellationToken);
@@ -441,20 +452,18 @@ public sealed class LocalRegistryStore(SpokeDatabase database, PatientPseudonymi
     }
 
     /// <summary>Stores version 1 of a new record, its history entry and, with registry consent, its outbox entry.</summary>
-    private static async Task InsertNewAsync(SqliteConnection connection, SqliteTransaction transaction, RegistryRecord record, string localPatientId,
-        DateTimeOffset now, CancellationToken cancellationToken)
+    private static async Task InsertNewAsync(StatementCache statements, RegistryRecord record, string localPatientId, DateTimeOffset now, CancellationToken cancellationToken)
     {
-        await using (var insert = connection.Command(
+        var bytes = record.ToByteArray();
+        await statements.Statement(
             """
             INSERT INTO registry_records (record_id, local_patient_id, version, record, content_sha256, natural_key, sync_state, updated_at)
             VALUES ($id, $patient, 1, $record, $sha256, $key, $state, $now)
-            """, transaction)
-            .With("$id", record.RecordId).With("$patient", localPatientId).With("$record", record.ToByteArray()).With("$sha256", ContentSha256(record, localPatientId))
-            .With("$key", NaturalKey(record, localPatientId)).With("$state", (int)StateFor(record)).With("$now", now.ToDbText()))
-        {
-            await insert.ExecuteNonQueryAsync(cancellationToken);
-        }
-        await RecordVersionAsync(connection, transaction, record, "spoke", now, cancellationToken);
+            """)
+            .With("$id", record.RecordId).With("$patient", localPatientId).With("$record", bytes).With("$sha256", ContentSha256(record, localPatientId))
+            .With("$key", NaturalKey(record, localPatientId)).With("$state", (int)StateFor(record)).With("$now", now.ToDbText())
+            .ExecuteNonQueryAsync(cancellationToken);
+        await RecordVersionAsync(statements, record, bytes, "spoke", now, cancellationToken);
     }
 
     /// <summary>The patient and the primary cancer: the same in every version of a record.</summary>
@@ -464,51 +473,48 @@ public sealed class LocalRegistryStore(SpokeDatabase database, PatientPseudonymi
 
     /// <summary>Makes <paramref name="record"/> the latest version, keeps it in the history and queues it for the hub when it may go there.</summary>
     /// <param name="state">Unspecified: pending or local-only, from the record's consent.</param>
-    private static async Task StoreLatestAsync(SqliteConnection connection, SqliteTransaction transaction, RegistryRecord record, string localPatientId,
+    private static async Task StoreLatestAsync(StatementCache statements, RegistryRecord record, string localPatientId,
         RegistrySyncState state, DateTimeOffset now, CancellationToken cancellationToken, string origin = "spoke")
     {
         state = state == RegistrySyncState.Unspecified ? StateFor(record) : state;
-        await using (var update = connection.Command(
+        var bytes = record.ToByteArray();
+        await statements.Statement(
             """
             UPDATE registry_records SET version = $version, record = $record, content_sha256 = $sha256, sync_state = $state,
                 sync_error = NULL, hub_version = NULL, updated_at = $now
             WHERE record_id = $id
-            """, transaction)
-            .With("$version", record.Version).With("$record", record.ToByteArray()).With("$sha256", ContentSha256(record, localPatientId))
-            .With("$state", (int)state).With("$now", now.ToDbText()).With("$id", record.RecordId))
-        {
-            await update.ExecuteNonQueryAsync(cancellationToken);
-        }
-        await RecordVersionAsync(connection, transaction, record, origin, now, cancellationToken);
+            """)
+            .With("$version", record.Version).With("$record", bytes).With("$sha256", ContentSha256(record, localPatientId))
+            .With("$state", (int)state).With("$now", now.ToDbText()).With("$id", record.RecordId)
+            .ExecuteNonQueryAsync(cancellationToken);
+        await RecordVersionAsync(statements, record, bytes, origin, now, cancellationToken);
     }
 
-    private static async Task RecordVersionAsync(SqliteConnection connection, SqliteTransaction transaction, RegistryRecord record, string origin, DateTimeOffset now,
+    private static async Task RecordVersionAsync(StatementCache statements, RegistryRecord record, byte[] bytes, string origin, DateTimeOffset now,
         CancellationToken cancellationToken)
     {
-        await using (var history = connection.Command(
+        await statements.Statement(
             """
             INSERT INTO registry_record_versions (record_id, entry, version, origin, record)
             VALUES ($id, (SELECT COALESCE(MAX(entry), 0) + 1 FROM registry_record_versions WHERE record_id = $id), $version, $origin, $record)
-            """, transaction)
-            .With("$id", record.RecordId).With("$version", record.Version).With("$origin", origin).With("$record", record.ToByteArray()))
-        {
-            await history.ExecuteNonQueryAsync(cancellationToken);
-        }
+            """)
+            .With("$id", record.RecordId).With("$version", record.Version).With("$origin", origin).With("$record", bytes)
+            .ExecuteNonQueryAsync(cancellationToken);
         if (origin == "spoke" && record.Consent.RegistryParticipation)
         {
-            await OutboxStore.EnqueueAsync(connection, transaction, DeliverKind, record.RecordId, OrderingKey(record.RecordId), record.ToByteArray(), now, cancellationToken);
+            await OutboxStore.EnqueueAsync(statements, DeliverKind, record.RecordId, OrderingKey(record.RecordId), bytes, now, cancellationToken);
         }
     }
 
-    private static async Task SetStateAsync(SqliteConnection connection, SqliteTransaction transaction, string recordId, RegistrySyncState state, string? error,
+    private static async Task SetStateAsync(StatementCache statements, string recordId, RegistrySyncState state, string? error,
         byte[]? hubVersion, string now, CancellationToken cancellationToken, long? onlyVersion = null, RegistrySyncState? onlyFrom = null)
     {
-        await using var update = connection.Command(
+        var update = statements.Statement(
             """
             UPDATE registry_records SET sync_state = $state, sync_error = $error, hub_version = $hub, updated_at = $now
             WHERE record_id = $id AND ($version IS NULL OR version = $version) AND ($from IS NULL OR sync_state = $from)
               AND sync_state <> $conflict
-            """, transaction)
+            """)
             .With("$state", (int)state).With("$error", error).With("$hub", hubVersion).With("$now", now).With("$id", recordId)
             .With("$version", onlyVersion).With("$from", onlyFrom is null ? null : (int)onlyFrom.Value).With("$conflict", (int)RegistrySyncState.Conflict);
         await update.ExecuteNonQueryAsync(cancellationToken);
