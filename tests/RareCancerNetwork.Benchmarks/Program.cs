@@ -7,7 +7,7 @@ using Spectre.Console;
 
 var quick = new Option<bool>("--quick") { Description = "Every scenario briefly, to check the program works (CI); the figures mean nothing" };
 var records = new Option<int>("--records") { Description = "Registry records for the bulk sync (in 10 rounds)", DefaultValueFactory = _ => 1_000_000 };
-var catchUp = new Option<int>("--catch-up-records") { Description = "Registry records queued while the hub is down", DefaultValueFactory = _ => 50_000 };
+var catchUp = new Option<int>("--catch-up-records") { Description = "Registry records queued while the hub is down", DefaultValueFactory = _ => 100_000 };
 var json = new Option<FileInfo?>("--json") { Description = "Write the results as JSON here" };
 var docs = new Option<FileInfo?>("--docs") { Description = "Replace the results section of this Markdown file (docs/benchmarks.md)" };
 var only = new Option<string[]>("--only")
@@ -66,6 +66,10 @@ root.SetAction(async (result, cancellationToken) =>
             Progress($"raw single-row commits round {round + 1}: {singleRates[^1]:N0}/s");
         }
         var single = new Figure("raw SQLite one row per transaction (FULL)", "commits/s", singleRates);
+        if (Environment.GetEnvironmentVariable("RCN_BENCH_DIAG") == "1")
+        {
+            Progress($"DIAG hub store alone: {await StoreDiagnostics.HubStoreAloneAsync(Path.Combine(folder, "diag"), 50_000):N0} records/s; raw 50k: {string.Join(", ", (await RawLimits.BatchedRegistryInsertsAsync(Path.Combine(folder, "raw2"), 50_000, 1)).Select(r => r.ToString("N0", CultureInfo.InvariantCulture)))}");
+        }
         raw.Add(single);
 
         var product = new Scenarios(network, Progress);

@@ -165,3 +165,33 @@ public static class RawLimits
         public override Task<EchoResponse> Echo(EchoRequest request, ServerCallContext context) => Task.FromResult(new EchoResponse { Payload = request.Payload });
     }
 }
+
+/// <summary>Diagnostics: the hub's registry store alone, without RPC, to locate where a delivery's time goes.</summary>
+public static class StoreDiagnostics
+{
+    public static async Task<double> HubStoreAloneAsync(string folder, int records)
+    {
+        Directory.CreateDirectory(folder);
+        var hub = new SqliteHubDatabase(Path.Combine(folder, $"diag-{Guid.CreateVersion7():N}.db"));
+        await hub.MigrateAsync(CancellationToken.None);
+        await using (var connection = await hub.Database.OpenAsync(CancellationToken.None))
+        await using (var seed = connection.CreateCommand())
+        {
+            seed.CommandText =
+                """
+                INSERT INTO prefectures VALUES ('東京都', 'Kanto', '13');
+                INSERT INTO facilities VALUES ('CORE-004', '東京大学医学部附属病院', 1, '東京都', 'Kanto');
+                INSERT INTO spoke_nodes (node_id, facility_code, registered_at) VALUES ('spoke-bench', 'CORE-004', '2026-01-01T00:00:00.0000000Z');
+                """;
+            await seed.ExecuteNonQueryAsync();
+        }
+        var store = new RareCancerNetwork.Hub.Registry.RegistryStore(hub, new RareCancerNetwork.Hub.Feed.EventFeed(hub), TimeProvider.System);
+        var batches = Enumerable.Range(0, records / 500).Select(_ => Enumerable.Range(0, 500).Select(_ => RegistrySamples.Record()).ToList()).ToList();
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        foreach (var batch in batches)
+        {
+            await store.DeliverAsync("spoke-bench", batch, CancellationToken.None);
+        }
+        return records / clock.Elapsed.TotalSeconds;
+    }
+}

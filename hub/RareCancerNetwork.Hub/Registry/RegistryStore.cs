@@ -231,14 +231,18 @@ public sealed class RegistryStore(HubDatabase database, EventFeed feed, TimeProv
             result.Message = $"Record {record.RecordId}: version {record.Version} replaces version {record.Version - 1}, but the registry holds version {current.Value.Record.Version}.";
             return (result, 0);
         }
-        await statements.Statement(
-            """
-            INSERT INTO registry_records (record_id, spoke_node_id, facility_code, patient_pseudonym, version, enrolment_date, category, prefecture, secondary_use, record, updated_at)
-            VALUES (@id, @node, @facility, @pseudonym, @version, @enrolled, @category, @prefecture, @secondaryUse, @record, @now)
-            ON CONFLICT (record_id) DO UPDATE SET version = excluded.version, patient_pseudonym = excluded.patient_pseudonym,
-                enrolment_date = excluded.enrolment_date, category = excluded.category, prefecture = excluded.prefecture,
-                secondary_use = excluded.secondary_use, record = excluded.record, updated_at = excluded.updated_at
-            """)
+        // The batch knows whether the registry holds the record: a plain insert for a new one (another instance
+        // inserting it first is a unique violation, and the whole batch runs again), an update otherwise.
+        await statements.Statement(current is null
+            ? """
+              INSERT INTO registry_records (record_id, spoke_node_id, facility_code, patient_pseudonym, version, enrolment_date, category, prefecture, secondary_use, record, updated_at)
+              VALUES (@id, @node, @facility, @pseudonym, @version, @enrolled, @category, @prefecture, @secondaryUse, @record, @now)
+              """
+            : """
+              UPDATE registry_records SET version = @version, patient_pseudonym = @pseudonym, enrolment_date = @enrolled, category = @category,
+                  prefecture = @prefecture, secondary_use = @secondaryUse, record = @record, updated_at = @now
+              WHERE record_id = @id AND spoke_node_id = @node AND facility_code = @facility
+              """)
             .With("@id", record.RecordId).With("@node", nodeId).With("@facility", record.EnrollingFacilityCode).With("@pseudonym", record.PatientPseudonym)
             .With("@version", record.Version).With("@enrolled", record.EnrolmentDate).With("@category", (int)record.Diagnosis.Category)
             .With("@prefecture", record.Prefecture).With("@secondaryUse", record.Consent.SecondaryUse ? 1 : 0).With("@record", bytes).With("@now", now)

@@ -28,6 +28,8 @@ public sealed partial class OutboxDeliveryWorker(
     private static readonly TimeSpan PollInterval = TimeSpan.FromSeconds(5);
     private static readonly TimeSpan CallTimeout = TimeSpan.FromSeconds(30);
     private const int BatchSize = 500;
+    // Two registry batches at once keep both the hub's store and the spoke's bookkeeping busy (benchmark: catch-up).
+    private const int RegistryBatchesInFlight = 2;
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
@@ -59,7 +61,7 @@ public sealed partial class OutboxDeliveryWorker(
     {
         while (true)
         {
-            var due = await outbox.DueAsync(BatchSize, cancellationToken);
+            var due = await outbox.DueAsync(BatchSize * RegistryBatchesInFlight, cancellationToken);
             if (due.Count == 0)
             {
                 return await outbox.NextAttemptAtAsync(cancellationToken);
@@ -71,8 +73,16 @@ public sealed partial class OutboxDeliveryWorker(
             var heldBack = new HashSet<string>(StringComparer.Ordinal);
             foreach (var kind in due.GroupBy(e => e.Kind))
             {
-                var runs = kind.Key is OutboxStore.ForwardAuditKind or LocalRegistryStore.DeliverKind
-                    ? [kind.ToList()]
+                if (kind.Key == LocalRegistryStore.DeliverKind)
+                {
+                    // Batches in flight together: while the hub stores one, another crosses the network and the spoke
+                    // records the answers to a third. Their ordering keys are disjoint (a record's versions stay in one
+                    // batch, in order), so none can overtake another where order matters.
+                    await Task.WhenAll(DisjointBatches(kind.ToList(), BatchSize).Select(batch => AttemptAsync(hubCalls, batch, cancellationToken)));
+                    continue;
+                }
+                var runs = kind.Key == OutboxStore.ForwardAuditKind
+                    ? kind.Chunk(BatchSize).Select(chunk => chunk.ToList())
                     : kind.Select(entry => new List<OutboxEntry> { entry });
                 foreach (var run in runs)
                 {
@@ -86,6 +96,29 @@ public sealed partial class OutboxDeliveryWorker(
                     }
                 }
             }
+        }
+    }
+
+    /// <summary>
+    /// Registry entries in batches of at most <paramref name="size"/>, each ordering key wholly in one batch in its
+    /// order. Versions of one record beyond a batch's size wait for the next pass, behind those sent now.
+    /// </summary>
+    public static IEnumerable<List<OutboxEntry>> DisjointBatches(List<OutboxEntry> entries, int size)
+    {
+        var batch = new List<OutboxEntry>(size);
+        foreach (var record in entries.GroupBy(e => e.OrderingKey, StringComparer.Ordinal))
+        {
+            var versions = record.Take(size).ToList();
+            if (batch.Count + versions.Count > size)
+            {
+                yield return batch;
+                batch = new List<OutboxEntry>(size);
+            }
+            batch.AddRange(versions);
+        }
+        if (batch.Count > 0)
+        {
+            yield return batch;
         }
     }
 

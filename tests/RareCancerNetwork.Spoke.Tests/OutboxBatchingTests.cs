@@ -1,0 +1,32 @@
+using RareCancerNetwork.Spoke.Outbox;
+
+namespace RareCancerNetwork.Spoke.Tests;
+
+/// <summary>Registry batches sent together never share a record: each record's versions stay in one batch, in order.</summary>
+public sealed class OutboxBatchingTests
+{
+    private static OutboxEntry Entry(long id, string record) => new(id, "deliver_registry_record", record, $"registry:{record}", [], 0);
+
+    [Fact]
+    public void DisjointBatches_KeepEachRecordsVersionsTogetherAndInOrder_WithinTheSize()
+    {
+        List<OutboxEntry> entries = [Entry(1, "a"), Entry(2, "b"), Entry(3, "a"), Entry(4, "c"), Entry(5, "a"), Entry(6, "c"), Entry(7, "d")];
+
+        var batches = OutboxDeliveryWorker.DisjointBatches(entries, 3).ToList();
+
+        Assert.Equal([[1L, 3L, 5L], [2L, 4L, 6L], [7L]], batches.Select(b => b.Select(e => e.OutboxId).ToList()));
+        Assert.All(batches, b => Assert.True(b.Count <= 3));
+        var keysPerBatch = batches.Select(b => b.Select(e => e.OrderingKey).ToHashSet()).ToList();
+        Assert.Equal(keysPerBatch.Sum(k => k.Count), keysPerBatch.SelectMany(k => k).Distinct().Count());
+    }
+
+    [Fact]
+    public void DisjointBatches_ARecordWithMoreVersionsThanABatch_SendsItsOldestAndLeavesTheRestForTheNextPass()
+    {
+        List<OutboxEntry> entries = [.. Enumerable.Range(1, 5).Select(i => Entry(i, "a")), Entry(6, "b")];
+
+        var batches = OutboxDeliveryWorker.DisjointBatches(entries, 3).ToList();
+
+        Assert.Equal([[1L, 2L, 3L], [6L]], batches.Select(b => b.Select(e => e.OutboxId).ToList()));
+    }
+}
