@@ -26,6 +26,30 @@ public sealed class HubStoreTests
         Assert.Equal(2L, await sync.ExecuteScalarAsync(Ct)); // FULL
     }
 
+    /// <summary>The pragmas are set once per physical connection: every connection the pool hands out, reused or new, has them.</summary>
+    [Fact]
+    public async Task EveryOpenedConnection_ReusedOrNew_HasForeignKeys_FullSync_AndTheBusyTimeout()
+    {
+        await using var hub = await HubStore.CreateAsync();
+        async Task AssertPragmasAsync()
+        {
+            await using var connection = await hub.Database.OpenAsync(Ct);
+            foreach (var (pragma, expected) in new[] { ("foreign_keys", 1L), ("synchronous", 2L), ("busy_timeout", 30_000L) })
+            {
+                await using var command = connection.Command($"PRAGMA {pragma}");
+                Assert.Equal(expected, await command.ScalarInt64Async(Ct));
+            }
+        }
+        for (var i = 0; i < 3; i++)
+        {
+            await AssertPragmasAsync();
+        }
+        // Several at once: the pool opens new physical connections.
+        await Task.WhenAll(Enumerable.Range(0, 4).Select(_ => AssertPragmasAsync()));
+        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+        await AssertPragmasAsync();
+    }
+
     [Theory, InlineData(HubStorageProvider.Sqlite), InlineData(HubStorageProvider.Postgres)]
     public async Task Migrate_FromAnEmptyDatabase_ReachesTheLatestVersion_AndAgainDoesNothing(HubStorageProvider provider)
     {
