@@ -47,8 +47,14 @@ public sealed partial class PersistedHubKeys(IConfigurationManager<OpenIddictCon
 
     private void Save(OpenIddictConfiguration configuration)
     {
+        // Note: this runs for every token validated; exporting the keys only when their ids changed keeps it cheap
+        // (exporting every key on every call cost 8% of the spoke's CPU under load, in the benchmark's profile).
+        if (Fingerprint(configuration.SigningKeys.Select(k => k.KeyId)) == _savedFingerprint)
+        {
+            return;
+        }
         var keys = configuration.SigningKeys.Select(ToStored).OfType<StoredKey>().ToList();
-        var fingerprint = string.Join(',', keys.Select(k => k.KeyId).Order(StringComparer.Ordinal));
+        var fingerprint = Fingerprint(keys.Select(k => k.KeyId));
         if (keys.Count == 0 || fingerprint == _savedFingerprint)
         {
             return;
@@ -59,6 +65,8 @@ public sealed partial class PersistedHubKeys(IConfigurationManager<OpenIddictCon
         File.Move(temporary, path, overwrite: true);
         _savedFingerprint = fingerprint;
     }
+
+    private static string Fingerprint(IEnumerable<string?> keyIds) => string.Join(',', keyIds.OfType<string>().Order(StringComparer.Ordinal));
 
     private OpenIddictConfiguration Load()
     {
