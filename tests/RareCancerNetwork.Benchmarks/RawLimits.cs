@@ -7,7 +7,7 @@ using Microsoft.AspNetCore.Hosting;
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
-using RareCancerNetwork.Benchmarks.V1;
+using Grpc.AspNetCore.Server.Model;
 using RareCancerNetwork.Hub.Storage;
 using RareCancerNetwork.Node.Hosting;
 using RareCancerNetwork.Node.Storage;
@@ -28,18 +28,20 @@ public static class RawLimits
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
         builder.Services.AddGrpc();
+        builder.Services.AddSingleton<IServiceMethodProvider<RawTransport>, RawTransport.Methods>();
         var tls = DevelopmentCertificates.EnsureCreated(tlsFolder, "Rare Cancer Network hub");
         builder.WebHost.ConfigureKestrel(kestrel => NodeListener.Listen(kestrel, ["https://127.0.0.1:0"], DevelopmentCertificates.LoadServerCertificate(tls.ServerPfxPath)));
         await using var app = builder.Build();
-        app.MapGrpcService<EchoServer>();
+        app.MapGrpcService<RawTransport>();
         await app.StartAsync();
         using var channel = GrpcChannel.ForAddress(NodeListener.BoundAddresses(app)[0],
             new GrpcChannelOptions { HttpHandler = RareCancerNetwork.HubClient.PinnedCaTrust.FromFile(tls.CaCertificatePath).CreateHandler() });
-        var client = new EchoService.EchoServiceClient(channel);
-        var request = new EchoRequest { Payload = ByteString.CopyFrom(new byte[256]) };
+        var invoker = channel.CreateCallInvoker();
+        var request = new byte[256];
+        async Task CallAsync() => await invoker.AsyncUnaryCall(RawTransport.Call, null, new CallOptions(), request);
         // Warm-up (connections, JIT tiers), not counted.
-        await ClosedLoop.RunAsync(inFlight, duration / 5, async _ => await client.EchoAsync(request));
-        var result = await ClosedLoop.RunAsync(inFlight, duration, async _ => await client.EchoAsync(request));
+        await ClosedLoop.RunAsync(inFlight, duration / 5, _ => CallAsync());
+        var result = await ClosedLoop.RunAsync(inFlight, duration, _ => CallAsync());
         await app.StopAsync();
         return result;
     }
@@ -51,7 +53,7 @@ public static class RawLimits
     /// </summary>
     public static async Task<IReadOnlyList<double>> BatchedRegistryInsertsAsync(string folder, int records, int rounds)
     {
-        var database = await HubSchemaAsync(folder);
+        var database = (await HubSchemaAsync(folder)).Database;
         await using var connection = await database.OpenAsync(CancellationToken.None);
         await using var current = Prepare(connection, null, CurrentSql);
         await using var version = Prepare(connection, null, VersionSql);
@@ -79,7 +81,7 @@ public static class RawLimits
     /// <summary>One registry record per transaction, with the hub's synchronous=FULL: durable commits per second.</summary>
     public static async Task<double> SingleRowCommitsAsync(string folder, TimeSpan duration)
     {
-        var database = await HubSchemaAsync(folder);
+        var database = (await HubSchemaAsync(folder)).Database;
         await using var connection = await database.OpenAsync(CancellationToken.None);
         var samples = SampleRows(50_000);
         await using var current = Prepare(connection, null, CurrentSql);
@@ -143,7 +145,7 @@ public static class RawLimits
     }
 
     /// <summary>A database made by the hub's migrations, with the facility, prefecture and node the rows name.</summary>
-    private static async Task<SqliteDatabase> HubSchemaAsync(string folder)
+    internal static async Task<SqliteHubDatabase> HubSchemaAsync(string folder)
     {
         Directory.CreateDirectory(folder);
         var hub = new SqliteHubDatabase(Path.Combine(folder, $"raw-{Guid.CreateVersion7():N}.db"));
@@ -157,12 +159,25 @@ public static class RawLimits
             INSERT INTO spoke_nodes (node_id, facility_code, registered_at) VALUES ('spoke-bench', 'CORE-004', '2026-01-01T00:00:00.0000000Z');
             """;
         await seed.ExecuteNonQueryAsync();
-        return hub.Database;
+        return hub;
     }
 
-    private sealed class EchoServer : EchoService.EchoServiceBase
+    /// <summary>
+    /// The transport alone: one unary method that returns the bytes it received, bound by hand on the benchmark's
+    /// own throwaway server. It is no contract of the network (no .proto, no node serves it), so it has no place in
+    /// the authorization table.
+    /// </summary>
+    public sealed class RawTransport
     {
-        public override Task<EchoResponse> Echo(EchoRequest request, ServerCallContext context) => Task.FromResult(new EchoResponse { Payload = request.Payload });
+        private static readonly Marshaller<byte[]> Bytes = Marshallers.Create(bytes => bytes, bytes => bytes);
+
+        public static readonly Method<byte[], byte[]> Call = new(MethodType.Unary, "rawlimit.Transport", "Return", Bytes, Bytes);
+
+        public sealed class Methods : IServiceMethodProvider<RawTransport>
+        {
+            public void OnServiceMethodDiscovery(ServiceMethodProviderContext<RawTransport> context) =>
+                context.AddUnaryMethod(Call, [], (_, request, _) => Task.FromResult(request));
+        }
     }
 }
 
@@ -171,20 +186,7 @@ public static class StoreDiagnostics
 {
     public static async Task<double> HubStoreAloneAsync(string folder, int records)
     {
-        Directory.CreateDirectory(folder);
-        var hub = new SqliteHubDatabase(Path.Combine(folder, $"diag-{Guid.CreateVersion7():N}.db"));
-        await hub.MigrateAsync(CancellationToken.None);
-        await using (var connection = await hub.Database.OpenAsync(CancellationToken.None))
-        await using (var seed = connection.CreateCommand())
-        {
-            seed.CommandText =
-                """
-                INSERT INTO prefectures VALUES ('東京都', 'Kanto', '13');
-                INSERT INTO facilities VALUES ('CORE-004', '東京大学医学部附属病院', 1, '東京都', 'Kanto');
-                INSERT INTO spoke_nodes (node_id, facility_code, registered_at) VALUES ('spoke-bench', 'CORE-004', '2026-01-01T00:00:00.0000000Z');
-                """;
-            await seed.ExecuteNonQueryAsync();
-        }
+        var hub = await RawLimits.HubSchemaAsync(folder);
         var store = new RareCancerNetwork.Hub.Registry.RegistryStore(hub, new RareCancerNetwork.Hub.Feed.EventFeed(hub), TimeProvider.System);
         var batches = Enumerable.Range(0, records / 500).Select(_ => Enumerable.Range(0, 500).Select(_ => RegistrySamples.Record()).ToList()).ToList();
         var clock = System.Diagnostics.Stopwatch.StartNew();

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using Microsoft.Extensions.DependencyInjection;
 using RareCancerNetwork.Hub.Storage;
+using RareCancerNetwork.IntegrationTests.Infrastructure;
 using RareCancerNetwork.Node.Storage;
 using RareCancerNetwork.Protos.V1;
 using RareCancerNetwork.Tests.Shared;
@@ -52,7 +53,7 @@ public sealed class Scenarios(BenchmarkNetwork network, Action<string> progress)
             var started = Stopwatch.StartNew();
             var (rate, latencies) = await ClosedLoop.RunAsync(InFlight, duration, async _ =>
             {
-                var request = Submission();
+                var request = Samples.Submission($"BENCH-{Guid.CreateVersion7():N}");
                 var response = await local.SubmitConsultationAsync(request);
                 if (!response.Duplicate)
                 {
@@ -157,22 +158,4 @@ public sealed class Scenarios(BenchmarkNetwork network, Action<string> progress)
         await using var command = connection.Command(sql);
         return await command.ScalarInt64Async(CancellationToken.None);
     }
-
-    private static SubmitConsultationRequest Submission() => new()
-    {
-        ConsultationId = Guid.CreateVersion7().ToString(),
-        LocalPatientId = $"BENCH-{Guid.CreateVersion7():N}"[..30],
-        Details = new ConsultationDetails
-        {
-            PatientAgeYears = 54,
-            PatientSex = Sex.Female,
-            Specimen = new Specimen { TopographyCode = "C49.2", SiteDescription = "右大腿 深部軟部組織", Procedure = SpecimenProcedure.Biopsy, CollectionDate = "2026-11-10" },
-            LocalDiagnosis = new Diagnosis { Text = "脂肪肉腫の疑い（高分化型）", MorphologyCode = "8851/3" },
-            ClinicalSummary = "54歳女性。右大腿に10cm大の腫瘤、MRIで脂肪成分を含む。",
-            Question = "高分化型脂肪肉腫と脂肪腫の鑑別をお願いします。",
-            OrganSystem = OrganSystem.SoftTissue,
-            Urgency = Urgency.Routine,
-            RequestingPathologistName = "山田 太郎",
-        },
-    };
 }

@@ -32,6 +32,40 @@ public sealed class FeedStoreTests
         Assert.Equal(12, await spoke.Feed.CursorAsync(Ct));
     }
 
+    /// <summary>Data queries from the feed: a closing replaces what the spoke holds; a replayed raising never reopens it.</summary>
+    [Fact]
+    public async Task Apply_DataQueryRaisedThenClosed_AReplayedRaisingDoesNotReopenIt_AndAWithdrawnRecordsQueryIsSkipped()
+    {
+        await using var spoke = await SpokeStoreFixture.CreateAsync();
+        using var signal = new RareCancerNetwork.Spoke.Outbox.OutboxSignal();
+        var registry = new RareCancerNetwork.Spoke.Registry.LocalRegistryStore(spoke.Database, spoke.Pseudonymizer, signal, TimeProvider.System);
+        var queries = new RareCancerNetwork.Spoke.Registry.LocalDataQueryStore(spoke.Database, signal, TimeProvider.System);
+        var record = RareCancerNetwork.Tests.Shared.RegistrySamples.Record();
+        await registry.CreateAsync("CORE-004", "t", "DQ-FEED", record, Ct);
+        var raised = new DataQuery
+        {
+            QueryId = Guid.CreateVersion7().ToString(), RecordId = record.RecordId, FacilityCode = "CORE-004", Field = "ecog", Question = "ECOG を確認してください",
+            RecordVersion = 1, RaisedBy = "dm", RaisedAt = Timestamp.FromDateTimeOffset(DateTimeOffset.UtcNow), State = DataQueryState.Open,
+        };
+        var closed = raised.Clone();
+        closed.State = DataQueryState.Closed;
+        closed.Resolution = DataQueryResolution.Confirmed;
+
+        Assert.Equal(FeedApplyResult.Applied, await spoke.Feed.ApplyAsync(new SubscribeEventsResponse { Sequence = 1, DataQueryRaised = raised }, Ct));
+        Assert.Equal(DataQueryState.Open, Assert.Single((await queries.ListAsync(false, "", 50, "", Ct)).Page).Query.State);
+        Assert.Equal(FeedApplyResult.Applied, await spoke.Feed.ApplyAsync(new SubscribeEventsResponse { Sequence = 2, DataQueryClosed = closed }, Ct));
+        // The hub resent its feed from an older cursor: the raising again, under a new sequence.
+        Assert.Equal(FeedApplyResult.Applied, await spoke.Feed.ApplyAsync(new SubscribeEventsResponse { Sequence = 3, DataQueryRaised = raised }, Ct));
+        var held = Assert.Single((await queries.ListAsync(false, "", 50, "", Ct)).Page);
+        Assert.Equal((DataQueryState.Closed, DataQueryResolution.Confirmed, "DQ-FEED"), (held.Query.State, held.Query.Resolution, held.LocalPatientId));
+
+        var unknown = raised.Clone();
+        unknown.QueryId = Guid.CreateVersion7().ToString();
+        unknown.RecordId = Guid.CreateVersion7().ToString();
+        Assert.Equal(FeedApplyResult.UnknownRegistryRecord, await spoke.Feed.ApplyAsync(new SubscribeEventsResponse { Sequence = 4, DataQueryRaised = unknown }, Ct));
+        Assert.Equal(4, await spoke.Feed.CursorAsync(Ct));
+    }
+
     [Fact]
     public async Task Apply_AlteredReport_IsNotStored_UnknownConsultation_IsSkipped_CursorStillAdvances()
     {

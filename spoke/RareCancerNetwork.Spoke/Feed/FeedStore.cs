@@ -56,12 +56,8 @@ public sealed class FeedStore(SpokeDatabase database, TimeProvider clock)
     {
         switch (@event.EventCase)
         {
-            case SubscribeEventsResponse.EventOneofCase.DataQueryRaised:
-                return await LocalDataQueryStore.ApplyRaisedAsync(connection, transaction, @event.DataQueryRaised, now, cancellationToken)
-                    ? FeedApplyResult.Applied
-                    : FeedApplyResult.UnknownRegistryRecord;
-            case SubscribeEventsResponse.EventOneofCase.DataQueryClosed:
-                return await LocalDataQueryStore.ApplyClosedAsync(connection, transaction, @event.DataQueryClosed, now, cancellationToken)
+            case SubscribeEventsResponse.EventOneofCase.DataQueryRaised or SubscribeEventsResponse.EventOneofCase.DataQueryClosed:
+                return await LocalDataQueryStore.ApplyAsync(connection, transaction, @event.DataQueryRaised ?? @event.DataQueryClosed, now, cancellationToken)
                     ? FeedApplyResult.Applied
                     : FeedApplyResult.UnknownRegistryRecord;
         }

@@ -10,7 +10,7 @@ namespace RareCancerNetwork.Spoke.Registry;
 
 /// <summary>
 /// The data queries the national registry raised on the facility's records. They arrive through the
-/// hub's feed (<see cref="ApplyRaisedAsync"/>, <see cref="ApplyClosedAsync"/>, in the feed's own
+/// hub's feed (<see cref="ApplyAsync"/>, in the feed's own
 /// transaction); the facility's answer that a value is correct goes to the hub through the outbox, and
 /// the other answer is an update of the record. Either way the hub closes the query and the feed says so.
 /// </summary>
@@ -83,40 +83,28 @@ public sealed class LocalDataQueryStore(SpokeDatabase database, OutboxSignal out
         return KeysetPage.Split(rows, pageSize);
     }
 
-    /// <summary>A query raised on one of the facility's records. False when the spoke no longer holds the record (consent withdrawn).</summary>
-    public static async Task<bool> ApplyRaisedAsync(SqliteConnection connection, SqliteTransaction transaction, DataQuery query, string now,
+    /// <summary>
+    /// A query raised or closed at the hub, as its feed event carries it. A closing replaces what the spoke holds; a
+    /// raising never reopens a query already closed. False when the spoke no longer holds the record (consent withdrawn).
+    /// </summary>
+    public static async Task<bool> ApplyAsync(SqliteConnection connection, SqliteTransaction transaction, DataQuery query, string now,
         CancellationToken cancellationToken)
     {
-        if (!await RecordHeldAsync(connection, transaction, query.RecordId, cancellationToken))
+        await using (var exists = connection.Command("SELECT 1 FROM registry_records WHERE record_id = $id", transaction).With("$id", query.RecordId))
         {
-            return false;
-        }
-        await using var insert = connection.Command(
-            """
-            INSERT INTO registry_data_queries (query_id, record_id, state, raised_at, query, received_at, updated_at)
-            VALUES ($id, $record, $state, $raised, $query, $now, $now) ON CONFLICT (query_id) DO NOTHING
-            """, transaction)
-            .With("$id", query.QueryId).With("$record", query.RecordId).With("$state", (int)query.State)
-            .With("$raised", query.RaisedAt.ToDateTimeOffset().ToDbText()).With("$query", query.ToByteArray()).With("$now", now);
-        await insert.ExecuteNonQueryAsync(cancellationToken);
-        return true;
-    }
-
-    /// <summary>A query closed at the hub (answered, updated or withdrawn). False when the spoke no longer holds the record.</summary>
-    public static async Task<bool> ApplyClosedAsync(SqliteConnection connection, SqliteTransaction transaction, DataQuery query, string now,
-        CancellationToken cancellationToken)
-    {
-        if (!await RecordHeldAsync(connection, transaction, query.RecordId, cancellationToken))
-        {
-            return false;
+            if (await exists.ExecuteScalarAsync(cancellationToken) is null)
+            {
+                return false;
+            }
         }
         await using var upsert = connection.Command(
             """
             INSERT INTO registry_data_queries (query_id, record_id, state, raised_at, query, received_at, updated_at)
             VALUES ($id, $record, $state, $raised, $query, $now, $now)
             ON CONFLICT (query_id) DO UPDATE SET state = excluded.state, query = excluded.query, updated_at = excluded.updated_at
+            WHERE excluded.state = $closed
             """, transaction)
-            .With("$id", query.QueryId).With("$record", query.RecordId).With("$state", (int)query.State)
+            .With("$id", query.QueryId).With("$record", query.RecordId).With("$state", (int)query.State).With("$closed", (int)DataQueryState.Closed)
             .With("$raised", query.RaisedAt.ToDateTimeOffset().ToDbText()).With("$query", query.ToByteArray()).With("$now", now);
         await upsert.ExecuteNonQueryAsync(cancellationToken);
         return true;
@@ -144,12 +132,6 @@ public sealed class LocalDataQueryStore(SpokeDatabase database, OutboxSignal out
         }
         await using var delete = connection.Command("DELETE FROM registry_data_queries WHERE record_id = $id", transaction).With("$id", recordId);
         await delete.ExecuteNonQueryAsync(cancellationToken);
-    }
-
-    private static async Task<bool> RecordHeldAsync(SqliteConnection connection, SqliteTransaction transaction, string recordId, CancellationToken cancellationToken)
-    {
-        await using var exists = connection.Command("SELECT 1 FROM registry_records WHERE record_id = $id", transaction).With("$id", recordId);
-        return await exists.ExecuteScalarAsync(cancellationToken) is not null;
     }
 
     private static async Task<LocalDataQuery> ReadAsync(SqliteConnection connection, SqliteTransaction transaction, string queryId, CancellationToken cancellationToken)
