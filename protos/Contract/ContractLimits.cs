@@ -38,6 +38,10 @@ public static class ContractLimits
     public const int PatientAgeYears = 130;
     public const int ConsultationPageSize = 200;
     public const int DirectoryPageSize = 500;
+    public const int DirectoryPullPageSize = 1_000;
+    public const int TrialArms = 30;
+    public const int TumourTypes = 50;
+    public const int CombinedBiomarkerCriteria = 20;
     public const int AuditEntriesPerForward = 500;
     public const int PageToken = 200;
 
@@ -93,6 +97,10 @@ public static class ContractLimits
         new("SubmitReportRequest.replaces_version", 0, ReportVersions, "versions"),
         new("SubmitReportRequest.amendment_reason", 0, AmendmentReason, "characters"),
         new("ListFacilitiesRequest.page_size", 0, DirectoryPageSize, "entries"),
+        new("PullDirectoryRequest.page_size", 0, DirectoryPullPageSize, "entries"),
+        new("Trial.arms", 1, TrialArms, "arms"),
+        new("Eligibility.tumour_types", 0, TumourTypes, "entries"),
+        new("BiomarkerCriteria.criteria", 1, CombinedBiomarkerCriteria, "entries"),
         new("ForwardAuditEntriesRequest.entries", 1, AuditEntriesPerForward, "entries"),
     ];
 

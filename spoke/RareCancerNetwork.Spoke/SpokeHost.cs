@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Options;
 using RareCancerNetwork.Node.Authorization;
 using RareCancerNetwork.Node.Hosting;
+using RareCancerNetwork.Spoke.Directory;
 using RareCancerNetwork.Spoke.Feed;
 using RareCancerNetwork.Spoke.HubClient;
 using RareCancerNetwork.Spoke.LocalApi;
@@ -40,6 +41,7 @@ public static class SpokeHost
             OutboxStore.EnqueueAuditEntryAsync);
         builder.AddSpokeStore();
         builder.AddLocalRegistry();
+        builder.AddLocalDirectory();
         builder.AddHubConnection(options);
         builder.AddOutbox();
         builder.AddFeed();
@@ -49,6 +51,7 @@ public static class SpokeHost
         app.MapNodeDefaults();
         app.MapLocalApi();
         app.MapLocalRegistry();
+        app.MapLocalDirectory();
         return app;
     }
 

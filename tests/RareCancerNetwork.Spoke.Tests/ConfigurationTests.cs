@@ -20,7 +20,7 @@ public sealed class ConfigurationTests
         var settings = Valid(folder);
         settings[setting] = value;
         var refusal = Assert.Throws<NodeConfigurationException>(() => SpokeHost.Build([], settings));
-        Assert.False(Directory.Exists(folder), "nothing may be created before the settings are valid");
+        Assert.False(System.IO.Directory.Exists(folder), "nothing may be created before the settings are valid");
         return refusal;
     }
 

@@ -55,7 +55,7 @@ public sealed class SpokeStoreFixture : IAsyncDisposable
     public ValueTask DisposeAsync()
     {
         SqliteConnection.ClearAllPools();
-        Directory.Delete(Folder, recursive: true);
+        System.IO.Directory.Delete(Folder, recursive: true);
         return ValueTask.CompletedTask;
     }
 }

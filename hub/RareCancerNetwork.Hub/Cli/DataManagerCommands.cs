@@ -3,6 +3,7 @@ using System.Globalization;
 using Google.Protobuf;
 using Grpc.Core;
 using RareCancerNetwork.HubClient;
+using RareCancerNetwork.Node.CommandLine;
 using RareCancerNetwork.Node.Validation;
 using RareCancerNetwork.Protos.Contract;
 using RareCancerNetwork.Protos.V1;
@@ -26,7 +27,7 @@ internal static class DataManagerCommands
         };
         var registry = new Command("registry", "The national registry's data management (registry data managers, signed in with 'login').") { session };
         Func<ParseResult, Func<RegistryDataManagementService.RegistryDataManagementServiceClient, Task>, Task<int>> withClientAsync =
-            (result, action) => WithClientAsync(result.GetValue(session)!, action);
+            (result, action) => WithClientAsync(result.GetValue(session)!, invoker => new RegistryDataManagementService.RegistryDataManagementServiceClient(invoker), action);
 
         var facility = new Option<string?>("--facility") { Description = "Only this facility's (its code, e.g. CORE-004)" };
         var records = new Command("records", "List the national registry's records (current versions), in record-id order.") { facility };
@@ -133,16 +134,33 @@ internal static class DataManagerCommands
         registry.Subcommands.Add(cancel);
         registry.Subcommands.Add(queries);
         registry.Subcommands.Add(open);
+
+        var matchRecord = new Argument<string>("record-id");
+        var json = new Option<bool>("--json") { Description = "Print the result as JSON" };
+        var match = new Command("match", "Match a record against the open trials of the catalogue: eligible arms and near-misses, with reasons.") { matchRecord, json };
+        match.SetAction((result, cancellationToken) => WithClientAsync(result.GetValue(session)!, invoker => new TrialMatchingService.TrialMatchingServiceClient(invoker), async client =>
+        {
+            var response = await client.MatchNationalRegistryRecordAsync(new() { RecordId = result.GetValue(matchRecord) }, cancellationToken: cancellationToken);
+            if (result.GetValue(json))
+            {
+                ConsoleOutput.WriteJson(response.Result);
+            }
+            else
+            {
+                DirectoryPrinter.MatchResult(response.Result);
+            }
+        }));
+        registry.Subcommands.Add(match);
         return registry;
     }
 
-    private static async Task<int> WithClientAsync(FileInfo sessionFile, Func<RegistryDataManagementService.RegistryDataManagementServiceClient, Task> action)
+    private static async Task<int> WithClientAsync<TClient>(FileInfo sessionFile, Func<CallInvoker, TClient> create, Func<TClient, Task> action)
     {
         try
         {
             var session = PersonSession.Load(sessionFile.FullName) ?? throw new InvalidDataException("Not signed in: run 'login' first.");
             using var channel = HubClientRegistration.CreateChannel(session.HubUrl, session.HubCaCertificatePath, session.AccessTokenAsync);
-            await action(new RegistryDataManagementService.RegistryDataManagementServiceClient(channel));
+            await action(create(channel.CreateCallInvoker()));
             return 0;
         }
         catch (RpcException exception)

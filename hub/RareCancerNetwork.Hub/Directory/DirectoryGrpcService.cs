@@ -1,5 +1,6 @@
 using Grpc.Core;
 using RareCancerNetwork.Hub.Storage;
+using RareCancerNetwork.Node.Matching;
 using RareCancerNetwork.Node.Errors;
 using RareCancerNetwork.Node.Storage;
 using RareCancerNetwork.Node.Validation;
@@ -8,35 +9,37 @@ using RareCancerNetwork.Protos.V1;
 
 namespace RareCancerNetwork.Hub.Directory;
 
-/// <summary>Read-only national directory. Holds no patient data.</summary>
+/// <summary>Read-only national directory, served from the published entries every spoke copies. Holds no patient data.</summary>
 public sealed class DirectoryGrpcService(HubDatabase database) : DirectoryService.DirectoryServiceBase
 {
     public override async Task<ListFacilitiesResponse> ListFacilities(ListFacilitiesRequest request, ServerCallContext context)
     {
+        var filter = new FacilityFilter
+        {
+            Prefecture = request.Prefecture,
+            Region = request.Region,
+            OrganSpecialty = request.OrganSpecialty,
+            Designation = request.Designation,
+            IncludeRetired = request.IncludeRetired,
+        };
         var v = new FieldValidator();
         var pageSize = v.PageSize("page_size", request.PageSize, 100, ContractLimits.DirectoryPageSize);
         v.Text("prefecture", request.Prefecture, 10, required: false);
         v.Text("region", request.Region, 32, required: false);
         v.Text("page_token", request.PageToken, 32, required: false);
+        DirectorySearch.Validate(v, "", filter);
         v.ThrowIfInvalid();
 
         await using var connection = await database.OpenAsync(context.CancellationToken);
-        await using var command = connection.Command(
-            """
-            SELECT facility_code, name_ja, designation, prefecture, region FROM facilities
-            WHERE (@prefecture = '' OR prefecture = @prefecture) AND (@region = '' OR region = @region) AND facility_code > @after
-            ORDER BY facility_code LIMIT @limit
-            """)
-            .With("@prefecture", request.Prefecture).With("@region", request.Region).With("@after", request.PageToken).With("@limit", pageSize + 1);
+        var matching = (await DirectoryPublisher.ReadAsync(connection, DirectoryPublisher.FacilityKind, null, context.CancellationToken))
+            .Select(e => e.Facility)
+            .Where(f => string.CompareOrdinal(f.FacilityCode, request.PageToken) > 0 && DirectorySearch.Matches(f, filter))
+            .Take(pageSize + 1)
+            .ToList();
         var response = new ListFacilitiesResponse();
-        await using var reader = await command.ExecuteReaderAsync(context.CancellationToken);
-        while (await reader.ReadAsync(context.CancellationToken))
+        response.Facilities.AddRange(matching.Take(pageSize));
+        if (matching.Count > pageSize)
         {
-            response.Facilities.Add(ReadFacility(reader));
-        }
-        if (response.Facilities.Count > pageSize)
-        {
-            response.Facilities.RemoveAt(pageSize);
             response.NextPageToken = response.Facilities[^1].FacilityCode;
         }
         return response;
@@ -48,11 +51,9 @@ public sealed class DirectoryGrpcService(HubDatabase database) : DirectoryServic
         v.Text("facility_code", request.FacilityCode, 32);
         v.ThrowIfInvalid();
         await using var connection = await database.OpenAsync(context.CancellationToken);
-        await using var command = connection.Command(
-            "SELECT facility_code, name_ja, designation, prefecture, region FROM facilities WHERE facility_code = @code").With("@code", request.FacilityCode);
-        await using var reader = await command.ExecuteReaderAsync(context.CancellationToken);
-        return await reader.ReadAsync(context.CancellationToken)
-            ? new GetFacilityResponse { Facility = ReadFacility(reader) }
+        var entries = await DirectoryPublisher.ReadAsync(connection, DirectoryPublisher.FacilityKind, request.FacilityCode, context.CancellationToken);
+        return entries.Count == 1
+            ? new GetFacilityResponse { Facility = entries[0].Facility }
             : throw new ResourceNotFoundException("Facility", request.FacilityCode);
     }
 
@@ -69,12 +70,25 @@ public sealed class DirectoryGrpcService(HubDatabase database) : DirectoryServic
         return response;
     }
 
-    private static Facility ReadFacility(System.Data.Common.DbDataReader reader) => new()
+    public override async Task<ListTrialsResponse> ListTrials(ListTrialsRequest request, ServerCallContext context)
     {
-        FacilityCode = reader.GetString(0),
-        NameJa = reader.GetString(1),
-        Designation = (FacilityDesignation)reader.GetInt32(2),
-        Prefecture = reader.GetString(3),
-        Region = reader.GetString(4),
-    };
+        await using var connection = await database.OpenAsync(context.CancellationToken);
+        var response = new ListTrialsResponse();
+        response.Trials.AddRange((await DirectoryPublisher.ReadAsync(connection, DirectoryPublisher.TrialKind, null, context.CancellationToken))
+            .Select(e => e.Trial)
+            .Where(t => DirectorySearch.Listed(t, request.IncludeClosed, request.IncludeRetired)));
+        return response;
+    }
+
+    public override async Task<GetTrialResponse> GetTrial(GetTrialRequest request, ServerCallContext context)
+    {
+        var v = new FieldValidator();
+        v.Text("trial_id", request.TrialId, 40);
+        v.ThrowIfInvalid();
+        await using var connection = await database.OpenAsync(context.CancellationToken);
+        var entries = await DirectoryPublisher.ReadAsync(connection, DirectoryPublisher.TrialKind, request.TrialId, context.CancellationToken);
+        return entries.Count == 1
+            ? new GetTrialResponse { Trial = entries[0].Trial }
+            : throw new ResourceNotFoundException("Trial", request.TrialId);
+    }
 }

@@ -4,6 +4,7 @@ using System.Text.RegularExpressions;
 using System.Data.Common;
 using Microsoft.IdentityModel.Tokens;
 using OpenIddict.Abstractions;
+using RareCancerNetwork.Hub.Directory;
 using RareCancerNetwork.Hub.Storage;
 using RareCancerNetwork.Node.Authorization;
 using RareCancerNetwork.Node.Errors;
@@ -51,6 +52,12 @@ public sealed partial class ClientRegistry(HubDatabase database, IOpenIddictAppl
             var facilityName = await FacilityNameAsync(connection, transaction, facilityCode, cancellationToken);
             await InsertAsync(connection.Command("INSERT INTO spoke_nodes (node_id, facility_code, registered_at) VALUES (@node, @facility, @now)", transaction)
                 .With("@node", nodeId).With("@facility", facilityCode).With("@now", now), $"Spoke node '{nodeId}'", cancellationToken);
+            // The facility running a spoke is its region's rare-cancer core center; which spoke serves whom changes with it.
+            await using (var core = connection.Command("UPDATE facilities SET rare_cancer_core_center = 1 WHERE facility_code = @facility", transaction).With("@facility", facilityCode))
+            {
+                await core.ExecuteNonQueryAsync(cancellationToken);
+            }
+            await DirectoryPublisher.RepublishAsync(connection, transaction, clock.GetUtcNow(), cancellationToken);
             await InsertClientAsync(connection, transaction, clientId, NetworkClaims.Kinds.SpokeNode, $"{facilityName} spoke node", facilityCode, nodeId, null, now,
                 cancellationToken, Thumbprint(clientCertificate));
             var credentials = await CreateApplicationAsync(clientId, $"Spoke node {nodeId} ({facilityCode})",
@@ -99,6 +106,7 @@ public sealed partial class ClientRegistry(HubDatabase database, IOpenIddictAppl
                 await insert.ExecuteNonQueryAsync(cancellationToken);
             }
             await InsertClientAsync(connection, transaction, clientId, NetworkClaims.Kinds.Expert, displayName, null, null, expertId, now, cancellationToken);
+            await DirectoryPublisher.RepublishAsync(connection, transaction, clock.GetUtcNow(), cancellationToken);
             var credentials = await CreateApplicationAsync(clientId, $"Expert pathologist {displayName}",
                 [NetworkClaims.Scopes.Expert, NetworkClaims.Scopes.Directory], cancellationToken);
             return credentials;
@@ -133,6 +141,8 @@ public sealed partial class ClientRegistry(HubDatabase database, IOpenIddictAppl
                     clientIds.Add(reader.GetString(0));
                 }
             }
+            // The facilities it served pass to another spoke.
+            await DirectoryPublisher.RepublishAsync(connection, transaction, clock.GetUtcNow(), cancellationToken);
         }, cancellationToken);
         foreach (var clientId in clientIds)
         {

@@ -2,6 +2,8 @@ using Google.Protobuf.WellKnownTypes;
 using Grpc.Core;
 using RareCancerNetwork.Hub.Audit;
 using RareCancerNetwork.Hub.Consultations;
+using RareCancerNetwork.Hub.Directory;
+using RareCancerNetwork.Hub.Storage;
 using RareCancerNetwork.Hub.Feed;
 using RareCancerNetwork.Node.Authorization;
 using RareCancerNetwork.Node.Errors;
@@ -12,7 +14,8 @@ using RareCancerNetwork.Protos.V1;
 namespace RareCancerNetwork.Hub.Sync;
 
 /// <summary>Spoke nodes deliver consultations and consume their event feed. A node acts only for its own facility.</summary>
-public sealed partial class SpokeSyncGrpcService(ConsultationStore store, EventFeed feed, ForwardedAuditStore audit, TimeProvider clock, ILogger<SpokeSyncGrpcService> logger)
+public sealed partial class SpokeSyncGrpcService(ConsultationStore store, EventFeed feed, ForwardedAuditStore audit, HubDatabase database, TimeProvider clock,
+    ILogger<SpokeSyncGrpcService> logger)
     : SpokeSyncService.SpokeSyncServiceBase
 {
     private const int FeedBatchSize = 200;
@@ -114,6 +117,16 @@ public sealed partial class SpokeSyncGrpcService(ConsultationStore store, EventF
         v.ThrowIfInvalid();
         var through = await audit.StoreAsync(Node(context).NodeId, request.Entries, context.CancellationToken);
         return new ForwardAuditEntriesResponse { StoredThroughSequence = through };
+    }
+
+    public override async Task<PullDirectoryResponse> PullDirectory(PullDirectoryRequest request, ServerCallContext context)
+    {
+        var v = new FieldValidator();
+        v.Range("after_version", request.AfterVersion, 0, long.MaxValue);
+        var pageSize = v.PageSize("page_size", request.PageSize, 500, ContractLimits.DirectoryPullPageSize);
+        v.ThrowIfInvalid();
+        await using var connection = await database.OpenAsync(context.CancellationToken);
+        return await DirectoryPublisher.PullAsync(connection, request.AfterVersion, pageSize, context.CancellationToken);
     }
 
     private static (string NodeId, string FacilityCode) Node(ServerCallContext context) =>

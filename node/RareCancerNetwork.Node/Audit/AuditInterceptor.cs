@@ -145,7 +145,7 @@ public sealed class AuditInterceptor(AuditLog log, NodeDescription node) : Inter
             || rpcName.StartsWith("Cancel", StringComparison.Ordinal) || rpcName.StartsWith("Answer", StringComparison.Ordinal)
             || rpcName.StartsWith("Confirm", StringComparison.Ordinal) => "U",
         _ when rpcName.StartsWith("Get", StringComparison.Ordinal) || rpcName.StartsWith("List", StringComparison.Ordinal)
-            || rpcName.StartsWith("Count", StringComparison.Ordinal)
+            || rpcName.StartsWith("Count", StringComparison.Ordinal) || rpcName.StartsWith("Match", StringComparison.Ordinal)
             || rpcName.StartsWith("Fetch", StringComparison.Ordinal) || rpcName.StartsWith("Subscribe", StringComparison.Ordinal)
             || rpcName.StartsWith("Export", StringComparison.Ordinal) => "R",
         _ => "E",

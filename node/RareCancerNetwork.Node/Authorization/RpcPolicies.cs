@@ -64,6 +64,9 @@ public static class RpcPolicies
         Policy(DirectoryService.Descriptor, "ListFacilities", DirectoryReaders, NetworkClaims.Scopes.Directory, InstitutionRule.None, false),
         Policy(DirectoryService.Descriptor, "GetFacility", DirectoryReaders, NetworkClaims.Scopes.Directory, InstitutionRule.None, false),
         Policy(DirectoryService.Descriptor, "ListPrefectures", DirectoryReaders, NetworkClaims.Scopes.Directory, InstitutionRule.None, false),
+        Policy(DirectoryService.Descriptor, "ListTrials", DirectoryReaders, NetworkClaims.Scopes.Directory, InstitutionRule.None, false),
+        Policy(DirectoryService.Descriptor, "GetTrial", DirectoryReaders, NetworkClaims.Scopes.Directory, InstitutionRule.None, false),
+        Policy(TrialMatchingService.Descriptor, "MatchNationalRegistryRecord", DataManagers, NetworkClaims.Scopes.Registry, InstitutionRule.RegistryDataQuality, true),
         Policy(ExpertConsultationService.Descriptor, "ListAssignedConsultations", Experts, NetworkClaims.Scopes.Expert, InstitutionRule.AssignedExpert, true),
         Policy(ExpertConsultationService.Descriptor, "GetAssignedConsultation", Experts, NetworkClaims.Scopes.Expert, InstitutionRule.AssignedExpert, true),
         Policy(ExpertConsultationService.Descriptor, "SubmitReport", Experts, NetworkClaims.Scopes.Expert, InstitutionRule.AssignedExpert, true),
@@ -71,6 +74,7 @@ public static class RpcPolicies
         Policy(SpokeSyncService.Descriptor, "FetchConsultation", [CallerRoles.SpokeNode], NetworkClaims.Scopes.Sync, InstitutionRule.OwnNode, true),
         Policy(SpokeSyncService.Descriptor, "SubscribeEvents", [CallerRoles.SpokeNode], NetworkClaims.Scopes.Sync, InstitutionRule.OwnNode, true),
         Policy(SpokeSyncService.Descriptor, "ForwardAuditEntries", [CallerRoles.SpokeNode], NetworkClaims.Scopes.Sync, InstitutionRule.OwnNode, false),
+        Policy(SpokeSyncService.Descriptor, "PullDirectory", [CallerRoles.SpokeNode], NetworkClaims.Scopes.Sync, InstitutionRule.None, false),
         Policy(RegistrySyncService.Descriptor, "DeliverRegistryRecords", [CallerRoles.SpokeNode], NetworkClaims.Scopes.Sync, InstitutionRule.OwnNode, true),
         Policy(RegistrySyncService.Descriptor, "DeliverRegistryWithdrawal", [CallerRoles.SpokeNode], NetworkClaims.Scopes.Sync, InstitutionRule.OwnNode, true),
         Policy(RegistrySyncService.Descriptor, "AnswerDataQuery", [CallerRoles.SpokeNode], NetworkClaims.Scopes.Sync, InstitutionRule.OwnNode, true),
@@ -100,6 +104,10 @@ public static class RpcPolicies
         Policy(LocalRegistryService.Descriptor, "ExportRegistryRecords", LocalUsers, NetworkClaims.Scopes.Local, InstitutionRule.ThisSpoke, true),
         Policy(LocalRegistryService.Descriptor, "ListLocalDataQueries", LocalUsers, NetworkClaims.Scopes.Local, InstitutionRule.ThisSpoke, true),
         Policy(LocalRegistryService.Descriptor, "ConfirmDataQueryValue", LocalUsers, NetworkClaims.Scopes.Local, InstitutionRule.ThisSpoke, true),
+        Policy(LocalDirectoryService.Descriptor, "SearchFacilities", LocalUsers, NetworkClaims.Scopes.Local, InstitutionRule.None, false),
+        Policy(LocalDirectoryService.Descriptor, "ListDirectoryExperts", LocalUsers, NetworkClaims.Scopes.Local, InstitutionRule.None, false),
+        Policy(LocalDirectoryService.Descriptor, "ListLocalTrials", LocalUsers, NetworkClaims.Scopes.Local, InstitutionRule.None, false),
+        Policy(LocalDirectoryService.Descriptor, "MatchRegistryRecord", LocalUsers, NetworkClaims.Scopes.Local, InstitutionRule.ThisSpoke, true),
     ]);
 
     /// <summary>Services whose RPCs are exempt from the table: gRPC health (anonymous) and reflection (schema only).</summary>

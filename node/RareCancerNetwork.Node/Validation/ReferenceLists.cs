@@ -16,6 +16,11 @@ public static class ReferenceLists
 
     private static readonly Lazy<IReadOnlyList<string>> PrefectureNames = new(() => [.. Lines("prefectures.csv").Skip(1).Select(line => line.Split(',')[0])]);
 
+    private static readonly Lazy<IReadOnlyList<string>> RegionNames = new(() => [.. Lines("prefectures.csv").Skip(1).Select(line => line.Split(',')[1]).Distinct()]);
+
+    /// <summary>The eight regions (Hokkaido … Kyushu-Okinawa), from north to south.</summary>
+    public static IReadOnlyList<string> Regions => RegionNames.Value;
+
     /// <summary>The prefectures' Japanese names (北海道 … 沖縄県), in JIS order.</summary>
     public static IReadOnlyList<string> Prefectures => PrefectureNames.Value;
 

@@ -40,11 +40,14 @@ public sealed class LocalApiConnection : IAsyncDisposable
         _channel = channel;
         Consultations = new LocalConsultationService.LocalConsultationServiceClient(channel);
         Registry = new LocalRegistryService.LocalRegistryServiceClient(channel);
+        Directory = new LocalDirectoryService.LocalDirectoryServiceClient(channel);
     }
 
     public LocalConsultationService.LocalConsultationServiceClient Consultations { get; }
 
     public LocalRegistryService.LocalRegistryServiceClient Registry { get; }
+
+    public LocalDirectoryService.LocalDirectoryServiceClient Directory { get; }
 
     /// <summary>A person's session (from 'login') when there is one; else the client profile.</summary>
     public static LocalApiConnection Open(string sessionPath, string profilePath, string spokeUrl, string? spokeCaPath)

@@ -106,8 +106,29 @@ internal static class RegistryCommands
         return new Command("registry", "The registry's records at this spoke.")
         {
             command, Create(connect), Update(connect), Show(connect), List(connect), Resolve(connect), Withdraw(connect), Export(connect),
-            Queries(connect), Confirm(connect),
+            Queries(connect), Confirm(connect), Match(connect),
         };
+    }
+
+    private static Command Match(Func<ParseResult, LocalApiConnection> connect)
+    {
+        var recordId = new Argument<string>("record-id");
+        var json = JsonOption();
+        var command = new Command("match",
+            "Match a record against the open trials of this spoke's copy of the catalogue (works offline): eligible arms and near-misses, with reasons.") { recordId, json };
+        command.SetAction((result, cancellationToken) => SpokeCommandLine.ClientAsync(async () =>
+        {
+            await using var connection = connect(result);
+            var response = await connection.Directory.MatchRegistryRecordAsync(new() { RecordId = result.GetValue(recordId) }, cancellationToken: cancellationToken);
+            if (result.GetValue(json))
+            {
+                Node.CommandLine.ConsoleOutput.WriteJson(response.Result);
+                return;
+            }
+            Node.CommandLine.DirectoryPrinter.MatchResult(response.Result);
+            DirectoryCommands.PrintCopy(response.Copy);
+        }));
+        return command;
     }
 
     private static Command Queries(Func<ParseResult, LocalApiConnection> connect)

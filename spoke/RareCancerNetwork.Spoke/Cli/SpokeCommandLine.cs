@@ -67,15 +67,17 @@ public static class SpokeCommandLine
             client.Options.Add(SpokeCa);
             root.Subcommands.Add(client);
         }
-        var registry = RegistryCommands.Import(Connect);
-        foreach (var leaf in registry.Subcommands)
+        foreach (var group in new[] { RegistryCommands.Import(Connect), DirectoryCommands.Create(Connect) })
         {
-            leaf.Options.Add(Session);
-            leaf.Options.Add(Profile);
-            leaf.Options.Add(SpokeUrl);
-            leaf.Options.Add(SpokeCa);
+            foreach (var leaf in group.Subcommands)
+            {
+                leaf.Options.Add(Session);
+                leaf.Options.Add(Profile);
+                leaf.Options.Add(SpokeUrl);
+                leaf.Options.Add(SpokeCa);
+            }
+            root.Subcommands.Add(group);
         }
-        root.Subcommands.Add(registry);
         var login = SessionCommands.Login(Session);
         login.Options.Add(Session);
         root.Subcommands.Add(login);

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using Grpc.Core;
 using Microsoft.Extensions.Options;
+using RareCancerNetwork.Spoke.Directory;
 using RareCancerNetwork.Spoke.HubClient;
 
 namespace RareCancerNetwork.Spoke.Feed;
@@ -9,7 +10,8 @@ namespace RareCancerNetwork.Spoke.Feed;
 /// Keeps a subscription to the node's hub feed, resuming from the saved cursor. Reconnects with
 /// exponential backoff and jitter (Polly) while the hub is away; a session that worked resets it.
 /// </summary>
-public sealed partial class FeedConsumerWorker(FeedStore store, HubConnection hub, IOptions<SpokeOptions> options, ILogger<FeedConsumerWorker> logger) : BackgroundService
+public sealed partial class FeedConsumerWorker(FeedStore store, DirectorySync directory, HubConnection hub, IOptions<SpokeOptions> options, ILogger<FeedConsumerWorker> logger)
+    : BackgroundService
 {
     private static readonly TimeSpan HealthySession = TimeSpan.FromSeconds(30);
 
@@ -45,9 +47,16 @@ public sealed partial class FeedConsumerWorker(FeedStore store, HubConnection hu
         var applied = 0;
         try
         {
+            // A spoke new to the network, or back after a while, first catches up with the directory as it stands.
+            await directory.CatchUpAsync(0, cancellationToken);
             using var call = hub.Sync.SubscribeEvents(new() { AfterSequence = cursor }, cancellationToken: cancellationToken);
             await foreach (var @event in call.ResponseStream.ReadAllAsync(cancellationToken))
             {
+                if (@event.DirectoryChanged is { } change)
+                {
+                    // The copy holds the announced version before the feed moves past the announcement.
+                    await directory.CatchUpAsync(change.DirectoryVersion, cancellationToken);
+                }
                 var result = await store.ApplyAsync(@event, cancellationToken);
                 applied++;
                 if (result != FeedApplyResult.Applied)

@@ -16,7 +16,7 @@ public static class NodeClientCertificate
 
     public static X509Certificate2 LoadOrCreate(string keysFolder, string nodeId)
     {
-        Directory.CreateDirectory(keysFolder);
+        System.IO.Directory.CreateDirectory(keysFolder);
         var pfx = Path.Combine(keysFolder, PfxFileName);
         if (!File.Exists(pfx))
         {

@@ -59,7 +59,7 @@ public sealed partial class PersistedHubKeys(IConfigurationManager<OpenIddictCon
         {
             return;
         }
-        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+        System.IO.Directory.CreateDirectory(Path.GetDirectoryName(path)!);
         var temporary = path + ".tmp";
         File.WriteAllText(temporary, JsonSerializer.Serialize(keys));
         File.Move(temporary, path, overwrite: true);

@@ -32,7 +32,7 @@ public sealed class PatientPseudonymizer
 
     private static byte[] LoadOrCreateKey(string folder)
     {
-        Directory.CreateDirectory(folder);
+        System.IO.Directory.CreateDirectory(folder);
         var path = Path.Combine(folder, KeyFileName);
         if (!File.Exists(path))
         {
