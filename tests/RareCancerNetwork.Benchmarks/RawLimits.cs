@@ -155,7 +155,7 @@ public static class RawLimits
         seed.CommandText =
             """
             INSERT INTO prefectures VALUES ('東京都', 'Kanto', '13');
-            INSERT INTO facilities VALUES ('CORE-004', '東京大学医学部附属病院', 1, '東京都', 'Kanto');
+            INSERT INTO facilities (facility_code, name_ja, designation, prefecture, region) VALUES ('CORE-004', '東京大学医学部附属病院', 1, '東京都', 'Kanto');
             INSERT INTO spoke_nodes (node_id, facility_code, registered_at) VALUES ('spoke-bench', 'CORE-004', '2026-01-01T00:00:00.0000000Z');
             """;
         await seed.ExecuteNonQueryAsync();

@@ -155,7 +155,7 @@ public sealed class DataQueryStoreTests
         await using var stores = await CreateAsync(provider);
         await stores.Hub.ExecuteAsync(
             """
-            INSERT INTO facilities VALUES ('CORE-001', '国立がん研究センター中央病院', 1, '東京都', 'Kanto');
+            INSERT INTO facilities (facility_code, name_ja, designation, prefecture, region) VALUES ('CORE-001', '国立がん研究センター中央病院', 1, '東京都', 'Kanto');
             INSERT INTO spoke_nodes (node_id, facility_code, registered_at) VALUES ('spoke-b', 'CORE-001', '2026-01-01T00:00:00.0000000Z');
             """);
         var a = RegistrySamples.Record();
@@ -206,7 +206,7 @@ public sealed class DataQueryStoreTests
         await hub.ExecuteAsync(
             """
             INSERT INTO prefectures VALUES ('東京都', 'Kanto', '13');
-            INSERT INTO facilities VALUES ('CORE-004', '東京大学医学部附属病院', 1, '東京都', 'Kanto');
+            INSERT INTO facilities (facility_code, name_ja, designation, prefecture, region) VALUES ('CORE-004', '東京大学医学部附属病院', 1, '東京都', 'Kanto');
             INSERT INTO users (user_id, display_name, role, facility_code, password_hash, registered_at)
             VALUES ('stat-1', '統計 花子', 'statistician', 'CORE-004', 'hash', '2026-01-01T00:00:00.0000000Z');
             """);

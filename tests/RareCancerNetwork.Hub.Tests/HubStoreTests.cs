@@ -84,7 +84,7 @@ public sealed class HubStoreTests
         await hub.ExecuteAsync(
             """
             INSERT INTO prefectures VALUES ('東京都', 'Kanto', '13');
-            INSERT INTO facilities VALUES ('CORE-004', '東京大学医学部附属病院', 1, '東京都', 'Kanto');
+            INSERT INTO facilities (facility_code, name_ja, designation, prefecture, region) VALUES ('CORE-004', '東京大学医学部附属病院', 1, '東京都', 'Kanto');
             INSERT INTO spoke_nodes (node_id, facility_code, registered_at) VALUES ('spoke-test', 'CORE-004', '2026-01-01T00:00:00.0000000Z');
             INSERT INTO spoke_nodes (node_id, facility_code, registered_at) VALUES ('spoke-other', 'CORE-004', '2026-01-01T00:00:00.0000000Z');
             INSERT INTO spoke_events (spoke_node_id, consultation_id, occurred_at, payload) VALUES ('spoke-test', 'c1', '2026-01-01T00:00:00.0000000Z', x'0a00');

@@ -74,12 +74,7 @@ public sealed class RegistryCsvTests
     [Fact]
     public void TheDocumentedExample_IsValid()
     {
-        var root = new DirectoryInfo(AppContext.BaseDirectory);
-        while (!File.Exists(Path.Combine(root.FullName, "RareCancerNetwork.sln")))
-        {
-            root = root.Parent!;
-        }
-        var (text, _) = RegistryCsv.Decode(File.ReadAllBytes(Path.Combine(root.FullName, "docs", "examples", "registry-import.csv")));
+        var (text, _) = RegistryCsv.Decode(File.ReadAllBytes(RareCancerNetwork.Tests.Shared.RepositoryRoot.File("docs", "examples", "registry-import.csv")));
         var rows = RegistryCsv.Read(text).ToList();
         Assert.Equal(3, rows.Count);
         foreach (var row in rows)

@@ -290,6 +290,16 @@ public static partial class HubCommandLine
         {
             return await action(app.Services, app.Services.GetRequiredService<IOptions<HubOptions>>().Value, cancellationToken);
         }
+        catch (InvalidFieldsException exception)
+        {
+            // One line per error, each with its path, so that a long list can be worked through.
+            await Console.Error.WriteLineAsync($"Refused, nothing changed ({exception.Violations.Count} error(s)):");
+            foreach (var violation in exception.Violations)
+            {
+                await Console.Error.WriteLineAsync($"  {violation.Field}: {violation.Description}");
+            }
+            return 2;
+        }
         catch (Exception exception) when (exception is NetworkException or IOException or System.Security.Cryptography.CryptographicException)
         {
             await Console.Error.WriteLineAsync(exception.Message);

@@ -60,6 +60,22 @@ public static class TrialCatalogueFile
     /// <summary>A schema error as a path and a sentence; a failed choice between shapes says which shapes were allowed.</summary>
     private static IEnumerable<FieldViolation> Flatten(ValidationError error)
     {
+        if (error is ChildSchemaValidationError child && child.Errors.Count > 0)
+        {
+            // A failed choice between shapes: the shape with the fewest errors is the one the author meant.
+            var groups = error.Kind is ValidationErrorKind.NotOneOf or ValidationErrorKind.NotAnyOf
+                ? [child.Errors.Values.OrderBy(e => e.Count).First()]
+                : child.Errors.Values;
+            var nested = groups.SelectMany(g => g).SelectMany(Flatten).ToList();
+            if (nested.Count > 0)
+            {
+                foreach (var violation in nested)
+                {
+                    yield return violation;
+                }
+                yield break;
+            }
+        }
         var path = error.Path is { Length: > 2 } p && p.StartsWith("#/", StringComparison.Ordinal) ? p[2..] : "(file)";
         var description = error.Kind switch
         {

@@ -25,7 +25,7 @@ public sealed class NodeProcess : IDisposable
         _process.BeginErrorReadLine();
     }
 
-    public static string RepositoryRoot { get; } = FindRoot();
+    public static string RepositoryRoot { get; } = RareCancerNetwork.Tests.Shared.RepositoryRoot.Path;
 
     public static string HubProgram => Program("hub", "RareCancerNetwork.Hub");
 
@@ -133,17 +133,5 @@ public sealed class NodeProcess : IDisposable
         var configuration = new DirectoryInfo(AppContext.BaseDirectory.TrimEnd(Path.DirectorySeparatorChar)).Parent!.Name;
         var path = Path.Combine(RepositoryRoot, folder, name, "bin", configuration, "net10.0", name + ".dll");
         return File.Exists(path) ? path : throw new FileNotFoundException($"Build the solution first: {path} is missing.");
-    }
-
-    private static string FindRoot()
-    {
-        for (var directory = new DirectoryInfo(AppContext.BaseDirectory); directory is not null; directory = directory.Parent)
-        {
-            if (File.Exists(Path.Combine(directory.FullName, "RareCancerNetwork.sln")))
-            {
-                return directory.FullName;
-            }
-        }
-        throw new InvalidOperationException("RareCancerNetwork.sln not found above the test assembly.");
     }
 }
