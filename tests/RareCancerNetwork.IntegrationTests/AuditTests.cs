@@ -36,8 +36,9 @@ public sealed class AuditTests(TestNetwork network)
         withdrawnAtSpoke.Consent.RegistryParticipation = false;
         await network.RegistryA().CreateRegistryRecordAsync(new() { LocalPatientId = "AUDIT-WITHDRAW", Record = withdrawnAtSpoke }, cancellationToken: Ct);
         var dataManagerId = $"dm-{Guid.CreateVersion7():N}"[..20];
-        var dataManager = new RegistryDataManagementService.RegistryDataManagementServiceClient(network.HubChannel(
-            await People.AddAndSignInAsync(network.Hub, Path.GetTempPath(), dataManagerId, NetworkClaims.Roles.RegistryDataManager, "CORE-004")));
+        var dataManagerChannel = network.HubChannel(
+            await People.AddAndSignInAsync(network.Hub, Path.GetTempPath(), dataManagerId, NetworkClaims.Roles.RegistryDataManager, "CORE-004"));
+        var dataManager = new RegistryDataManagementService.RegistryDataManagementServiceClient(dataManagerChannel);
         await Eventually.UntilAsync(async () => (await network.RegistryA().GetRegistryRecordAsync(new() { RecordId = r }, cancellationToken: Ct)).Record.SyncState,
             state => state == RegistrySyncState.Synchronised, "the record at the hub");
         RaiseDataQueryRequest Query() => new() { QueryId = Guid.CreateVersion7().ToString(), RecordId = r, Field = "ecog", Question = "ECOG を確認してください" };
@@ -61,6 +62,10 @@ public sealed class AuditTests(TestNetwork network)
             ("/rarecancer.network.v1.RegistrySyncService/AnswerDataQuery", hubLog, "node-spoke-a", "U", answeredByNode, async () =>
                 await new RegistrySyncService.RegistrySyncServiceClient(network.HubChannel(network.NodeTokenA))
                     .AnswerDataQueryAsync(new() { QueryId = answeredByNode, Comment = "正しい値です", AnsweredBy = "auditor" }, cancellationToken: Ct)),
+            ("/rarecancer.network.v1.TrialMatchingService/MatchNationalRegistryRecord", hubLog, dataManagerId, "R", r,
+                async () => await new TrialMatchingService.TrialMatchingServiceClient(dataManagerChannel).MatchNationalRegistryRecordAsync(new() { RecordId = r }, cancellationToken: Ct)),
+            ("/rarecancer.network.v1.LocalDirectoryService/MatchRegistryRecord", spokeLog, "local-spoke-a-pathology", "R", r,
+                async () => await network.DirectoryA().MatchRegistryRecordAsync(new() { RecordId = r }, cancellationToken: Ct)),
             ("/rarecancer.network.v1.LocalRegistryService/ListLocalDataQueries", spokeLog, "local-spoke-a-pathology", "R", "",
                 async () => await network.RegistryA().ListLocalDataQueriesAsync(new(), cancellationToken: Ct)),
             ("/rarecancer.network.v1.LocalRegistryService/ConfirmDataQueryValue", spokeLog, "local-spoke-a-pathology", "U", confirmedAtSpoke,

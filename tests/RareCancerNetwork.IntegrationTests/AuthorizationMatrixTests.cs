@@ -108,6 +108,7 @@ public sealed class AuthorizationMatrixTests(AuthorizationMatrixTests.Network ne
         private string _recordR = "";
         private string _queryQ = "";
         private string _queryQ2 = "";
+        private const string ExampleTrial = "jRCT2031990101";
 
         private async Task<string> RaiseOnRAsync() => (await DataManagement(Token(NetworkClaims.Roles.RegistryDataManager, true)).RaiseDataQueryAsync(new()
         {
@@ -127,6 +128,7 @@ public sealed class AuthorizationMatrixTests(AuthorizationMatrixTests.Network ne
             var localB = await _hub.RegisterLocalClientAsync("spoke-b", "automation");
             var expert1 = await _hub.RegisterExpertAsync("expert-1", "専門医一", 1000, OrganSystem.SoftTissue);
             var expert2 = await _hub.RegisterExpertAsync("expert-2", "専門医二", 1000, OrganSystem.Bone);
+            await _hub.LoadExampleTrialsAsync();
             _spokeA = await SpokeNode.StartAsync(_folder.Sub("spoke-a"), _hub.Url, _hub.CaPath, "spoke-a", "CORE-004", nodeA);
             _spokeB = await SpokeNode.StartAsync(_folder.Sub("spoke-b"), _hub.Url, _hub.CaPath, "spoke-b", "CORE-001", nodeB);
 
@@ -215,10 +217,23 @@ public sealed class AuthorizationMatrixTests(AuthorizationMatrixTests.Network ne
             Calls["/rarecancer.network.v1.SpokeSyncService/FetchConsultation"] = new(async t => (await Sync(t).FetchConsultationAsync(new() { ConsultationId = c })).ConsultationId == c);
             Calls["/rarecancer.network.v1.SpokeSyncService/SubscribeEvents"] = new(async t =>
             {
+                // The feed opens with directory announcements; the first consultation event tells whose feed it is.
                 using var call = Sync(t).SubscribeEvents(new());
-                Assert.True(await call.ResponseStream.MoveNext(TestContext.Current.CancellationToken));
-                return call.ResponseStream.Current.ConsultationId == c;
+                while (await call.ResponseStream.MoveNext(TestContext.Current.CancellationToken))
+                {
+                    if (call.ResponseStream.Current.ConsultationId.Length > 0)
+                    {
+                        return call.ResponseStream.Current.ConsultationId == c;
+                    }
+                }
+                return false;
             }, IsListing: true);
+            Calls["/rarecancer.network.v1.SpokeSyncService/PullDirectory"] = new(async t =>
+                (await Sync(t).PullDirectoryAsync(new())).Entries.Any(e => e.Trial?.TrialId == ExampleTrial));
+            Calls["/rarecancer.network.v1.DirectoryService/ListTrials"] = new(async t => (await Directory(t).ListTrialsAsync(new())).Trials.Any(x => x.TrialId == ExampleTrial));
+            Calls["/rarecancer.network.v1.DirectoryService/GetTrial"] = new(async t => (await Directory(t).GetTrialAsync(new() { TrialId = ExampleTrial })).Trial.Arms.Count > 0);
+            Calls["/rarecancer.network.v1.TrialMatchingService/MatchNationalRegistryRecord"] = new(async t =>
+                (await new TrialMatchingService.TrialMatchingServiceClient(HubChannel(t)).MatchNationalRegistryRecordAsync(new() { RecordId = _recordR })).Result.RecordId == _recordR);
             Calls["/rarecancer.network.v1.SpokeSyncService/ForwardAuditEntries"] = new(async t =>
             {
                 // Re-forwarding spoke A's first entry is idempotent for A, and refused for anyone else.
@@ -332,6 +347,14 @@ public sealed class AuthorizationMatrixTests(AuthorizationMatrixTests.Network ne
                     return true;
                 }
             });
+            Calls["/rarecancer.network.v1.LocalDirectoryService/SearchFacilities"] = new(async t =>
+                (await DirectoryA(t).SearchFacilitiesAsync(new() { Filter = new FacilityFilter { Region = "Kanto" } })).Facilities.Count > 0);
+            Calls["/rarecancer.network.v1.LocalDirectoryService/ListDirectoryExperts"] = new(async t =>
+                (await DirectoryA(t).ListDirectoryExpertsAsync(new())).Experts.Any(e => e.ExpertId == "expert-1"));
+            Calls["/rarecancer.network.v1.LocalDirectoryService/ListLocalTrials"] = new(async t =>
+                (await DirectoryA(t).ListLocalTrialsAsync(new())).Trials.Any(x => x.TrialId == ExampleTrial));
+            Calls["/rarecancer.network.v1.LocalDirectoryService/MatchRegistryRecord"] = new(async t =>
+                (await DirectoryA(t).MatchRegistryRecordAsync(new() { RecordId = _recordR })).Result.RecordId == _recordR);
             Calls["/rarecancer.network.v1.LocalConsultationService/SubmitConsultation"] = new(async t => !(await LocalA(t).SubmitConsultationAsync(Samples.Submission())).Duplicate);
             Calls["/rarecancer.network.v1.LocalConsultationService/ListConsultations"] = new(
                 async t => (await LocalA(t).ListConsultationsAsync(new() { PageSize = 200 })).Consultations.Any(x => x.ConsultationId == c), IsListing: true);
@@ -344,6 +367,8 @@ public sealed class AuthorizationMatrixTests(AuthorizationMatrixTests.Network ne
         private ExpertConsultationService.ExpertConsultationServiceClient Expert(string token) => new(HubChannel(token));
         private SpokeSyncService.SpokeSyncServiceClient Sync(string token) => new(HubChannel(token));
         private LocalRegistryService.LocalRegistryServiceClient RegistryA(string token) =>
+            new(Clients.Channel(_spokeA.Url, _spokeA.CaPath, token, _certificates.GetValueOrDefault(token)));
+        private LocalDirectoryService.LocalDirectoryServiceClient DirectoryA(string token) =>
             new(Clients.Channel(_spokeA.Url, _spokeA.CaPath, token, _certificates.GetValueOrDefault(token)));
         private LocalConsultationService.LocalConsultationServiceClient LocalA(string token) => new(Clients.Channel(_spokeA.Url, _spokeA.CaPath, token, _certificates.GetValueOrDefault(token)));
 

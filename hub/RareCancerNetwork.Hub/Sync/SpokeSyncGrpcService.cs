@@ -15,7 +15,7 @@ namespace RareCancerNetwork.Hub.Sync;
 
 /// <summary>Spoke nodes deliver consultations and consume their event feed. A node acts only for its own facility.</summary>
 public sealed partial class SpokeSyncGrpcService(ConsultationStore store, EventFeed feed, ForwardedAuditStore audit, HubDatabase database, TimeProvider clock,
-    ILogger<SpokeSyncGrpcService> logger)
+    IHostApplicationLifetime lifetime, ILogger<SpokeSyncGrpcService> logger)
     : SpokeSyncService.SpokeSyncServiceBase
 {
     private const int FeedBatchSize = 200;
@@ -70,7 +70,10 @@ public sealed partial class SpokeSyncGrpcService(ConsultationStore store, EventF
         v.ThrowIfInvalid();
         var nodeId = Node(context).NodeId;
         var cursor = request.AfterSequence;
-        var cancellationToken = context.CancellationToken;
+        // A stopping hub ends its feeds at once (the spokes reconnect, to another instance or to this one restarted)
+        // instead of holding its shutdown until the streams time out.
+        using var ending = CancellationTokenSource.CreateLinkedTokenSource(context.CancellationToken, lifetime.ApplicationStopping);
+        var cancellationToken = ending.Token;
         LogSubscribed(logger, nodeId, cursor);
         while (!cancellationToken.IsCancellationRequested)
         {

@@ -2,6 +2,7 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.DependencyInjection;
 using RareCancerNetwork.Hub;
 using RareCancerNetwork.Hub.Consultations;
+using RareCancerNetwork.Hub.Directory;
 using RareCancerNetwork.Hub.Identity;
 using RareCancerNetwork.Node.Hosting;
 using RareCancerNetwork.Protos.V1;
@@ -99,6 +100,20 @@ public sealed class HubNode : IAsyncDisposable
         var credentials = await scope.ServiceProvider.GetRequiredService<ClientRegistry>().RegisterExpertAsync(expertId, name, specialties, capacity, CancellationToken.None);
         await Services.GetRequiredService<ConsultationStore>().AssignWaitingAsync(CancellationToken.None);
         return credentials;
+    }
+
+    /// <summary>A change to the directory as the administrator's command makes it (published to every spoke's feed).</summary>
+    public async Task<long> ChangeDirectoryAsync(Func<DirectoryAdministration, Task<long>> change)
+    {
+        await using var scope = Services.CreateAsyncScope();
+        return await change(scope.ServiceProvider.GetRequiredService<DirectoryAdministration>());
+    }
+
+    /// <summary>Loads the trial catalogue shipped as the example (docs/examples/trials.json), as 'hub directory trials load' does.</summary>
+    public async Task<long> LoadExampleTrialsAsync()
+    {
+        var trials = await TrialCatalogueFile.ParseAsync(await File.ReadAllTextAsync(RareCancerNetwork.Tests.Shared.RepositoryRoot.File("docs", "examples", "trials.json")));
+        return await ChangeDirectoryAsync(admin => admin.LoadTrialsAsync(trials, CancellationToken.None));
     }
 
     /// <summary>A storage fault on demand: the hub's store refuses to insert this one row (INTERNAL for the call), on either provider.</summary>
