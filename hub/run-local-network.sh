@@ -35,7 +35,9 @@ if [ ! -f "$data/spoke.json" ]; then
   $hub register-expert --expert-id demo-expert --name "佐藤 花子" --specialty soft_tissue bone --write-config "$data/expert.json" >/dev/null
   # A demo pathologist who signs in with the device flow ('spoke login'); the password is for local use only.
   echo "local-demo-password" | $hub add-user --user-id yamada --name "山田 太郎" --role pathologist --facility CORE-004 >/dev/null
-  echo "Registered spoke-tokyo (CORE-004), a local client, the expert demo-expert and the pathologist yamada (password: local-demo-password)."
+  # The example trial catalogue (marked as examples, not registered studies), so that matching has something to find.
+  $hub directory trials load docs/examples/trials.json >/dev/null
+  echo "Registered spoke-tokyo (CORE-004), a local client, the expert demo-expert and the pathologist yamada (password: local-demo-password); loaded the example trials."
 fi
 
 $spoke run --config "$data/spoke.json" --data "$data/spoke" > "$data/spoke.log" 2>&1 &
@@ -55,6 +57,9 @@ The network is running (logs: $data/hub.log, $data/spoke.log). In another termin
   dotnet hub/RareCancerNetwork.Hub/bin/Debug/net10.0/RareCancerNetwork.Hub.dll expert list --profile $data/expert.json
   dotnet hub/RareCancerNetwork.Hub/bin/Debug/net10.0/RareCancerNetwork.Hub.dll expert report <id> --file docs/examples/report.json --profile $data/expert.json
   $spoke show <id>                                          # the signed report, back at the spoke
+  $spoke directory facilities --region Kanto                # the directory, from the spoke's own copy
+  $spoke directory trials                                   # the trial catalogue
+  $spoke registry create --file docs/examples/registry-record.json, then $spoke registry match <record-id>
 Press Ctrl+C to stop.
 TXT
 wait -n "${pids[@]}"
