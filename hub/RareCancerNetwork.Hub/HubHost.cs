@@ -3,6 +3,7 @@ using RareCancerNetwork.Hub.Audit;
 using RareCancerNetwork.Hub.Consultations;
 using RareCancerNetwork.Hub.Directory;
 using RareCancerNetwork.Hub.Identity;
+using RareCancerNetwork.Hub.Referrals;
 using RareCancerNetwork.Hub.Registry;
 using RareCancerNetwork.Hub.Storage;
 using RareCancerNetwork.Hub.Sync;
@@ -39,6 +40,7 @@ public static class HubHost
         builder.AddConsultations();
         builder.AddSpokeSync();
         builder.AddRegistry();
+        builder.AddReferrals();
         builder.AddHubAudit();
 
         var app = builder.Build();
@@ -49,6 +51,7 @@ public static class HubHost
         app.MapConsultations();
         app.MapSpokeSync();
         app.MapRegistry();
+        app.MapReferrals();
         app.MapHubAudit();
         return app;
     }

@@ -42,6 +42,9 @@ public static class ContractLimits
     public const int TrialArms = 30;
     public const int TumourTypes = 50;
     public const int CombinedBiomarkerCriteria = 20;
+    public const int ReferralReason = 2_000;
+    public const int ReferralNote = 4_000;
+    public const int ReferralPageSize = 200;
     public const int AuditEntriesPerForward = 500;
     public const int PageToken = 200;
 
@@ -102,6 +105,20 @@ public static class ContractLimits
         new("Eligibility.tumour_types", 0, TumourTypes, "entries"),
         new("BiomarkerCriteria.criteria", 1, CombinedBiomarkerCriteria, "entries"),
         new("ForwardAuditEntriesRequest.entries", 1, AuditEntriesPerForward, "entries"),
+        new("Referral.reason", 1, ReferralReason, "characters"),
+        new("Referral.note", 0, ReferralNote, "characters"),
+        new("Referral.clinical_summary", 0, ClinicalSummary, "characters"),
+        new("ReferralTransition.reason", 0, ReferralReason, "characters"),
+        new("ReferralTransition.note", 0, ReferralNote, "characters"),
+        new("CreateReferralRequest.reason", 1, ReferralReason, "characters"),
+        new("CreateReferralRequest.note", 0, ReferralNote, "characters"),
+        new("CreateReferralRequest.clinical_summary", 0, ClinicalSummary, "characters"),
+        new("ReferFromTrialMatchRequest.reason", 0, ReferralReason, "characters"),
+        new("ReferFromTrialMatchRequest.note", 0, ReferralNote, "characters"),
+        new("ActOnIncomingReferralRequest.reason", 0, ReferralReason, "characters"),
+        new("ActOnIncomingReferralRequest.note", 0, ReferralNote, "characters"),
+        new("CancelReferralRequest.reason", 1, ReferralReason, "characters"),
+        new("ListReferralsRequest.page_size", 0, ReferralPageSize, "entries"),
     ];
 
     private static readonly string[] MarkdownHeader = ["| field | limit |", "|---|---|"];

@@ -6,6 +6,7 @@ using RareCancerNetwork.Spoke.Feed;
 using RareCancerNetwork.Spoke.HubClient;
 using RareCancerNetwork.Spoke.LocalApi;
 using RareCancerNetwork.Spoke.Outbox;
+using RareCancerNetwork.Spoke.Referrals;
 using RareCancerNetwork.Spoke.Registry;
 using RareCancerNetwork.Spoke.Store;
 
@@ -42,6 +43,7 @@ public static class SpokeHost
         builder.AddSpokeStore();
         builder.AddLocalRegistry();
         builder.AddLocalDirectory();
+        builder.AddLocalReferrals();
         builder.AddHubConnection(options);
         builder.AddOutbox();
         builder.AddFeed();
@@ -52,6 +54,7 @@ public static class SpokeHost
         app.MapLocalApi();
         app.MapLocalRegistry();
         app.MapLocalDirectory();
+        app.MapLocalReferrals();
         return app;
     }
 

@@ -20,7 +20,7 @@ public sealed class SpokeStoreFixture : IAsyncDisposable
         Pseudonymizer = new PatientPseudonymizer(Options);
         Outbox = new OutboxStore(Database, TimeProvider.System);
         Store = new LocalConsultationStore(Database, Pseudonymizer, new OutboxSignal(), TimeProvider.System);
-        Feed = new FeedStore(Database, TimeProvider.System);
+        Feed = new FeedStore(Database, Options, TimeProvider.System);
     }
 
     public string Folder { get; }

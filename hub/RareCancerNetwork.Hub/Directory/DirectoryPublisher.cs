@@ -82,10 +82,11 @@ public static class DirectoryPublisher
     }
 
     /// <summary>Published entries of one kind, each with its version, in key order.</summary>
-    public static async Task<List<DirectoryEntry>> ReadAsync(DbConnection connection, string kind, string? key, CancellationToken cancellationToken)
+    public static async Task<List<DirectoryEntry>> ReadAsync(DbConnection connection, string kind, string? key, CancellationToken cancellationToken,
+        DbTransaction? transaction = null)
     {
         await using var command = connection.Command(
-            "SELECT version, entry FROM directory_entries WHERE kind = @kind AND (@key = '' OR entry_key = @key) ORDER BY entry_key")
+            "SELECT version, entry FROM directory_entries WHERE kind = @kind AND (@key = '' OR entry_key = @key) ORDER BY entry_key", transaction)
             .With("@kind", kind).With("@key", key ?? "");
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         var entries = new List<DirectoryEntry>();

@@ -108,15 +108,20 @@ public sealed class AuditInterceptor(AuditLog log, NodeDescription node) : Inter
     }
 
     /// <summary>
-    /// What a patient-level call touched: a consultation or a registry record, and its id when the request
-    /// names one (<c>consultation_id</c>, <c>record_id</c>, or the <c>record</c> it carries). Never content.
+    /// What a patient-level call touched: a consultation, a registry record, a data query or a referral, and its id
+    /// when the request names one (<c>consultation_id</c>, <c>record_id</c>, <c>referral_id</c>, or the <c>record</c> or
+    /// <c>referral</c> it carries). Never content.
     /// </summary>
     public static (string Type, string Id) AuditedObject(string method, IMessage? request)
     {
         var rpcName = method[(method.LastIndexOf('/') + 1)..];
         var dataQuery = rpcName.Contains("DataQuer", StringComparison.Ordinal);
-        var registry = !dataQuery && method.Contains("Registry", StringComparison.Ordinal);
-        var (type, idName) = dataQuery ? ("registry_data_query", "query_id") : registry ? ("registry_record", "record_id") : ("consultation", "consultation_id");
+        var referral = !dataQuery && method.Contains("Referral", StringComparison.Ordinal);
+        var registry = !dataQuery && !referral && method.Contains("Registry", StringComparison.Ordinal);
+        var (type, idName, nestedName) = dataQuery ? ("registry_data_query", "query_id", "")
+            : referral ? ("referral", "referral_id", "referral")
+            : registry ? ("registry_record", "record_id", "record")
+            : ("consultation", "consultation_id", "");
         if (request is null)
         {
             return (type, "");
@@ -126,10 +131,10 @@ public sealed class AuditInterceptor(AuditLog log, NodeDescription node) : Inter
         {
             return (type, idField.Accessor.GetValue(request) as string ?? "");
         }
-        if (registry && request.Descriptor.FindFieldByName("record") is { FieldType: Google.Protobuf.Reflection.FieldType.Message } recordField
-            && recordField.Accessor.GetValue(request) is IMessage record)
+        if (nestedName.Length > 0 && request.Descriptor.FindFieldByName(nestedName) is { FieldType: Google.Protobuf.Reflection.FieldType.Message } nestedField
+            && nestedField.Accessor.GetValue(request) is IMessage nested)
         {
-            return AuditedObject(method, record);
+            return AuditedObject(method, nested);
         }
         return (type, "");
     }
@@ -138,9 +143,11 @@ public sealed class AuditInterceptor(AuditLog log, NodeDescription node) : Inter
     public static string ActionOf(string rpcName) => rpcName switch
     {
         _ when rpcName.Contains("Withdraw", StringComparison.Ordinal) => "D",
+        _ when rpcName.Contains("Transition", StringComparison.Ordinal) || rpcName.StartsWith("ActOn", StringComparison.Ordinal) => "U",
         _ when rpcName.StartsWith("Submit", StringComparison.Ordinal) || rpcName.StartsWith("Deliver", StringComparison.Ordinal)
             || rpcName.StartsWith("Forward", StringComparison.Ordinal) || rpcName.StartsWith("Create", StringComparison.Ordinal)
-            || rpcName.StartsWith("Import", StringComparison.Ordinal) || rpcName.StartsWith("Raise", StringComparison.Ordinal) => "C",
+            || rpcName.StartsWith("Import", StringComparison.Ordinal) || rpcName.StartsWith("Raise", StringComparison.Ordinal)
+            || rpcName.StartsWith("Refer", StringComparison.Ordinal) => "C",
         _ when rpcName.StartsWith("Update", StringComparison.Ordinal) || rpcName.StartsWith("Resolve", StringComparison.Ordinal)
             || rpcName.StartsWith("Cancel", StringComparison.Ordinal) || rpcName.StartsWith("Answer", StringComparison.Ordinal)
             || rpcName.StartsWith("Confirm", StringComparison.Ordinal) => "U",

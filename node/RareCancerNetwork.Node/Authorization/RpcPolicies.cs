@@ -56,6 +56,8 @@ public static class RpcPolicies
     private static readonly string[] Experts = [CallerRoles.ExpertClient, NetworkClaims.Roles.ExpertPathologist];
     private static readonly string[] LocalUsers = [CallerRoles.LocalClient, NetworkClaims.Roles.Pathologist, NetworkClaims.Roles.ReferralCoordinator];
     private static readonly string[] DataManagers = [NetworkClaims.Roles.RegistryDataManager];
+    // Who acts on referrals addressed to the facility: its referral coordinators, and automation with the facility's client.
+    private static readonly string[] Coordinators = [CallerRoles.LocalClient, NetworkClaims.Roles.ReferralCoordinator];
     private static readonly string[] DirectoryReaders =
         [CallerRoles.SpokeNode, CallerRoles.ExpertClient, NetworkClaims.Roles.ExpertPathologist, NetworkClaims.Roles.Statistician, NetworkClaims.Roles.Administrator];
 
@@ -77,6 +79,8 @@ public static class RpcPolicies
         Policy(SpokeSyncService.Descriptor, "PullDirectory", [CallerRoles.SpokeNode], NetworkClaims.Scopes.Sync, InstitutionRule.None, false),
         Policy(RegistrySyncService.Descriptor, "DeliverRegistryRecords", [CallerRoles.SpokeNode], NetworkClaims.Scopes.Sync, InstitutionRule.OwnNode, true),
         Policy(RegistrySyncService.Descriptor, "DeliverRegistryWithdrawal", [CallerRoles.SpokeNode], NetworkClaims.Scopes.Sync, InstitutionRule.OwnNode, true),
+        Policy(ReferralSyncService.Descriptor, "DeliverReferral", [CallerRoles.SpokeNode], NetworkClaims.Scopes.Sync, InstitutionRule.OwnNode, true),
+        Policy(ReferralSyncService.Descriptor, "DeliverReferralTransition", [CallerRoles.SpokeNode], NetworkClaims.Scopes.Sync, InstitutionRule.OwnNode, true),
         Policy(RegistrySyncService.Descriptor, "AnswerDataQuery", [CallerRoles.SpokeNode], NetworkClaims.Scopes.Sync, InstitutionRule.OwnNode, true),
         Policy(RegistryDataManagementService.Descriptor, "ListNationalRegistryRecords", DataManagers, NetworkClaims.Scopes.Registry, InstitutionRule.RegistryDataQuality, true),
         Policy(RegistryDataManagementService.Descriptor, "GetNationalRegistryRecord", DataManagers, NetworkClaims.Scopes.Registry, InstitutionRule.RegistryDataQuality, true),
@@ -104,6 +108,12 @@ public static class RpcPolicies
         Policy(LocalRegistryService.Descriptor, "ExportRegistryRecords", LocalUsers, NetworkClaims.Scopes.Local, InstitutionRule.ThisSpoke, true),
         Policy(LocalRegistryService.Descriptor, "ListLocalDataQueries", LocalUsers, NetworkClaims.Scopes.Local, InstitutionRule.ThisSpoke, true),
         Policy(LocalRegistryService.Descriptor, "ConfirmDataQueryValue", LocalUsers, NetworkClaims.Scopes.Local, InstitutionRule.ThisSpoke, true),
+        Policy(LocalReferralService.Descriptor, "CreateReferral", LocalUsers, NetworkClaims.Scopes.Local, InstitutionRule.ThisSpoke, true),
+        Policy(LocalReferralService.Descriptor, "ReferFromTrialMatch", LocalUsers, NetworkClaims.Scopes.Local, InstitutionRule.ThisSpoke, true),
+        Policy(LocalReferralService.Descriptor, "ListReferrals", LocalUsers, NetworkClaims.Scopes.Local, InstitutionRule.ThisSpoke, true),
+        Policy(LocalReferralService.Descriptor, "GetReferral", LocalUsers, NetworkClaims.Scopes.Local, InstitutionRule.ThisSpoke, true),
+        Policy(LocalReferralService.Descriptor, "ActOnIncomingReferral", Coordinators, NetworkClaims.Scopes.Local, InstitutionRule.ThisSpoke, true),
+        Policy(LocalReferralService.Descriptor, "CancelReferral", LocalUsers, NetworkClaims.Scopes.Local, InstitutionRule.ThisSpoke, true),
         Policy(LocalDirectoryService.Descriptor, "SearchFacilities", LocalUsers, NetworkClaims.Scopes.Local, InstitutionRule.None, false),
         Policy(LocalDirectoryService.Descriptor, "ListDirectoryExperts", LocalUsers, NetworkClaims.Scopes.Local, InstitutionRule.None, false),
         Policy(LocalDirectoryService.Descriptor, "ListLocalTrials", LocalUsers, NetworkClaims.Scopes.Local, InstitutionRule.None, false),

@@ -2,6 +2,8 @@ using Microsoft.Data.Sqlite;
 using RareCancerNetwork.Node.Storage;
 using RareCancerNetwork.Protos.Contract;
 using RareCancerNetwork.Protos.V1;
+using Microsoft.Extensions.Options;
+using RareCancerNetwork.Spoke.Referrals;
 using RareCancerNetwork.Spoke.Registry;
 using RareCancerNetwork.Spoke.Store;
 
@@ -21,7 +23,7 @@ public enum FeedApplyResult
 /// Applies hub feed events to the spoke's store. Each event and the cursor that moves past it commit in
 /// one transaction: after a crash the feed resumes exactly after the last applied event.
 /// </summary>
-public sealed class FeedStore(SpokeDatabase database, TimeProvider clock)
+public sealed class FeedStore(SpokeDatabase database, IOptions<SpokeOptions> options, TimeProvider clock)
 {
     public async Task<long> CursorAsync(CancellationToken cancellationToken)
     {
@@ -35,7 +37,7 @@ public sealed class FeedStore(SpokeDatabase database, TimeProvider clock)
         var now = clock.GetUtcNow().ToDbText();
         await using var connection = await database.OpenAsync(cancellationToken);
         await using var transaction = connection.BeginTransaction();
-        var result = await ApplyChangeAsync(connection, transaction, @event, now, cancellationToken);
+        var result = await ApplyChangeAsync(connection, transaction, @event, options.Value.NodeId, now, cancellationToken);
         await using (var cursor = connection.Command(
             "UPDATE feed_cursor SET after_sequence = $sequence, updated_at = $now WHERE id = 1 AND after_sequence < $sequence", transaction)
             .With("$sequence", @event.Sequence).With("$now", now))
@@ -52,10 +54,16 @@ public sealed class FeedStore(SpokeDatabase database, TimeProvider clock)
     }
 
     private static async Task<FeedApplyResult> ApplyChangeAsync(SqliteConnection connection, SqliteTransaction transaction,
-        SubscribeEventsResponse @event, string now, CancellationToken cancellationToken)
+        SubscribeEventsResponse @event, string nodeId, string now, CancellationToken cancellationToken)
     {
         switch (@event.EventCase)
         {
+            case SubscribeEventsResponse.EventOneofCase.ReferralChanged:
+                await LocalReferralStore.ApplyAsync(connection, transaction, @event.ReferralChanged.Referral, nodeId, now, cancellationToken);
+                return FeedApplyResult.Applied;
+            case SubscribeEventsResponse.EventOneofCase.DirectoryChanged:
+                // The copy was brought up to the announced version before this event was applied (DirectorySync).
+                return FeedApplyResult.Applied;
             case SubscribeEventsResponse.EventOneofCase.DataQueryRaised or SubscribeEventsResponse.EventOneofCase.DataQueryClosed:
                 return await LocalDataQueryStore.ApplyAsync(connection, transaction, @event.DataQueryRaised ?? @event.DataQueryClosed, now, cancellationToken)
                     ? FeedApplyResult.Applied

@@ -19,6 +19,7 @@ public sealed class HubConnection : IDisposable
         _channel = HubClientRegistration.CreateChannel(hub.Url, hub.CaCertificatePath, Tokens.GetAsync, identity.ClientCertificate);
         Sync = new SpokeSyncService.SpokeSyncServiceClient(_channel);
         Registry = new RegistrySyncService.RegistrySyncServiceClient(_channel);
+        Referrals = new ReferralSyncService.ReferralSyncServiceClient(_channel);
     }
 
     public HubTokenSource Tokens { get; }
@@ -26,6 +27,8 @@ public sealed class HubConnection : IDisposable
     public SpokeSyncService.SpokeSyncServiceClient Sync { get; }
 
     public RegistrySyncService.RegistrySyncServiceClient Registry { get; }
+
+    public ReferralSyncService.ReferralSyncServiceClient Referrals { get; }
 
     public void Dispose() => _channel.Dispose();
 }

@@ -3,6 +3,7 @@ using Microsoft.Extensions.Options;
 using Polly;
 using RareCancerNetwork.Protos.V1;
 using RareCancerNetwork.Spoke.HubClient;
+using RareCancerNetwork.Spoke.Referrals;
 using RareCancerNetwork.Spoke.Registry;
 
 namespace RareCancerNetwork.Spoke.Outbox;
@@ -20,7 +21,7 @@ namespace RareCancerNetwork.Spoke.Outbox;
 /// </list>
 /// </summary>
 public sealed partial class OutboxDeliveryWorker(
-    OutboxStore outbox, LocalRegistryStore registry, OutboxSignal signal, HubConnection hub, IOptions<SpokeOptions> options, TimeProvider clock,
+    OutboxStore outbox, LocalRegistryStore registry, LocalReferralStore referrals, OutboxSignal signal, HubConnection hub, IOptions<SpokeOptions> options, TimeProvider clock,
     ILogger<OutboxDeliveryWorker> logger)
     : BackgroundService
 {
@@ -66,12 +67,18 @@ public sealed partial class OutboxDeliveryWorker(
             {
                 return await outbox.NextAttemptAtAsync(cancellationToken);
             }
-            // An entry that fails in this pass holds back the rest of its ordering key, and only that. Ordering
-            // keys never span kinds, so entries may be grouped by kind: audit entries travel together in one
-            // call, and so do registry versions (a backlog or an initial load is a few calls, not one per
-            // record), however the kinds were interleaved in the queue.
+            // An entry that fails in this pass holds back the rest of its ordering key, and only that. Entries are
+            // grouped by kind: audit entries travel together in one call, and so do registry versions (a backlog or
+            // an initial load is a few calls, not one per record), however the kinds were interleaved in the queue.
+            // Where one ordering key spans kinds (a referral, then changes to it), only its oldest kind goes in this
+            // pass; the rest follow in the next, so grouping never lets a later kind overtake.
+            var firstKind = new Dictionary<string, string>(StringComparer.Ordinal);
+            foreach (var entry in due)
+            {
+                firstKind.TryAdd(entry.OrderingKey, entry.Kind);
+            }
             var heldBack = new HashSet<string>(StringComparer.Ordinal);
-            foreach (var kind in due.GroupBy(e => e.Kind))
+            foreach (var kind in due.Where(e => firstKind[e.OrderingKey] == e.Kind).GroupBy(e => e.Kind))
             {
                 if (kind.Key == LocalRegistryStore.DeliverKind)
                 {
@@ -152,6 +159,8 @@ public sealed partial class OutboxDeliveryWorker(
             else
             {
                 await outbox.MarkRefusedAsync(entries, HubFailures.Describe(exception), CancellationToken.None);
+                // A referral change the hub refused (the other party got there first) leaves the pending list; the reason stays shown.
+                await referrals.DropRefusedTransitionsAsync(entries, CancellationToken.None);
             }
             LogRefused(logger, first.Kind, first.AggregateId, ((exception as RpcException)?.StatusCode ?? StatusCode.Unknown).ToString());
             return true;
@@ -207,6 +216,15 @@ public sealed partial class OutboxDeliveryWorker(
                 case LocalDataQueryStore.AnswerKind:
                     // The closing comes back through the feed, like every change the hub makes.
                     await hub.Registry.AnswerDataQueryAsync(AnswerDataQueryRequest.Parser.ParseFrom(entries[0].Payload),
+                        deadline: DateTime.UtcNow.Add(CallTimeout), cancellationToken: cancellationToken);
+                    break;
+                case LocalReferralStore.DeliverKind:
+                    // The hub's routing comes back through the feed, like every change to the referral.
+                    await hub.Referrals.DeliverReferralAsync(DeliverReferralRequest.Parser.ParseFrom(entries[0].Payload),
+                        deadline: DateTime.UtcNow.Add(CallTimeout), cancellationToken: cancellationToken);
+                    break;
+                case LocalReferralStore.TransitionKind:
+                    await hub.Referrals.DeliverReferralTransitionAsync(DeliverReferralTransitionRequest.Parser.ParseFrom(entries[0].Payload),
                         deadline: DateTime.UtcNow.Add(CallTimeout), cancellationToken: cancellationToken);
                     break;
                 case LocalRegistryStore.DeliverKind:
