@@ -47,8 +47,40 @@ public sealed class AuditTests(TestNetwork network)
         var confirmedAtSpoke = (await dataManager.RaiseDataQueryAsync(Query(), cancellationToken: Ct)).Query.QueryId;
         await Eventually.UntilAsync(async () => (await network.RegistryA().ListLocalDataQueriesAsync(new() { RecordId = r }, cancellationToken: Ct)).Queries,
             queries => queries.Any(q => q.Query.QueryId == confirmedAtSpoke), "the query at the spoke");
+        // Referrals: one to a Tokyo hospital (spoke A serves it, so A also receives it), one to cancel, one from a trial match.
+        await network.Hub.LoadExampleTrialsAsync();
+        CreateReferralRequest Referral() => new()
+        {
+            ReferralId = Guid.CreateVersion7().ToString(), Target = new ReferralTarget { FacilityCode = "CORE-011" }, LocalPatientId = "AUDIT-REF",
+            Reason = "専門施設での評価", Urgency = Urgency.Routine,
+        };
+        var referral = Referral();
+        var toCancel = Referral();
+        await network.ReferralsA().CreateReferralAsync(toCancel, cancellationToken: Ct);
+        var fromMatch = Guid.CreateVersion7().ToString();
+        await Eventually.UntilAsync(async () => (await network.DirectoryA().ListLocalTrialsAsync(new(), cancellationToken: Ct)).Trials.Count,
+            count => count == 4, "the catalogue at spoke A");
         var calls = new (string Method, AuditLog Log, string User, string Action, string ObjectId, Func<Task> Call)[]
         {
+            ("/rarecancer.network.v1.LocalReferralService/CreateReferral", spokeLog, "local-spoke-a-pathology", "C", referral.ReferralId, async () =>
+            {
+                await network.ReferralsA().CreateReferralAsync(referral, cancellationToken: Ct);
+                await Eventually.UntilAsync(async () => (await network.ReferralsA().ListReferralsAsync(new() { Direction = ReferralDirection.Incoming }, cancellationToken: Ct)).Referrals,
+                    all => all.Any(r => r.Referral.ReferralId == referral.ReferralId), "the referral routed back to spoke A");
+            }),
+            ("/rarecancer.network.v1.LocalReferralService/ReferFromTrialMatch", spokeLog, "local-spoke-a-pathology", "C", fromMatch,
+                async () => await network.ReferralsA().ReferFromTrialMatchAsync(new()
+                {
+                    ReferralId = fromMatch, RegistryRecordId = r, Urgency = Urgency.Routine, TrialArm = new TrialArmTarget { TrialId = "jRCT2031990104", ArmId = "A" },
+                }, cancellationToken: Ct)),
+            ("/rarecancer.network.v1.LocalReferralService/ListReferrals", spokeLog, "local-spoke-a-pathology", "R", "",
+                async () => await network.ReferralsA().ListReferralsAsync(new(), cancellationToken: Ct)),
+            ("/rarecancer.network.v1.LocalReferralService/GetReferral", spokeLog, "local-spoke-a-pathology", "R", referral.ReferralId,
+                async () => await network.ReferralsA().GetReferralAsync(new() { ReferralId = referral.ReferralId }, cancellationToken: Ct)),
+            ("/rarecancer.network.v1.LocalReferralService/ActOnIncomingReferral", spokeLog, "local-spoke-a-pathology", "U", referral.ReferralId,
+                async () => await network.ReferralsA().ActOnIncomingReferralAsync(new() { ReferralId = referral.ReferralId, Action = ReferralAction.Receive }, cancellationToken: Ct)),
+            ("/rarecancer.network.v1.LocalReferralService/CancelReferral", spokeLog, "local-spoke-a-pathology", "U", toCancel.ReferralId,
+                async () => await network.ReferralsA().CancelReferralAsync(new() { ReferralId = toCancel.ReferralId, Reason = "不要" }, cancellationToken: Ct)),
             ("/rarecancer.network.v1.RegistryDataManagementService/ListNationalRegistryRecords", hubLog, dataManagerId, "R", "",
                 async () => await dataManager.ListNationalRegistryRecordsAsync(new(), cancellationToken: Ct)),
             ("/rarecancer.network.v1.RegistryDataManagementService/GetNationalRegistryRecord", hubLog, dataManagerId, "R", r,
@@ -142,6 +174,7 @@ public sealed class AuditTests(TestNetwork network)
             var entries = await AuditDeltaAsync(log, call, e => e.Event == method);
             var entry = Assert.Single(entries);
             var objectType = method.Contains("DataQuer", StringComparison.Ordinal) ? "registry_data_query"
+                : method.Contains("Referral", StringComparison.Ordinal) ? "referral"
                 : method.Contains("Registry", StringComparison.Ordinal) ? "registry_record" : "consultation";
             // A call refused by the domain (the conflict resolution of a record not in conflict) is audited as a failure.
             var outcome = method.EndsWith("/ResolveRegistryConflict", StringComparison.Ordinal) ? AuditVocabulary.Failure : AuditVocabulary.Success;
@@ -153,7 +186,8 @@ public sealed class AuditTests(TestNetwork network)
         // Every patient-level RPC of the table was exercised here or in the delivery below.
         // (The spoke's own deliveries run beside this test, so they are checked below, not counted above.)
         var covered = calls.Select(c => c.Method).Append("/rarecancer.network.v1.SpokeSyncService/DeliverConsultation")
-            .Append("/rarecancer.network.v1.RegistrySyncService/DeliverRegistryRecords");
+            .Append("/rarecancer.network.v1.RegistrySyncService/DeliverRegistryRecords")
+            .Append("/rarecancer.network.v1.ReferralSyncService/DeliverReferral").Append("/rarecancer.network.v1.ReferralSyncService/DeliverReferralTransition");
         Assert.Equal(RpcPolicies.Hub.Values.Concat(RpcPolicies.Spoke.Values).Where(p => p.PatientLevel).Select(p => p.Method).Order(), covered.Order());
         // The spoke's own delivery of the new consultation was audited at the hub as the node.
         await Eventually.UntilAsync(() => EntriesAsync(hubLog), all => all.Any(e => e.Event.EndsWith("/DeliverConsultation", StringComparison.Ordinal) && e.ObjectId == newId),
@@ -163,6 +197,12 @@ public sealed class AuditTests(TestNetwork network)
         await Eventually.UntilAsync(() => EntriesAsync(hubLog), all => all.Any(e => e.Event.EndsWith("/DeliverRegistryRecords", StringComparison.Ordinal)
             && e.UserId == "node-spoke-a" && e.ObjectType == "registry_record" && e.Action == "C" && e.EventType == AuditVocabulary.EventTypePatientDataAccess),
             "a registry delivery's audit entry at the hub");
+        // Its referral deliveries and transitions: the referral named, as the node.
+        await Eventually.UntilAsync(() => EntriesAsync(hubLog), all =>
+            all.Any(e => e.Event.EndsWith("/DeliverReferral", StringComparison.Ordinal) && e.ObjectId == referral.ReferralId && e.ObjectType == "referral" && e.Action == "C")
+            && all.Any(e => e.Event.EndsWith("/DeliverReferralTransition", StringComparison.Ordinal) && e.ObjectId == toCancel.ReferralId && e.Action == "U"
+                && e.UserId == "node-spoke-a"),
+            "the referral deliveries' audit entries at the hub");
     }
 
     [Fact]

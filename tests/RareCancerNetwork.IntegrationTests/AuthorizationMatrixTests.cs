@@ -109,6 +109,7 @@ public sealed class AuthorizationMatrixTests(AuthorizationMatrixTests.Network ne
         private string _queryQ = "";
         private string _queryQ2 = "";
         private const string ExampleTrial = "jRCT2031990101";
+        private string _referralF = "";
 
         private async Task<string> RaiseOnRAsync() => (await DataManagement(Token(NetworkClaims.Roles.RegistryDataManager, true)).RaiseDataQueryAsync(new()
         {
@@ -189,8 +190,18 @@ public sealed class AuthorizationMatrixTests(AuthorizationMatrixTests.Network ne
             _queryQ2 = await RaiseOnRAsync();
             await Eventually.UntilAsync(async () => (await registryA.ListLocalDataQueriesAsync(new() { RecordId = _recordR })).Queries.Count,
                 count => count == 2, "queries Q and Q2 at spoke A");
+            // Referral F: spoke A's, to a Tokyo hospital its own spoke serves, so that A both sends and receives it.
+            _referralF = (await ReferralsA(Token(CallerRoles.LocalClient, true)).CreateReferralAsync(NewReferral())).Referral.Referral.ReferralId;
+            await Eventually.UntilAsync(async () => (await ReferralsA(Token(CallerRoles.LocalClient, true)).GetReferralAsync(new() { ReferralId = _referralF })).Referral,
+                r => r.AddressedHere, "referral F routed back to spoke A");
             DeclareCalls();
         }
+
+        private static CreateReferralRequest NewReferral() => new()
+        {
+            ReferralId = Guid.CreateVersion7().ToString(), Target = new ReferralTarget { FacilityCode = "CORE-011" }, LocalPatientId = "MATRIX-REF",
+            Reason = "専門施設での評価", Urgency = Urgency.Routine,
+        };
 
         private void DeclareCalls()
         {
@@ -355,6 +366,60 @@ public sealed class AuthorizationMatrixTests(AuthorizationMatrixTests.Network ne
                 (await DirectoryA(t).ListLocalTrialsAsync(new())).Trials.Any(x => x.TrialId == ExampleTrial));
             Calls["/rarecancer.network.v1.LocalDirectoryService/MatchRegistryRecord"] = new(async t =>
                 (await DirectoryA(t).MatchRegistryRecordAsync(new() { RecordId = _recordR })).Result.RecordId == _recordR);
+            Calls["/rarecancer.network.v1.LocalReferralService/CreateReferral"] = new(async t => !(await ReferralsA(t).CreateReferralAsync(NewReferral())).Duplicate);
+            Calls["/rarecancer.network.v1.LocalReferralService/ReferFromTrialMatch"] = new(async t =>
+                !(await ReferralsA(t).ReferFromTrialMatchAsync(new()
+                {
+                    ReferralId = Guid.CreateVersion7().ToString(), RegistryRecordId = _recordR, Urgency = Urgency.Routine,
+                    TrialArm = new TrialArmTarget { TrialId = "jRCT2031990104", ArmId = "A" },
+                })).Duplicate);
+            Calls["/rarecancer.network.v1.LocalReferralService/ListReferrals"] = new(
+                async t => (await ReferralsA(t).ListReferralsAsync(new() { PageSize = 200 })).Referrals.Any(x => x.Referral.ReferralId == _referralF), IsListing: true);
+            Calls["/rarecancer.network.v1.LocalReferralService/GetReferral"] = new(async t =>
+                (await ReferralsA(t).GetReferralAsync(new() { ReferralId = _referralF })).Referral.Referral.ReferralId == _referralF);
+            Calls["/rarecancer.network.v1.LocalReferralService/ActOnIncomingReferral"] = new(async t =>
+            {
+                // The first caller past authorization receives F; the next is told it is no longer REQUESTED (FAILED_PRECONDITION).
+                try
+                {
+                    return (await ReferralsA(t).ActOnIncomingReferralAsync(new() { ReferralId = _referralF, Action = ReferralAction.Receive })).Referral.AddressedHere;
+                }
+                catch (RpcException e) when (e.StatusCode == StatusCode.FailedPrecondition)
+                {
+                    return true;
+                }
+            });
+            Calls["/rarecancer.network.v1.LocalReferralService/CancelReferral"] = new(async t =>
+            {
+                var fresh = (await ReferralsA(Token(CallerRoles.LocalClient, true)).CreateReferralAsync(NewReferral())).Referral.Referral.ReferralId;
+                return (await ReferralsA(t).CancelReferralAsync(new() { ReferralId = fresh, Reason = "不要になりました" })).Referral.EffectiveState == ReferralState.Cancelled;
+            });
+            Calls["/rarecancer.network.v1.ReferralSyncService/DeliverReferral"] = new(async t =>
+            {
+                var referral = new Referral
+                {
+                    ReferralId = Guid.CreateVersion7().ToString(), SendingFacilityCode = "CORE-004", Target = new ReferralTarget { FacilityCode = "CORE-011" },
+                    PatientPseudonym = new string('c', 64), Reason = "評価依頼", Urgency = Urgency.Routine, CreatedBy = "matrix", State = ReferralState.Requested,
+                    CreatedAt = Google.Protobuf.WellKnownTypes.Timestamp.FromDateTimeOffset(DateTimeOffset.UtcNow),
+                };
+                return !(await new ReferralSyncService.ReferralSyncServiceClient(HubChannel(t)).DeliverReferralAsync(new() { Referral = referral })).Duplicate;
+            });
+            Calls["/rarecancer.network.v1.ReferralSyncService/DeliverReferralTransition"] = new(async t =>
+            {
+                // A fresh referral of spoke A's at the hub, cancelled by its own node; refused to another.
+                var fresh = (await ReferralsA(Token(CallerRoles.LocalClient, true)).CreateReferralAsync(NewReferral())).Referral.Referral.ReferralId;
+                await Eventually.UntilAsync(async () => (await ReferralsA(Token(CallerRoles.LocalClient, true)).GetReferralAsync(new() { ReferralId = fresh })).Referral,
+                    r => r.Referral.ReceivingNodeId.Length > 0, "the fresh referral at the hub");
+                return (await new ReferralSyncService.ReferralSyncServiceClient(HubChannel(t)).DeliverReferralTransitionAsync(new()
+                {
+                    ReferralId = fresh,
+                    Transition = new ReferralTransition
+                    {
+                        TransitionId = Guid.CreateVersion7().ToString(), ToState = ReferralState.Cancelled, MadeBy = "matrix", Reason = "取り下げ",
+                        OccurredAt = Google.Protobuf.WellKnownTypes.Timestamp.FromDateTimeOffset(DateTimeOffset.UtcNow),
+                    },
+                })).Referral.State == ReferralState.Cancelled;
+            });
             Calls["/rarecancer.network.v1.LocalConsultationService/SubmitConsultation"] = new(async t => !(await LocalA(t).SubmitConsultationAsync(Samples.Submission())).Duplicate);
             Calls["/rarecancer.network.v1.LocalConsultationService/ListConsultations"] = new(
                 async t => (await LocalA(t).ListConsultationsAsync(new() { PageSize = 200 })).Consultations.Any(x => x.ConsultationId == c), IsListing: true);
@@ -367,6 +432,8 @@ public sealed class AuthorizationMatrixTests(AuthorizationMatrixTests.Network ne
         private ExpertConsultationService.ExpertConsultationServiceClient Expert(string token) => new(HubChannel(token));
         private SpokeSyncService.SpokeSyncServiceClient Sync(string token) => new(HubChannel(token));
         private LocalRegistryService.LocalRegistryServiceClient RegistryA(string token) =>
+            new(Clients.Channel(_spokeA.Url, _spokeA.CaPath, token, _certificates.GetValueOrDefault(token)));
+        private LocalReferralService.LocalReferralServiceClient ReferralsA(string token) =>
             new(Clients.Channel(_spokeA.Url, _spokeA.CaPath, token, _certificates.GetValueOrDefault(token)));
         private LocalDirectoryService.LocalDirectoryServiceClient DirectoryA(string token) =>
             new(Clients.Channel(_spokeA.Url, _spokeA.CaPath, token, _certificates.GetValueOrDefault(token)));

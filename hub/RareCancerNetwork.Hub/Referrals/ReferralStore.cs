@@ -86,8 +86,7 @@ public sealed class ReferralStore(HubDatabase database, EventFeed feed, TimeProv
             var receiver = current.Referral.ReceivingNodeId == nodeId;
             if (!sender && !receiver)
             {
-                // Note: the same answer as for an unknown id: a spoke learns nothing of referrals not its own.
-                throw new ResourceNotFoundException("Referral", referralId);
+                throw new AccessDeniedException($"Referral {referralId} was neither sent by this node's facility nor addressed to a facility it serves.");
             }
             if (current.Referral.History.Any(t => t.TransitionId == made.TransitionId))
             {

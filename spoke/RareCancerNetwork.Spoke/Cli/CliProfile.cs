@@ -41,6 +41,7 @@ public sealed class LocalApiConnection : IAsyncDisposable
         Consultations = new LocalConsultationService.LocalConsultationServiceClient(channel);
         Registry = new LocalRegistryService.LocalRegistryServiceClient(channel);
         Directory = new LocalDirectoryService.LocalDirectoryServiceClient(channel);
+        Referrals = new LocalReferralService.LocalReferralServiceClient(channel);
     }
 
     public LocalConsultationService.LocalConsultationServiceClient Consultations { get; }
@@ -48,6 +49,8 @@ public sealed class LocalApiConnection : IAsyncDisposable
     public LocalRegistryService.LocalRegistryServiceClient Registry { get; }
 
     public LocalDirectoryService.LocalDirectoryServiceClient Directory { get; }
+
+    public LocalReferralService.LocalReferralServiceClient Referrals { get; }
 
     /// <summary>A person's session (from 'login') when there is one; else the client profile.</summary>
     public static LocalApiConnection Open(string sessionPath, string profilePath, string spokeUrl, string? spokeCaPath)

@@ -74,6 +74,9 @@ public class TestNetwork : IAsyncLifetime
     public LocalDirectoryService.LocalDirectoryServiceClient DirectoryA(string? token = null) =>
         new(_channels.GetOrAdd((SpokeA.Url, token ?? LocalTokenA), key => Clients.Channel(SpokeA.Url, SpokeA.CaPath, key.Token)));
 
+    public LocalReferralService.LocalReferralServiceClient ReferralsA(string? token = null) =>
+        new(_channels.GetOrAdd((SpokeA.Url, token ?? LocalTokenA), key => Clients.Channel(SpokeA.Url, SpokeA.CaPath, key.Token)));
+
     public SpokeSyncService.SpokeSyncServiceClient Sync(string? token) => new(HubChannel(token));
 
     public ExpertConsultationService.ExpertConsultationServiceClient Expert(string? token) => new(HubChannel(token));
