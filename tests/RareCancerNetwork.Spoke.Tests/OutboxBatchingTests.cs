@@ -29,4 +29,22 @@ public sealed class OutboxBatchingTests
 
         Assert.Equal([[1L, 2L, 3L], [6L]], batches.Select(b => b.Select(e => e.OutboxId).ToList()));
     }
+
+    [Fact]
+    public void APass_NeverLetsALaterKindOfAnOrderingKeyOvertakeItsOlderKind()
+    {
+        // A change to referral y queued before referral x was created, then a change to x: the change to x waits a pass.
+        List<OutboxEntry> due =
+        [
+            new(1, "referral_transition", "t-y", "referral:y", [], 0),
+            new(2, "deliver_referral", "x", "referral:x", [], 0),
+            new(3, "referral_transition", "t-x", "referral:x", [], 0),
+            new(4, "forward_audit", "9", "audit", [], 0),
+        ];
+
+        var pass = OutboxDeliveryWorker.ThisPass(due).ToList();
+
+        Assert.Equal([1L, 2L, 4L], pass.Select(e => e.OutboxId));
+        Assert.Equal([3L], OutboxDeliveryWorker.ThisPass(due.Where(e => e.OutboxId != 2).ToList()).Where(e => e.OrderingKey == "referral:x").Select(e => e.OutboxId));
+    }
 }

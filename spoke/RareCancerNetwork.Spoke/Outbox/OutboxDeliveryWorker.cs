@@ -72,13 +72,8 @@ public sealed partial class OutboxDeliveryWorker(
             // an initial load is a few calls, not one per record), however the kinds were interleaved in the queue.
             // Where one ordering key spans kinds (a referral, then changes to it), only its oldest kind goes in this
             // pass; the rest follow in the next, so grouping never lets a later kind overtake.
-            var firstKind = new Dictionary<string, string>(StringComparer.Ordinal);
-            foreach (var entry in due)
-            {
-                firstKind.TryAdd(entry.OrderingKey, entry.Kind);
-            }
             var heldBack = new HashSet<string>(StringComparer.Ordinal);
-            foreach (var kind in due.Where(e => firstKind[e.OrderingKey] == e.Kind).GroupBy(e => e.Kind))
+            foreach (var kind in ThisPass(due).GroupBy(e => e.Kind))
             {
                 if (kind.Key == LocalRegistryStore.DeliverKind)
                 {
@@ -104,6 +99,17 @@ public sealed partial class OutboxDeliveryWorker(
                 }
             }
         }
+    }
+
+    /// <summary>The due entries that may go in one pass grouped by kind: of each ordering key, only those of its oldest kind.</summary>
+    public static IEnumerable<OutboxEntry> ThisPass(IReadOnlyList<OutboxEntry> due)
+    {
+        var firstKind = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var entry in due)
+        {
+            firstKind.TryAdd(entry.OrderingKey, entry.Kind);
+        }
+        return due.Where(e => firstKind[e.OrderingKey] == e.Kind);
     }
 
     /// <summary>
