@@ -50,11 +50,14 @@ public sealed class DirectoryGrpcService(HubDatabase database) : DirectoryServic
         var v = new FieldValidator();
         v.Text("facility_code", request.FacilityCode, 32);
         v.ThrowIfInvalid();
-        await using var connection = await database.OpenAsync(context.CancellationToken);
-        var entries = await DirectoryPublisher.ReadAsync(connection, DirectoryPublisher.FacilityKind, request.FacilityCode, context.CancellationToken);
-        return entries.Count == 1
-            ? new GetFacilityResponse { Facility = entries[0].Facility }
-            : throw new ResourceNotFoundException("Facility", request.FacilityCode);
+        return new GetFacilityResponse { Facility = (await EntryAsync(DirectoryPublisher.FacilityKind, "Facility", request.FacilityCode, context.CancellationToken)).Facility };
+    }
+
+    private async Task<DirectoryEntry> EntryAsync(string kind, string resourceType, string key, CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken);
+        var entries = await DirectoryPublisher.ReadAsync(connection, kind, key, cancellationToken);
+        return entries.Count == 1 ? entries[0] : throw new ResourceNotFoundException(resourceType, key);
     }
 
     public override async Task<ListPrefecturesResponse> ListPrefectures(ListPrefecturesRequest request, ServerCallContext context)
@@ -85,10 +88,6 @@ public sealed class DirectoryGrpcService(HubDatabase database) : DirectoryServic
         var v = new FieldValidator();
         v.Text("trial_id", request.TrialId, 40);
         v.ThrowIfInvalid();
-        await using var connection = await database.OpenAsync(context.CancellationToken);
-        var entries = await DirectoryPublisher.ReadAsync(connection, DirectoryPublisher.TrialKind, request.TrialId, context.CancellationToken);
-        return entries.Count == 1
-            ? new GetTrialResponse { Trial = entries[0].Trial }
-            : throw new ResourceNotFoundException("Trial", request.TrialId);
+        return new GetTrialResponse { Trial = (await EntryAsync(DirectoryPublisher.TrialKind, "Trial", request.TrialId, context.CancellationToken)).Trial };
     }
 }

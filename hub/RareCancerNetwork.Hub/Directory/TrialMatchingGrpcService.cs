@@ -22,10 +22,6 @@ public sealed class TrialMatchingGrpcService(HubDatabase database, RegistryStore
         await using var connection = await database.OpenAsync(context.CancellationToken);
         var trials = await DirectoryPublisher.ReadAsync(connection, DirectoryPublisher.TrialKind, null, context.CancellationToken);
         var version = await DirectoryPublisher.VersionAsync(connection, context.CancellationToken);
-        var now = clock.GetUtcNow();
-        return new MatchNationalRegistryRecordResponse
-        {
-            Result = TrialMatcher.Match(record, trials.Select(e => e.Trial), version, ConsultationValidation.TodayInJapan(clock), now),
-        };
+        return new MatchNationalRegistryRecordResponse { Result = TrialMatcher.Match(record, trials.Select(e => e.Trial), version, clock) };
     }
 }

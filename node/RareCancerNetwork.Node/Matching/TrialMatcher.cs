@@ -22,6 +22,10 @@ public static class TrialMatcher
     public const string Ecog = "ecog";
     public const string PriorLines = "prior_lines";
 
+    /// <summary>Matches as of now, with today's date in Japan (the dates clinicians record).</summary>
+    public static TrialMatchResult Match(RegistryRecord record, IEnumerable<Trial> catalogue, long directoryVersion, TimeProvider clock) =>
+        Match(record, catalogue, directoryVersion, Validation.ConsultationValidation.TodayInJapan(clock), clock.GetUtcNow());
+
     public static TrialMatchResult Match(RegistryRecord record, IEnumerable<Trial> catalogue, long directoryVersion, DateOnly today, DateTimeOffset now)
     {
         var result = new TrialMatchResult { RecordId = record.RecordId, DirectoryVersion = directoryVersion, MatchedAt = Timestamp.FromDateTimeOffset(now) };

@@ -45,7 +45,7 @@ public sealed class LocalDirectoryGrpcService(LocalDirectoryStore directory, Loc
         var trials = await directory.TrialsAsync(context.CancellationToken);
         return new MatchRegistryRecordResponse
         {
-            Result = TrialMatcher.Match(record.Record, trials, copy.DirectoryVersion, ConsultationValidation.TodayInJapan(clock), clock.GetUtcNow()),
+            Result = TrialMatcher.Match(record.Record, trials, copy.DirectoryVersion, clock),
             Copy = copy,
         };
     }

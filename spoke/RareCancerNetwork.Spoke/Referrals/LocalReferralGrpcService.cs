@@ -41,7 +41,7 @@ public sealed partial class LocalReferralGrpcService(LocalReferralStore store, L
         var record = (await records.GetAsync(request.RegistryRecordId, context.CancellationToken)).Record;
         var trials = await directory.TrialsAsync(context.CancellationToken);
         var copy = await directory.CopyAsync(context.CancellationToken);
-        var result = TrialMatcher.Match(record, trials, copy.DirectoryVersion, ConsultationValidation.TodayInJapan(clock), clock.GetUtcNow());
+        var result = TrialMatcher.Match(record, trials, copy.DirectoryVersion, clock);
         var arm = request.TrialArm!;
         var match = result.Matches.FirstOrDefault(m => m.TrialId == arm.TrialId && m.ArmId == arm.ArmId);
         if (match is null)
