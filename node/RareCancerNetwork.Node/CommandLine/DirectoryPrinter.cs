@@ -38,7 +38,7 @@ public static class DirectoryPrinter
     public static void MatchResult(TrialMatchResult result)
     {
         AnsiConsole.MarkupLine($"Record {result.RecordId}, trial catalogue version {result.DirectoryVersion.ToString(CultureInfo.InvariantCulture)}, " +
-            $"matched {JapanTime.Format(result.MatchedAt.ToDateTimeOffset())} JST");
+            $"matched {JapanTime.Format(result.MatchedAt.ToDateTimeOffset())}");
         if (result.NoMatchReason.Length > 0)
         {
             AnsiConsole.MarkupLine($"[yellow]{Markup.Escape(result.NoMatchReason)}[/]");

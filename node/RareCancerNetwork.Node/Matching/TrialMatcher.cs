@@ -90,7 +90,7 @@ public static class TrialMatcher
         }
         if (eligibility.HasMinimumAge || eligibility.HasMaximumAge)
         {
-            var bounds = Bounds(eligibility.HasMinimumAge ? eligibility.MinimumAge : null, eligibility.HasMaximumAge ? eligibility.MaximumAge : null, "years");
+            var bounds = Bounds(eligibility.HasMinimumAge ? eligibility.MinimumAge : null, eligibility.HasMaximumAge ? eligibility.MaximumAge : null, "year", "years");
             var within = Within(facts.Age, eligibility.HasMinimumAge ? eligibility.MinimumAge : null, eligibility.HasMaximumAge ? eligibility.MaximumAge : null);
             yield return Result(Age, within ? CriterionOutcome.Met : CriterionOutcome.NotMet,
                 $"age {facts.Age} ({facts.AgeBasis}); the trial takes {bounds}");
@@ -107,7 +107,7 @@ public static class TrialMatcher
             int? minimum = eligibility.HasMinimumPriorLines ? eligibility.MinimumPriorLines : null;
             int? maximum = eligibility.HasMaximumPriorLines ? eligibility.MaximumPriorLines : null;
             yield return Result(PriorLines, Within(facts.PriorLines, minimum, maximum) ? CriterionOutcome.Met : CriterionOutcome.NotMet,
-                $"{facts.PriorLines} prior treatment line(s) recorded; the trial takes {Bounds(minimum, maximum, "lines")}");
+                $"{facts.PriorLines} prior treatment {(facts.PriorLines == 1 ? "line" : "lines")} recorded; the trial takes {Bounds(minimum, maximum, "line", "lines")}");
         }
     }
 
@@ -152,13 +152,12 @@ public static class TrialMatcher
             case BiomarkerCriterion.CriterionOneofCase.NoneOf:
             {
                 var (inner, explanation) = EvaluateBiomarkers(criterion.NoneOf, facts);
-                var outcome = inner switch
+                return inner switch
                 {
-                    CriterionOutcome.Met => CriterionOutcome.NotMet,
-                    CriterionOutcome.NotMet => CriterionOutcome.Met,
-                    _ => CriterionOutcome.Unknown,
+                    CriterionOutcome.Met => (CriterionOutcome.NotMet, $"{explanation}, which the trial excludes"),
+                    CriterionOutcome.NotMet => (CriterionOutcome.Met, $"{explanation}, as the trial requires"),
+                    _ => (CriterionOutcome.Unknown, $"{explanation}; the trial excludes it"),
                 };
-                return (outcome, $"must not have: {explanation}");
             }
             default:
                 return (CriterionOutcome.Unknown, "no biomarker criterion stated");
@@ -218,11 +217,11 @@ public static class TrialMatcher
     private static bool Within(int value, int? minimum, int? maximum) =>
         (minimum is null || value >= minimum) && (maximum is null || value <= maximum);
 
-    private static string Bounds(int? minimum, int? maximum, string unit) => (minimum, maximum) switch
+    private static string Bounds(int? minimum, int? maximum, string one, string many) => (minimum, maximum) switch
     {
-        ({ } min, { } max) => $"{min}-{max} {unit}",
-        ({ } min, null) => $"{min} {unit} or more",
-        (null, { } max) => $"{max} {unit} or fewer",
+        ({ } min, { } max) => $"{min}-{max} {many}",
+        ({ } min, null) => $"{min} {(min == 1 ? one : many)} or more",
+        (null, { } max) => $"{max} {(max == 1 ? one : many)} or fewer",
         _ => "any",
     };
 

@@ -63,7 +63,7 @@ internal static class DirectoryCommands
     public static void PrintCopy(DirectoryCopy copy) =>
         AnsiConsole.MarkupLine(copy.SyncedAt is null
             ? "[yellow]This spoke has not received the directory from the hub yet.[/]"
-            : $"Directory version {copy.DirectoryVersion}, last caught up with the hub {JapanTime.Format(copy.SyncedAt.ToDateTimeOffset())} JST.");
+            : $"Directory version {copy.DirectoryVersion}, last caught up with the hub {JapanTime.Format(copy.SyncedAt.ToDateTimeOffset())}.");
 
     private static TEnum Parse<TEnum>(string? name, string option) where TEnum : struct, Enum =>
         name is null ? default

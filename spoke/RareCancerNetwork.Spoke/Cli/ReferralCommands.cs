@@ -127,7 +127,7 @@ internal static class ReferralCommands
                 PageSize = 200,
             };
             await using var connection = connect(result);
-            var table = new Table().AddColumn(new TableColumn("referral").NoWrap()).AddColumns("direction", "state", "from", "to", "urgency", "reason", "changed (JST)");
+            var table = new Table().AddColumn(new TableColumn("referral").NoWrap()).AddColumns("direction", "state", "from", "to", "urgency", "reason", "changed");
             do
             {
                 var page = await connection.Referrals.ListReferralsAsync(request, cancellationToken: cancellationToken);
@@ -237,14 +237,14 @@ internal static class ReferralCommands
         {
             AnsiConsole.MarkupLine($"from a trial match ({match.Criteria.Count} criteria, {(match.BiomarkerMatched ? "biomarker-matched" : "biomarker-agnostic")})");
         }
-        AnsiConsole.MarkupLine($"  {JapanTime.Format(r.CreatedAt.ToDateTimeOffset())} JST  REQUESTED by {Markup.Escape(r.CreatedBy)} ({Markup.Escape(r.SendingFacilityCode)})");
+        AnsiConsole.MarkupLine($"  {JapanTime.Format(r.CreatedAt.ToDateTimeOffset())}  REQUESTED by {Markup.Escape(r.CreatedBy)} ({Markup.Escape(r.SendingFacilityCode)})");
         foreach (var t in r.History)
         {
-            AnsiConsole.MarkupLine($"  {JapanTime.Format(t.OccurredAt.ToDateTimeOffset())} JST  {ReferralWorkflow.Name(t.ToState)} by {Markup.Escape(t.MadeBy)} ({Markup.Escape(t.MadeByFacilityCode)})" + Details(t));
+            AnsiConsole.MarkupLine($"  {JapanTime.Format(t.OccurredAt.ToDateTimeOffset())}  {ReferralWorkflow.Name(t.ToState)} by {Markup.Escape(t.MadeBy)} ({Markup.Escape(t.MadeByFacilityCode)})" + Details(t));
         }
         foreach (var t in item.PendingTransitions)
         {
-            AnsiConsole.MarkupLine($"  {JapanTime.Format(t.OccurredAt.ToDateTimeOffset())} JST  [yellow]{ReferralWorkflow.Name(t.ToState)}, waiting for the hub[/] by {Markup.Escape(t.MadeBy)}" + Details(t));
+            AnsiConsole.MarkupLine($"  {JapanTime.Format(t.OccurredAt.ToDateTimeOffset())}  [yellow]{ReferralWorkflow.Name(t.ToState)}, waiting for the hub[/] by {Markup.Escape(t.MadeBy)}" + Details(t));
         }
         if (item.DeliveryError.Length > 0)
         {
