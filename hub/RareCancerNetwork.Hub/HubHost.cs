@@ -67,5 +67,6 @@ public static class HubHost
         await database.MigrateAsync(cancellationToken);
         await IdentityRegistration.InitializeIdentityAsync(services, cancellationToken);
         await DirectoryRegistration.SeedDirectoryAsync(services, cancellationToken);
+        await services.GetRequiredService<ReportSigningKeys>().EnsureCreatedAsync(cancellationToken);
     }
 }

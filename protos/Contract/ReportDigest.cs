@@ -5,18 +5,22 @@ using RareCancerNetwork.Protos.V1;
 namespace RareCancerNetwork.Protos.Contract;
 
 /// <summary>
-/// SHA-256 over a report's canonical protobuf encoding with <c>content_sha256</c> cleared. The hub sets
-/// it when the expert signs the report out; the spoke recomputes it on arrival and refuses a report that
-/// was corrupted on the way. It is a digest, not a signature: whoever can alter a report can recompute it.
+/// SHA-256 over a report's canonical bytes: its protobuf encoding with <c>content_sha256</c> and
+/// <c>signature_jws</c> cleared. The hub sets <c>content_sha256</c> when the expert signs the report out; the
+/// spoke recomputes it on arrival and refuses a report that was corrupted on the way. It is a digest, not a
+/// signature (whoever can alter a report can recompute it): the hub's signature covers the same bytes.
 /// </summary>
 public static class ReportDigest
 {
-    public static string Compute(ConsultationReport report)
+    public static byte[] CanonicalBytes(ConsultationReport report)
     {
-        var unsigned = report.Clone();
-        unsigned.ContentSha256 = "";
-        return Convert.ToHexStringLower(SHA256.HashData(unsigned.ToByteArray()));
+        var canonical = report.Clone();
+        canonical.ContentSha256 = "";
+        canonical.SignatureJws = "";
+        return canonical.ToByteArray();
     }
+
+    public static string Compute(ConsultationReport report) => Convert.ToHexStringLower(SHA256.HashData(CanonicalBytes(report)));
 
     public static bool Verify(ConsultationReport report) =>
         CryptographicOperations.FixedTimeEquals(

@@ -239,6 +239,7 @@ public sealed class AuthorizationMatrixTests(AuthorizationMatrixTests.Network ne
                 }
                 return false;
             }, IsListing: true);
+            Calls["/rarecancer.network.v1.SpokeSyncService/ListReportSigningKeys"] = new(async t => (await Sync(t).ListReportSigningKeysAsync(new())).Keys.Count > 0);
             Calls["/rarecancer.network.v1.SpokeSyncService/PullDirectory"] = new(async t =>
                 (await Sync(t).PullDirectoryAsync(new())).Entries.Any(e => e.Trial?.TrialId == ExampleTrial));
             Calls["/rarecancer.network.v1.DirectoryService/ListTrials"] = new(async t => (await Directory(t).ListTrialsAsync(new())).Trials.Any(x => x.TrialId == ExampleTrial));

@@ -4,6 +4,7 @@ using Google.Protobuf.WellKnownTypes;
 using System.Data.Common;
 using RareCancerNetwork.Hub.Feed;
 using RareCancerNetwork.Hub.Storage;
+using RareCancerNetwork.Node.Consultations;
 using RareCancerNetwork.Node.Errors;
 using RareCancerNetwork.Node.Storage;
 using RareCancerNetwork.Protos.V1;
@@ -197,6 +198,9 @@ public sealed class ConsultationStore(HubDatabase database, EventFeed feed, Time
                     throw new InvalidFieldsException([new FieldViolation("amendment_reason", "is required when amending a report")]);
                 }
                 report = ReportVersions.Create(request, latest + 1, expertId, expertName, now);
+                // Signed inside the transaction that stores it: no report is ever stored or sent unsigned.
+                using var signingKey = await ReportSigningKeys.ActiveAsync(connection, transaction, now, cancellationToken);
+                report.SignatureJws = ReportSignatures.Sign(report, signingKey);
             }
             await using (var insert = connection.Command(
                 "INSERT INTO consultation_reports (consultation_id, version, concordance, signed_by_expert_id, signed_at, report) VALUES (@id, @version, @concordance, @expert, @at, @report)",

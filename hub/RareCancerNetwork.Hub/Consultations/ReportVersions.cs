@@ -5,9 +5,9 @@ using RareCancerNetwork.Protos.V1;
 namespace RareCancerNetwork.Hub.Consultations;
 
 /// <summary>
-/// Builds a report version signed out by the expert the access token names (the clinical sign-out, not a
-/// cryptographic signature), with a SHA-256 content digest that detects corruption in storage or
-/// transit. Anyone able to alter a report could recompute the digest: it gives no tamper-evidence.
+/// Builds a report version signed out by the expert the access token names (the clinical sign-out), with a
+/// SHA-256 content digest that detects corruption in storage or transit. The hub's signature, which gives the
+/// tamper-evidence a digest cannot, is added by the store (ReportSigningKeys, ReportSignatures).
 /// </summary>
 internal static class ReportVersions
 {

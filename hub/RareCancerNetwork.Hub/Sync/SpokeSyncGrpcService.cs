@@ -14,8 +14,8 @@ using RareCancerNetwork.Protos.V1;
 namespace RareCancerNetwork.Hub.Sync;
 
 /// <summary>Spoke nodes deliver consultations and consume their event feed. A node acts only for its own facility.</summary>
-public sealed partial class SpokeSyncGrpcService(ConsultationStore store, EventFeed feed, ForwardedAuditStore audit, HubDatabase database, TimeProvider clock,
-    IHostApplicationLifetime lifetime, ILogger<SpokeSyncGrpcService> logger)
+public sealed partial class SpokeSyncGrpcService(ConsultationStore store, EventFeed feed, ForwardedAuditStore audit, HubDatabase database,
+    ReportSigningKeys reportKeys, TimeProvider clock, IHostApplicationLifetime lifetime, ILogger<SpokeSyncGrpcService> logger)
     : SpokeSyncService.SpokeSyncServiceBase
 {
     private const int FeedBatchSize = 200;
@@ -131,6 +131,9 @@ public sealed partial class SpokeSyncGrpcService(ConsultationStore store, EventF
         await using var connection = await database.OpenAsync(context.CancellationToken);
         return await DirectoryPublisher.PullAsync(connection, request.AfterVersion, pageSize, context.CancellationToken);
     }
+
+    public override async Task<ListReportSigningKeysResponse> ListReportSigningKeys(ListReportSigningKeysRequest request, ServerCallContext context) =>
+        new() { Keys = { await reportKeys.ListAsync(context.CancellationToken) } };
 
     private static (string NodeId, string FacilityCode) Node(ServerCallContext context) =>
         NetworkCaller.From(context.GetHttpContext().User).RequireSpokeNode();

@@ -77,6 +77,7 @@ public static class RpcPolicies
         Policy(SpokeSyncService.Descriptor, "SubscribeEvents", [CallerRoles.SpokeNode], NetworkClaims.Scopes.Sync, InstitutionRule.OwnNode, true),
         Policy(SpokeSyncService.Descriptor, "ForwardAuditEntries", [CallerRoles.SpokeNode], NetworkClaims.Scopes.Sync, InstitutionRule.OwnNode, false),
         Policy(SpokeSyncService.Descriptor, "PullDirectory", [CallerRoles.SpokeNode], NetworkClaims.Scopes.Sync, InstitutionRule.None, false),
+        Policy(SpokeSyncService.Descriptor, "ListReportSigningKeys", [CallerRoles.SpokeNode], NetworkClaims.Scopes.Sync, InstitutionRule.None, false),
         Policy(RegistrySyncService.Descriptor, "DeliverRegistryRecords", [CallerRoles.SpokeNode], NetworkClaims.Scopes.Sync, InstitutionRule.OwnNode, true),
         Policy(RegistrySyncService.Descriptor, "DeliverRegistryWithdrawal", [CallerRoles.SpokeNode], NetworkClaims.Scopes.Sync, InstitutionRule.OwnNode, true),
         Policy(ReferralSyncService.Descriptor, "DeliverReferral", [CallerRoles.SpokeNode], NetworkClaims.Scopes.Sync, InstitutionRule.OwnNode, true),

@@ -21,5 +21,8 @@ public static class ConsoleOutput
     }
 
     /// <summary>A message as JSON with the proto field names (the same names the input files use).</summary>
-    public static void WriteJson(IMessage message) => Console.Out.WriteLine(Json.Format(message));
+    public static void WriteJson(IMessage message) => Console.Out.WriteLine(ToJson(message));
+
+    /// <summary>The same JSON as text, for files that other commands read back.</summary>
+    public static string ToJson(IMessage message) => Json.Format(message);
 }

@@ -113,11 +113,21 @@ internal static class ConsultationCommands
     {
         var id = new Argument<string>("consultation-id");
         var json = JsonOption();
-        var command = new Command("show", "Show one consultation with its status, delivery state and reports.") { id, json };
+        var export = new Option<FileInfo?>("--export-report") { Description = "Also write a report version, with the hub's signature, to this JSON file ('verify-report' checks it)" };
+        var version = new Option<int?>("--version") { Description = "The report version to export (default: the latest)" };
+        var command = new Command("show", "Show one consultation with its status, delivery state and reports, each with its signature checked.") { id, json, export, version };
         command.SetAction((result, cancellationToken) => SpokeCommandLine.ClientAsync(async () =>
         {
             await using var connection = connect(result);
             var response = await connection.Consultations.GetConsultationAsync(new() { ConsultationId = result.GetValue(id) }, cancellationToken: cancellationToken);
+            if (result.GetValue(export) is { } file)
+            {
+                var wanted = result.GetValue(version);
+                var report = response.Consultation.Reports.LastOrDefault(r => wanted is null || r.Version == wanted)
+                    ?? throw new InvalidDataException(wanted is null ? "The consultation has no report yet." : $"The consultation has no report version {wanted}.");
+                await File.WriteAllTextAsync(file.FullName, ConsoleOutput.ToJson(report), cancellationToken);
+                AnsiConsole.MarkupLine($"Report v{report.Version} written to {Markup.Escape(file.FullName)}.");
+            }
             if (result.GetValue(json))
             {
                 ConsoleOutput.WriteJson(response.Consultation);

@@ -35,6 +35,16 @@ internal static class ConsultationPrinter
     public static void Summary(LocalConsultation c) =>
         AnsiConsole.MarkupLine($"status [bold]{StatusName(c.Status)}[/], delivery {ProtoEnumNames.Name(c.DeliveryState)}, submitted {Time(c.SubmittedAt)}");
 
+    /// <summary>What a person must know of a report's signature; an invalid one is said plainly.</summary>
+    public static string Signature(ReportSignatureCheck? check) => check?.Status switch
+    {
+        SignatureStatus.Valid => $"valid — {check.Detail}",
+        SignatureStatus.Invalid => $"INVALID — do not rely on this report. {check.Detail}",
+        SignatureStatus.UnknownKey => $"not verified yet — {check.Detail}",
+        SignatureStatus.Missing => $"MISSING — {check.Detail}",
+        _ => "not checked",
+    };
+
     public static void Full(LocalConsultation c)
     {
         var grid = new Grid().AddColumn().AddColumn();
@@ -51,15 +61,18 @@ internal static class ConsultationPrinter
         AnsiConsole.Write(grid);
         foreach (var report in c.Reports)
         {
+            var check = c.SignatureChecks.FirstOrDefault(s => s.Version == report.Version);
             var panel = new Panel(new Markup(Markup.Escape(
                 $"{report.Diagnosis.Text} [{report.Diagnosis.MorphologyCode}]\n" +
                 $"concordance: {ProtoEnumNames.Name(report.Concordance)}\n" +
                 $"recommended: {string.Join(", ", report.RecommendedAncillaryTests)}\n" +
                 (report.Comment.Length > 0 ? $"comment: {report.Comment}\n" : "") +
                 (report.AmendmentReason.Length > 0 ? $"amendment: {report.AmendmentReason}\n" : "") +
-                $"signed by {report.SignedByName} ({report.SignedByExpertId}) at {Time(report.SignedAt)}\nsha256 {report.ContentSha256}")))
+                $"signed by {report.SignedByName} ({report.SignedByExpertId}) at {Time(report.SignedAt)}\nsha256 {report.ContentSha256}\n" +
+                $"hub signature: {Signature(check)}")))
             {
                 Header = new PanelHeader($"Report v{report.Version}"),
+                BorderStyle = check?.Status is SignatureStatus.Invalid or SignatureStatus.Missing ? new Style(Color.Red) : Style.Plain,
             };
             AnsiConsole.Write(panel);
         }

@@ -87,6 +87,7 @@ public static class SpokeCommandLine
         root.Subcommands.Add(OutboxCommands.Status());
         root.Subcommands.Add(OutboxCommands.Outbox());
         root.Subcommands.Add(AuditCommands.Create());
+        root.Subcommands.Add(ReportCommands.VerifyReport());
         root.Subcommands.Add(NodeCertificateCommand.Create());
         return root;
     }

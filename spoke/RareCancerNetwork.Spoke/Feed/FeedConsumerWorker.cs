@@ -3,6 +3,7 @@ using Grpc.Core;
 using Microsoft.Extensions.Options;
 using RareCancerNetwork.Spoke.Directory;
 using RareCancerNetwork.Spoke.HubClient;
+using RareCancerNetwork.Spoke.Store;
 
 namespace RareCancerNetwork.Spoke.Feed;
 
@@ -10,7 +11,8 @@ namespace RareCancerNetwork.Spoke.Feed;
 /// Keeps a subscription to the node's hub feed, resuming from the saved cursor. Reconnects with
 /// exponential backoff and jitter (Polly) while the hub is away; a session that worked resets it.
 /// </summary>
-public sealed partial class FeedConsumerWorker(FeedStore store, DirectorySync directory, HubConnection hub, IOptions<SpokeOptions> options, ILogger<FeedConsumerWorker> logger)
+public sealed partial class FeedConsumerWorker(FeedStore store, DirectorySync directory, ReportSigningKeyStore reportKeys, HubConnection hub, IOptions<SpokeOptions> options,
+    ILogger<FeedConsumerWorker> logger)
     : BackgroundService
 {
     private static readonly TimeSpan HealthySession = TimeSpan.FromSeconds(30);
@@ -49,6 +51,7 @@ public sealed partial class FeedConsumerWorker(FeedStore store, DirectorySync di
         {
             // A spoke new to the network, or back after a while, first catches up with the directory as it stands.
             await directory.CatchUpAsync(0, cancellationToken);
+            await reportKeys.RefreshAsync(hub, null, cancellationToken);
             using var call = hub.Sync.SubscribeEvents(new() { AfterSequence = cursor }, cancellationToken: cancellationToken);
             await foreach (var @event in call.ResponseStream.ReadAllAsync(cancellationToken))
             {
@@ -56,6 +59,11 @@ public sealed partial class FeedConsumerWorker(FeedStore store, DirectorySync di
                 {
                     // The copy holds the announced version before the feed moves past the announcement.
                     await directory.CatchUpAsync(change.DirectoryVersion, cancellationToken);
+                }
+                if (@event.ReportIssued is { } report)
+                {
+                    // A report signed with a key this spoke does not hold yet (after a rollover): fetch the keys first.
+                    await reportKeys.RefreshAsync(hub, report, cancellationToken);
                 }
                 var result = await store.ApplyAsync(@event, cancellationToken);
                 applied++;

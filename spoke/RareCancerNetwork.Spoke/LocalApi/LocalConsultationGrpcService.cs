@@ -1,6 +1,7 @@
 using Grpc.Core;
 using Microsoft.Extensions.Options;
 using RareCancerNetwork.Node.Authorization;
+using RareCancerNetwork.Node.Consultations;
 using RareCancerNetwork.Node.Validation;
 using RareCancerNetwork.Protos.Contract;
 using RareCancerNetwork.Protos.V1;
@@ -10,7 +11,7 @@ namespace RareCancerNetwork.Spoke.LocalApi;
 
 /// <summary>The local pathologists' API. Answers from the spoke's own store, so it works while the hub is away.</summary>
 public sealed partial class LocalConsultationGrpcService(
-    LocalConsultationStore store, IOptions<SpokeOptions> options, TimeProvider clock, ILogger<LocalConsultationGrpcService> logger)
+    LocalConsultationStore store, ReportSigningKeyStore reportKeys, IOptions<SpokeOptions> options, TimeProvider clock, ILogger<LocalConsultationGrpcService> logger)
     : LocalConsultationService.LocalConsultationServiceBase
 {
 
@@ -46,7 +47,14 @@ public sealed partial class LocalConsultationGrpcService(
         var v = new FieldValidator();
         v.Uuid("consultation_id", request.ConsultationId);
         v.ThrowIfInvalid();
-        return new GetConsultationResponse { Consultation = await store.GetAsync(request.ConsultationId, context.CancellationToken) };
+        var consultation = await store.GetAsync(request.ConsultationId, context.CancellationToken);
+        // Checked at every read, with the keys held here: a report altered in this store fails as surely as one altered on the way.
+        var keys = await reportKeys.LoadAsync(context.CancellationToken);
+        foreach (var report in consultation.Reports)
+        {
+            consultation.SignatureChecks.Add(await ReportSignatures.VerifyAsync(report, keys));
+        }
+        return new GetConsultationResponse { Consultation = consultation };
     }
 
     [LoggerMessage(EventId = 2001, Level = LogLevel.Information, Message = "Consultation {ConsultationId} stored locally and queued for the hub (duplicate: {Duplicate})")]

@@ -11,6 +11,7 @@ public static class StoreRegistration
         builder.Services.AddSingleton<SpokeDatabase>();
         builder.Services.AddSingleton<PatientPseudonymizer>();
         builder.Services.AddSingleton<LocalConsultationStore>();
+        builder.Services.AddSingleton<ReportSigningKeyStore>();
         // A spoke has no registry of its callers: a token from the hub is as good as its lifetime.
         builder.Services.AddSingleton<ICallerStanding, TokenLifetimeStanding>();
         return builder;
