@@ -43,6 +43,7 @@ public static class ContractLimits
     public const int TumourTypes = 50;
     public const int CombinedBiomarkerCriteria = 20;
     public const int ReferralReason = 2_000;
+    public const int WithdrawalReason = 2_000;
     public const int ReferralNote = 4_000;
     public const int ReferralPageSize = 200;
     public const int AuditEntriesPerForward = 500;
@@ -105,6 +106,8 @@ public static class ContractLimits
         new("Eligibility.tumour_types", 0, TumourTypes, "entries"),
         new("BiomarkerCriteria.criteria", 1, CombinedBiomarkerCriteria, "entries"),
         new("ForwardAuditEntriesRequest.entries", 1, AuditEntriesPerForward, "entries"),
+        new("DeliverConsultationWithdrawalRequest.reason", 1, WithdrawalReason, "characters"),
+        new("WithdrawConsultationRequest.reason", 1, WithdrawalReason, "characters"),
         new("Referral.reason", 1, ReferralReason, "characters"),
         new("Referral.note", 0, ReferralNote, "characters"),
         new("Referral.clinical_summary", 0, ClinicalSummary, "characters"),

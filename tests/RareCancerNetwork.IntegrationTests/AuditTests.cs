@@ -60,8 +60,21 @@ public sealed class AuditTests(TestNetwork network)
         var fromMatch = Guid.CreateVersion7().ToString();
         await Eventually.UntilAsync(async () => (await network.DirectoryA().ListLocalTrialsAsync(new(), cancellationToken: Ct)).Trials.Count,
             count => count == 4, "the catalogue at spoke A");
+        // A consultation to withdraw, and one whose report to acknowledge.
+        var toWithdraw = Samples.Submission();
+        await network.SubmitAndAwaitAssignmentAsync(toWithdraw);
+        var toAcknowledge = Samples.Submission();
+        await network.SubmitAndAwaitAssignmentAsync(toAcknowledge);
+        var acknowledged = toAcknowledge.ConsultationId;
+        await network.Expert(await network.AssignedExpertTokenAsync(acknowledged)).SubmitReportAsync(Samples.Report(acknowledged), cancellationToken: Ct);
+        await Eventually.UntilAsync(async () => (await network.LocalA().GetConsultationAsync(new() { ConsultationId = acknowledged }, cancellationToken: Ct)).Consultation.Reports.Count,
+            count => count == 1, "the report at spoke A");
         var calls = new (string Method, AuditLog Log, string User, string Action, string ObjectId, Func<Task> Call)[]
         {
+            ("/rarecancer.network.v1.LocalConsultationService/WithdrawConsultation", spokeLog, "local-spoke-a-pathology", "D", toWithdraw.ConsultationId,
+                async () => await network.LocalA().WithdrawConsultationAsync(new() { ConsultationId = toWithdraw.ConsultationId, Reason = "取り下げ" }, cancellationToken: Ct)),
+            ("/rarecancer.network.v1.LocalConsultationService/AcknowledgeReport", spokeLog, "local-spoke-a-pathology", "U", acknowledged,
+                async () => await network.LocalA().AcknowledgeReportAsync(new() { ConsultationId = acknowledged }, cancellationToken: Ct)),
             ("/rarecancer.network.v1.LocalReferralService/CreateReferral", spokeLog, "local-spoke-a-pathology", "C", referral.ReferralId, async () =>
             {
                 await network.ReferralsA().CreateReferralAsync(referral, cancellationToken: Ct);
@@ -187,7 +200,8 @@ public sealed class AuditTests(TestNetwork network)
         // (The spoke's own deliveries run beside this test, so they are checked below, not counted above.)
         var covered = calls.Select(c => c.Method).Append("/rarecancer.network.v1.SpokeSyncService/DeliverConsultation")
             .Append("/rarecancer.network.v1.RegistrySyncService/DeliverRegistryRecords")
-            .Append("/rarecancer.network.v1.ReferralSyncService/DeliverReferral").Append("/rarecancer.network.v1.ReferralSyncService/DeliverReferralTransition");
+            .Append("/rarecancer.network.v1.ReferralSyncService/DeliverReferral").Append("/rarecancer.network.v1.ReferralSyncService/DeliverReferralTransition")
+            .Append("/rarecancer.network.v1.SpokeSyncService/DeliverConsultationWithdrawal").Append("/rarecancer.network.v1.SpokeSyncService/DeliverReportAcknowledgement");
         Assert.Equal(RpcPolicies.Hub.Values.Concat(RpcPolicies.Spoke.Values).Where(p => p.PatientLevel).Select(p => p.Method).Order(), covered.Order());
         // The spoke's own delivery of the new consultation was audited at the hub as the node.
         await Eventually.UntilAsync(() => EntriesAsync(hubLog), all => all.Any(e => e.Event.EndsWith("/DeliverConsultation", StringComparison.Ordinal) && e.ObjectId == newId),
@@ -203,6 +217,11 @@ public sealed class AuditTests(TestNetwork network)
             && all.Any(e => e.Event.EndsWith("/DeliverReferralTransition", StringComparison.Ordinal) && e.ObjectId == toCancel.ReferralId && e.Action == "U"
                 && e.UserId == "node-spoke-a"),
             "the referral deliveries' audit entries at the hub");
+        // The withdrawal and the acknowledgement, delivered by the node.
+        await Eventually.UntilAsync(() => EntriesAsync(hubLog), all =>
+            all.Any(e => e.Event.EndsWith("/DeliverConsultationWithdrawal", StringComparison.Ordinal) && e.ObjectId == toWithdraw.ConsultationId && e.Action == "D")
+            && all.Any(e => e.Event.EndsWith("/DeliverReportAcknowledgement", StringComparison.Ordinal) && e.ObjectId == acknowledged && e.Action == "U"),
+            "the closings' audit entries at the hub");
     }
 
     [Fact]

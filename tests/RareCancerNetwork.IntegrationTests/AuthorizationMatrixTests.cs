@@ -239,6 +239,33 @@ public sealed class AuthorizationMatrixTests(AuthorizationMatrixTests.Network ne
                 }
                 return false;
             }, IsListing: true);
+            Calls["/rarecancer.network.v1.SpokeSyncService/DeliverConsultationWithdrawal"] = new(async t =>
+            {
+                // A fresh consultation of spoke A's at the hub, withdrawn by its own node; refused to another.
+                var delivery = Samples.Delivery("CORE-004", 'e');
+                await Sync(Token(CallerRoles.SpokeNode, true)).DeliverConsultationAsync(delivery);
+                return (await Sync(t).DeliverConsultationWithdrawalAsync(new()
+                {
+                    ConsultationId = delivery.ConsultationId, Reason = "取り下げ", WithdrawnBy = "matrix",
+                    WithdrawnAt = Google.Protobuf.WellKnownTypes.Timestamp.FromDateTimeOffset(DateTimeOffset.UtcNow),
+                })).Status == ConsultationStatus.Withdrawn;
+            });
+            Calls["/rarecancer.network.v1.SpokeSyncService/DeliverReportAcknowledgement"] = new(async t =>
+            {
+                // C may or may not be reported yet when this cell runs: past authorization, either answer will do.
+                try
+                {
+                    return (await Sync(t).DeliverReportAcknowledgementAsync(new()
+                    {
+                        ConsultationId = c, ReportVersion = 1, AcknowledgedBy = "matrix",
+                        AcknowledgedAt = Google.Protobuf.WellKnownTypes.Timestamp.FromDateTimeOffset(DateTimeOffset.UtcNow),
+                    })).Status == ConsultationStatus.Acknowledged;
+                }
+                catch (RpcException e) when (e.StatusCode == StatusCode.FailedPrecondition)
+                {
+                    return true;
+                }
+            });
             Calls["/rarecancer.network.v1.SpokeSyncService/ListReportSigningKeys"] = new(async t => (await Sync(t).ListReportSigningKeysAsync(new())).Keys.Count > 0);
             Calls["/rarecancer.network.v1.SpokeSyncService/PullDirectory"] = new(async t =>
                 (await Sync(t).PullDirectoryAsync(new())).Entries.Any(e => e.Trial?.TrialId == ExampleTrial));
@@ -420,6 +447,24 @@ public sealed class AuthorizationMatrixTests(AuthorizationMatrixTests.Network ne
                         OccurredAt = Google.Protobuf.WellKnownTypes.Timestamp.FromDateTimeOffset(DateTimeOffset.UtcNow),
                     },
                 })).Referral.State == ReferralState.Cancelled;
+            });
+            Calls["/rarecancer.network.v1.LocalConsultationService/WithdrawConsultation"] = new(async t =>
+            {
+                var fresh = Samples.Submission();
+                await LocalA(Token(CallerRoles.LocalClient, true)).SubmitConsultationAsync(fresh);
+                return (await LocalA(t).WithdrawConsultationAsync(new() { ConsultationId = fresh.ConsultationId, Reason = "取り下げ" })).Consultation.Status == ConsultationStatus.Withdrawn;
+            });
+            Calls["/rarecancer.network.v1.LocalConsultationService/AcknowledgeReport"] = new(async t =>
+            {
+                // Whether C's report has reached spoke A yet or not, a caller past authorization gets an answer about C.
+                try
+                {
+                    return (await LocalA(t).AcknowledgeReportAsync(new() { ConsultationId = c })).Consultation.ConsultationId == c;
+                }
+                catch (RpcException e) when (e.StatusCode == StatusCode.FailedPrecondition)
+                {
+                    return true;
+                }
             });
             Calls["/rarecancer.network.v1.LocalConsultationService/SubmitConsultation"] = new(async t => !(await LocalA(t).SubmitConsultationAsync(Samples.Submission())).Duplicate);
             Calls["/rarecancer.network.v1.LocalConsultationService/ListConsultations"] = new(

@@ -1,5 +1,7 @@
 using Google.Protobuf;
 using Grpc.Core;
+using Microsoft.Extensions.DependencyInjection;
+using RareCancerNetwork.Node.Storage;
 using RareCancerNetwork.IntegrationTests.Infrastructure;
 using RareCancerNetwork.Protos.Contract;
 using RareCancerNetwork.Protos.V1;
@@ -59,6 +61,90 @@ public abstract class ConsultationLoopScenarios(TestNetwork network)
             c => c.Status == ConsultationStatus.Reported && c.Reports.Count == 1, "report reaches the spoke");
         Assert.Equal(report, reported.Reports[0]);
         Assert.Equal("P-LOOP-1", reported.LocalPatientId);
+    }
+
+    private Task<LocalConsultation> AtSpokeAsync(string id, Func<LocalConsultation, bool> until, string what) => Eventually.UntilAsync(
+        async () => (await network.LocalA().GetConsultationAsync(new() { ConsultationId = id }, cancellationToken: Ct)).Consultation, until, what);
+
+    [Fact]
+    public async Task Withdrawal_BeforeAReport_ReachesTheHub_TheExpertCanNoLongerReport_AndAReportedOneCannotBeWithdrawn()
+    {
+        var submission = Samples.Submission();
+        await network.SubmitAndAwaitAssignmentAsync(submission);
+        var id = submission.ConsultationId;
+        var expert = network.Expert(await network.AssignedExpertTokenAsync(id));
+        await RpcAssert.InvalidFieldsAsync(() => network.LocalA().WithdrawConsultationAsync(new() { ConsultationId = id }, cancellationToken: Ct).ResponseAsync, "reason");
+
+        var withdrawn = (await network.LocalA().WithdrawConsultationAsync(new() { ConsultationId = id, Reason = "患者が他院での治療を選択" }, cancellationToken: Ct)).Consultation;
+        Assert.Equal((ConsultationStatus.Withdrawn, "患者が他院での治療を選択"), (withdrawn.Status, withdrawn.WithdrawalReason));
+        var atHub = await Eventually.UntilAsync(async () => (await expert.GetAssignedConsultationAsync(new() { ConsultationId = id }, cancellationToken: Ct)).Consultation,
+            c => c.Status == ConsultationStatus.Withdrawn, "the withdrawal at the hub");
+        Assert.Equal("患者が他院での治療を選択", atHub.WithdrawalReason);
+        var refused = await RpcAssert.FailsAsync(StatusCode.FailedPrecondition, () => expert.SubmitReportAsync(Samples.Report(id), cancellationToken: Ct).ResponseAsync);
+        Assert.Contains("withdrawn", refused.Status.Detail, StringComparison.Ordinal);
+        Assert.Equal(ConsultationStatus.Withdrawn, (await network.LocalA().WithdrawConsultationAsync(new() { ConsultationId = id, Reason = "再送" }, cancellationToken: Ct)).Consultation.Status);
+        await AtSpokeAsync(id, c => c.Status == ConsultationStatus.Withdrawn && c.DeliveryError.Length == 0, "the withdrawal settled at the spoke");
+
+        // A reported consultation: refused at the spoke, and at the hub when a node tries.
+        var reported = Samples.Submission();
+        await network.SubmitAndAwaitAssignmentAsync(reported);
+        await network.Expert(await network.AssignedExpertTokenAsync(reported.ConsultationId)).SubmitReportAsync(Samples.Report(reported.ConsultationId), cancellationToken: Ct);
+        await AtSpokeAsync(reported.ConsultationId, c => c.Status == ConsultationStatus.Reported, "the report at the spoke");
+        var late = await RpcAssert.FailsAsync(StatusCode.FailedPrecondition,
+            () => network.LocalA().WithdrawConsultationAsync(new() { ConsultationId = reported.ConsultationId, Reason = "遅すぎる" }, cancellationToken: Ct).ResponseAsync);
+        Assert.Contains("is REPORTED", late.Status.Detail, StringComparison.Ordinal);
+        await RpcAssert.FailsAsync(StatusCode.FailedPrecondition, () => network.Sync(network.NodeTokenA).DeliverConsultationWithdrawalAsync(new()
+        {
+            ConsultationId = reported.ConsultationId, Reason = "遅すぎる", WithdrawnBy = "someone",
+            WithdrawnAt = Google.Protobuf.WellKnownTypes.Timestamp.FromDateTimeOffset(DateTimeOffset.UtcNow),
+        }, cancellationToken: Ct).ResponseAsync);
+        await RpcAssert.FailsAsync(StatusCode.PermissionDenied, () => network.Sync(network.NodeTokenB).DeliverConsultationWithdrawalAsync(new()
+        {
+            ConsultationId = reported.ConsultationId, Reason = "他院", WithdrawnBy = "someone",
+            WithdrawnAt = Google.Protobuf.WellKnownTypes.Timestamp.FromDateTimeOffset(DateTimeOffset.UtcNow),
+        }, cancellationToken: Ct).ResponseAsync);
+    }
+
+    [Fact]
+    public async Task Acknowledgement_OfTheLatestReport_ReachesTheHub_WithTheTurnaroundsTimes_AndAnAmendmentAsksForItAgain()
+    {
+        var submission = Samples.Submission();
+        await network.SubmitAndAwaitAssignmentAsync(submission);
+        var id = submission.ConsultationId;
+        var early = await RpcAssert.FailsAsync(StatusCode.FailedPrecondition,
+            () => network.LocalA().AcknowledgeReportAsync(new() { ConsultationId = id }, cancellationToken: Ct).ResponseAsync);
+        Assert.Contains("no report to acknowledge", early.Status.Detail, StringComparison.Ordinal);
+        var expert = network.Expert(await network.AssignedExpertTokenAsync(id));
+        await expert.SubmitReportAsync(Samples.Report(id), cancellationToken: Ct);
+        await AtSpokeAsync(id, c => c.Reports.Count == 1, "the report at the spoke");
+
+        var acknowledged = (await network.LocalA().AcknowledgeReportAsync(new() { ConsultationId = id }, cancellationToken: Ct)).Consultation;
+        Assert.Equal((ConsultationStatus.Acknowledged, 1), (acknowledged.Status, acknowledged.AcknowledgedVersion));
+        await Eventually.UntilAsync(async () => (await expert.GetAssignedConsultationAsync(new() { ConsultationId = id }, cancellationToken: Ct)).Consultation.Status,
+            status => status == ConsultationStatus.Acknowledged, "the acknowledgement at the hub");
+        await using (var connection = await network.Hub.Services.GetRequiredService<RareCancerNetwork.Hub.Storage.HubDatabase>().OpenAsync(Ct))
+        await using (var command = RareCancerNetwork.Node.Storage.SqlCommands.Command(connection,
+            "SELECT submitted_at, first_reported_at, acknowledged_at, acknowledged_version FROM consultations WHERE consultation_id = @id").With("@id", id))
+        await using (var reader = await command.ExecuteReaderAsync(Ct))
+        {
+            Assert.True(await reader.ReadAsync(Ct));
+            var (submitted, reportedAt, acknowledgedAt) = (reader.GetString(0), reader.GetString(1), reader.GetString(2));
+            Assert.True(string.CompareOrdinal(submitted, reportedAt) <= 0 && string.CompareOrdinal(reportedAt, acknowledgedAt) <= 0, $"{submitted} ≤ {reportedAt} ≤ {acknowledgedAt}");
+            Assert.Equal(1, reader.GetInt32(3));
+        }
+
+        // An amendment after the acknowledgement: reported again, to be acknowledged again (an old version is refused).
+        var amendment = Samples.Report(id, replacesVersion: 1);
+        amendment.AmendmentReason = "追加の免疫染色";
+        await expert.SubmitReportAsync(amendment, cancellationToken: Ct);
+        await AtSpokeAsync(id, c => c.Reports.Count == 2 && c.Status == ConsultationStatus.Reported, "the amendment at the spoke");
+        var stale = await RpcAssert.FailsAsync(StatusCode.FailedPrecondition,
+            () => network.LocalA().AcknowledgeReportAsync(new() { ConsultationId = id, ReportVersion = 1 }, cancellationToken: Ct).ResponseAsync);
+        Assert.Contains("version 2 is", stale.Status.Detail, StringComparison.Ordinal);
+        Assert.Equal(2, (await network.LocalA().AcknowledgeReportAsync(new() { ConsultationId = id }, cancellationToken: Ct)).Consultation.AcknowledgedVersion);
+        await Eventually.UntilAsync(async () => (await expert.GetAssignedConsultationAsync(new() { ConsultationId = id }, cancellationToken: Ct)).Consultation.Status,
+            status => status == ConsultationStatus.Acknowledged, "the second acknowledgement at the hub");
+        await AtSpokeAsync(id, c => c.Status == ConsultationStatus.Acknowledged && c.DeliveryError.Length == 0, "acknowledged, settled at the spoke");
     }
 
     [Fact]

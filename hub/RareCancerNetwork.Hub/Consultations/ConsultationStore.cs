@@ -18,10 +18,10 @@ public sealed record DeliveryOutcome(ConsultationStatus Status, DateTimeOffset R
 /// Consultations at the hub: idempotent intake from spokes, assignment, expert reads and signed
 /// reports. Every change and its feed events commit in one transaction.
 /// </summary>
-public sealed class ConsultationStore(HubDatabase database, EventFeed feed, TimeProvider clock)
+public sealed partial class ConsultationStore(HubDatabase database, EventFeed feed, TimeProvider clock)
 {
     private const string AssignedColumns =
-        "consultation_id, facility_code, patient_pseudonym, details, status, received_at, assigned_at";
+        "consultation_id, facility_code, patient_pseudonym, details, status, received_at, assigned_at, withdrawal_reason";
 
     public async Task<DeliveryOutcome> DeliverAsync(string nodeId, DeliverConsultationRequest request, CancellationToken cancellationToken)
     {
@@ -146,7 +146,7 @@ public sealed class ConsultationStore(HubDatabase database, EventFeed feed, Time
             {
                 throw new ResourceNotFoundException("Consultation", consultationId);
             }
-            if (reader.GetNullableString(7) != expertId)
+            if (reader.GetNullableString(8) != expertId)
             {
                 throw new AccessDeniedException($"Consultation {consultationId} is not assigned to you.");
             }
@@ -210,10 +210,12 @@ public sealed class ConsultationStore(HubDatabase database, EventFeed feed, Time
                 await insert.ExecuteNonQueryAsync(cancellationToken);
             }
             await EventFeed.AppendAsync(connection, transaction, nodeId, report.ConsultationId, now, new SubscribeEventsResponse { ReportIssued = report }, cancellationToken);
-            var firstReport = status != ConsultationStatus.Reported;
-            if (firstReport)
+            var firstReport = status is not (ConsultationStatus.Reported or ConsultationStatus.Acknowledged);
+            if (status != ConsultationStatus.Reported)
             {
-                await using var update = connection.Command("UPDATE consultations SET status = @status, updated_at = @now WHERE consultation_id = @id", transaction)
+                // The first report; or an amendment after the acknowledgement, which the facility must acknowledge again.
+                await using var update = connection.Command(
+                    "UPDATE consultations SET status = @status, first_reported_at = COALESCE(first_reported_at, @now), updated_at = @now WHERE consultation_id = @id", transaction)
                     .With("@status", (int)ConsultationStatus.Reported).With("@now", now.ToDbText()).With("@id", report.ConsultationId);
                 await update.ExecuteNonQueryAsync(cancellationToken);
                 await EventFeed.AppendStatusAsync(connection, transaction, nodeId, report.ConsultationId, now, ConsultationStatus.Reported, cancellationToken);
@@ -266,5 +268,6 @@ public sealed class ConsultationStore(HubDatabase database, EventFeed feed, Time
         Status = (ConsultationStatus)reader.GetInt32(4),
         ReceivedAt = Timestamp.FromDateTimeOffset(reader.GetInstant(5)),
         AssignedAt = reader.GetNullableInstant(6).ToTimestamp(),
+        WithdrawalReason = reader.GetNullableString(7) ?? "",
     };
 }

@@ -55,6 +55,36 @@ public sealed partial class SpokeSyncGrpcService(ConsultationStore store, EventF
         };
     }
 
+    public override async Task<DeliverConsultationWithdrawalResponse> DeliverConsultationWithdrawal(DeliverConsultationWithdrawalRequest request, ServerCallContext context)
+    {
+        var v = new FieldValidator();
+        v.Uuid("consultation_id", request.ConsultationId);
+        v.Text("reason", request.Reason, ContractLimits.WithdrawalReason);
+        v.Text("withdrawn_by", request.WithdrawnBy, ContractLimits.PersonName);
+        if (request.WithdrawnAt is null)
+        {
+            v.Add("withdrawn_at", "is required");
+        }
+        v.ThrowIfInvalid();
+        var (status, duplicate) = await store.WithdrawAsync(Node(context).NodeId, request, context.CancellationToken);
+        return new DeliverConsultationWithdrawalResponse { Status = status, Duplicate = duplicate };
+    }
+
+    public override async Task<DeliverReportAcknowledgementResponse> DeliverReportAcknowledgement(DeliverReportAcknowledgementRequest request, ServerCallContext context)
+    {
+        var v = new FieldValidator();
+        v.Uuid("consultation_id", request.ConsultationId);
+        v.Range("report_version", request.ReportVersion, 1, ContractLimits.ReportVersions);
+        v.Text("acknowledged_by", request.AcknowledgedBy, ContractLimits.PersonName);
+        if (request.AcknowledgedAt is null)
+        {
+            v.Add("acknowledged_at", "is required");
+        }
+        v.ThrowIfInvalid();
+        var (status, duplicate) = await store.AcknowledgeAsync(Node(context).NodeId, request, context.CancellationToken);
+        return new DeliverReportAcknowledgementResponse { Status = status, Duplicate = duplicate };
+    }
+
     public override async Task<FetchConsultationResponse> FetchConsultation(FetchConsultationRequest request, ServerCallContext context)
     {
         var v = new FieldValidator();

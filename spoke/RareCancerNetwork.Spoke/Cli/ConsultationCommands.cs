@@ -138,6 +138,38 @@ internal static class ConsultationCommands
         return command;
     }
 
+    public static Command Withdraw(Func<ParseResult, LocalApiConnection> connect)
+    {
+        var id = new Argument<string>("consultation-id");
+        var reason = new Option<string>("--reason") { Description = "Why it is withdrawn (the expert reads it)", Required = true };
+        var command = new Command("withdraw", "Withdraw a consultation before any report; the expert can then no longer report.") { id, reason };
+        command.SetAction((result, cancellationToken) => SpokeCommandLine.ClientAsync(async () =>
+        {
+            await using var connection = connect(result);
+            var response = await connection.Consultations.WithdrawConsultationAsync(new() { ConsultationId = result.GetValue(id), Reason = result.GetValue(reason)! },
+                cancellationToken: cancellationToken);
+            AnsiConsole.MarkupLine("[green]Withdrawn[/]; the hub hears of it through the outbox.");
+            ConsultationPrinter.Summary(response.Consultation);
+        }));
+        return command;
+    }
+
+    public static Command Acknowledge(Func<ParseResult, LocalApiConnection> connect)
+    {
+        var id = new Argument<string>("consultation-id");
+        var version = new Option<int>("--version") { Description = "The report version read (default: the latest)" };
+        var command = new Command("acknowledge", "Acknowledge reading the consultation's report (its latest version).") { id, version };
+        command.SetAction((result, cancellationToken) => SpokeCommandLine.ClientAsync(async () =>
+        {
+            await using var connection = connect(result);
+            var response = await connection.Consultations.AcknowledgeReportAsync(new() { ConsultationId = result.GetValue(id), ReportVersion = result.GetValue(version) },
+                cancellationToken: cancellationToken);
+            AnsiConsole.MarkupLine($"[green]Report v{response.Consultation.AcknowledgedVersion} acknowledged[/]; the hub hears of it through the outbox.");
+            ConsultationPrinter.Summary(response.Consultation);
+        }));
+        return command;
+    }
+
     public static Command Watch(Func<ParseResult, LocalApiConnection> connect)
     {
         var id = new Argument<string>("consultation-id");

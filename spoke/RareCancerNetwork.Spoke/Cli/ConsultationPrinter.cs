@@ -58,6 +58,14 @@ internal static class ConsultationPrinter
         Row("specimen", $"{c.Details.Specimen?.TopographyCode} {c.Details.Specimen?.SiteDescription} ({c.Details.Specimen?.CollectionDate})");
         Row("local diagnosis", $"{c.Details.LocalDiagnosis?.Text} [{c.Details.LocalDiagnosis?.MorphologyCode}]");
         Row("question", c.Details.Question);
+        if (c.WithdrawalReason.Length > 0)
+        {
+            Row("withdrawn", c.WithdrawalReason);
+        }
+        if (c.AcknowledgedVersion > 0)
+        {
+            Row("acknowledged", $"report v{c.AcknowledgedVersion}, first at {Time(c.AcknowledgedAt)}");
+        }
         AnsiConsole.Write(grid);
         foreach (var report in c.Reports)
         {

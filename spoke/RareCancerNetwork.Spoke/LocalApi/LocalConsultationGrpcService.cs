@@ -57,6 +57,31 @@ public sealed partial class LocalConsultationGrpcService(
         return new GetConsultationResponse { Consultation = consultation };
     }
 
+    public override async Task<WithdrawConsultationResponse> WithdrawConsultation(WithdrawConsultationRequest request, ServerCallContext context)
+    {
+        var v = new FieldValidator();
+        v.Uuid("consultation_id", request.ConsultationId);
+        v.Text("reason", request.Reason, ContractLimits.WithdrawalReason);
+        v.ThrowIfInvalid();
+        var consultation = await store.WithdrawAsync(NetworkCaller.From(context.GetHttpContext().User).Subject, request, context.CancellationToken);
+        LogClosed(logger, request.ConsultationId, consultation.Status);
+        return new WithdrawConsultationResponse { Consultation = consultation };
+    }
+
+    public override async Task<AcknowledgeReportResponse> AcknowledgeReport(AcknowledgeReportRequest request, ServerCallContext context)
+    {
+        var v = new FieldValidator();
+        v.Uuid("consultation_id", request.ConsultationId);
+        v.Range("report_version", request.ReportVersion, 0, ContractLimits.ReportVersions);
+        v.ThrowIfInvalid();
+        var consultation = await store.AcknowledgeAsync(NetworkCaller.From(context.GetHttpContext().User).Subject, request, context.CancellationToken);
+        LogClosed(logger, request.ConsultationId, consultation.Status);
+        return new AcknowledgeReportResponse { Consultation = consultation };
+    }
+
+    [LoggerMessage(EventId = 2002, Level = LogLevel.Information, Message = "Consultation {ConsultationId} is now {Status} here; the change is queued for the hub")]
+    private static partial void LogClosed(ILogger logger, string consultationId, ConsultationStatus status);
+
     [LoggerMessage(EventId = 2001, Level = LogLevel.Information, Message = "Consultation {ConsultationId} stored locally and queued for the hub (duplicate: {Duplicate})")]
     private static partial void LogSubmitted(ILogger logger, string consultationId, bool duplicate);
 }

@@ -5,6 +5,7 @@ using RareCancerNetwork.Protos.V1;
 using RareCancerNetwork.Spoke.HubClient;
 using RareCancerNetwork.Spoke.Referrals;
 using RareCancerNetwork.Spoke.Registry;
+using RareCancerNetwork.Spoke.Store;
 
 namespace RareCancerNetwork.Spoke.Outbox;
 
@@ -209,6 +210,14 @@ public sealed partial class OutboxDeliveryWorker(
                     var response = await hub.Sync.DeliverConsultationAsync(DeliverConsultationRequest.Parser.ParseFrom(entries[0].Payload),
                         deadline: DateTime.UtcNow.Add(CallTimeout), cancellationToken: cancellationToken);
                     LogDelivered(logger, entries[0].AggregateId, response.Duplicate, entries[0].Attempts + 1);
+                    break;
+                case LocalConsultationStore.WithdrawKind:
+                    await hub.Sync.DeliverConsultationWithdrawalAsync(DeliverConsultationWithdrawalRequest.Parser.ParseFrom(entries[0].Payload),
+                        deadline: DateTime.UtcNow.Add(CallTimeout), cancellationToken: cancellationToken);
+                    break;
+                case LocalConsultationStore.AcknowledgeKind:
+                    await hub.Sync.DeliverReportAcknowledgementAsync(DeliverReportAcknowledgementRequest.Parser.ParseFrom(entries[0].Payload),
+                        deadline: DateTime.UtcNow.Add(CallTimeout), cancellationToken: cancellationToken);
                     break;
                 case OutboxStore.ForwardAuditKind:
                     var request = new ForwardAuditEntriesRequest();

@@ -14,10 +14,10 @@ namespace RareCancerNetwork.Spoke.Store;
 /// The facility's consultations at the spoke. A submission and its outbox entry commit together
 /// before the user is answered, so nothing acknowledged can be lost by a crash or a dead hub.
 /// </summary>
-public sealed class LocalConsultationStore(SpokeDatabase database, PatientPseudonymizer pseudonymizer, OutboxSignal outboxSignal, TimeProvider clock)
+public sealed partial class LocalConsultationStore(SpokeDatabase database, PatientPseudonymizer pseudonymizer, OutboxSignal outboxSignal, TimeProvider clock)
 {
     private const string Columns =
-        "consultation_id, local_patient_id, details, status, delivery_state, delivery_error, submitted_at, updated_at, submitted_by";
+        "consultation_id, local_patient_id, details, status, delivery_state, delivery_error, submitted_at, updated_at, submitted_by, withdrawal_reason, acknowledged_version, acknowledged_at";
 
     public async Task<(LocalConsultation Consultation, bool Duplicate)> SubmitAsync(
         string facilityCode, string submittedBy, SubmitConsultationRequest request, CancellationToken cancellationToken)
@@ -70,7 +70,7 @@ public sealed class LocalConsultationStore(SpokeDatabase database, PatientPseudo
                 Details = request.Details,
             };
             await OutboxStore.EnqueueAsync(connection, transaction, OutboxStore.DeliverConsultationKind, request.ConsultationId,
-                $"consultation:{request.ConsultationId}", delivery.ToByteArray(), now, cancellationToken);
+                OrderingKey(request.ConsultationId), delivery.ToByteArray(), now, cancellationToken);
             await transaction.CommitAsync(cancellationToken);
         }
         outboxSignal.Wake();
@@ -133,6 +133,9 @@ public sealed class LocalConsultationStore(SpokeDatabase database, PatientPseudo
         SubmittedAt = Timestamp.FromDateTimeOffset(reader.GetInstant(6)),
         UpdatedAt = Timestamp.FromDateTimeOffset(reader.GetInstant(7)),
         SubmittedBy = reader.GetString(8),
+        WithdrawalReason = reader.GetNullableString(9) ?? "",
+        AcknowledgedVersion = reader.GetInt32(10),
+        AcknowledgedAt = reader.GetNullableInstant(11).ToTimestamp(),
     };
 
     /// <summary>SHA-256 over the local patient id and the details: what makes two submissions the same one.</summary>
