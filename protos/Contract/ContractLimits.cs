@@ -44,6 +44,8 @@ public static class ContractLimits
     public const int CombinedBiomarkerCriteria = 20;
     public const int ReferralReason = 2_000;
     public const int WithdrawalReason = 2_000;
+    public const int InformationQuestion = 2_000;
+    public const int InformationAnswer = 8_000;
     public const int ReferralNote = 4_000;
     public const int ReferralPageSize = 200;
     public const int AuditEntriesPerForward = 500;
@@ -107,6 +109,14 @@ public static class ContractLimits
         new("BiomarkerCriteria.criteria", 1, CombinedBiomarkerCriteria, "entries"),
         new("ForwardAuditEntriesRequest.entries", 1, AuditEntriesPerForward, "entries"),
         new("DeliverConsultationWithdrawalRequest.reason", 1, WithdrawalReason, "characters"),
+        new("InformationRequest.question", 1, InformationQuestion, "characters"),
+        new("InformationRequest.answer", 0, InformationAnswer, "characters"),
+        new("InformationRequest.answer_attachments", 0, Attachments, "entries"),
+        new("RequestInformationRequest.question", 1, InformationQuestion, "characters"),
+        new("DeliverInformationAnswerRequest.answer", 1, InformationAnswer, "characters"),
+        new("DeliverInformationAnswerRequest.attachments", 0, Attachments, "entries"),
+        new("AnswerInformationRequestRequest.answer", 1, InformationAnswer, "characters"),
+        new("AnswerInformationRequestRequest.attachments", 0, Attachments, "entries"),
         new("WithdrawConsultationRequest.reason", 1, WithdrawalReason, "characters"),
         new("Referral.reason", 1, ReferralReason, "characters"),
         new("Referral.note", 0, ReferralNote, "characters"),

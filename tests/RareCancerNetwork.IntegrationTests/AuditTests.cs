@@ -69,8 +69,23 @@ public sealed class AuditTests(TestNetwork network)
         await network.Expert(await network.AssignedExpertTokenAsync(acknowledged)).SubmitReportAsync(Samples.Report(acknowledged), cancellationToken: Ct);
         await Eventually.UntilAsync(async () => (await network.LocalA().GetConsultationAsync(new() { ConsultationId = acknowledged }, cancellationToken: Ct)).Consultation.Reports.Count,
             count => count == 1, "the report at spoke A");
+        // A consultation its expert asks about.
+        var asked = Samples.Submission();
+        await network.SubmitAndAwaitAssignmentAsync(asked);
+        var askingExpert = network.Expert(await network.AssignedExpertTokenAsync(asked.ConsultationId));
+        var askingExpertId = await network.AssignedExpertTokenAsync(asked.ConsultationId) == network.ExpertToken1 ? "expert-expert-one" : "expert-expert-two";
+        var question = new RequestInformationRequest { ConsultationId = asked.ConsultationId, RequestId = Guid.CreateVersion7().ToString(), Question = "追加の免疫染色" };
         var calls = new (string Method, AuditLog Log, string User, string Action, string ObjectId, Func<Task> Call)[]
         {
+            ("/rarecancer.network.v1.ExpertConsultationService/RequestInformation", hubLog, askingExpertId, "C", asked.ConsultationId, async () =>
+            {
+                await askingExpert.RequestInformationAsync(question, cancellationToken: Ct);
+                await Eventually.UntilAsync(async () => (await network.LocalA().GetConsultationAsync(new() { ConsultationId = asked.ConsultationId }, cancellationToken: Ct))
+                    .Consultation.InformationRequests.Count, count => count == 1, "the request at spoke A");
+            }),
+            ("/rarecancer.network.v1.LocalConsultationService/AnswerInformationRequest", spokeLog, "local-spoke-a-pathology", "U", asked.ConsultationId,
+                async () => await network.LocalA().AnswerInformationRequestAsync(new() { ConsultationId = asked.ConsultationId, RequestId = question.RequestId, Answer = "実施しました" },
+                    cancellationToken: Ct)),
             ("/rarecancer.network.v1.LocalConsultationService/WithdrawConsultation", spokeLog, "local-spoke-a-pathology", "D", toWithdraw.ConsultationId,
                 async () => await network.LocalA().WithdrawConsultationAsync(new() { ConsultationId = toWithdraw.ConsultationId, Reason = "取り下げ" }, cancellationToken: Ct)),
             ("/rarecancer.network.v1.LocalConsultationService/AcknowledgeReport", spokeLog, "local-spoke-a-pathology", "U", acknowledged,
@@ -201,7 +216,8 @@ public sealed class AuditTests(TestNetwork network)
         var covered = calls.Select(c => c.Method).Append("/rarecancer.network.v1.SpokeSyncService/DeliverConsultation")
             .Append("/rarecancer.network.v1.RegistrySyncService/DeliverRegistryRecords")
             .Append("/rarecancer.network.v1.ReferralSyncService/DeliverReferral").Append("/rarecancer.network.v1.ReferralSyncService/DeliverReferralTransition")
-            .Append("/rarecancer.network.v1.SpokeSyncService/DeliverConsultationWithdrawal").Append("/rarecancer.network.v1.SpokeSyncService/DeliverReportAcknowledgement");
+            .Append("/rarecancer.network.v1.SpokeSyncService/DeliverConsultationWithdrawal").Append("/rarecancer.network.v1.SpokeSyncService/DeliverReportAcknowledgement")
+            .Append("/rarecancer.network.v1.SpokeSyncService/DeliverInformationAnswer");
         Assert.Equal(RpcPolicies.Hub.Values.Concat(RpcPolicies.Spoke.Values).Where(p => p.PatientLevel).Select(p => p.Method).Order(), covered.Order());
         // The spoke's own delivery of the new consultation was audited at the hub as the node.
         await Eventually.UntilAsync(() => EntriesAsync(hubLog), all => all.Any(e => e.Event.EndsWith("/DeliverConsultation", StringComparison.Ordinal) && e.ObjectId == newId),
@@ -222,6 +238,9 @@ public sealed class AuditTests(TestNetwork network)
             all.Any(e => e.Event.EndsWith("/DeliverConsultationWithdrawal", StringComparison.Ordinal) && e.ObjectId == toWithdraw.ConsultationId && e.Action == "D")
             && all.Any(e => e.Event.EndsWith("/DeliverReportAcknowledgement", StringComparison.Ordinal) && e.ObjectId == acknowledged && e.Action == "U"),
             "the closings' audit entries at the hub");
+        await Eventually.UntilAsync(() => EntriesAsync(hubLog), all =>
+            all.Any(e => e.Event.EndsWith("/DeliverInformationAnswer", StringComparison.Ordinal) && e.ObjectId == asked.ConsultationId && e.Action == "U"),
+            "the answer's audit entry at the hub");
     }
 
     [Fact]

@@ -220,6 +220,35 @@ public sealed class AuthorizationMatrixTests(AuthorizationMatrixTests.Network ne
                 request.AmendmentReason = "matrix";
                 return (await Expert(t).SubmitReportAsync(request)).Report.ConsultationId == c;
             });
+            Calls["/rarecancer.network.v1.ExpertConsultationService/RequestInformation"] = new(async t =>
+            {
+                // C is reported by the time some cells run: past authorization, "not assigned any more" is an answer about C too.
+                try
+                {
+                    return (await Expert(t).RequestInformationAsync(new() { ConsultationId = c, RequestId = Guid.CreateVersion7().ToString(), Question = "追加染色" })).Request.Question.Length > 0;
+                }
+                catch (RpcException e) when (e.StatusCode == StatusCode.FailedPrecondition)
+                {
+                    return true;
+                }
+            });
+            Calls["/rarecancer.network.v1.SpokeSyncService/DeliverInformationAnswer"] = new(async t =>
+            {
+                // No request is open on C: its own node is told which request it does not know; another node is refused first.
+                try
+                {
+                    await Sync(t).DeliverInformationAnswerAsync(new()
+                    {
+                        ConsultationId = c, RequestId = Guid.CreateVersion7().ToString(), Answer = "回答", AnsweredBy = "matrix",
+                        AnsweredAt = Google.Protobuf.WellKnownTypes.Timestamp.FromDateTimeOffset(DateTimeOffset.UtcNow),
+                    });
+                    return true;
+                }
+                catch (RpcException e) when (e.StatusCode == StatusCode.NotFound && e.Status.Detail.Contains("Information request", StringComparison.Ordinal))
+                {
+                    return true;
+                }
+            });
             Calls["/rarecancer.network.v1.SpokeSyncService/DeliverConsultation"] = new(async t =>
             {
                 var delivery = Samples.Delivery("CORE-004", 'd');
@@ -453,6 +482,18 @@ public sealed class AuthorizationMatrixTests(AuthorizationMatrixTests.Network ne
                 var fresh = Samples.Submission();
                 await LocalA(Token(CallerRoles.LocalClient, true)).SubmitConsultationAsync(fresh);
                 return (await LocalA(t).WithdrawConsultationAsync(new() { ConsultationId = fresh.ConsultationId, Reason = "取り下げ" })).Consultation.Status == ConsultationStatus.Withdrawn;
+            });
+            Calls["/rarecancer.network.v1.LocalConsultationService/AnswerInformationRequest"] = new(async t =>
+            {
+                try
+                {
+                    await LocalA(t).AnswerInformationRequestAsync(new() { ConsultationId = c, RequestId = Guid.CreateVersion7().ToString(), Answer = "回答" });
+                    return true;
+                }
+                catch (RpcException e) when (e.StatusCode == StatusCode.NotFound && e.Status.Detail.Contains("Information request", StringComparison.Ordinal))
+                {
+                    return true;
+                }
             });
             Calls["/rarecancer.network.v1.LocalConsultationService/AcknowledgeReport"] = new(async t =>
             {

@@ -148,6 +148,66 @@ public abstract class ConsultationLoopScenarios(TestNetwork network)
     }
 
     [Fact]
+    public async Task InformationRequest_ReachesTheSpoke_TheAnswerReturnsItToTheExpert_InOrderAtBothEnds()
+    {
+        var submission = Samples.Submission();
+        await network.SubmitAndAwaitAssignmentAsync(submission);
+        var id = submission.ConsultationId;
+        var expert = network.Expert(await network.AssignedExpertTokenAsync(id));
+        await RpcAssert.InvalidFieldsAsync(() => expert.RequestInformationAsync(new() { ConsultationId = id, RequestId = "x" }, cancellationToken: Ct).ResponseAsync,
+            "request_id", "question");
+        var other = network.Expert(network.ExpertToken1 == await network.AssignedExpertTokenAsync(id) ? network.ExpertToken2 : network.ExpertToken1);
+        await RpcAssert.FailsAsync(StatusCode.PermissionDenied, () => other.RequestInformationAsync(new()
+        {
+            ConsultationId = id, RequestId = Guid.CreateVersion7().ToString(), Question = "?",
+        }, cancellationToken: Ct).ResponseAsync);
+
+        var first = new RequestInformationRequest { ConsultationId = id, RequestId = Guid.CreateVersion7().ToString(), Question = "CD34 と STAT6 の免疫染色を追加してください" };
+        var asked = (await expert.RequestInformationAsync(first, cancellationToken: Ct)).Request;
+        Assert.True((await expert.RequestInformationAsync(first, cancellationToken: Ct)).Duplicate);
+        var oneAtATime = await RpcAssert.FailsAsync(StatusCode.FailedPrecondition, () => expert.RequestInformationAsync(new()
+        {
+            ConsultationId = id, RequestId = Guid.CreateVersion7().ToString(), Question = "別件",
+        }, cancellationToken: Ct).ResponseAsync);
+        Assert.Contains("one is open at a time", oneAtATime.Status.Detail, StringComparison.Ordinal);
+
+        var atSpoke = await AtSpokeAsync(id, c => c.Status == ConsultationStatus.InformationRequested && c.InformationRequests.Count == 1, "the request at the spoke");
+        Assert.Equal(asked, atSpoke.InformationRequests[0]);
+        await RpcAssert.InvalidFieldsAsync(() => network.LocalA().AnswerInformationRequestAsync(new()
+        {
+            ConsultationId = id, RequestId = asked.RequestId, Attachments = { new AttachmentDescriptor { FileName = "x" } },
+        }, cancellationToken: Ct).ResponseAsync,
+            "answer", "attachments[0].media_type", "attachments[0].size_bytes", "attachments[0].sha256_hex");
+        var slide = new AttachmentDescriptor { FileName = "CD34_STAT6.svs", MediaType = "image/tiff", SizeBytes = 1_234_567, Sha256Hex = new string('c', 64) };
+        var answered = (await network.LocalA().AnswerInformationRequestAsync(new()
+        {
+            ConsultationId = id, RequestId = asked.RequestId, Answer = "CD34 陽性、STAT6 陰性でした。標本を送付します。", Attachments = { slide },
+        }, cancellationToken: Ct)).Consultation;
+        Assert.Equal(ConsultationStatus.Assigned, answered.Status);
+        await RpcAssert.FailsAsync(StatusCode.FailedPrecondition, () => network.LocalA().AnswerInformationRequestAsync(new()
+        {
+            ConsultationId = id, RequestId = asked.RequestId, Answer = "再送",
+        }, cancellationToken: Ct).ResponseAsync);
+
+        var atHub = await Eventually.UntilAsync(async () => (await expert.GetAssignedConsultationAsync(new() { ConsultationId = id }, cancellationToken: Ct)).Consultation,
+            c => c.Status == ConsultationStatus.Assigned && c.InformationRequests.Count == 1 && c.InformationRequests[0].AnsweredAt is not null, "the answer at the hub");
+        Assert.Equal(("CD34 陽性、STAT6 陰性でした。標本を送付します。", slide), (atHub.InformationRequests[0].Answer, atHub.InformationRequests[0].AnswerAttachments[0]));
+
+        // A second request after the answer; then the report. Both ends list the requests in order.
+        var second = (await expert.RequestInformationAsync(new() { ConsultationId = id, RequestId = Guid.CreateVersion7().ToString(), Question = "臨床経過（再発の有無）を教えてください" },
+            cancellationToken: Ct)).Request;
+        await AtSpokeAsync(id, c => c.InformationRequests.Count == 2, "the second request at the spoke");
+        await network.LocalA().AnswerInformationRequestAsync(new() { ConsultationId = id, RequestId = second.RequestId, Answer = "再発なし" }, cancellationToken: Ct);
+        await Eventually.UntilAsync(async () => (await expert.GetAssignedConsultationAsync(new() { ConsultationId = id }, cancellationToken: Ct)).Consultation.Status,
+            status => status == ConsultationStatus.Assigned, "the second answer at the hub");
+        await expert.SubmitReportAsync(Samples.Report(id), cancellationToken: Ct);
+        var done = await AtSpokeAsync(id, c => c.Status == ConsultationStatus.Reported && c.DeliveryError.Length == 0, "the report at the spoke");
+        var hubSide = (await expert.GetAssignedConsultationAsync(new() { ConsultationId = id }, cancellationToken: Ct)).Consultation;
+        Assert.Equal([asked.RequestId, second.RequestId], done.InformationRequests.Select(r => r.RequestId));
+        Assert.Equal(hubSide.InformationRequests.Select(r => (r.RequestId, r.Answer)), done.InformationRequests.Select(r => (r.RequestId, r.Answer)));
+    }
+
+    [Fact]
     public async Task JapaneseFreeText_RoundTripsByteForByte_SpokeToHubToSpoke()
     {
         var submission = Samples.Submission();

@@ -65,9 +65,22 @@ internal static class ExpertCommands
             AnsiConsole.MarkupLine($"[green]Report v{response.Report.Version} signed[/] by {Markup.Escape(response.Report.SignedByName)} at {JapanTime.Format(response.Report.SignedAt.ToDateTimeOffset())}; sha256 {response.Report.ContentSha256}");
         }));
 
+        var askId = new Argument<string>("consultation-id");
+        var question = new Option<string>("--question") { Description = "What is needed, e.g. \"CD34 と STAT6 の免疫染色を追加してください\"", Required = true };
+        var ask = new Command("ask", "Ask the requesting facility for more information; the consultation waits for its answer.") { askId, question };
+        ask.SetAction((result, cancellationToken) => withClientAsync(result, async client =>
+        {
+            var response = await client.RequestInformationAsync(new()
+            {
+                ConsultationId = result.GetValue(askId)!, RequestId = Guid.CreateVersion7().ToString(), Question = result.GetValue(question)!,
+            }, cancellationToken: cancellationToken);
+            AnsiConsole.MarkupLine($"[green]Asked[/] (request {response.Request.RequestId}); the facility's spoke receives it through its feed.");
+        }));
+
         expert.Subcommands.Add(list);
         expert.Subcommands.Add(show);
         expert.Subcommands.Add(report);
+        expert.Subcommands.Add(ask);
         return expert;
     }
 

@@ -130,6 +130,7 @@ public sealed partial class ConsultationStore(HubDatabase database, EventFeed fe
         foreach (var consultation in page)
         {
             consultation.Reports.AddRange(await ConsultationReportRows.ReadAsync(connection, null, consultation.ConsultationId, cancellationToken));
+            consultation.InformationRequests.AddRange(await InformationRequestsAsync(connection, null, consultation.ConsultationId, cancellationToken));
         }
         return (page, next);
     }
@@ -153,6 +154,7 @@ public sealed partial class ConsultationStore(HubDatabase database, EventFeed fe
             consultation = ReadAssigned(reader);
         }
         consultation.Reports.AddRange(await ConsultationReportRows.ReadAsync(connection, null, consultationId, cancellationToken));
+        consultation.InformationRequests.AddRange(await InformationRequestsAsync(connection, null, consultationId, cancellationToken));
         return consultation;
     }
 

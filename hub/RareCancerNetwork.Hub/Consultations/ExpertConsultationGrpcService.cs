@@ -57,6 +57,18 @@ public sealed partial class ExpertConsultationGrpcService(ConsultationStore stor
         return new SubmitReportResponse { Report = report };
     }
 
+    public override async Task<RequestInformationResponse> RequestInformation(RequestInformationRequest request, ServerCallContext context)
+    {
+        var v = new FieldValidator();
+        v.Uuid("consultation_id", request.ConsultationId);
+        v.Uuid("request_id", request.RequestId);
+        v.Text("question", request.Question, ContractLimits.InformationQuestion);
+        v.ThrowIfInvalid();
+        var expert = Expert(context);
+        var (asked, duplicate) = await store.RequestInformationAsync(expert.ExpertId!, expert.DisplayName, request, context.CancellationToken);
+        return new RequestInformationResponse { Request = asked, Duplicate = duplicate };
+    }
+
     private static NetworkCaller Expert(ServerCallContext context) => NetworkCaller.From(context.GetHttpContext().User);
 
     [LoggerMessage(EventId = 1301, Level = LogLevel.Information, Message = "Report version {Version} issued for consultation {ConsultationId} by expert {ExpertId}")]

@@ -85,6 +85,23 @@ public sealed partial class SpokeSyncGrpcService(ConsultationStore store, EventF
         return new DeliverReportAcknowledgementResponse { Status = status, Duplicate = duplicate };
     }
 
+    public override async Task<DeliverInformationAnswerResponse> DeliverInformationAnswer(DeliverInformationAnswerRequest request, ServerCallContext context)
+    {
+        var v = new FieldValidator();
+        v.Uuid("consultation_id", request.ConsultationId);
+        v.Uuid("request_id", request.RequestId);
+        v.Text("answer", request.Answer, ContractLimits.InformationAnswer);
+        ConsultationValidation.ValidateAttachments(v, "attachments", request.Attachments);
+        v.Text("answered_by", request.AnsweredBy, ContractLimits.PersonName);
+        if (request.AnsweredAt is null)
+        {
+            v.Add("answered_at", "is required");
+        }
+        v.ThrowIfInvalid();
+        var (answered, status, duplicate) = await store.AnswerInformationAsync(Node(context).NodeId, request, context.CancellationToken);
+        return new DeliverInformationAnswerResponse { Request = answered, Status = status, Duplicate = duplicate };
+    }
+
     public override async Task<FetchConsultationResponse> FetchConsultation(FetchConsultationRequest request, ServerCallContext context)
     {
         var v = new FieldValidator();

@@ -144,11 +144,11 @@ public sealed class AuditInterceptor(AuditLog log, NodeDescription node) : Inter
     {
         _ when rpcName.Contains("Withdraw", StringComparison.Ordinal) => "D",
         _ when rpcName.Contains("Transition", StringComparison.Ordinal) || rpcName.StartsWith("ActOn", StringComparison.Ordinal)
-            || rpcName.Contains("Acknowledg", StringComparison.Ordinal) => "U",
+            || rpcName.Contains("Acknowledg", StringComparison.Ordinal) || rpcName.Contains("InformationAnswer", StringComparison.Ordinal) => "U",
         _ when rpcName.StartsWith("Submit", StringComparison.Ordinal) || rpcName.StartsWith("Deliver", StringComparison.Ordinal)
             || rpcName.StartsWith("Forward", StringComparison.Ordinal) || rpcName.StartsWith("Create", StringComparison.Ordinal)
             || rpcName.StartsWith("Import", StringComparison.Ordinal) || rpcName.StartsWith("Raise", StringComparison.Ordinal)
-            || rpcName.StartsWith("Refer", StringComparison.Ordinal) => "C",
+            || rpcName.StartsWith("Refer", StringComparison.Ordinal) || rpcName.StartsWith("Request", StringComparison.Ordinal) => "C",
         _ when rpcName.StartsWith("Update", StringComparison.Ordinal) || rpcName.StartsWith("Resolve", StringComparison.Ordinal)
             || rpcName.StartsWith("Cancel", StringComparison.Ordinal) || rpcName.StartsWith("Answer", StringComparison.Ordinal)
             || rpcName.StartsWith("Confirm", StringComparison.Ordinal) => "U",

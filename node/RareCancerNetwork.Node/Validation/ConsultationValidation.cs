@@ -37,15 +37,21 @@ public static class ConsultationValidation
         v.Enum($"{path}.organ_system", details.OrganSystem);
         v.Enum($"{path}.urgency", details.Urgency);
         v.Text($"{path}.requesting_pathologist_name", details.RequestingPathologistName, ContractLimits.PersonName);
-        if (details.Attachments.Count > ContractLimits.Attachments)
+        ValidateAttachments(v, $"{path}.attachments", details.Attachments);
+    }
+
+    /// <summary>Descriptions of attached files (a consultation's, an information answer's).</summary>
+    public static void ValidateAttachments(FieldValidator v, string path, IReadOnlyList<AttachmentDescriptor> attachments)
+    {
+        if (attachments.Count > ContractLimits.Attachments)
         {
-            v.Add($"{path}.attachments", $"has {details.Attachments.Count} entries; the limit is {ContractLimits.Attachments}");
+            v.Add(path, $"has {attachments.Count} entries; the limit is {ContractLimits.Attachments}");
             return;
         }
-        for (var i = 0; i < details.Attachments.Count; i++)
+        for (var i = 0; i < attachments.Count; i++)
         {
-            var attachment = details.Attachments[i];
-            var at = $"{path}.attachments[{i}]";
+            var attachment = attachments[i];
+            var at = $"{path}[{i}]";
             v.Text($"{at}.file_name", attachment.FileName, ContractLimits.AttachmentFileName);
             v.Pattern($"{at}.media_type", attachment.MediaType, FieldValidator.MediaType(), "must be a media type such as image/tiff", 129);
             v.Range($"{at}.size_bytes", attachment.SizeBytes, 1, ContractLimits.AttachmentBytes);

@@ -170,6 +170,29 @@ internal static class ConsultationCommands
         return command;
     }
 
+    public static Command Answer(Func<ParseResult, LocalApiConnection> connect)
+    {
+        var id = new Argument<string>("consultation-id");
+        var requestId = new Option<string?>("--request") { Description = "The request to answer (default: the open one)" };
+        var answer = new Option<string>("--answer") { Description = "The answer for the expert", Required = true };
+        var command = new Command("answer", "Answer the expert's request for more information; the consultation returns to the expert.") { id, requestId, answer };
+        command.SetAction((result, cancellationToken) => SpokeCommandLine.ClientAsync(async () =>
+        {
+            await using var connection = connect(result);
+            var consultationId = result.GetValue(id)!;
+            var open = result.GetValue(requestId) ?? (await connection.Consultations.GetConsultationAsync(new() { ConsultationId = consultationId }, cancellationToken: cancellationToken))
+                .Consultation.InformationRequests.LastOrDefault(r => r.AnsweredAt is null)?.RequestId
+                ?? throw new InvalidDataException("The consultation has no open information request.");
+            var response = await connection.Consultations.AnswerInformationRequestAsync(new()
+            {
+                ConsultationId = consultationId, RequestId = open, Answer = result.GetValue(answer)!,
+            }, cancellationToken: cancellationToken);
+            AnsiConsole.MarkupLine("[green]Answered[/]; the hub hears of it through the outbox.");
+            ConsultationPrinter.Summary(response.Consultation);
+        }));
+        return command;
+    }
+
     public static Command Watch(Func<ParseResult, LocalApiConnection> connect)
     {
         var id = new Argument<string>("consultation-id");

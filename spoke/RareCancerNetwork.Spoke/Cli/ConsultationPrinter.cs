@@ -67,6 +67,13 @@ internal static class ConsultationPrinter
             Row("acknowledged", $"report v{c.AcknowledgedVersion}, first at {Time(c.AcknowledgedAt)}");
         }
         AnsiConsole.Write(grid);
+        foreach (var request in c.InformationRequests)
+        {
+            AnsiConsole.MarkupLine($"[bold]Information requested[/] {Time(request.AskedAt)} by {Markup.Escape(request.AskedByName)}: {Markup.Escape(request.Question)}");
+            AnsiConsole.MarkupLine(request.AnsweredAt is null
+                ? $"  [yellow]open[/] — answer with: spoke answer {c.ConsultationId} --request {request.RequestId} --answer \"…\""
+                : $"  answered {Time(request.AnsweredAt)} by {Markup.Escape(request.AnsweredBy)}: {Markup.Escape(request.Answer)}");
+        }
         foreach (var report in c.Reports)
         {
             var check = c.SignatureChecks.FirstOrDefault(s => s.Version == report.Version);

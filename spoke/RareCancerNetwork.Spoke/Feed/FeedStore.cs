@@ -78,6 +78,9 @@ public sealed class FeedStore(SpokeDatabase database, IOptions<SpokeOptions> opt
         }
         switch (@event.EventCase)
         {
+            case SubscribeEventsResponse.EventOneofCase.InformationRequested:
+                await LocalConsultationStore.ApplyInformationRequestAsync(connection, transaction, @event.ConsultationId, @event.InformationRequested, cancellationToken);
+                return FeedApplyResult.Applied;
             case SubscribeEventsResponse.EventOneofCase.StatusChanged:
                 // An event from the hub proves delivery even if the delivery answer was lost.
                 await using (var update = connection.Command(

@@ -79,6 +79,19 @@ public sealed partial class LocalConsultationGrpcService(
         return new AcknowledgeReportResponse { Consultation = consultation };
     }
 
+    public override async Task<AnswerInformationRequestResponse> AnswerInformationRequest(AnswerInformationRequestRequest request, ServerCallContext context)
+    {
+        var v = new FieldValidator();
+        v.Uuid("consultation_id", request.ConsultationId);
+        v.Uuid("request_id", request.RequestId);
+        v.Text("answer", request.Answer, ContractLimits.InformationAnswer);
+        ConsultationValidation.ValidateAttachments(v, "attachments", request.Attachments);
+        v.ThrowIfInvalid();
+        var consultation = await store.AnswerAsync(NetworkCaller.From(context.GetHttpContext().User).Subject, request, context.CancellationToken);
+        LogClosed(logger, request.ConsultationId, consultation.Status);
+        return new AnswerInformationRequestResponse { Consultation = consultation };
+    }
+
     [LoggerMessage(EventId = 2002, Level = LogLevel.Information, Message = "Consultation {ConsultationId} is now {Status} here; the change is queued for the hub")]
     private static partial void LogClosed(ILogger logger, string consultationId, ConsultationStatus status);
 

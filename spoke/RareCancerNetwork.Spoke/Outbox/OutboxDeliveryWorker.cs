@@ -215,6 +215,10 @@ public sealed partial class OutboxDeliveryWorker(
                     await hub.Sync.DeliverConsultationWithdrawalAsync(DeliverConsultationWithdrawalRequest.Parser.ParseFrom(entries[0].Payload),
                         deadline: DateTime.UtcNow.Add(CallTimeout), cancellationToken: cancellationToken);
                     break;
+                case LocalConsultationStore.AnswerKind:
+                    await hub.Sync.DeliverInformationAnswerAsync(DeliverInformationAnswerRequest.Parser.ParseFrom(entries[0].Payload),
+                        deadline: DateTime.UtcNow.Add(CallTimeout), cancellationToken: cancellationToken);
+                    break;
                 case LocalConsultationStore.AcknowledgeKind:
                     await hub.Sync.DeliverReportAcknowledgementAsync(DeliverReportAcknowledgementRequest.Parser.ParseFrom(entries[0].Payload),
                         deadline: DateTime.UtcNow.Add(CallTimeout), cancellationToken: cancellationToken);

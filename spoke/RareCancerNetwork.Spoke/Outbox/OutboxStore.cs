@@ -257,9 +257,10 @@ public sealed class OutboxStore(SpokeDatabase database, TimeProvider clock)
     private static async Task SetRecordStateAsync(SqliteConnection connection, SqliteTransaction transaction, OutboxEntry entry, DeliveryState state,
         string? reason, ConsultationStatus? status, string now, CancellationToken cancellationToken)
     {
-        if (entry.Kind is LocalConsultationStore.WithdrawKind or LocalConsultationStore.AcknowledgeKind && state == DeliveryState.Rejected)
+        if (entry.Kind is LocalConsultationStore.WithdrawKind or LocalConsultationStore.AcknowledgeKind or LocalConsultationStore.AnswerKind
+            && state == DeliveryState.Rejected)
         {
-            // A closing the hub refused (a report came first, a newer version arrived): the consultation itself stays delivered;
+            // A closing or an answer the hub refused (a report came first, a newer version arrived): the consultation itself stays delivered;
             // the reason is shown with it, and its status comes from the hub's feed.
             await using var refused = connection.Command("UPDATE consultations SET delivery_error = $reason, updated_at = $now WHERE consultation_id = $id", transaction)
                 .With("$reason", reason).With("$now", now).With("$id", entry.AggregateId);

@@ -107,6 +107,7 @@ public sealed partial class LocalConsultationStore
             consultation = await reader.ReadAsync(cancellationToken) ? Read(reader) : throw new ResourceNotFoundException("Consultation", consultationId);
         }
         consultation.Reports.AddRange(await ConsultationReportRows.ReadAsync(connection, transaction, consultationId, cancellationToken));
+        consultation.InformationRequests.AddRange(await InformationRequestsAsync(connection, transaction, consultationId, cancellationToken));
         return consultation;
     }
 

@@ -88,6 +88,7 @@ public sealed partial class LocalConsultationStore(SpokeDatabase database, Patie
         }
         var consultation = Read(reader);
         consultation.Reports.AddRange(await ConsultationReportRows.ReadAsync(connection, null, consultationId, cancellationToken));
+        consultation.InformationRequests.AddRange(await InformationRequestsAsync(connection, null, consultationId, cancellationToken));
         return consultation;
     }
 
@@ -117,6 +118,7 @@ public sealed partial class LocalConsultationStore(SpokeDatabase database, Patie
         foreach (var consultation in page)
         {
             consultation.Reports.AddRange(await ConsultationReportRows.ReadAsync(connection, null, consultation.ConsultationId, cancellationToken));
+            consultation.InformationRequests.AddRange(await InformationRequestsAsync(connection, null, consultation.ConsultationId, cancellationToken));
         }
         return (page, next);
     }
