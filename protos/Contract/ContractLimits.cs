@@ -45,6 +45,7 @@ public static class ContractLimits
     public const int ReferralReason = 2_000;
     public const int WithdrawalReason = 2_000;
     public const int InformationQuestion = 2_000;
+    public const int DeclineComment = 2_000;
     public const int InformationAnswer = 8_000;
     public const int ReferralNote = 4_000;
     public const int ReferralPageSize = 200;
@@ -110,6 +111,7 @@ public static class ContractLimits
         new("ForwardAuditEntriesRequest.entries", 1, AuditEntriesPerForward, "entries"),
         new("DeliverConsultationWithdrawalRequest.reason", 1, WithdrawalReason, "characters"),
         new("InformationRequest.question", 1, InformationQuestion, "characters"),
+        new("DeclineConsultationRequest.comment", 0, DeclineComment, "characters"),
         new("InformationRequest.answer", 0, InformationAnswer, "characters"),
         new("InformationRequest.answer_attachments", 0, Attachments, "entries"),
         new("RequestInformationRequest.question", 1, InformationQuestion, "characters"),

@@ -75,8 +75,16 @@ public sealed class AuditTests(TestNetwork network)
         var askingExpert = network.Expert(await network.AssignedExpertTokenAsync(asked.ConsultationId));
         var askingExpertId = await network.AssignedExpertTokenAsync(asked.ConsultationId) == network.ExpertToken1 ? "expert-expert-one" : "expert-expert-two";
         var question = new RequestInformationRequest { ConsultationId = asked.ConsultationId, RequestId = Guid.CreateVersion7().ToString(), Question = "追加の免疫染色" };
+        // A consultation its expert declines.
+        var declined = Samples.Submission();
+        await network.SubmitAndAwaitAssignmentAsync(declined);
+        var decliningToken = await network.AssignedExpertTokenAsync(declined.ConsultationId);
+        var decliningId = decliningToken == network.ExpertToken1 ? "expert-expert-one" : "expert-expert-two";
         var calls = new (string Method, AuditLog Log, string User, string Action, string ObjectId, Func<Task> Call)[]
         {
+            ("/rarecancer.network.v1.ExpertConsultationService/DeclineConsultation", hubLog, decliningId, "U", declined.ConsultationId,
+                async () => await network.Expert(decliningToken).DeclineConsultationAsync(new() { ConsultationId = declined.ConsultationId, Reason = DeclineReason.OverCapacity },
+                    cancellationToken: Ct)),
             ("/rarecancer.network.v1.ExpertConsultationService/RequestInformation", hubLog, askingExpertId, "C", asked.ConsultationId, async () =>
             {
                 await askingExpert.RequestInformationAsync(question, cancellationToken: Ct);

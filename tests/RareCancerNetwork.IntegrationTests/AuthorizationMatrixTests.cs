@@ -232,6 +232,16 @@ public sealed class AuthorizationMatrixTests(AuthorizationMatrixTests.Network ne
                     return true;
                 }
             });
+            Calls["/rarecancer.network.v1.ExpertConsultationService/DeclineConsultation"] = new(async t =>
+            {
+                // A fresh soft-tissue case, which goes to expert 1 (the only one): declined by expert 1, refused to expert 2.
+                var fresh = Samples.Submission();
+                await LocalA(Token(CallerRoles.LocalClient, true)).SubmitConsultationAsync(fresh);
+                await Eventually.UntilAsync(async () => (await LocalA(Token(CallerRoles.LocalClient, true)).GetConsultationAsync(new() { ConsultationId = fresh.ConsultationId })).Consultation,
+                    x => x.Status == ConsultationStatus.Assigned, "the fresh case assigned");
+                await Expert(t).DeclineConsultationAsync(new() { ConsultationId = fresh.ConsultationId, Reason = DeclineReason.ConflictOfInterest });
+                return true;
+            });
             Calls["/rarecancer.network.v1.SpokeSyncService/DeliverInformationAnswer"] = new(async t =>
             {
                 // No request is open on C: its own node is told which request it does not know; another node is refused first.

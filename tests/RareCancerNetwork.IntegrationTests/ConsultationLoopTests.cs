@@ -208,6 +208,78 @@ public abstract class ConsultationLoopScenarios(TestNetwork network)
     }
 
     [Fact]
+    public async Task Decline_GoesToTheNextExpert_ThenWaits_AndAnAdministratorReassigns_EveryStepInTheTimelineAtBothEnds()
+    {
+        var submission = Samples.Submission();
+        await network.SubmitAndAwaitAssignmentAsync(submission);
+        var id = submission.ConsultationId;
+        var firstToken = await network.AssignedExpertTokenAsync(id);
+        var secondToken = firstToken == network.ExpertToken1 ? network.ExpertToken2 : network.ExpertToken1;
+        var (firstId, secondId) = firstToken == network.ExpertToken1 ? ("expert-one", "expert-two") : ("expert-two", "expert-one");
+        await RpcAssert.InvalidFieldsAsync(() => network.Expert(firstToken).DeclineConsultationAsync(new() { ConsultationId = id, Reason = DeclineReason.Other },
+            cancellationToken: Ct).ResponseAsync, "comment");
+        await RpcAssert.FailsAsync(StatusCode.PermissionDenied, () => network.Expert(secondToken).DeclineConsultationAsync(new()
+        {
+            ConsultationId = id, Reason = DeclineReason.OutOfSpecialty,
+        }, cancellationToken: Ct).ResponseAsync);
+
+        var next = await network.Expert(firstToken).DeclineConsultationAsync(new() { ConsultationId = id, Reason = DeclineReason.OutOfSpecialty, Comment = "骨軟部は専門外" },
+            cancellationToken: Ct);
+        Assert.Equal(secondId, next.NextExpertId);
+        await RpcAssert.FailsAsync(StatusCode.PermissionDenied, () => network.Expert(firstToken).GetAssignedConsultationAsync(new() { ConsultationId = id }, cancellationToken: Ct).ResponseAsync);
+        var nobody = await network.Expert(secondToken).DeclineConsultationAsync(new() { ConsultationId = id, Reason = DeclineReason.ConflictOfInterest }, cancellationToken: Ct);
+        Assert.Equal("", nobody.NextExpertId);
+
+        var waiting = await AtSpokeAsync(id, c => c.Timeline.Any(s => s.Kind == ConsultationStepKind.WaitingForExpert), "the wait at the spoke");
+        Assert.Equal(ConsultationStatus.Received, waiting.Status);
+        var wait = waiting.Timeline.Last(s => s.Kind == ConsultationStepKind.WaitingForExpert);
+        Assert.True(wait.QueuePosition >= 1);
+        Assert.Contains("have declined it", wait.Detail, StringComparison.Ordinal);
+        var store = network.Hub.Services.GetRequiredService<RareCancerNetwork.Hub.Consultations.ConsultationStore>();
+        Assert.Contains(await store.WaitingAsync(Ct), w => w.ConsultationId == id && w.Declines == 2);
+
+        // The administrator gives it back to the first expert by hand.
+        await store.ReassignAsync(id, firstId, "administrator", Ct);
+        var reassigned = await AtSpokeAsync(id, c => c.Status == ConsultationStatus.Assigned && c.Timeline.Any(s => s.Kind == ConsultationStepKind.Reassigned), "the reassignment");
+        Assert.Equal(
+        [
+            ConsultationStepKind.Received, ConsultationStepKind.Assigned, ConsultationStepKind.Declined, ConsultationStepKind.Assigned,
+            ConsultationStepKind.Declined, ConsultationStepKind.WaitingForExpert, ConsultationStepKind.Reassigned,
+        ], reassigned.Timeline.Select(s => s.Kind));
+        Assert.Equal([firstId, firstId, secondId, secondId],
+            reassigned.Timeline.Where(s => s.Kind is ConsultationStepKind.Assigned or ConsultationStepKind.Declined).Select(s => s.ExpertId));
+        Assert.Equal(("administrator", firstId), (reassigned.Timeline[^1].Actor, reassigned.Timeline[^1].ExpertId));
+        var atHub = (await network.Expert(firstToken).GetAssignedConsultationAsync(new() { ConsultationId = id }, cancellationToken: Ct)).Consultation;
+        Assert.Equal(reassigned.Timeline, atHub.Timeline);
+
+        await network.Expert(firstToken).SubmitReportAsync(Samples.Report(id), cancellationToken: Ct);
+        await RpcAssert.FailsAsync(StatusCode.FailedPrecondition, () => network.Expert(firstToken).DeclineConsultationAsync(new()
+        {
+            ConsultationId = id, Reason = DeclineReason.OverCapacity,
+        }, cancellationToken: Ct).ResponseAsync);
+    }
+
+    [Fact]
+    public async Task NobodyToAssign_TheSpokeSeesItWaitWithItsPlace_AdministratorsSeeIt_AndANewExpertTakesIt()
+    {
+        var submission = Samples.Submission(organ: OrganSystem.Eye);
+        await network.LocalA().SubmitConsultationAsync(submission, cancellationToken: Ct);
+        var id = submission.ConsultationId;
+        var waiting = await AtSpokeAsync(id, c => c.Timeline.Any(s => s.Kind == ConsultationStepKind.WaitingForExpert), "the wait at the spoke");
+        var wait = waiting.Timeline.Single(s => s.Kind == ConsultationStepKind.WaitingForExpert);
+        Assert.Contains("no active expert of eye", wait.Detail, StringComparison.Ordinal);
+        Assert.True(wait.QueuePosition >= 1);
+        var store = network.Hub.Services.GetRequiredService<RareCancerNetwork.Hub.Consultations.ConsultationStore>();
+        var listed = Assert.Single(await store.WaitingAsync(Ct), w => w.ConsultationId == id);
+        Assert.Equal(OrganSystem.Eye, listed.OrganSystem);
+
+        await network.Hub.RegisterExpertAsync($"eye-{Guid.CreateVersion7().ToString("N")[^6..]}", "眼科 専門医", 5, OrganSystem.Eye);
+        var taken = await AtSpokeAsync(id, c => c.Status == ConsultationStatus.Assigned, "the new expert takes it");
+        Assert.Equal([ConsultationStepKind.Received, ConsultationStepKind.WaitingForExpert, ConsultationStepKind.Assigned], taken.Timeline.Select(s => s.Kind));
+        Assert.DoesNotContain(await store.WaitingAsync(Ct), w => w.ConsultationId == id);
+    }
+
+    [Fact]
     public async Task JapaneseFreeText_RoundTripsByteForByte_SpokeToHubToSpoke()
     {
         var submission = Samples.Submission();

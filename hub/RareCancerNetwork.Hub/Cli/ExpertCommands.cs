@@ -81,6 +81,21 @@ internal static class ExpertCommands
         expert.Subcommands.Add(show);
         expert.Subcommands.Add(report);
         expert.Subcommands.Add(ask);
+
+        var declineId = new Argument<string>("consultation-id");
+        var reason = new Option<string>("--reason") { Description = "out_of_specialty, conflict_of_interest, over_capacity or other", Required = true };
+        var comment = new Option<string?>("--comment") { Description = "Required with 'other'" };
+        var decline = new Command("decline", "Decline an assigned consultation; it goes to the next expert of its organ system, or waits for one.") { declineId, reason, comment };
+        decline.SetAction((result, cancellationToken) => withClientAsync(result, async client =>
+        {
+            var parsed = Node.CommandLine.ProtoEnumNames.Parse<DeclineReason>(result.GetValue(reason))
+                ?? throw new InvalidDataException($"--reason must be one of: {string.Join(", ", Node.CommandLine.ProtoEnumNames.All<DeclineReason>())}");
+            var response = await client.DeclineConsultationAsync(new() { ConsultationId = result.GetValue(declineId)!, Reason = parsed, Comment = result.GetValue(comment) ?? "" },
+                cancellationToken: cancellationToken);
+            AnsiConsole.MarkupLine(response.NextExpertId.Length > 0 ? $"[green]Declined[/]; it went to {Markup.Escape(response.NextExpertId)}."
+                : "[green]Declined[/]; no other expert can take it now, so it waits (administrators see it in 'consultations waiting').");
+        }));
+        expert.Subcommands.Add(decline);
         return expert;
     }
 

@@ -36,6 +36,8 @@ public sealed partial class ConsultationStore
                 await update.ExecuteNonQueryAsync(cancellationToken);
             }
             await EventFeed.AppendStatusAsync(connection, transaction, nodeId, request.ConsultationId, now, ConsultationStatus.Withdrawn, cancellationToken);
+            await ConsultationTimeline.AppendAsync(connection, transaction, nodeId, request.ConsultationId,
+                ConsultationTimeline.Step(ConsultationStepKind.Withdrawn, ConsultationStatus.Withdrawn, request.WithdrawnBy, expertId ?? "", request.Reason), now, cancellationToken);
             var notify = new List<string> { nodeId };
             if (expertId is not null)
             {
@@ -91,6 +93,8 @@ public sealed partial class ConsultationStore
                 await update.ExecuteNonQueryAsync(cancellationToken);
             }
             await EventFeed.AppendStatusAsync(connection, transaction, nodeId, request.ConsultationId, now, ConsultationStatus.Acknowledged, cancellationToken);
+            await ConsultationTimeline.AppendAsync(connection, transaction, nodeId, request.ConsultationId, ConsultationTimeline.Step(ConsultationStepKind.Acknowledged,
+                ConsultationStatus.Acknowledged, request.AcknowledgedBy, detail: $"report version {request.ReportVersion}"), now, cancellationToken);
             return (ConsultationStatus.Acknowledged, false);
         }, cancellationToken);
         if (!duplicate)

@@ -69,6 +69,8 @@ public sealed partial class ConsultationStore
             await SetStatusAsync(connection, transaction, request.ConsultationId, ConsultationStatus.InformationRequested, now, cancellationToken);
             await EventFeed.AppendAsync(connection, transaction, nodeId, request.ConsultationId, now, new SubscribeEventsResponse { InformationRequested = asked }, cancellationToken);
             await EventFeed.AppendStatusAsync(connection, transaction, nodeId, request.ConsultationId, now, ConsultationStatus.InformationRequested, cancellationToken);
+            await ConsultationTimeline.AppendAsync(connection, transaction, nodeId, request.ConsultationId, ConsultationTimeline.Step(ConsultationStepKind.InformationRequested,
+                ConsultationStatus.InformationRequested, expertId, expertId, request.Question), now, cancellationToken);
             return (asked, false, nodeId);
         }, cancellationToken);
         if (!duplicate)
@@ -100,6 +102,9 @@ public sealed partial class ConsultationStore
             {
                 await update.ExecuteNonQueryAsync(cancellationToken);
             }
+            var providedStatus = status == ConsultationStatus.InformationRequested ? ConsultationStatus.Assigned : status;
+            await ConsultationTimeline.AppendAsync(connection, transaction, nodeId, answer.ConsultationId, ConsultationTimeline.Step(ConsultationStepKind.InformationProvided,
+                providedStatus, answer.AnsweredBy, detail: answer.Attachments.Count > 0 ? $"answer with {answer.Attachments.Count} file(s)" : "answer"), now, cancellationToken);
             if (status == ConsultationStatus.InformationRequested)
             {
                 // Back to the expert. (A withdrawn or already reported consultation keeps its status; the answer is kept with it.)

@@ -64,6 +64,8 @@ public sealed partial class ConsultationStore(HubDatabase database, EventFeed fe
                 await insert.ExecuteNonQueryAsync(cancellationToken);
             }
             await EventFeed.AppendStatusAsync(connection, transaction, nodeId, request.ConsultationId, now, ConsultationStatus.Received, cancellationToken);
+            await ConsultationTimeline.AppendAsync(connection, transaction, nodeId, request.ConsultationId,
+                ConsultationTimeline.Step(ConsultationStepKind.Received, ConsultationStatus.Received, request.SubmittedBy), now, cancellationToken);
             var status = await ExpertAssignment.TryAssignAsync(connection, transaction, request.ConsultationId, nodeId, request.Details.OrganSystem, now, cancellationToken)
                 ? ConsultationStatus.Assigned
                 : ConsultationStatus.Received;
@@ -131,6 +133,7 @@ public sealed partial class ConsultationStore(HubDatabase database, EventFeed fe
         {
             consultation.Reports.AddRange(await ConsultationReportRows.ReadAsync(connection, null, consultation.ConsultationId, cancellationToken));
             consultation.InformationRequests.AddRange(await InformationRequestsAsync(connection, null, consultation.ConsultationId, cancellationToken));
+            consultation.Timeline.AddRange(await ConsultationTimeline.ReadAsync(connection, null, consultation.ConsultationId, cancellationToken));
         }
         return (page, next);
     }
@@ -155,6 +158,7 @@ public sealed partial class ConsultationStore(HubDatabase database, EventFeed fe
         }
         consultation.Reports.AddRange(await ConsultationReportRows.ReadAsync(connection, null, consultationId, cancellationToken));
         consultation.InformationRequests.AddRange(await InformationRequestsAsync(connection, null, consultationId, cancellationToken));
+        consultation.Timeline.AddRange(await ConsultationTimeline.ReadAsync(connection, null, consultationId, cancellationToken));
         return consultation;
     }
 
@@ -212,6 +216,9 @@ public sealed partial class ConsultationStore(HubDatabase database, EventFeed fe
                 await insert.ExecuteNonQueryAsync(cancellationToken);
             }
             await EventFeed.AppendAsync(connection, transaction, nodeId, report.ConsultationId, now, new SubscribeEventsResponse { ReportIssued = report }, cancellationToken);
+            await ConsultationTimeline.AppendAsync(connection, transaction, nodeId, report.ConsultationId, ConsultationTimeline.Step(ConsultationStepKind.Reported,
+                ConsultationStatus.Reported, expertId, expertId, report.Version == 1 ? "report version 1" : $"amended: version {report.Version} ({report.AmendmentReason})"),
+                now, cancellationToken);
             var firstReport = status is not (ConsultationStatus.Reported or ConsultationStatus.Acknowledged);
             if (status != ConsultationStatus.Reported)
             {

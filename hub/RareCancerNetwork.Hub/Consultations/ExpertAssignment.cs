@@ -24,14 +24,24 @@ internal static class ExpertAssignment
     public static async Task<bool> TryAssignAsync(DbConnection connection, DbTransaction transaction, string consultationId, string nodeId,
         OrganSystem organSystem, DateTimeOffset now, CancellationToken cancellationToken)
     {
-        await using var pick = connection.Command(
+        string? expertId;
+        await using (var pick = connection.Command(
             """
             SELECT e.expert_id FROM expert_specialties s JOIN experts e ON e.expert_id = s.expert_id
             WHERE s.organ_system = @organ AND e.active = 1 AND e.open_cases < e.capacity
+              AND NOT EXISTS (SELECT 1 FROM consultation_declines d WHERE d.consultation_id = @id AND d.expert_id = e.expert_id)
             ORDER BY e.open_cases, e.expert_id LIMIT 1
-            """, transaction).With("@organ", (int)organSystem);
-        if (await pick.ExecuteScalarAsync(cancellationToken) is not string expertId)
+            """, transaction).With("@organ", (int)organSystem).With("@id", consultationId))
         {
+            expertId = await pick.ExecuteScalarAsync(cancellationToken) as string;
+        }
+        if (expertId is null)
+        {
+            // Nobody can take it now: it waits, and its requester sees that and its place in the queue.
+            var step = ConsultationTimeline.Step(ConsultationStepKind.WaitingForExpert, ConsultationStatus.Received, ConsultationTimeline.HubActor,
+                detail: await ConsultationTimeline.WaitingReasonAsync(connection, transaction, organSystem, cancellationToken));
+            step.QueuePosition = await ConsultationTimeline.QueuePositionAsync(connection, transaction, consultationId, cancellationToken);
+            await ConsultationTimeline.AppendAsync(connection, transaction, nodeId, consultationId, step, now, cancellationToken);
             return false;
         }
         await AssignAsync(connection, transaction, consultationId, nodeId, expertId, now, cancellationToken);
@@ -76,8 +86,9 @@ internal static class ExpertAssignment
                     """
                     SELECT consultation_id, spoke_node_id, urgency, received_at FROM consultations
                     WHERE status = 2 AND organ_system = @organ
+                      AND NOT EXISTS (SELECT 1 FROM consultation_declines d WHERE d.consultation_id = consultations.consultation_id AND d.expert_id = @expert)
                     ORDER BY urgency DESC, received_at, consultation_id LIMIT 1
-                    """, transaction).With("@organ", organ);
+                    """, transaction).With("@organ", organ).With("@expert", expertId);
                 await using var reader = await head.ExecuteReaderAsync(cancellationToken);
                 if (await reader.ReadAsync(cancellationToken))
                 {
@@ -95,8 +106,9 @@ internal static class ExpertAssignment
         return notified;
     }
 
-    private static async Task AssignAsync(DbConnection connection, DbTransaction transaction, string consultationId, string nodeId, string expertId,
-        DateTimeOffset now, CancellationToken cancellationToken)
+    public static async Task AssignAsync(DbConnection connection, DbTransaction transaction, string consultationId, string nodeId, string expertId,
+        DateTimeOffset now, CancellationToken cancellationToken, string actor = ConsultationTimeline.HubActor, ConsultationStepKind kind = ConsultationStepKind.Assigned,
+        string detail = "")
     {
         await using (var update = connection.Command(
             "UPDATE consultations SET status = @status, assigned_expert_id = @expert, assigned_at = @now, updated_at = @now WHERE consultation_id = @id", transaction)
@@ -109,5 +121,7 @@ internal static class ExpertAssignment
             await load.ExecuteNonQueryAsync(cancellationToken);
         }
         await EventFeed.AppendStatusAsync(connection, transaction, nodeId, consultationId, now, ConsultationStatus.Assigned, cancellationToken);
+        await ConsultationTimeline.AppendAsync(connection, transaction, nodeId, consultationId,
+            ConsultationTimeline.Step(kind, ConsultationStatus.Assigned, actor, expertId, detail), now, cancellationToken);
     }
 }

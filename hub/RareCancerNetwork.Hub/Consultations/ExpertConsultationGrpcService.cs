@@ -69,6 +69,17 @@ public sealed partial class ExpertConsultationGrpcService(ConsultationStore stor
         return new RequestInformationResponse { Request = asked, Duplicate = duplicate };
     }
 
+    public override async Task<DeclineConsultationResponse> DeclineConsultation(DeclineConsultationRequest request, ServerCallContext context)
+    {
+        var v = new FieldValidator();
+        v.Uuid("consultation_id", request.ConsultationId);
+        v.Enum("reason", request.Reason);
+        v.Text("comment", request.Comment, ContractLimits.DeclineComment, required: request.Reason == DeclineReason.Other);
+        v.ThrowIfInvalid();
+        var next = await store.DeclineAsync(Expert(context).ExpertId!, request, context.CancellationToken);
+        return new DeclineConsultationResponse { NextExpertId = next ?? "" };
+    }
+
     private static NetworkCaller Expert(ServerCallContext context) => NetworkCaller.From(context.GetHttpContext().User);
 
     [LoggerMessage(EventId = 1301, Level = LogLevel.Information, Message = "Report version {Version} issued for consultation {ConsultationId} by expert {ExpertId}")]

@@ -73,6 +73,7 @@ public static class RpcPolicies
         Policy(ExpertConsultationService.Descriptor, "GetAssignedConsultation", Experts, NetworkClaims.Scopes.Expert, InstitutionRule.AssignedExpert, true),
         Policy(ExpertConsultationService.Descriptor, "SubmitReport", Experts, NetworkClaims.Scopes.Expert, InstitutionRule.AssignedExpert, true),
         Policy(ExpertConsultationService.Descriptor, "RequestInformation", Experts, NetworkClaims.Scopes.Expert, InstitutionRule.AssignedExpert, true),
+        Policy(ExpertConsultationService.Descriptor, "DeclineConsultation", Experts, NetworkClaims.Scopes.Expert, InstitutionRule.AssignedExpert, true),
         Policy(SpokeSyncService.Descriptor, "DeliverConsultation", [CallerRoles.SpokeNode], NetworkClaims.Scopes.Sync, InstitutionRule.OwnNode, true),
         Policy(SpokeSyncService.Descriptor, "DeliverConsultationWithdrawal", [CallerRoles.SpokeNode], NetworkClaims.Scopes.Sync, InstitutionRule.OwnNode, true),
         Policy(SpokeSyncService.Descriptor, "DeliverInformationAnswer", [CallerRoles.SpokeNode], NetworkClaims.Scopes.Sync, InstitutionRule.OwnNode, true),

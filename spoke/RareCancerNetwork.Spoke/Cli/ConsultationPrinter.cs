@@ -67,6 +67,13 @@ internal static class ConsultationPrinter
             Row("acknowledged", $"report v{c.AcknowledgedVersion}, first at {Time(c.AcknowledgedAt)}");
         }
         AnsiConsole.Write(grid);
+        foreach (var step in c.Timeline)
+        {
+            AnsiConsole.MarkupLine($"  {Time(step.OccurredAt)}  {Markup.Escape(ProtoEnumNames.Name(step.Kind))}" +
+                (step.ExpertId.Length > 0 ? $" ({Markup.Escape(step.ExpertId)})" : "") +
+                (step.QueuePosition > 0 ? $", place {step.QueuePosition} in the queue" : "") +
+                (step.Detail.Length > 0 ? $": {Markup.Escape(step.Detail)}" : "") + $" — {Markup.Escape(step.Actor)}");
+        }
         foreach (var request in c.InformationRequests)
         {
             AnsiConsole.MarkupLine($"[bold]Information requested[/] {Time(request.AskedAt)} by {Markup.Escape(request.AskedByName)}: {Markup.Escape(request.Question)}");

@@ -78,6 +78,9 @@ public sealed class FeedStore(SpokeDatabase database, IOptions<SpokeOptions> opt
         }
         switch (@event.EventCase)
         {
+            case SubscribeEventsResponse.EventOneofCase.StepRecorded:
+                await LocalConsultationStore.ApplyStepAsync(connection, transaction, @event.ConsultationId, @event.StepRecorded, cancellationToken);
+                return FeedApplyResult.Applied;
             case SubscribeEventsResponse.EventOneofCase.InformationRequested:
                 await LocalConsultationStore.ApplyInformationRequestAsync(connection, transaction, @event.ConsultationId, @event.InformationRequested, cancellationToken);
                 return FeedApplyResult.Applied;

@@ -108,6 +108,7 @@ public sealed partial class LocalConsultationStore
         }
         consultation.Reports.AddRange(await ConsultationReportRows.ReadAsync(connection, transaction, consultationId, cancellationToken));
         consultation.InformationRequests.AddRange(await InformationRequestsAsync(connection, transaction, consultationId, cancellationToken));
+        consultation.Timeline.AddRange(await TimelineAsync(connection, transaction, consultationId, cancellationToken));
         return consultation;
     }
 

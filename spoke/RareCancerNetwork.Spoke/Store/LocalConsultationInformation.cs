@@ -58,6 +58,29 @@ public sealed partial class LocalConsultationStore
         await insert.ExecuteNonQueryAsync(cancellationToken);
     }
 
+    /// <summary>A step of the hub's timeline, from the feed; a repeat changes nothing.</summary>
+    public static async Task ApplyStepAsync(SqliteConnection connection, SqliteTransaction transaction, string consultationId, ConsultationStep step,
+        CancellationToken cancellationToken)
+    {
+        await using var insert = connection.Command(
+            "INSERT INTO consultation_steps (consultation_id, sequence, step) VALUES ($id, $sequence, $step) ON CONFLICT (consultation_id, sequence) DO NOTHING", transaction)
+            .With("$id", consultationId).With("$sequence", step.Sequence).With("$step", step.ToByteArray());
+        await insert.ExecuteNonQueryAsync(cancellationToken);
+    }
+
+    private static async Task<List<ConsultationStep>> TimelineAsync(SqliteConnection connection, SqliteTransaction? transaction, string consultationId,
+        CancellationToken cancellationToken)
+    {
+        var steps = new List<ConsultationStep>();
+        await using var command = connection.Command("SELECT step FROM consultation_steps WHERE consultation_id = $id ORDER BY sequence", transaction).With("$id", consultationId);
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            steps.Add(ConsultationStep.Parser.ParseFrom((byte[])reader[0]));
+        }
+        return steps;
+    }
+
     private static async Task<List<InformationRequest>> InformationRequestsAsync(SqliteConnection connection, SqliteTransaction? transaction, string consultationId,
         CancellationToken cancellationToken)
     {

@@ -89,6 +89,7 @@ public sealed partial class LocalConsultationStore(SpokeDatabase database, Patie
         var consultation = Read(reader);
         consultation.Reports.AddRange(await ConsultationReportRows.ReadAsync(connection, null, consultationId, cancellationToken));
         consultation.InformationRequests.AddRange(await InformationRequestsAsync(connection, null, consultationId, cancellationToken));
+        consultation.Timeline.AddRange(await TimelineAsync(connection, null, consultationId, cancellationToken));
         return consultation;
     }
 
@@ -119,6 +120,7 @@ public sealed partial class LocalConsultationStore(SpokeDatabase database, Patie
         {
             consultation.Reports.AddRange(await ConsultationReportRows.ReadAsync(connection, null, consultation.ConsultationId, cancellationToken));
             consultation.InformationRequests.AddRange(await InformationRequestsAsync(connection, null, consultation.ConsultationId, cancellationToken));
+            consultation.Timeline.AddRange(await TimelineAsync(connection, null, consultation.ConsultationId, cancellationToken));
         }
         return (page, next);
     }

@@ -1,0 +1,76 @@
+using System.Data.Common;
+using Google.Protobuf;
+using Google.Protobuf.WellKnownTypes;
+using RareCancerNetwork.Hub.Feed;
+using RareCancerNetwork.Node.Storage;
+using RareCancerNetwork.Protos.V1;
+
+namespace RareCancerNetwork.Hub.Consultations;
+
+/// <summary>
+/// A consultation's timeline: each step recorded in the transaction that makes it, and sent to the requesting
+/// spoke through its feed, so that both ends hold every step in the same order.
+/// </summary>
+internal static class ConsultationTimeline
+{
+    public const string HubActor = "hub";
+
+    public static async Task AppendAsync(DbConnection connection, DbTransaction transaction, string nodeId, string consultationId, ConsultationStep step,
+        DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        await using (var next = connection.Command("SELECT COALESCE(MAX(sequence), 0) + 1 FROM consultation_steps WHERE consultation_id = @id", transaction)
+            .With("@id", consultationId))
+        {
+            step.Sequence = (int)await next.ScalarInt64Async(cancellationToken);
+        }
+        step.OccurredAt ??= Timestamp.FromDateTimeOffset(now);
+        await using (var insert = connection.Command(
+            "INSERT INTO consultation_steps (consultation_id, sequence, kind, occurred_at, step) VALUES (@id, @sequence, @kind, @at, @step)", transaction)
+            .With("@id", consultationId).With("@sequence", step.Sequence).With("@kind", (int)step.Kind).With("@at", step.OccurredAt.ToDateTimeOffset().ToDbText())
+            .With("@step", step.ToByteArray()))
+        {
+            await insert.ExecuteNonQueryAsync(cancellationToken);
+        }
+        await EventFeed.AppendAsync(connection, transaction, nodeId, consultationId, now, new SubscribeEventsResponse { StepRecorded = step }, cancellationToken);
+    }
+
+    public static async Task<List<ConsultationStep>> ReadAsync(DbConnection connection, DbTransaction? transaction, string consultationId, CancellationToken cancellationToken)
+    {
+        var steps = new List<ConsultationStep>();
+        await using var command = connection.Command("SELECT step FROM consultation_steps WHERE consultation_id = @id ORDER BY sequence", transaction).With("@id", consultationId);
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            steps.Add(ConsultationStep.Parser.ParseFrom((byte[])reader[0]));
+        }
+        return steps;
+    }
+
+    /// <summary>Its place in its organ system's queue: 1 for the next to be assigned (most urgent, then oldest).</summary>
+    public static async Task<int> QueuePositionAsync(DbConnection connection, DbTransaction transaction, string consultationId, CancellationToken cancellationToken)
+    {
+        await using var command = connection.Command(
+            """
+            SELECT COUNT(*) + 1 FROM consultations w, consultations c
+            WHERE c.consultation_id = @id AND w.status = 2 AND w.organ_system = c.organ_system AND w.consultation_id <> c.consultation_id
+              AND (w.urgency > c.urgency OR (w.urgency = c.urgency AND (w.received_at < c.received_at OR (w.received_at = c.received_at AND w.consultation_id < c.consultation_id))))
+            """, transaction).With("@id", consultationId);
+        return (int)await command.ScalarInt64Async(cancellationToken);
+    }
+
+    /// <summary>Why nobody took it: no expert of its organ system, or all of them at capacity (or having declined it).</summary>
+    public static async Task<string> WaitingReasonAsync(DbConnection connection, DbTransaction transaction, OrganSystem organ, CancellationToken cancellationToken)
+    {
+        await using var command = connection.Command(
+            "SELECT COUNT(*) FROM expert_specialties s JOIN experts e ON e.expert_id = s.expert_id WHERE s.organ_system = @organ AND e.active = 1", transaction)
+            .With("@organ", (int)organ);
+        var experts = await command.ScalarInt64Async(cancellationToken);
+        var name = Node.CommandLine.ProtoEnumNames.Name(organ);
+        return experts == 0
+            ? $"no active expert of {name} is registered; the hub's administrators are told"
+            : $"all {experts} active expert(s) of {name} are at capacity or have declined it";
+    }
+
+    public static ConsultationStep Step(ConsultationStepKind kind, ConsultationStatus status, string actor, string expertId = "", string detail = "") =>
+        new() { Kind = kind, Status = status, Actor = actor, ExpertId = expertId, Detail = detail };
+}
