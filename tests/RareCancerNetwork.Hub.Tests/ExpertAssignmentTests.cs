@@ -66,11 +66,15 @@ public sealed class ExpertAssignmentTests
         await using var hub = await HubStore.CreateAsync(provider);
         await hub.AddExpertAsync("soft", 10, OrganSystem.SoftTissue);
         var id = await hub.DeliverAsync();
-        var events = await hub.Feed.ReadAfterAsync(HubStore.NodeId, 0, 100, CancellationToken.None);
+        var all = await hub.Feed.ReadAfterAsync(HubStore.NodeId, 0, 100, CancellationToken.None);
+        var events = all.Where(e => e.StatusChanged is not null).ToList();
         Assert.Equal([ConsultationStatus.Received, ConsultationStatus.Assigned], events.Select(e => e.StatusChanged.Status));
-        Assert.All(events, e => Assert.Equal(id, e.ConsultationId));
+        Assert.All(all, e => Assert.Equal(id, e.ConsultationId));
         Assert.True(events[0].Sequence < events[1].Sequence);
-        Assert.Empty(await hub.Feed.ReadAfterAsync(HubStore.NodeId, events[1].Sequence, 100, CancellationToken.None));
+        // The timeline's steps travel beside the status changes: received, then assigned to the expert.
+        Assert.Equal([(ConsultationStepKind.Received, ""), (ConsultationStepKind.Assigned, "soft")],
+            all.Where(e => e.StepRecorded is not null).Select(e => (e.StepRecorded.Kind, e.StepRecorded.ExpertId)));
+        Assert.Empty(await hub.Feed.ReadAfterAsync(HubStore.NodeId, all[^1].Sequence, 100, CancellationToken.None));
         Assert.Empty(await hub.Feed.ReadAfterAsync("another-node", 0, 100, CancellationToken.None));
     }
 

@@ -101,7 +101,8 @@ public sealed class HubStoreTests
         Assert.Equal(before.Select(e => (e.Sequence, e.ConsultationId)), after.Select(e => (e.Sequence, e.ConsultationId)));
         var id = await hub.DeliverAsync();
         var newEvents = await hub.Feed.ReadAfterAsync(HubStore.NodeId, spokeCursor, 100, Ct);
-        Assert.Equal(id, Assert.Single(newEvents).ConsultationId);
+        // Its status change (and its timeline's steps), after the saved cursor.
+        Assert.Equal(id, Assert.Single(newEvents, e => e.StatusChanged is not null).ConsultationId);
         Assert.True(newEvents[0].Sequence > spokeCursor);
     }
 
@@ -120,8 +121,9 @@ public sealed class HubStoreTests
         Assert.Equal(requests.Count, await hub.ScalarAsync("SELECT COUNT(*) FROM consultations"));
         Assert.Equal(requests.Count, await hub.ScalarAsync("SELECT open_cases FROM experts WHERE expert_id = 'soft'"));
         var events = await hub.Feed.ReadAfterAsync(HubStore.NodeId, 0, 1000, Ct);
-        // RECEIVED and ASSIGNED per consultation, numbered 1..n without a gap or a repeat.
-        Assert.Equal(requests.Count * 2, events.Count);
+        // RECEIVED and ASSIGNED per consultation, each a status change and a step of its timeline, numbered 1..n without a gap or a repeat.
+        Assert.Equal(requests.Count * 4, events.Count);
+        Assert.Equal(requests.Count * 2, events.Count(e => e.StepRecorded is not null));
         Assert.Equal(Enumerable.Range(1, events.Count).Select(i => (long)i), events.Select(e => e.Sequence));
     }
 

@@ -75,8 +75,8 @@ public sealed class HubFailoverTests
         Assert.Equal(Submissions, await CountAsync(connectionString, "SELECT COUNT(*) FROM consultations"));
         Assert.Equal(Submissions, await CountAsync(connectionString, "SELECT open_cases FROM experts WHERE expert_id = 'kato'"));
         // Each consultation's two events once, numbered without a gap or a repeat.
-        // (The feed also carries the directory's announcements, which have no consultation.)
-        Assert.Equal(Submissions * 2, await CountAsync(connectionString, "SELECT COUNT(*) FROM spoke_events WHERE spoke_node_id = 'spoke-osaka' AND consultation_id <> ''"));
+        // (The feed also carries the directory's announcements, which have no consultation; and each status change has its timeline step.)
+        Assert.Equal(Submissions * 4, await CountAsync(connectionString, "SELECT COUNT(*) FROM spoke_events WHERE spoke_node_id = 'spoke-osaka' AND consultation_id <> ''"));
         Assert.Equal(await CountAsync(connectionString, "SELECT COUNT(*) FROM spoke_events WHERE spoke_node_id = 'spoke-osaka'"),
             await CountAsync(connectionString, "SELECT MAX(sequence) FROM spoke_events WHERE spoke_node_id = 'spoke-osaka'"));
         Assert.Equal(Submissions, (await client.ListConsultationsAsync(new() { PageSize = 100 }, cancellationToken: Ct)).Consultations.Count);

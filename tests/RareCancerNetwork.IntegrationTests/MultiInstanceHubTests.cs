@@ -86,8 +86,8 @@ public sealed class MultiInstanceHubTests
         Assert.Equal(deliveries.Count, await hubs.CountAsync("SELECT COUNT(*) FROM consultations"));
         Assert.Equal(deliveries.Count, await hubs.CountAsync("SELECT open_cases FROM experts WHERE expert_id = 'expert-one'"));
         // Each consultation's events (received, assigned) once, numbered without a gap or a repeat.
-        // (The feed also carries the directory's announcements, which have no consultation.)
-        Assert.Equal(deliveries.Count * 2, await hubs.CountAsync("SELECT COUNT(*) FROM spoke_events WHERE spoke_node_id = 'spoke-x' AND consultation_id <> ''"));
+        // (The feed also carries the directory's announcements, which have no consultation; and each status change has its timeline step.)
+        Assert.Equal(deliveries.Count * 4, await hubs.CountAsync("SELECT COUNT(*) FROM spoke_events WHERE spoke_node_id = 'spoke-x' AND consultation_id <> ''"));
         Assert.Equal(await hubs.CountAsync("SELECT COUNT(*) FROM spoke_events WHERE spoke_node_id = 'spoke-x'"),
             await hubs.CountAsync("SELECT MAX(sequence) FROM spoke_events WHERE spoke_node_id = 'spoke-x'"));
     }
