@@ -112,6 +112,7 @@ public static class ContractLimits
         new("DeliverConsultationWithdrawalRequest.reason", 1, WithdrawalReason, "characters"),
         new("InformationRequest.question", 1, InformationQuestion, "characters"),
         new("DeclineConsultationRequest.comment", 0, DeclineComment, "characters"),
+        new("ReviewReportRequest.comment", 0, DeclineComment, "characters"),
         new("InformationRequest.answer", 0, InformationAnswer, "characters"),
         new("InformationRequest.answer_attachments", 0, Attachments, "entries"),
         new("RequestInformationRequest.question", 1, InformationQuestion, "characters"),

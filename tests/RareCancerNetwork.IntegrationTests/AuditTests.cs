@@ -80,8 +80,21 @@ public sealed class AuditTests(TestNetwork network)
         await network.SubmitAndAwaitAssignmentAsync(declined);
         var decliningToken = await network.AssignedExpertTokenAsync(declined.ConsultationId);
         var decliningId = decliningToken == network.ExpertToken1 ? "expert-expert-one" : "expert-expert-two";
+        // A report held for a second review, and its reviewer.
+        var reviewed = Samples.Submission();
+        await network.SubmitAndAwaitAssignmentAsync(reviewed);
+        var reviewAuthorToken = await network.AssignedExpertTokenAsync(reviewed.ConsultationId);
+        var (reviewerToken, reviewerId) = reviewAuthorToken == network.ExpertToken1 ? (network.ExpertToken2, "expert-expert-two") : (network.ExpertToken1, "expert-expert-one");
+        var major = Samples.Report(reviewed.ConsultationId);
+        major.Concordance = Concordance.MajorDiscordance;
+        major.RequestSecondReview = true;
+        await network.Expert(reviewAuthorToken).SubmitReportAsync(major, cancellationToken: Ct);
         var calls = new (string Method, AuditLog Log, string User, string Action, string ObjectId, Func<Task> Call)[]
         {
+            ("/rarecancer.network.v1.ExpertConsultationService/ListSecondReviews", hubLog, reviewerId, "R", "",
+                async () => await network.Expert(reviewerToken).ListSecondReviewsAsync(new(), cancellationToken: Ct)),
+            ("/rarecancer.network.v1.ExpertConsultationService/ReviewReport", hubLog, reviewerId, "U", reviewed.ConsultationId,
+                async () => await network.Expert(reviewerToken).ReviewReportAsync(new() { ConsultationId = reviewed.ConsultationId, Approve = true }, cancellationToken: Ct)),
             ("/rarecancer.network.v1.ExpertConsultationService/DeclineConsultation", hubLog, decliningId, "U", declined.ConsultationId,
                 async () => await network.Expert(decliningToken).DeclineConsultationAsync(new() { ConsultationId = declined.ConsultationId, Reason = DeclineReason.OverCapacity },
                     cancellationToken: Ct)),

@@ -110,6 +110,7 @@ public sealed class AuthorizationMatrixTests(AuthorizationMatrixTests.Network ne
         private string _queryQ2 = "";
         private const string ExampleTrial = "jRCT2031990101";
         private string _referralF = "";
+        private string _consultationS = "";
 
         private async Task<string> RaiseOnRAsync() => (await DataManagement(Token(NetworkClaims.Roles.RegistryDataManager, true)).RaiseDataQueryAsync(new()
         {
@@ -173,6 +174,18 @@ public sealed class AuthorizationMatrixTests(AuthorizationMatrixTests.Network ne
             await local.SubmitConsultationAsync(submission);
             await Eventually.UntilAsync(async () => (await local.GetConsultationAsync(new() { ConsultationId = _consultationC })).Consultation,
                 c => c.Status == ConsultationStatus.Assigned, "consultation C assigned");
+            // Consultation S: a third soft-tissue expert's (capacity 1, so later soft-tissue cases still go to expert 1), held for expert 1's second review.
+            var expert3 = await _hub.RegisterExpertAsync("expert-3", "専門医三", 1, OrganSystem.SoftTissue);
+            var held = Samples.Submission();
+            _consultationS = held.ConsultationId;
+            await local.SubmitConsultationAsync(held);
+            await Eventually.UntilAsync(async () => (await local.GetConsultationAsync(new() { ConsultationId = _consultationS })).Consultation,
+                c => c.Status == ConsultationStatus.Assigned, "consultation S assigned");
+            var major = Samples.Report(_consultationS);
+            major.Concordance = Concordance.MajorDiscordance;
+            major.RequestSecondReview = true;
+            var heldReport = await Expert(await Client(expert3, NetworkClaims.Scopes.Expert)).SubmitReportAsync(major);
+            Assert.Equal("expert-1", heldReport.ReviewerExpertId);
             var localB2 = new LocalConsultationService.LocalConsultationServiceClient(Clients.Channel(_spokeB.Url, _spokeB.CaPath, Token(CallerRoles.LocalClient, false)));
             var atB = Samples.Submission(organ: OrganSystem.Bone);
             await localB2.SubmitConsultationAsync(atB);
@@ -241,6 +254,20 @@ public sealed class AuthorizationMatrixTests(AuthorizationMatrixTests.Network ne
                     x => x.Status == ConsultationStatus.Assigned, "the fresh case assigned");
                 await Expert(t).DeclineConsultationAsync(new() { ConsultationId = fresh.ConsultationId, Reason = DeclineReason.ConflictOfInterest });
                 return true;
+            });
+            Calls["/rarecancer.network.v1.ExpertConsultationService/ListSecondReviews"] = new(
+                async t => (await Expert(t).ListSecondReviewsAsync(new())).Consultations.Any(x => x.ConsultationId == _consultationS), IsListing: true);
+            Calls["/rarecancer.network.v1.ExpertConsultationService/ReviewReport"] = new(async t =>
+            {
+                // The first reviewer past authorization releases S; the next is told it is decided (FAILED_PRECONDITION).
+                try
+                {
+                    return (await Expert(t).ReviewReportAsync(new() { ConsultationId = _consultationS, Approve = true })).Status == ConsultationStatus.Reported;
+                }
+                catch (RpcException e) when (e.StatusCode == StatusCode.FailedPrecondition)
+                {
+                    return true;
+                }
             });
             Calls["/rarecancer.network.v1.SpokeSyncService/DeliverInformationAnswer"] = new(async t =>
             {

@@ -274,9 +274,57 @@ public abstract class ConsultationLoopScenarios(TestNetwork network)
         Assert.Equal(OrganSystem.Eye, listed.OrganSystem);
 
         await network.Hub.RegisterExpertAsync($"eye-{Guid.CreateVersion7().ToString("N")[^6..]}", "眼科 専門医", 5, OrganSystem.Eye);
-        var taken = await AtSpokeAsync(id, c => c.Status == ConsultationStatus.Assigned, "the new expert takes it");
+        var taken = await AtSpokeAsync(id, c => c.Status == ConsultationStatus.Assigned && c.Timeline.Count == 3, "the new expert takes it");
         Assert.Equal([ConsultationStepKind.Received, ConsultationStepKind.WaitingForExpert, ConsultationStepKind.Assigned], taken.Timeline.Select(s => s.Kind));
         Assert.DoesNotContain(await store.WaitingAsync(Ct), w => w.ConsultationId == id);
+    }
+
+    [Fact]
+    public async Task SecondReview_HoldsAMajorDiscordance_ReturnedThenApproved_ReleasedNamingBothExperts_SeenAtBothEnds()
+    {
+        var submission = Samples.Submission();
+        await network.SubmitAndAwaitAssignmentAsync(submission);
+        var id = submission.ConsultationId;
+        var authorToken = await network.AssignedExpertTokenAsync(id);
+        var reviewerToken = authorToken == network.ExpertToken1 ? network.ExpertToken2 : network.ExpertToken1;
+        var reviewerId = authorToken == network.ExpertToken1 ? "expert-two" : "expert-one";
+        var author = network.Expert(authorToken);
+        var reviewer = network.Expert(reviewerToken);
+        var request = Samples.Report(id);
+        request.RequestSecondReview = true;
+        await RpcAssert.InvalidFieldsAsync(() => author.SubmitReportAsync(request, cancellationToken: Ct).ResponseAsync, "request_second_review");
+        request.Concordance = Concordance.MajorDiscordance;
+
+        var held = await author.SubmitReportAsync(request, cancellationToken: Ct);
+        Assert.Equal((reviewerId, ""), (held.ReviewerExpertId, held.Report.SignatureJws));
+        var waiting = await AtSpokeAsync(id, c => c.Status == ConsultationStatus.InSecondReview, "the second review at the spoke");
+        Assert.Empty(waiting.Reports);
+        await RpcAssert.FailsAsync(StatusCode.FailedPrecondition, () => author.SubmitReportAsync(Samples.Report(id), cancellationToken: Ct).ResponseAsync);
+        await RpcAssert.FailsAsync(StatusCode.PermissionDenied, () => author.ReviewReportAsync(new() { ConsultationId = id, Approve = true }, cancellationToken: Ct).ResponseAsync);
+        var listed = Assert.Single((await reviewer.ListSecondReviewsAsync(new(), cancellationToken: Ct)).Consultations, c => c.ConsultationId == id);
+        Assert.Equal(held.Report, listed.DraftUnderReview);
+        await RpcAssert.InvalidFieldsAsync(() => reviewer.ReviewReportAsync(new() { ConsultationId = id }, cancellationToken: Ct).ResponseAsync, "comment");
+
+        // Returned with a comment: back to the author, who sends it again; then approved and released.
+        var returned = await reviewer.ReviewReportAsync(new() { ConsultationId = id, Comment = "MDM2 FISH の結果を記載してください" }, cancellationToken: Ct);
+        Assert.Equal(ConsultationStatus.Assigned, returned.Status);
+        request.Comment += " MDM2 FISH 陽性。";
+        await author.SubmitReportAsync(request, cancellationToken: Ct);
+        var released = (await reviewer.ReviewReportAsync(new() { ConsultationId = id, Approve = true }, cancellationToken: Ct)).Report;
+        Assert.Equal((1, reviewerId), (released.Version, released.ReviewedByExpertId));
+        await RpcAssert.FailsAsync(StatusCode.FailedPrecondition, () => reviewer.ReviewReportAsync(new() { ConsultationId = id, Approve = true }, cancellationToken: Ct).ResponseAsync);
+
+        // (A status change travels just ahead of its timeline step: wait for the step.)
+        var atSpoke = await AtSpokeAsync(id, c => c.Reports.Count == 1 && c.Timeline[^1].Kind == ConsultationStepKind.Reported, "the released report at the spoke");
+        Assert.Equal(released, atSpoke.Reports[0]);
+        Assert.Equal(SignatureStatus.Valid, Assert.Single(atSpoke.SignatureChecks).Status);
+        Assert.Equal(
+        [
+            ConsultationStepKind.SecondReviewRequested, ConsultationStepKind.SecondReviewReturned, ConsultationStepKind.SecondReviewRequested,
+            ConsultationStepKind.SecondReviewApproved, ConsultationStepKind.Reported,
+        ], atSpoke.Timeline.SkipWhile(s => s.Kind != ConsultationStepKind.SecondReviewRequested).Select(s => s.Kind));
+        Assert.Equal(atSpoke.Timeline, (await author.GetAssignedConsultationAsync(new() { ConsultationId = id }, cancellationToken: Ct)).Consultation.Timeline);
+        Assert.DoesNotContain((await reviewer.ListSecondReviewsAsync(new(), cancellationToken: Ct)).Consultations, c => c.ConsultationId == id);
     }
 
     [Fact]

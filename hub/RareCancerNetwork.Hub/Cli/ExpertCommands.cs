@@ -62,6 +62,11 @@ internal static class ExpertCommands
             var request = JsonParser.Default.Parse<SubmitReportRequest>(await File.ReadAllTextAsync(result.GetValue(file)!.FullName, cancellationToken));
             request.ConsultationId = result.GetValue(reportId)!;
             var response = await client.SubmitReportAsync(request, cancellationToken: cancellationToken);
+            if (response.ReviewerExpertId.Length > 0)
+            {
+                AnsiConsole.MarkupLine($"[green]Report v{response.Report.Version} held[/] for the second review of {Markup.Escape(response.ReviewerExpertId)}; it is released when they approve it.");
+                return;
+            }
             AnsiConsole.MarkupLine($"[green]Report v{response.Report.Version} signed[/] by {Markup.Escape(response.Report.SignedByName)} at {JapanTime.Format(response.Report.SignedAt.ToDateTimeOffset())}; sha256 {response.Report.ContentSha256}");
         }));
 
@@ -96,6 +101,29 @@ internal static class ExpertCommands
                 : "[green]Declined[/]; no other expert can take it now, so it waits (administrators see it in 'consultations waiting').");
         }));
         expert.Subcommands.Add(decline);
+
+        var reviews = new Command("reviews", "List the reports of major discordance waiting for your second review (as JSON).");
+        reviews.SetAction((result, cancellationToken) => withClientAsync(result, async client =>
+            Console.WriteLine(JsonFormatter.Default.Format(await client.ListSecondReviewsAsync(new(), cancellationToken: cancellationToken)))));
+        var reviewId = new Argument<string>("consultation-id");
+        var approve = new Option<bool>("--approve") { Description = "Release the report, co-signed by you" };
+        var returnIt = new Option<string?>("--return") { Description = "Return it to its author with this comment" };
+        var review = new Command("review", "Decide on a report held for your second review: --approve, or --return \"comment\".") { reviewId, approve, returnIt };
+        review.SetAction((result, cancellationToken) => withClientAsync(result, async client =>
+        {
+            var returned = result.GetValue(returnIt);
+            if (result.GetValue(approve) == (returned is not null))
+            {
+                throw new InvalidDataException("Give either --approve or --return \"comment\".");
+            }
+            var response = await client.ReviewReportAsync(new() { ConsultationId = result.GetValue(reviewId)!, Approve = returned is null, Comment = returned ?? "" },
+                cancellationToken: cancellationToken);
+            AnsiConsole.MarkupLine(response.Report is { } released
+                ? $"[green]Released[/] report v{released.Version}, signed by {Markup.Escape(released.SignedByName)} and reviewed by {Markup.Escape(released.ReviewedByName)}."
+                : "[green]Returned[/] to its author.");
+        }));
+        expert.Subcommands.Add(reviews);
+        expert.Subcommands.Add(review);
         return expert;
     }
 

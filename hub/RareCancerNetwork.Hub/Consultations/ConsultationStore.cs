@@ -159,6 +159,7 @@ public sealed partial class ConsultationStore(HubDatabase database, EventFeed fe
         consultation.Reports.AddRange(await ConsultationReportRows.ReadAsync(connection, null, consultationId, cancellationToken));
         consultation.InformationRequests.AddRange(await InformationRequestsAsync(connection, null, consultationId, cancellationToken));
         consultation.Timeline.AddRange(await ConsultationTimeline.ReadAsync(connection, null, consultationId, cancellationToken));
+        consultation.DraftUnderReview = await PendingDraftAsync(connection, consultationId, cancellationToken);
         return consultation;
     }
 
@@ -167,79 +168,103 @@ public sealed partial class ConsultationStore(HubDatabase database, EventFeed fe
         var now = clock.GetUtcNow();
         var (report, notify) = await database.WriteAsync(async (connection, transaction) =>
         {
-            ConsultationReport report;
-            var notify = new List<string>();
-            string nodeId;
-            ConsultationStatus status;
-            await using (var command = connection.Command(
-                "SELECT spoke_node_id, status, assigned_expert_id FROM consultations WHERE consultation_id = @id", transaction).With("@id", request.ConsultationId))
-            await using (var reader = await command.ExecuteReaderAsync(cancellationToken))
-            {
-                if (!await reader.ReadAsync(cancellationToken))
-                {
-                    throw new ResourceNotFoundException("Consultation", request.ConsultationId);
-                }
-                if (reader.GetNullableString(2) != expertId)
-                {
-                    throw new AccessDeniedException($"Consultation {request.ConsultationId} is not assigned to you.");
-                }
-                nodeId = reader.GetString(0);
-                status = (ConsultationStatus)reader.GetInt32(1);
-            }
-            if (status == ConsultationStatus.Withdrawn)
-            {
-                throw new PreconditionFailedException("WITHDRAWN", $"Consultation {request.ConsultationId} was withdrawn by the requester.");
-            }
-            await using (var latestCommand = connection.Command(
-                "SELECT COALESCE(MAX(version), 0) FROM consultation_reports WHERE consultation_id = @id", transaction).With("@id", request.ConsultationId))
-            {
-                var latest = (int)await latestCommand.ScalarInt64Async(cancellationToken);
-                if (request.ReplacesVersion != latest)
-                {
-                    throw new PreconditionFailedException("STALE_VERSION",
-                        $"replaces_version is {request.ReplacesVersion} but the latest report version is {latest}; reload and amend the latest version.");
-                }
-                if (latest > 0 && string.IsNullOrWhiteSpace(request.AmendmentReason))
-                {
-                    throw new InvalidFieldsException([new FieldViolation("amendment_reason", "is required when amending a report")]);
-                }
-                report = ReportVersions.Create(request, latest + 1, expertId, expertName, now);
-                // Signed inside the transaction that stores it: no report is ever stored or sent unsigned.
-                using var signingKey = await ReportSigningKeys.ActiveAsync(connection, transaction, now, cancellationToken);
-                report.SignatureJws = ReportSignatures.Sign(report, signingKey);
-            }
-            await using (var insert = connection.Command(
-                "INSERT INTO consultation_reports (consultation_id, version, concordance, signed_by_expert_id, signed_at, report) VALUES (@id, @version, @concordance, @expert, @at, @report)",
-                transaction).With("@id", report.ConsultationId).With("@version", report.Version).With("@concordance", (int)report.Concordance)
-                .With("@expert", expertId).With("@at", now.ToDbText()).With("@report", report.ToByteArray()))
-            {
-                await insert.ExecuteNonQueryAsync(cancellationToken);
-            }
-            await EventFeed.AppendAsync(connection, transaction, nodeId, report.ConsultationId, now, new SubscribeEventsResponse { ReportIssued = report }, cancellationToken);
-            await ConsultationTimeline.AppendAsync(connection, transaction, nodeId, report.ConsultationId, ConsultationTimeline.Step(ConsultationStepKind.Reported,
-                ConsultationStatus.Reported, expertId, expertId, report.Version == 1 ? "report version 1" : $"amended: version {report.Version} ({report.AmendmentReason})"),
-                now, cancellationToken);
-            var firstReport = status is not (ConsultationStatus.Reported or ConsultationStatus.Acknowledged);
-            if (status != ConsultationStatus.Reported)
-            {
-                // The first report; or an amendment after the acknowledgement, which the facility must acknowledge again.
-                await using var update = connection.Command(
-                    "UPDATE consultations SET status = @status, first_reported_at = COALESCE(first_reported_at, @now), updated_at = @now WHERE consultation_id = @id", transaction)
-                    .With("@status", (int)ConsultationStatus.Reported).With("@now", now.ToDbText()).With("@id", report.ConsultationId);
-                await update.ExecuteNonQueryAsync(cancellationToken);
-                await EventFeed.AppendStatusAsync(connection, transaction, nodeId, report.ConsultationId, now, ConsultationStatus.Reported, cancellationToken);
-            }
-            notify.Add(nodeId);
-            if (firstReport)
-            {
-                // The first report closes the case for the expert: their capacity frees for a waiting one.
-                await ExpertAssignment.ReleaseAsync(connection, transaction, expertId, cancellationToken);
-                notify.AddRange(await ExpertAssignment.FillAsync(connection, transaction, expertId, now, cancellationToken));
-            }
+            var (nodeId, status, latest) = await ReportContextAsync(connection, transaction, expertId, request, cancellationToken);
+            var report = ReportVersions.Create(request, latest + 1, expertId, expertName, now);
+            var notify = await ReleaseAsync(connection, transaction, nodeId, status, latest, report, now, cancellationToken);
             return (report, notify);
         }, cancellationToken);
         feed.Notify(notify);
         return report;
+    }
+
+    /// <summary>
+    /// The checks every report passes: the caller's case, not withdrawn, not waiting for a second review, and replacing
+    /// the latest version (an amendment with its reason). Returns the requesting node, the status and the latest version.
+    /// </summary>
+    private static async Task<(string NodeId, ConsultationStatus Status, int Latest)> ReportContextAsync(DbConnection connection, DbTransaction transaction, string expertId,
+        SubmitReportRequest request, CancellationToken cancellationToken)
+    {
+        string nodeId;
+        ConsultationStatus status;
+        await using (var command = connection.Command(
+            "SELECT spoke_node_id, status, assigned_expert_id FROM consultations WHERE consultation_id = @id", transaction).With("@id", request.ConsultationId))
+        await using (var reader = await command.ExecuteReaderAsync(cancellationToken))
+        {
+            if (!await reader.ReadAsync(cancellationToken))
+            {
+                throw new ResourceNotFoundException("Consultation", request.ConsultationId);
+            }
+            if (reader.GetNullableString(2) != expertId)
+            {
+                throw new AccessDeniedException($"Consultation {request.ConsultationId} is not assigned to you.");
+            }
+            nodeId = reader.GetString(0);
+            status = (ConsultationStatus)reader.GetInt32(1);
+        }
+        if (status == ConsultationStatus.Withdrawn)
+        {
+            throw new PreconditionFailedException("WITHDRAWN", $"Consultation {request.ConsultationId} was withdrawn by the requester.");
+        }
+        if (status == ConsultationStatus.InSecondReview)
+        {
+            throw new PreconditionFailedException("IN_SECOND_REVIEW", $"Consultation {request.ConsultationId} has a report waiting for its second review; wait for the reviewer's decision.");
+        }
+        await using var latestCommand = connection.Command(
+            "SELECT COALESCE(MAX(version), 0) FROM consultation_reports WHERE consultation_id = @id", transaction).With("@id", request.ConsultationId);
+        var latest = (int)await latestCommand.ScalarInt64Async(cancellationToken);
+        if (request.ReplacesVersion != latest)
+        {
+            throw new PreconditionFailedException("STALE_VERSION",
+                $"replaces_version is {request.ReplacesVersion} but the latest report version is {latest}; reload and amend the latest version.");
+        }
+        if (latest > 0 && string.IsNullOrWhiteSpace(request.AmendmentReason))
+        {
+            throw new InvalidFieldsException([new FieldViolation("amendment_reason", "is required when amending a report")]);
+        }
+        return (nodeId, status, latest);
+    }
+
+    /// <summary>
+    /// Releases a report: signed inside the transaction that stores it (no report is ever stored or sent unsigned), sent
+    /// to the requesting spoke, recorded in the timeline; the first report closes the case for its author.
+    /// </summary>
+    private static async Task<List<string>> ReleaseAsync(DbConnection connection, DbTransaction transaction, string nodeId, ConsultationStatus status, int latest,
+        ConsultationReport report, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        using (var signingKey = await ReportSigningKeys.ActiveAsync(connection, transaction, now, cancellationToken))
+        {
+            report.SignatureJws = ReportSignatures.Sign(report, signingKey);
+        }
+        var author = report.SignedByExpertId;
+        await using (var insert = connection.Command(
+            "INSERT INTO consultation_reports (consultation_id, version, concordance, signed_by_expert_id, signed_at, report) VALUES (@id, @version, @concordance, @expert, @at, @report)",
+            transaction).With("@id", report.ConsultationId).With("@version", report.Version).With("@concordance", (int)report.Concordance)
+            .With("@expert", author).With("@at", now.ToDbText()).With("@report", report.ToByteArray()))
+        {
+            await insert.ExecuteNonQueryAsync(cancellationToken);
+        }
+        await EventFeed.AppendAsync(connection, transaction, nodeId, report.ConsultationId, now, new SubscribeEventsResponse { ReportIssued = report }, cancellationToken);
+        await ConsultationTimeline.AppendAsync(connection, transaction, nodeId, report.ConsultationId, ConsultationTimeline.Step(ConsultationStepKind.Reported,
+            ConsultationStatus.Reported, author, author, (report.Version == 1 ? "report version 1" : $"amended: version {report.Version} ({report.AmendmentReason})")
+                + (report.ReviewedByExpertId.Length > 0 ? $", reviewed by {report.ReviewedByExpertId}" : "")),
+            now, cancellationToken);
+        if (status != ConsultationStatus.Reported)
+        {
+            // The first report; an amendment after the acknowledgement (to be acknowledged again); or a report out of its second review.
+            await using var update = connection.Command(
+                "UPDATE consultations SET status = @status, first_reported_at = COALESCE(first_reported_at, @now), updated_at = @now WHERE consultation_id = @id", transaction)
+                .With("@status", (int)ConsultationStatus.Reported).With("@now", now.ToDbText()).With("@id", report.ConsultationId);
+            await update.ExecuteNonQueryAsync(cancellationToken);
+            await EventFeed.AppendStatusAsync(connection, transaction, nodeId, report.ConsultationId, now, ConsultationStatus.Reported, cancellationToken);
+        }
+        var notify = new List<string> { nodeId };
+        if (latest == 0)
+        {
+            // The first report closes the case for the expert: their capacity frees for a waiting one.
+            await ExpertAssignment.ReleaseAsync(connection, transaction, author, cancellationToken);
+            notify.AddRange(await ExpertAssignment.FillAsync(connection, transaction, author, now, cancellationToken));
+        }
+        return notify;
     }
 
     /// <summary>Gives every active expert with spare capacity waiting cases of their specialties (after an expert is registered).</summary>

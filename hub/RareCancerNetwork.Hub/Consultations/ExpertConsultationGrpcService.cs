@@ -50,8 +50,17 @@ public sealed partial class ExpertConsultationGrpcService(ConsultationStore stor
         v.Text("comment", request.Comment, ContractLimits.ReportComment, required: false);
         v.Range("replaces_version", request.ReplacesVersion, 0, ContractLimits.ReportVersions);
         v.Text("amendment_reason", request.AmendmentReason, ContractLimits.AmendmentReason, required: false);
+        if (request.RequestSecondReview && request.Concordance != Concordance.MajorDiscordance)
+        {
+            v.Add("request_second_review", "applies to reports of major discordance only");
+        }
         v.ThrowIfInvalid();
         var expert = Expert(context);
+        if (request.RequestSecondReview)
+        {
+            var (draft, reviewer) = await store.SubmitForSecondReviewAsync(expert.ExpertId!, expert.DisplayName, request, context.CancellationToken);
+            return new SubmitReportResponse { Report = draft, ReviewerExpertId = reviewer };
+        }
         var report = await store.SubmitReportAsync(expert.ExpertId!, expert.DisplayName, request, context.CancellationToken);
         LogReportIssued(logger, report.ConsultationId, report.Version, expert.ExpertId!);
         return new SubmitReportResponse { Report = report };
@@ -78,6 +87,24 @@ public sealed partial class ExpertConsultationGrpcService(ConsultationStore stor
         v.ThrowIfInvalid();
         var next = await store.DeclineAsync(Expert(context).ExpertId!, request, context.CancellationToken);
         return new DeclineConsultationResponse { NextExpertId = next ?? "" };
+    }
+
+    public override async Task<ListSecondReviewsResponse> ListSecondReviews(ListSecondReviewsRequest request, ServerCallContext context) =>
+        new() { Consultations = { await store.SecondReviewsAsync(Expert(context).ExpertId!, context.CancellationToken) } };
+
+    public override async Task<ReviewReportResponse> ReviewReport(ReviewReportRequest request, ServerCallContext context)
+    {
+        var v = new FieldValidator();
+        v.Uuid("consultation_id", request.ConsultationId);
+        v.Text("comment", request.Comment, ContractLimits.DeclineComment, required: !request.Approve);
+        v.ThrowIfInvalid();
+        var expert = Expert(context);
+        var (status, report) = await store.ReviewAsync(expert.ExpertId!, expert.DisplayName, request, context.CancellationToken);
+        if (report is not null)
+        {
+            LogReportIssued(logger, report.ConsultationId, report.Version, report.SignedByExpertId);
+        }
+        return new ReviewReportResponse { Status = status, Report = report };
     }
 
     private static NetworkCaller Expert(ServerCallContext context) => NetworkCaller.From(context.GetHttpContext().User);

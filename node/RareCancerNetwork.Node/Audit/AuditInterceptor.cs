@@ -145,7 +145,7 @@ public sealed class AuditInterceptor(AuditLog log, NodeDescription node) : Inter
         _ when rpcName.Contains("Withdraw", StringComparison.Ordinal) => "D",
         _ when rpcName.Contains("Transition", StringComparison.Ordinal) || rpcName.StartsWith("ActOn", StringComparison.Ordinal)
             || rpcName.Contains("Acknowledg", StringComparison.Ordinal) || rpcName.Contains("InformationAnswer", StringComparison.Ordinal)
-            || rpcName.StartsWith("Decline", StringComparison.Ordinal) => "U",
+            || rpcName.StartsWith("Decline", StringComparison.Ordinal) || rpcName.StartsWith("Review", StringComparison.Ordinal) => "U",
         _ when rpcName.StartsWith("Submit", StringComparison.Ordinal) || rpcName.StartsWith("Deliver", StringComparison.Ordinal)
             || rpcName.StartsWith("Forward", StringComparison.Ordinal) || rpcName.StartsWith("Create", StringComparison.Ordinal)
             || rpcName.StartsWith("Import", StringComparison.Ordinal) || rpcName.StartsWith("Raise", StringComparison.Ordinal)

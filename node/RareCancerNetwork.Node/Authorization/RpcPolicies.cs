@@ -74,6 +74,8 @@ public static class RpcPolicies
         Policy(ExpertConsultationService.Descriptor, "SubmitReport", Experts, NetworkClaims.Scopes.Expert, InstitutionRule.AssignedExpert, true),
         Policy(ExpertConsultationService.Descriptor, "RequestInformation", Experts, NetworkClaims.Scopes.Expert, InstitutionRule.AssignedExpert, true),
         Policy(ExpertConsultationService.Descriptor, "DeclineConsultation", Experts, NetworkClaims.Scopes.Expert, InstitutionRule.AssignedExpert, true),
+        Policy(ExpertConsultationService.Descriptor, "ListSecondReviews", Experts, NetworkClaims.Scopes.Expert, InstitutionRule.AssignedExpert, true),
+        Policy(ExpertConsultationService.Descriptor, "ReviewReport", Experts, NetworkClaims.Scopes.Expert, InstitutionRule.AssignedExpert, true),
         Policy(SpokeSyncService.Descriptor, "DeliverConsultation", [CallerRoles.SpokeNode], NetworkClaims.Scopes.Sync, InstitutionRule.OwnNode, true),
         Policy(SpokeSyncService.Descriptor, "DeliverConsultationWithdrawal", [CallerRoles.SpokeNode], NetworkClaims.Scopes.Sync, InstitutionRule.OwnNode, true),
         Policy(SpokeSyncService.Descriptor, "DeliverInformationAnswer", [CallerRoles.SpokeNode], NetworkClaims.Scopes.Sync, InstitutionRule.OwnNode, true),
@@ -155,7 +157,7 @@ public static class RpcPolicies
     {
         InstitutionRule.None => "none (no patient data)",
         InstitutionRule.OwnNode => "own node's records and feed only",
-        InstitutionRule.AssignedExpert => "consultations assigned to the caller only",
+        InstitutionRule.AssignedExpert => "consultations assigned to the caller (or sent to the caller for second review) only",
         InstitutionRule.ThisSpoke => "this spoke's node and facility only",
         InstitutionRule.National => "the national registry, records with secondary-use consent only",
         InstitutionRule.RegistryDataQuality => "the national registry's records and their data queries (no local patient ids)",

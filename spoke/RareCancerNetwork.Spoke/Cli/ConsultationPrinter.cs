@@ -90,7 +90,9 @@ internal static class ConsultationPrinter
                 $"recommended: {string.Join(", ", report.RecommendedAncillaryTests)}\n" +
                 (report.Comment.Length > 0 ? $"comment: {report.Comment}\n" : "") +
                 (report.AmendmentReason.Length > 0 ? $"amendment: {report.AmendmentReason}\n" : "") +
-                $"signed by {report.SignedByName} ({report.SignedByExpertId}) at {Time(report.SignedAt)}\nsha256 {report.ContentSha256}\n" +
+                $"signed by {report.SignedByName} ({report.SignedByExpertId}) at {Time(report.SignedAt)}\n" +
+                (report.ReviewedByExpertId.Length > 0 ? $"second review: {report.ReviewedByName} ({report.ReviewedByExpertId}) at {Time(report.ReviewedAt)}\n" : "") +
+                $"sha256 {report.ContentSha256}\n" +
                 $"hub signature: {Signature(check)}")))
             {
                 Header = new PanelHeader($"Report v{report.Version}"),
