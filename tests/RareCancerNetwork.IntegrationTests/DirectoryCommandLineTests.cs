@@ -52,6 +52,24 @@ public sealed class DirectoryCommandLineTests(TestNetwork network)
     }
 
     [Fact]
+    public async Task HubStatus_ShowsWhatWaitsForAnExpert_AndFailsForMonitoringPastTheLimit()
+    {
+        // No expert of pediatric tumours is registered on this network: the case waits.
+        var submission = Samples.Submission(organ: OrganSystem.Pediatric);
+        await network.LocalA().SubmitConsultationAsync(submission, cancellationToken: Ct);
+        await Eventually.UntilAsync(async () => (await network.LocalA().GetConsultationAsync(new() { ConsultationId = submission.ConsultationId }, cancellationToken: Ct))
+            .Consultation.Timeline, steps => steps.Any(s => s.Kind == ConsultationStepKind.WaitingForExpert), "the wait at the spoke");
+
+        var (exit, status) = await NodeProcess.RunForExitCodeAsync(NodeProcess.HubProgram, ["status", "--fail-after-days", "0", "--data", network.Hub.DataFolder]);
+        Assert.True(exit == 3, status);
+        Assert.Contains("wait for an expert", status, StringComparison.Ordinal);
+        Assert.Contains("pediatric:", status, StringComparison.Ordinal);
+        var waiting = await NodeProcess.RunAsync(NodeProcess.HubProgram, ["consultations", "waiting", "--data", network.Hub.DataFolder]);
+        Assert.Contains(submission.ConsultationId, waiting, StringComparison.Ordinal);
+        Assert.Equal(0, (await NodeProcess.RunForExitCodeAsync(NodeProcess.HubProgram, ["status", "--fail-after-days", "30", "--data", network.Hub.DataFolder])).ExitCode);
+    }
+
+    [Fact]
     public async Task Spoke_SearchesItsCopy_Matches_AndSendsAndFollowsAReferral()
     {
         await network.Hub.LoadExampleTrialsAsync();

@@ -62,6 +62,7 @@ public static partial class HubCommandLine
         root.Subcommands.Add(DirectoryCommands.Create(WithHubAsync));
         root.Subcommands.Add(ReportSigningKeyCommands.Create(WithHubAsync));
         root.Subcommands.Add(ConsultationAdminCommands.Create(WithHubAsync));
+        root.Subcommands.Add(StatusCommand.Create(WithHubAsync));
         // The data folder for every command that works on the hub's store (not the sign-in, expert and registry
         // commands, which talk to a running hub); the hub URL where settings are printed.
         root.Options.Add(DataFolder);
