@@ -211,40 +211,10 @@ public sealed partial class OutboxDeliveryWorker(
                         deadline: DateTime.UtcNow.Add(CallTimeout), cancellationToken: cancellationToken);
                     LogDelivered(logger, entries[0].AggregateId, response.Duplicate, entries[0].Attempts + 1);
                     break;
-                case LocalConsultationStore.WithdrawKind:
-                    await hub.Sync.DeliverConsultationWithdrawalAsync(DeliverConsultationWithdrawalRequest.Parser.ParseFrom(entries[0].Payload),
-                        deadline: DateTime.UtcNow.Add(CallTimeout), cancellationToken: cancellationToken);
-                    break;
-                case LocalConsultationStore.AnswerKind:
-                    await hub.Sync.DeliverInformationAnswerAsync(DeliverInformationAnswerRequest.Parser.ParseFrom(entries[0].Payload),
-                        deadline: DateTime.UtcNow.Add(CallTimeout), cancellationToken: cancellationToken);
-                    break;
-                case LocalConsultationStore.AcknowledgeKind:
-                    await hub.Sync.DeliverReportAcknowledgementAsync(DeliverReportAcknowledgementRequest.Parser.ParseFrom(entries[0].Payload),
-                        deadline: DateTime.UtcNow.Add(CallTimeout), cancellationToken: cancellationToken);
-                    break;
                 case OutboxStore.ForwardAuditKind:
                     var request = new ForwardAuditEntriesRequest();
                     request.Entries.AddRange(entries.Select(e => AuditEntry.Parser.ParseFrom(e.Payload)));
                     await hub.Sync.ForwardAuditEntriesAsync(request, deadline: DateTime.UtcNow.Add(CallTimeout), cancellationToken: cancellationToken);
-                    break;
-                case LocalRegistryStore.WithdrawKind:
-                    await hub.Registry.DeliverRegistryWithdrawalAsync(DeliverRegistryWithdrawalRequest.Parser.ParseFrom(entries[0].Payload),
-                        deadline: DateTime.UtcNow.Add(CallTimeout), cancellationToken: cancellationToken);
-                    break;
-                case LocalDataQueryStore.AnswerKind:
-                    // The closing comes back through the feed, like every change the hub makes.
-                    await hub.Registry.AnswerDataQueryAsync(AnswerDataQueryRequest.Parser.ParseFrom(entries[0].Payload),
-                        deadline: DateTime.UtcNow.Add(CallTimeout), cancellationToken: cancellationToken);
-                    break;
-                case LocalReferralStore.DeliverKind:
-                    // The hub's routing comes back through the feed, like every change to the referral.
-                    await hub.Referrals.DeliverReferralAsync(DeliverReferralRequest.Parser.ParseFrom(entries[0].Payload),
-                        deadline: DateTime.UtcNow.Add(CallTimeout), cancellationToken: cancellationToken);
-                    break;
-                case LocalReferralStore.TransitionKind:
-                    await hub.Referrals.DeliverReferralTransitionAsync(DeliverReferralTransitionRequest.Parser.ParseFrom(entries[0].Payload),
-                        deadline: DateTime.UtcNow.Add(CallTimeout), cancellationToken: cancellationToken);
                     break;
                 case LocalRegistryStore.DeliverKind:
                     var batch = new DeliverRegistryRecordsRequest();
@@ -256,7 +226,10 @@ public sealed partial class OutboxDeliveryWorker(
                     }
                     return answer.Results;
                 default:
-                    throw new InvalidDataException($"Unknown outbox entry kind '{entries[0].Kind}'.");
+                    // One message, one call; what the hub makes of it comes back through the feed.
+                    var call = SingleEntryCalls.GetValueOrDefault(entries[0].Kind) ?? throw new InvalidDataException($"Unknown outbox entry kind '{entries[0].Kind}'.");
+                    await call(entries[0].Payload, new CallOptions(deadline: DateTime.UtcNow.Add(CallTimeout), cancellationToken: cancellationToken));
+                    break;
             }
             return null;
         }
@@ -267,6 +240,27 @@ public sealed partial class OutboxDeliveryWorker(
             throw;
         }
     }
+
+    /// <summary>The kinds delivered one entry per call, each by its RPC.</summary>
+    private IReadOnlyDictionary<string, Func<byte[], CallOptions, Task>> SingleEntryCalls => _singleEntryCalls ??= new Dictionary<string, Func<byte[], CallOptions, Task>>
+    {
+        [LocalConsultationStore.WithdrawKind] = (payload, call) =>
+            hub.Sync.DeliverConsultationWithdrawalAsync(DeliverConsultationWithdrawalRequest.Parser.ParseFrom(payload), call).ResponseAsync,
+        [LocalConsultationStore.AnswerKind] = (payload, call) =>
+            hub.Sync.DeliverInformationAnswerAsync(DeliverInformationAnswerRequest.Parser.ParseFrom(payload), call).ResponseAsync,
+        [LocalConsultationStore.AcknowledgeKind] = (payload, call) =>
+            hub.Sync.DeliverReportAcknowledgementAsync(DeliverReportAcknowledgementRequest.Parser.ParseFrom(payload), call).ResponseAsync,
+        [LocalRegistryStore.WithdrawKind] = (payload, call) =>
+            hub.Registry.DeliverRegistryWithdrawalAsync(DeliverRegistryWithdrawalRequest.Parser.ParseFrom(payload), call).ResponseAsync,
+        [LocalDataQueryStore.AnswerKind] = (payload, call) =>
+            hub.Registry.AnswerDataQueryAsync(AnswerDataQueryRequest.Parser.ParseFrom(payload), call).ResponseAsync,
+        [LocalReferralStore.DeliverKind] = (payload, call) =>
+            hub.Referrals.DeliverReferralAsync(DeliverReferralRequest.Parser.ParseFrom(payload), call).ResponseAsync,
+        [LocalReferralStore.TransitionKind] = (payload, call) =>
+            hub.Referrals.DeliverReferralTransitionAsync(DeliverReferralTransitionRequest.Parser.ParseFrom(payload), call).ResponseAsync,
+    };
+
+    private Dictionary<string, Func<byte[], CallOptions, Task>>? _singleEntryCalls;
 
     private static RegistryDeliveryResult Refused(OutboxEntry entry, string reason)
     {
