@@ -60,13 +60,15 @@ public sealed class DirectoryCommandLineTests(TestNetwork network)
         await Eventually.UntilAsync(async () => (await network.LocalA().GetConsultationAsync(new() { ConsultationId = submission.ConsultationId }, cancellationToken: Ct))
             .Consultation.Timeline, steps => steps.Any(s => s.Kind == ConsultationStepKind.WaitingForExpert), "the wait at the spoke");
 
-        var (exit, status) = await NodeProcess.RunForExitCodeAsync(NodeProcess.HubProgram, ["status", "--fail-after-days", "0", "--data", network.Hub.DataFolder]);
+        // The command works on the hub's store, whichever it is (the suite runs once more with every hub on PostgreSQL).
+        var store = network.Hub.StoreEnvironment();
+        var (exit, status) = await NodeProcess.RunForExitCodeAsync(NodeProcess.HubProgram, store, "status", "--fail-after-days", "0");
         Assert.True(exit == 3, status);
         Assert.Contains("wait for an expert", status, StringComparison.Ordinal);
         Assert.Contains("pediatric:", status, StringComparison.Ordinal);
-        var waiting = await NodeProcess.RunAsync(NodeProcess.HubProgram, ["consultations", "waiting", "--data", network.Hub.DataFolder]);
+        var (_, waiting) = await NodeProcess.RunForExitCodeAsync(NodeProcess.HubProgram, store, "consultations", "waiting");
         Assert.Contains(submission.ConsultationId, waiting, StringComparison.Ordinal);
-        Assert.Equal(0, (await NodeProcess.RunForExitCodeAsync(NodeProcess.HubProgram, ["status", "--fail-after-days", "30", "--data", network.Hub.DataFolder])).ExitCode);
+        Assert.Equal(0, (await NodeProcess.RunForExitCodeAsync(NodeProcess.HubProgram, store, "status", "--fail-after-days", "30")).ExitCode);
     }
 
     [Fact]

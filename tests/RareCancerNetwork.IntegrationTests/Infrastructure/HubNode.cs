@@ -102,6 +102,18 @@ public sealed class HubNode : IAsyncDisposable
         return credentials;
     }
 
+    /// <summary>The settings that point a hub command-line process at this hub's store (its data folder, and PostgreSQL when it runs on it).</summary>
+    public IDictionary<string, string> StoreEnvironment()
+    {
+        var storage = Services.GetRequiredService<Microsoft.Extensions.Options.IOptions<HubOptions>>().Value.Storage;
+        var environment = new Dictionary<string, string> { ["Hub__DataFolder"] = DataFolder, ["Hub__Storage__Provider"] = storage.Provider.ToString() };
+        if (storage.ConnectionString is { } connectionString)
+        {
+            environment["Hub__Storage__ConnectionString"] = connectionString;
+        }
+        return environment;
+    }
+
     /// <summary>A change to the directory as the administrator's command makes it (published to every spoke's feed).</summary>
     public async Task<long> ChangeDirectoryAsync(Func<DirectoryAdministration, Task<long>> change)
     {

@@ -59,9 +59,13 @@ public sealed class NodeProcess : IDisposable
     }
 
     /// <summary>Runs a command to completion; returns its exit code and output.</summary>
-    public static async Task<(int ExitCode, string Output)> RunForExitCodeAsync(string program, params string[] arguments)
+    public static Task<(int ExitCode, string Output)> RunForExitCodeAsync(string program, params string[] arguments) =>
+        RunForExitCodeAsync(program, null, arguments);
+
+    /// <summary>Runs a command to completion with these environment settings (e.g. the hub's store); returns its exit code and output.</summary>
+    public static async Task<(int ExitCode, string Output)> RunForExitCodeAsync(string program, IDictionary<string, string>? environment, params string[] arguments)
     {
-        using var node = Start(program, arguments);
+        using var node = Start(program, arguments, environment);
         await node._process.WaitForExitAsync(TestContext.Current.CancellationToken).WaitAsync(TimeSpan.FromMinutes(2), TestContext.Current.CancellationToken);
         node._process.WaitForExit();
         return (node._process.ExitCode, node.Output);
