@@ -328,6 +328,24 @@ public abstract class ConsultationLoopScenarios(TestNetwork network)
     }
 
     [Fact]
+    public async Task AWaitingCase_KnowsItsPlaceInTheQueue_AndMovesUpWhenTheOneAheadLeaves()
+    {
+        // Endocrine tumours have no expert on this network: both wait, the first ahead of the second.
+        var first = Samples.Submission(organ: OrganSystem.Endocrine);
+        var second = Samples.Submission(organ: OrganSystem.Endocrine);
+        await network.LocalA().SubmitConsultationAsync(first, cancellationToken: Ct);
+        await AtSpokeAsync(first.ConsultationId, c => c.QueuePosition > 0, "the first waits");
+        await network.LocalA().SubmitConsultationAsync(second, cancellationToken: Ct);
+        var behind = await AtSpokeAsync(second.ConsultationId, c => c.QueuePosition > 0, "the second waits");
+        var ahead = (await network.LocalA().GetConsultationAsync(new() { ConsultationId = first.ConsultationId }, cancellationToken: Ct)).Consultation.QueuePosition;
+        Assert.Equal(ahead + 1, behind.QueuePosition);
+
+        await network.LocalA().WithdrawConsultationAsync(new() { ConsultationId = first.ConsultationId, Reason = "他院で診断確定" }, cancellationToken: Ct);
+        await AtSpokeAsync(second.ConsultationId, c => c.QueuePosition == ahead, "the second moves up");
+        await AtSpokeAsync(first.ConsultationId, c => c.QueuePosition == 0 && c.Status == ConsultationStatus.Withdrawn, "the first leaves the queue");
+    }
+
+    [Fact]
     public async Task JapaneseFreeText_RoundTripsByteForByte_SpokeToHubToSpoke()
     {
         var submission = Samples.Submission();

@@ -46,6 +46,56 @@ internal static class ConsultationTimeline
         return steps;
     }
 
+    /// <summary>
+    /// Tells every waiting consultation of the organ system whose place in the queue changed (and one that left it) its
+    /// new place, through its spoke's feed. Called wherever a queue gains or loses a case; queues are short.
+    /// </summary>
+    public static async Task RefreshQueueAsync(DbConnection connection, DbTransaction transaction, OrganSystem organ, DateTimeOffset now,
+        CancellationToken cancellationToken)
+    {
+        var places = new List<(string Id, string NodeId, int Announced, int Position)>();
+        await using (var waiting = connection.Command(
+            """
+            SELECT consultation_id, spoke_node_id, announced_queue_position FROM consultations
+            WHERE status = 2 AND organ_system = @organ ORDER BY urgency DESC, received_at, consultation_id
+            """, transaction).With("@organ", (int)organ))
+        await using (var reader = await waiting.ExecuteReaderAsync(cancellationToken))
+        {
+            while (await reader.ReadAsync(cancellationToken))
+            {
+                places.Add((reader.GetString(0), reader.GetString(1), reader.GetInt32(2), places.Count + 1));
+            }
+        }
+        await using (var left = connection.Command(
+            "SELECT consultation_id, spoke_node_id, announced_queue_position FROM consultations WHERE announced_queue_position > 0 AND status <> 2 AND organ_system = @organ",
+            transaction).With("@organ", (int)organ))
+        await using (var reader = await left.ExecuteReaderAsync(cancellationToken))
+        {
+            while (await reader.ReadAsync(cancellationToken))
+            {
+                places.Add((reader.GetString(0), reader.GetString(1), reader.GetInt32(2), 0));
+            }
+        }
+        foreach (var (id, nodeId, announced, position) in places.Where(p => p.Announced != p.Position))
+        {
+            await using (var update = connection.Command("UPDATE consultations SET announced_queue_position = @position WHERE consultation_id = @id", transaction)
+                .With("@position", position).With("@id", id))
+            {
+                await update.ExecuteNonQueryAsync(cancellationToken);
+            }
+            await EventFeed.AppendAsync(connection, transaction, nodeId, id, now,
+                new SubscribeEventsResponse { QueuePositionChanged = new QueuePositionChanged { Position = position } }, cancellationToken);
+        }
+    }
+
+    /// <summary>The same, for the organ system of one consultation.</summary>
+    public static async Task RefreshQueueOfAsync(DbConnection connection, DbTransaction transaction, string consultationId, DateTimeOffset now,
+        CancellationToken cancellationToken)
+    {
+        await using var organ = connection.Command("SELECT organ_system FROM consultations WHERE consultation_id = @id", transaction).With("@id", consultationId);
+        await RefreshQueueAsync(connection, transaction, (OrganSystem)(int)await organ.ScalarInt64Async(cancellationToken), now, cancellationToken);
+    }
+
     /// <summary>Its place in its organ system's queue: 1 for the next to be assigned (most urgent, then oldest).</summary>
     public static async Task<int> QueuePositionAsync(DbConnection connection, DbTransaction transaction, string consultationId, CancellationToken cancellationToken)
     {

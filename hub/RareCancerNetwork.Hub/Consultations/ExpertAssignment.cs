@@ -42,6 +42,7 @@ internal static class ExpertAssignment
                 detail: await ConsultationTimeline.WaitingReasonAsync(connection, transaction, organSystem, cancellationToken));
             step.QueuePosition = await ConsultationTimeline.QueuePositionAsync(connection, transaction, consultationId, cancellationToken);
             await ConsultationTimeline.AppendAsync(connection, transaction, nodeId, consultationId, step, now, cancellationToken);
+            await ConsultationTimeline.RefreshQueueAsync(connection, transaction, organSystem, now, cancellationToken);
             return false;
         }
         await AssignAsync(connection, transaction, consultationId, nodeId, expertId, now, cancellationToken);
@@ -123,5 +124,7 @@ internal static class ExpertAssignment
         await EventFeed.AppendStatusAsync(connection, transaction, nodeId, consultationId, now, ConsultationStatus.Assigned, cancellationToken);
         await ConsultationTimeline.AppendAsync(connection, transaction, nodeId, consultationId,
             ConsultationTimeline.Step(kind, ConsultationStatus.Assigned, actor, expertId, detail), now, cancellationToken);
+        // Taken from a queue: the cases behind it move up.
+        await ConsultationTimeline.RefreshQueueOfAsync(connection, transaction, consultationId, now, cancellationToken);
     }
 }

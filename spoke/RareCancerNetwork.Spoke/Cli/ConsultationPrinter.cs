@@ -33,7 +33,8 @@ internal static class ConsultationPrinter
     }
 
     public static void Summary(LocalConsultation c) =>
-        AnsiConsole.MarkupLine($"status [bold]{StatusName(c.Status)}[/], delivery {ProtoEnumNames.Name(c.DeliveryState)}, submitted {Time(c.SubmittedAt)}");
+        AnsiConsole.MarkupLine($"status [bold]{StatusName(c.Status)}[/], delivery {ProtoEnumNames.Name(c.DeliveryState)}, submitted {Time(c.SubmittedAt)}" +
+            (c.QueuePosition > 0 ? $"; [yellow]waiting for an expert, place {c.QueuePosition} in the queue[/]" : ""));
 
     /// <summary>What a person must know of a report's signature; an invalid one is said plainly.</summary>
     public static string Signature(ReportSignatureCheck? check) => check?.Status switch
@@ -51,7 +52,7 @@ internal static class ConsultationPrinter
         void Row(string label, string value) => grid.AddRow($"[grey]{label}[/]", Markup.Escape(value));
         Row("consultation", c.ConsultationId);
         Row("patient (local id)", c.LocalPatientId);
-        Row("status", StatusName(c.Status));
+        Row("status", StatusName(c.Status) + (c.QueuePosition > 0 ? $" — waiting for an expert, place {c.QueuePosition} in the queue" : ""));
         Row("delivery", ProtoEnumNames.Name(c.DeliveryState) + (c.DeliveryError.Length > 0 ? $" — {c.DeliveryError}" : ""));
         Row("submitted", $"{Time(c.SubmittedAt)} by {c.SubmittedBy}");
         Row("organ system", ProtoEnumNames.Name(c.Details.OrganSystem));

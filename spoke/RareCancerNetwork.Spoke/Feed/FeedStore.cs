@@ -78,6 +78,13 @@ public sealed class FeedStore(SpokeDatabase database, IOptions<SpokeOptions> opt
         }
         switch (@event.EventCase)
         {
+            case SubscribeEventsResponse.EventOneofCase.QueuePositionChanged:
+                await using (var place = connection.Command("UPDATE consultations SET queue_position = $position, updated_at = $now WHERE consultation_id = $id", transaction)
+                    .With("$position", @event.QueuePositionChanged.Position).With("$now", now).With("$id", @event.ConsultationId))
+                {
+                    await place.ExecuteNonQueryAsync(cancellationToken);
+                }
+                return FeedApplyResult.Applied;
             case SubscribeEventsResponse.EventOneofCase.StepRecorded:
                 await LocalConsultationStore.ApplyStepAsync(connection, transaction, @event.ConsultationId, @event.StepRecorded, cancellationToken);
                 return FeedApplyResult.Applied;

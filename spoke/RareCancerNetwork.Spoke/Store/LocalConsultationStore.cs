@@ -17,7 +17,7 @@ namespace RareCancerNetwork.Spoke.Store;
 public sealed partial class LocalConsultationStore(SpokeDatabase database, PatientPseudonymizer pseudonymizer, OutboxSignal outboxSignal, TimeProvider clock)
 {
     private const string Columns =
-        "consultation_id, local_patient_id, details, status, delivery_state, delivery_error, submitted_at, updated_at, submitted_by, withdrawal_reason, acknowledged_version, acknowledged_at";
+        "consultation_id, local_patient_id, details, status, delivery_state, delivery_error, submitted_at, updated_at, submitted_by, withdrawal_reason, acknowledged_version, acknowledged_at, queue_position";
 
     public async Task<(LocalConsultation Consultation, bool Duplicate)> SubmitAsync(
         string facilityCode, string submittedBy, SubmitConsultationRequest request, CancellationToken cancellationToken)
@@ -140,6 +140,7 @@ public sealed partial class LocalConsultationStore(SpokeDatabase database, Patie
         WithdrawalReason = reader.GetNullableString(9) ?? "",
         AcknowledgedVersion = reader.GetInt32(10),
         AcknowledgedAt = reader.GetNullableInstant(11).ToTimestamp(),
+        QueuePosition = reader.GetInt32(12),
     };
 
     /// <summary>SHA-256 over the local patient id and the details: what makes two submissions the same one.</summary>
