@@ -33,7 +33,7 @@ public sealed class DirectoryStoreTests
     private static async Task<Dictionary<string, Facility>> FacilitiesAsync(HubStore hub)
     {
         await using var connection = await hub.Database.OpenAsync(Ct);
-        return (await DirectoryPublisher.ReadAsync(connection, DirectoryPublisher.FacilityKind, null, Ct)).ToDictionary(e => e.Facility.FacilityCode, e => e.Facility);
+        return (await DirectoryPublisher.ReadAsync(connection, DirectoryPublisher.FacilityKind, Ct)).ToDictionary(e => e.Facility.FacilityCode, e => e.Facility);
     }
 
     private static async Task<PullDirectoryResponse> PullAsync(HubStore hub, long after, int pageSize = 100)
@@ -155,7 +155,7 @@ public sealed class DirectoryStoreTests
         Assert.Contains(refused.Violations, v => v.Field == "trials[0].sites[0]" && v.Description.Contains("CORE-011", StringComparison.Ordinal));
         await using (var connection = await hub.Database.OpenAsync(Ct))
         {
-            Assert.Empty(await DirectoryPublisher.ReadAsync(connection, DirectoryPublisher.TrialKind, null, Ct));
+            Assert.Empty(await DirectoryPublisher.ReadAsync(connection, DirectoryPublisher.TrialKind, Ct));
         }
 
         foreach (var trial in trials)
@@ -172,7 +172,7 @@ public sealed class DirectoryStoreTests
 
         await using (var connection = await hub.Database.OpenAsync(Ct))
         {
-            var published = (await DirectoryPublisher.ReadAsync(connection, DirectoryPublisher.TrialKind, null, Ct)).Select(e => e.Trial).ToList();
+            var published = (await DirectoryPublisher.ReadAsync(connection, DirectoryPublisher.TrialKind, Ct)).Select(e => e.Trial).ToList();
             Assert.Equal(4, published.Count);
             Assert.Equal(RecruitmentStatus.Closed, published[1].Arms[2].Status);
             Assert.Equal([false, false, true, false], published.Select(t => t.Retired));

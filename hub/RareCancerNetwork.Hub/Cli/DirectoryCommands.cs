@@ -82,7 +82,7 @@ internal static class DirectoryCommands
                 IncludeRetired = result.GetValue(retired),
             };
             await using var connection = await services.GetRequiredService<HubDatabase>().OpenAsync(cancellationToken);
-            var entries = await DirectoryPublisher.ReadAsync(connection, DirectoryPublisher.FacilityKind, null, cancellationToken);
+            var entries = await DirectoryPublisher.ReadAsync(connection, DirectoryPublisher.FacilityKind, cancellationToken);
             DirectoryPrinter.Facilities(entries.Select(e => e.Facility).Where(f => DirectorySearch.Matches(f, filter)));
         }, cancellationToken));
         return new Command("facility", "Facilities of the directory.") { add, update, retire, list };
@@ -108,7 +108,7 @@ internal static class DirectoryCommands
         list.SetAction((result, cancellationToken) => withHub(result, async (services, _, cancellationToken) =>
         {
             await using var connection = await services.GetRequiredService<HubDatabase>().OpenAsync(cancellationToken);
-            var entries = await DirectoryPublisher.ReadAsync(connection, DirectoryPublisher.TrialKind, null, cancellationToken);
+            var entries = await DirectoryPublisher.ReadAsync(connection, DirectoryPublisher.TrialKind, cancellationToken);
             DirectoryPrinter.Trials(entries.Select(e => e.Trial).Where(t => DirectorySearch.Listed(t, result.GetValue(all), result.GetValue(all))));
         }, cancellationToken));
         return new Command("trials", "The trial catalogue.") { load, retire, list };

@@ -42,8 +42,7 @@ public sealed partial class ConsultationStore
             if (current == ConsultationStatus.Received)
             {
                 // It waited in a queue: the cases behind it move up.
-                await ConsultationTimeline.RefreshQueueOfAsync(connection, transaction, request.ConsultationId, now, cancellationToken);
-                notify.AddRange(await WaitingNodesAsync(connection, transaction, request.ConsultationId, cancellationToken));
+                notify.AddRange(await ConsultationTimeline.RefreshQueueOfAsync(connection, transaction, request.ConsultationId, now, cancellationToken));
             }
             if (expertId is not null)
             {
@@ -126,21 +125,6 @@ public sealed partial class ConsultationStore
             throw new AccessDeniedException($"Consultation {consultationId} belongs to another spoke node.");
         }
         return ((ConsultationStatus)reader.GetInt32(1), reader.GetNullableString(2));
-    }
-
-    /// <summary>The spokes of the cases waiting in the same queue (to wake after commit).</summary>
-    private static async Task<List<string>> WaitingNodesAsync(DbConnection connection, DbTransaction transaction, string consultationId, CancellationToken cancellationToken)
-    {
-        var nodes = new List<string>();
-        await using var command = connection.Command(
-            "SELECT DISTINCT w.spoke_node_id FROM consultations w, consultations c WHERE c.consultation_id = @id AND w.organ_system = c.organ_system AND w.status = 2",
-            transaction).With("@id", consultationId);
-        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-        while (await reader.ReadAsync(cancellationToken))
-        {
-            nodes.Add(reader.GetString(0));
-        }
-        return nodes;
     }
 
     private static string StatusName(ConsultationStatus status) => Node.CommandLine.ProtoEnumNames.Name(status).ToUpperInvariant();

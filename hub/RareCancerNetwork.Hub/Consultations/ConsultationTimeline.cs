@@ -49,8 +49,9 @@ internal static class ConsultationTimeline
     /// <summary>
     /// Tells every waiting consultation of the organ system whose place in the queue changed (and one that left it) its
     /// new place, through its spoke's feed. Called wherever a queue gains or loses a case; queues are short.
+    /// Returns every waiting case's place, and the spokes told of a change (to wake after commit).
     /// </summary>
-    public static async Task RefreshQueueAsync(DbConnection connection, DbTransaction transaction, OrganSystem organ, DateTimeOffset now,
+    public static async Task<(IReadOnlyDictionary<string, int> Places, IReadOnlyList<string> Told)> RefreshQueueAsync(DbConnection connection, DbTransaction transaction, OrganSystem organ, DateTimeOffset now,
         CancellationToken cancellationToken)
     {
         var places = new List<(string Id, string NodeId, int Announced, int Position)>();
@@ -76,8 +77,10 @@ internal static class ConsultationTimeline
                 places.Add((reader.GetString(0), reader.GetString(1), reader.GetInt32(2), 0));
             }
         }
+        var told = new List<string>();
         foreach (var (id, nodeId, announced, position) in places.Where(p => p.Announced != p.Position))
         {
+            told.Add(nodeId);
             await using (var update = connection.Command("UPDATE consultations SET announced_queue_position = @position WHERE consultation_id = @id", transaction)
                 .With("@position", position).With("@id", id))
             {
@@ -86,26 +89,15 @@ internal static class ConsultationTimeline
             await EventFeed.AppendAsync(connection, transaction, nodeId, id, now,
                 new SubscribeEventsResponse { QueuePositionChanged = new QueuePositionChanged { Position = position } }, cancellationToken);
         }
+        return (places.Where(p => p.Position > 0).ToDictionary(p => p.Id, p => p.Position), told.Distinct().ToList());
     }
 
     /// <summary>The same, for the organ system of one consultation.</summary>
-    public static async Task RefreshQueueOfAsync(DbConnection connection, DbTransaction transaction, string consultationId, DateTimeOffset now,
+    public static async Task<IReadOnlyList<string>> RefreshQueueOfAsync(DbConnection connection, DbTransaction transaction, string consultationId, DateTimeOffset now,
         CancellationToken cancellationToken)
     {
         await using var organ = connection.Command("SELECT organ_system FROM consultations WHERE consultation_id = @id", transaction).With("@id", consultationId);
-        await RefreshQueueAsync(connection, transaction, (OrganSystem)(int)await organ.ScalarInt64Async(cancellationToken), now, cancellationToken);
-    }
-
-    /// <summary>Its place in its organ system's queue: 1 for the next to be assigned (most urgent, then oldest).</summary>
-    public static async Task<int> QueuePositionAsync(DbConnection connection, DbTransaction transaction, string consultationId, CancellationToken cancellationToken)
-    {
-        await using var command = connection.Command(
-            """
-            SELECT COUNT(*) + 1 FROM consultations w, consultations c
-            WHERE c.consultation_id = @id AND w.status = 2 AND w.organ_system = c.organ_system AND w.consultation_id <> c.consultation_id
-              AND (w.urgency > c.urgency OR (w.urgency = c.urgency AND (w.received_at < c.received_at OR (w.received_at = c.received_at AND w.consultation_id < c.consultation_id))))
-            """, transaction).With("@id", consultationId);
-        return (int)await command.ScalarInt64Async(cancellationToken);
+        return (await RefreshQueueAsync(connection, transaction, (OrganSystem)(int)await organ.ScalarInt64Async(cancellationToken), now, cancellationToken)).Told;
     }
 
     /// <summary>Why nobody took it: no expert of its organ system, or all of them at capacity (or having declined it).</summary>

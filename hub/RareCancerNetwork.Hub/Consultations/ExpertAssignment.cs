@@ -38,11 +38,11 @@ internal static class ExpertAssignment
         if (expertId is null)
         {
             // Nobody can take it now: it waits, and its requester sees that and its place in the queue.
+            var (places, _) = await ConsultationTimeline.RefreshQueueAsync(connection, transaction, organSystem, now, cancellationToken);
             var step = ConsultationTimeline.Step(ConsultationStepKind.WaitingForExpert, ConsultationStatus.Received, ConsultationTimeline.HubActor,
                 detail: await ConsultationTimeline.WaitingReasonAsync(connection, transaction, organSystem, cancellationToken));
-            step.QueuePosition = await ConsultationTimeline.QueuePositionAsync(connection, transaction, consultationId, cancellationToken);
+            step.QueuePosition = places[consultationId];
             await ConsultationTimeline.AppendAsync(connection, transaction, nodeId, consultationId, step, now, cancellationToken);
-            await ConsultationTimeline.RefreshQueueAsync(connection, transaction, organSystem, now, cancellationToken);
             return false;
         }
         await AssignAsync(connection, transaction, consultationId, nodeId, expertId, now, cancellationToken);

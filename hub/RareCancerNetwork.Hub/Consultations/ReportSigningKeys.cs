@@ -21,24 +21,34 @@ public sealed class ReportSigningKeys(HubDatabase database, TimeProvider clock)
     /// <summary>The key to sign with now, created on first use when the store holds none.</summary>
     public static async Task<X509Certificate2> ActiveAsync(DbConnection connection, DbTransaction transaction, DateTimeOffset now, CancellationToken cancellationToken)
     {
-        await using (var command = connection.Command(
-            "SELECT pkcs12 FROM report_signing_keys WHERE retired_at IS NULL AND not_before <= @now ORDER BY not_before DESC, key_id LIMIT 1", transaction)
-            .With("@now", now.ToDbText()))
+        if (await ActivePkcs12Async(connection, transaction, now, cancellationToken) is { } pkcs12)
         {
-            if (await command.ExecuteScalarAsync(cancellationToken) is byte[] pkcs12)
-            {
-                return X509CertificateLoader.LoadPkcs12(pkcs12, null, X509KeyStorageFlags.EphemeralKeySet);
-            }
+            return X509CertificateLoader.LoadPkcs12(pkcs12, null, X509KeyStorageFlags.EphemeralKeySet);
         }
         var created = Create(now.AddMinutes(-5));
         await InsertAsync(connection, transaction, created, now, cancellationToken);
         return created;
     }
 
+    private static async Task<byte[]?> ActivePkcs12Async(DbConnection connection, DbTransaction transaction, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        await using (var command = connection.Command(
+            "SELECT pkcs12 FROM report_signing_keys WHERE retired_at IS NULL AND not_before <= @now ORDER BY not_before DESC, key_id LIMIT 1", transaction)
+            .With("@now", now.ToDbText()))
+        {
+            return await command.ExecuteScalarAsync(cancellationToken) as byte[];
+        }
+    }
+
     /// <summary>Creates the first key at start-up, so that spokes can fetch it before the first report.</summary>
     public Task EnsureCreatedAsync(CancellationToken cancellationToken) => database.WriteAsync(async (connection, transaction) =>
     {
-        using var _ = await ActiveAsync(connection, transaction, clock.GetUtcNow(), cancellationToken);
+        var now = clock.GetUtcNow();
+        if (await ActivePkcs12Async(connection, transaction, now, cancellationToken) is null)
+        {
+            using var created = Create(now.AddMinutes(-5));
+            await InsertAsync(connection, transaction, created, now, cancellationToken);
+        }
     }, cancellationToken);
 
     /// <summary>Adds the next key; it signs from <paramref name="activatesAt"/> on.</summary>

@@ -31,7 +31,7 @@ public sealed class DirectoryGrpcService(HubDatabase database) : DirectoryServic
         v.ThrowIfInvalid();
 
         await using var connection = await database.OpenAsync(context.CancellationToken);
-        var matching = (await DirectoryPublisher.ReadAsync(connection, DirectoryPublisher.FacilityKind, null, context.CancellationToken))
+        var matching = (await DirectoryPublisher.ReadAsync(connection, DirectoryPublisher.FacilityKind, context.CancellationToken))
             .Select(e => e.Facility)
             .Where(f => string.CompareOrdinal(f.FacilityCode, request.PageToken) > 0 && DirectorySearch.Matches(f, filter))
             .Take(pageSize + 1)
@@ -56,8 +56,7 @@ public sealed class DirectoryGrpcService(HubDatabase database) : DirectoryServic
     private async Task<DirectoryEntry> EntryAsync(string kind, string resourceType, string key, CancellationToken cancellationToken)
     {
         await using var connection = await database.OpenAsync(cancellationToken);
-        var entries = await DirectoryPublisher.ReadAsync(connection, kind, key, cancellationToken);
-        return entries.Count == 1 ? entries[0] : throw new ResourceNotFoundException(resourceType, key);
+        return await DirectoryPublisher.ReadOneAsync(connection, kind, key, cancellationToken) ?? throw new ResourceNotFoundException(resourceType, key);
     }
 
     public override async Task<ListPrefecturesResponse> ListPrefectures(ListPrefecturesRequest request, ServerCallContext context)
@@ -77,7 +76,7 @@ public sealed class DirectoryGrpcService(HubDatabase database) : DirectoryServic
     {
         await using var connection = await database.OpenAsync(context.CancellationToken);
         var response = new ListTrialsResponse();
-        response.Trials.AddRange((await DirectoryPublisher.ReadAsync(connection, DirectoryPublisher.TrialKind, null, context.CancellationToken))
+        response.Trials.AddRange((await DirectoryPublisher.ReadAsync(connection, DirectoryPublisher.TrialKind, context.CancellationToken))
             .Select(e => e.Trial)
             .Where(t => DirectorySearch.Listed(t, request.IncludeClosed, request.IncludeRetired)));
         return response;

@@ -1,6 +1,7 @@
 using System.Data.Common;
 using Google.Protobuf;
 using RareCancerNetwork.Hub.Feed;
+using RareCancerNetwork.Node.Matching;
 using RareCancerNetwork.Node.Storage;
 using RareCancerNetwork.Protos.V1;
 
@@ -15,19 +16,19 @@ namespace RareCancerNetwork.Hub.Directory;
 /// </summary>
 public static class DirectoryPublisher
 {
-    public const string FacilityKind = "facility";
-    public const string ExpertKind = "expert";
-    public const string TrialKind = "trial";
+    public const string FacilityKind = DirectoryEntries.FacilityKind;
+    public const string ExpertKind = DirectoryEntries.ExpertKind;
+    public const string TrialKind = DirectoryEntries.TrialKind;
 
     /// <summary>The change, if any: the new directory version and the spokes told of it (to wake after commit).</summary>
     public sealed record Publication(long Version, IReadOnlyList<string> NotifiedNodes);
 
     public static async Task<Publication?> RepublishAsync(DbConnection connection, DbTransaction transaction, DateTimeOffset now, CancellationToken cancellationToken)
     {
-        var entries = new List<(string Kind, string Key, DirectoryEntry Entry)>();
-        entries.AddRange((await FacilitiesAsync(connection, transaction, cancellationToken)).Select(f => (FacilityKind, f.FacilityCode, new DirectoryEntry { Facility = f })));
-        entries.AddRange((await ExpertsAsync(connection, transaction, cancellationToken)).Select(e => (ExpertKind, e.ExpertId, new DirectoryEntry { Expert = e })));
-        entries.AddRange((await TrialsAsync(connection, transaction, cancellationToken)).Select(t => (TrialKind, t.TrialId, new DirectoryEntry { Trial = t })));
+        var entries = new List<DirectoryEntry>();
+        entries.AddRange((await FacilitiesAsync(connection, transaction, cancellationToken)).Select(f => new DirectoryEntry { Facility = f }));
+        entries.AddRange((await ExpertsAsync(connection, transaction, cancellationToken)).Select(e => new DirectoryEntry { Expert = e }));
+        entries.AddRange((await TrialsAsync(connection, transaction, cancellationToken)).Select(t => new DirectoryEntry { Trial = t }));
 
         var published = new Dictionary<(string, string), byte[]>();
         await using (var read = connection.Command("SELECT kind, entry_key, entry FROM directory_entries", transaction))
@@ -40,8 +41,9 @@ public static class DirectoryPublisher
         }
 
         long? version = null;
-        foreach (var (kind, key, entry) in entries)
+        foreach (var entry in entries)
         {
+            var (kind, key) = DirectoryEntries.Identity(entry)!.Value;
             // The version lives in its column: the stored bytes are the content alone, so equal content compares equal.
             var bytes = entry.ToByteArray();
             if (published.TryGetValue((kind, key), out var old) && old.AsSpan().SequenceEqual(bytes))
@@ -82,19 +84,27 @@ public static class DirectoryPublisher
     }
 
     /// <summary>Published entries of one kind, each with its version, in key order.</summary>
-    public static async Task<List<DirectoryEntry>> ReadAsync(DbConnection connection, string kind, string? key, CancellationToken cancellationToken,
-        DbTransaction? transaction = null)
+    public static Task<List<DirectoryEntry>> ReadAsync(DbConnection connection, string kind, CancellationToken cancellationToken, DbTransaction? transaction = null) =>
+        ReadAsync(connection.Command("SELECT version, entry FROM directory_entries WHERE kind = @kind ORDER BY entry_key", transaction).With("@kind", kind),
+            cancellationToken);
+
+    /// <summary>One published entry (a key look-up), or null.</summary>
+    public static async Task<DirectoryEntry?> ReadOneAsync(DbConnection connection, string kind, string key, CancellationToken cancellationToken) =>
+        (await ReadAsync(connection.Command("SELECT version, entry FROM directory_entries WHERE kind = @kind AND entry_key = @key").With("@kind", kind).With("@key", key),
+            cancellationToken)).SingleOrDefault();
+
+    private static async Task<List<DirectoryEntry>> ReadAsync(DbCommand command, CancellationToken cancellationToken)
     {
-        await using var command = connection.Command(
-            "SELECT version, entry FROM directory_entries WHERE kind = @kind AND (@key = '' OR entry_key = @key) ORDER BY entry_key", transaction)
-            .With("@kind", kind).With("@key", key ?? "");
-        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-        var entries = new List<DirectoryEntry>();
-        while (await reader.ReadAsync(cancellationToken))
+        await using (command)
         {
-            entries.Add(WithVersion(DirectoryEntry.Parser.ParseFrom((byte[])reader[1]), reader.GetInt64(0)));
+            await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+            var entries = new List<DirectoryEntry>();
+            while (await reader.ReadAsync(cancellationToken))
+            {
+                entries.Add(DirectoryEntries.WithVersion(DirectoryEntry.Parser.ParseFrom((byte[])reader[1]), reader.GetInt64(0)));
+            }
+            return entries;
         }
-        return entries;
     }
 
     /// <summary>
@@ -116,7 +126,7 @@ public static class DirectoryPublisher
                 break;
             }
             var version = reader.GetInt64(0);
-            response.Entries.Add(WithVersion(DirectoryEntry.Parser.ParseFrom((byte[])reader[1]), version));
+            response.Entries.Add(DirectoryEntries.WithVersion(DirectoryEntry.Parser.ParseFrom((byte[])reader[1]), version));
             response.ThroughVersion = version;
         }
         return response;
@@ -126,23 +136,6 @@ public static class DirectoryPublisher
     {
         await using var head = connection.Command("SELECT last_version FROM directory_head WHERE id = 1", transaction);
         return await head.ScalarInt64Async(cancellationToken);
-    }
-
-    private static DirectoryEntry WithVersion(DirectoryEntry entry, long version)
-    {
-        switch (entry.EntryCase)
-        {
-            case DirectoryEntry.EntryOneofCase.Facility:
-                entry.Facility.DirectoryVersion = version;
-                break;
-            case DirectoryEntry.EntryOneofCase.Expert:
-                entry.Expert.DirectoryVersion = version;
-                break;
-            case DirectoryEntry.EntryOneofCase.Trial:
-                entry.Trial.DirectoryVersion = version;
-                break;
-        }
-        return entry;
     }
 
     private static async Task<List<Facility>> FacilitiesAsync(DbConnection connection, DbTransaction transaction, CancellationToken cancellationToken)

@@ -20,7 +20,7 @@ public sealed class TrialMatchingGrpcService(HubDatabase database, RegistryStore
         var record = await records.GetAsync(request.RecordId, context.CancellationToken)
             ?? throw new ResourceNotFoundException("Registry record", request.RecordId, "the national registry does not hold it (never delivered, or consent withdrawn)");
         await using var connection = await database.OpenAsync(context.CancellationToken);
-        var trials = await DirectoryPublisher.ReadAsync(connection, DirectoryPublisher.TrialKind, null, context.CancellationToken);
+        var trials = await DirectoryPublisher.ReadAsync(connection, DirectoryPublisher.TrialKind, context.CancellationToken);
         var version = await DirectoryPublisher.VersionAsync(connection, context.CancellationToken);
         return new MatchNationalRegistryRecordResponse { Result = TrialMatcher.Match(record, trials.Select(e => e.Trial), version, clock) };
     }

@@ -35,9 +35,9 @@ public sealed class ReferralStore(HubDatabase database, EventFeed feed, TimeProv
                     ? (existing.Referral, true, (IReadOnlyList<string>)[])
                     : throw new ConflictException($"Referral {request.ReferralId} was delivered before with other content.");
             }
-            var facilities = (await DirectoryPublisher.ReadAsync(connection, DirectoryPublisher.FacilityKind, null, cancellationToken, transaction))
+            var facilities = (await DirectoryPublisher.ReadAsync(connection, DirectoryPublisher.FacilityKind, cancellationToken, transaction))
                 .ToDictionary(e => e.Facility.FacilityCode, e => e.Facility);
-            var trials = (await DirectoryPublisher.ReadAsync(connection, DirectoryPublisher.TrialKind, null, cancellationToken, transaction))
+            var trials = (await DirectoryPublisher.ReadAsync(connection, DirectoryPublisher.TrialKind, cancellationToken, transaction))
                 .ToDictionary(e => e.Trial.TrialId, e => e.Trial);
             // The hub's directory decides where it goes: a spoke's copy may be behind.
             var receiver = ReferralWorkflow.ResolveReceiver(request.Target, facilities, trials);

@@ -1,5 +1,6 @@
 using Google.Protobuf;
 using Google.Protobuf.WellKnownTypes;
+using RareCancerNetwork.Node.Matching;
 using RareCancerNetwork.Node.Storage;
 using RareCancerNetwork.Protos.V1;
 using RareCancerNetwork.Spoke.Store;
@@ -30,15 +31,15 @@ public sealed class LocalDirectoryStore(SpokeDatabase database, TimeProvider clo
         await using var connection = await database.OpenAsync(cancellationToken);
         await using var transaction = connection.BeginTransaction();
         // An entry of a kind this spoke does not know (from a newer hub) is skipped, not a reason to stall.
-        foreach (var entry in page.Entries.Where(e => e.EntryCase != DirectoryEntry.EntryOneofCase.None))
+        foreach (var (entry, identity) in page.Entries.Select(e => (e, DirectoryEntries.Identity(e))).Where(e => e.Item2 is not null))
         {
-            var (kind, key) = KeyOf(entry);
+            var (kind, key) = identity!.Value;
             await using var upsert = connection.Command(
                 """
                 INSERT INTO directory_entries (kind, entry_key, version, entry) VALUES ($kind, $key, $version, $entry)
                 ON CONFLICT (kind, entry_key) DO UPDATE SET version = excluded.version, entry = excluded.entry WHERE excluded.version > directory_entries.version
                 """, transaction)
-                .With("$kind", kind).With("$key", key).With("$version", VersionOf(entry)).With("$entry", entry.ToByteArray());
+                .With("$kind", kind).With("$key", key).With("$version", DirectoryEntries.Version(entry)).With("$entry", entry.ToByteArray());
             await upsert.ExecuteNonQueryAsync(cancellationToken);
         }
         await using (var copy = connection.Command("UPDATE directory_copy SET version = MAX(version, $version), synced_at = $now WHERE id = 1", transaction)
@@ -50,13 +51,13 @@ public sealed class LocalDirectoryStore(SpokeDatabase database, TimeProvider clo
     }
 
     public async Task<List<Facility>> FacilitiesAsync(CancellationToken cancellationToken) =>
-        [.. (await ReadAsync("facility", cancellationToken)).Select(e => e.Facility)];
+        [.. (await ReadAsync(DirectoryEntries.FacilityKind, cancellationToken)).Select(e => e.Facility)];
 
     public async Task<List<DirectoryExpert>> ExpertsAsync(CancellationToken cancellationToken) =>
-        [.. (await ReadAsync("expert", cancellationToken)).Select(e => e.Expert)];
+        [.. (await ReadAsync(DirectoryEntries.ExpertKind, cancellationToken)).Select(e => e.Expert)];
 
     public async Task<List<Trial>> TrialsAsync(CancellationToken cancellationToken) =>
-        [.. (await ReadAsync("trial", cancellationToken)).Select(e => e.Trial)];
+        [.. (await ReadAsync(DirectoryEntries.TrialKind, cancellationToken)).Select(e => e.Trial)];
 
     private async Task<List<DirectoryEntry>> ReadAsync(string kind, CancellationToken cancellationToken)
     {
@@ -70,18 +71,4 @@ public sealed class LocalDirectoryStore(SpokeDatabase database, TimeProvider clo
         }
         return entries;
     }
-
-    private static (string Kind, string Key) KeyOf(DirectoryEntry entry) => entry.EntryCase switch
-    {
-        DirectoryEntry.EntryOneofCase.Facility => ("facility", entry.Facility.FacilityCode),
-        DirectoryEntry.EntryOneofCase.Expert => ("expert", entry.Expert.ExpertId),
-        _ => ("trial", entry.Trial.TrialId),
-    };
-
-    private static long VersionOf(DirectoryEntry entry) => entry.EntryCase switch
-    {
-        DirectoryEntry.EntryOneofCase.Facility => entry.Facility.DirectoryVersion,
-        DirectoryEntry.EntryOneofCase.Expert => entry.Expert.DirectoryVersion,
-        _ => entry.Trial.DirectoryVersion,
-    };
 }

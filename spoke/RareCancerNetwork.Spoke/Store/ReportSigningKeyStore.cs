@@ -38,6 +38,15 @@ public sealed partial class ReportSigningKeyStore(SpokeDatabase database, TimePr
         var now = clock.GetUtcNow().ToDbText();
         await using var connection = await database.OpenAsync(cancellationToken);
         await using var transaction = connection.BeginTransaction();
+        var held = new HashSet<string>(StringComparer.Ordinal);
+        await using (var ids = connection.Command("SELECT key_id FROM report_signing_keys", transaction))
+        await using (var reader = await ids.ExecuteReaderAsync(cancellationToken))
+        {
+            while (await reader.ReadAsync(cancellationToken))
+            {
+                held.Add(reader.GetString(0));
+            }
+        }
         var added = 0;
         foreach (var key in response.Keys)
         {
@@ -54,7 +63,7 @@ public sealed partial class ReportSigningKeyStore(SpokeDatabase database, TimePr
                 """, transaction)
                 .With("$id", key.KeyId).With("$certificate", key.CertificateDer.ToByteArray()).With("$notBefore", key.NotBefore.ToDateTimeOffset().ToDbText())
                 .With("$retired", key.Retired ? 1 : 0).With("$now", now);
-            added += await HoldsAsync(key.KeyId, cancellationToken) ? 0 : 1;
+            added += held.Contains(key.KeyId) ? 0 : 1;
             await upsert.ExecuteNonQueryAsync(cancellationToken);
         }
         await transaction.CommitAsync(cancellationToken);
