@@ -45,6 +45,11 @@ public sealed class HubOptions : IValidatableObject
     /// <summary>Where the authoritative store lives: SQLite in the data folder (default) or PostgreSQL.</summary>
     public Storage.HubStorageOptions Storage { get; set; } = new();
 
+    /// <summary>Where attached files (slide images, photos, documents) are kept, and which are accepted.</summary>
+    public Node.Attachments.AttachmentOptions Attachments { get; set; } = new();
+
+    public string AttachmentsFolder => Attachments.EffectiveFolder(FullDataFolder);
+
     public string FullDataFolder => Path.GetFullPath(DataFolder);
 
     public string DatabasePath => Path.Combine(FullDataFolder, "hub.db");

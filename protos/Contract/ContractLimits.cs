@@ -30,6 +30,8 @@ public static class ContractLimits
     public const int Attachments = 50;
     public const int AttachmentFileName = 255;
     public const long AttachmentBytes = 64L * 1024 * 1024 * 1024;
+    /// <summary>Largest piece of an attached file in one message: well under <see cref="MaxMessageBytes"/>.</summary>
+    public const int AttachmentChunkBytes = 1024 * 1024;
     public const int AncillaryTests = 20;
     public const int AncillaryTestName = 200;
     public const int ReportComment = 8_000;
@@ -91,6 +93,7 @@ public static class ContractLimits
         new("Specimen.site_description", 0, SiteDescription, "characters"),
         new("AttachmentDescriptor.file_name", 1, AttachmentFileName, "characters"),
         new("AttachmentDescriptor.size_bytes", 1, AttachmentBytes, "bytes"),
+        new("AttachmentChunk.data", 1, AttachmentChunkBytes, "bytes"),
         new("ConsultationDetails.patient_age_years", 0, PatientAgeYears, "years"),
         new("ConsultationDetails.clinical_summary", 1, ClinicalSummary, "characters"),
         new("ConsultationDetails.question", 1, Question, "characters"),

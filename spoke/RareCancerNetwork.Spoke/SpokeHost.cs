@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Options;
 using RareCancerNetwork.Node.Authorization;
 using RareCancerNetwork.Node.Hosting;
+using RareCancerNetwork.Spoke.Attachments;
 using RareCancerNetwork.Spoke.Directory;
 using RareCancerNetwork.Spoke.Feed;
 using RareCancerNetwork.Spoke.HubClient;
@@ -46,6 +47,7 @@ public static class SpokeHost
         builder.AddLocalReferrals();
         builder.AddHubConnection(options);
         builder.AddOutbox();
+        builder.AddAttachments();
         builder.AddFeed();
 
         var app = builder.Build();

@@ -38,6 +38,11 @@ public sealed class SpokeOptions : IValidatableObject
 
     public DeliveryOptions Delivery { get; set; } = new();
 
+    /// <summary>Where attached files are kept until (and after) they reach the hub, and which are accepted.</summary>
+    public Node.Attachments.AttachmentOptions Attachments { get; set; } = new();
+
+    public string AttachmentsFolder => Attachments.EffectiveFolder(FullDataFolder);
+
     public IReadOnlyList<string> EffectiveListenUrls => ListenUrls.Length > 0 ? ListenUrls : [DefaultListenUrl];
 
     public string FullDataFolder => Path.GetFullPath(DataFolder);

@@ -95,6 +95,8 @@ public sealed partial class ConsultationStore
             }
             request.Answer = answer.Answer;
             request.AnswerAttachments.AddRange(answer.Attachments);
+            // The answer's files may arrive after it: the expert sees each as it becomes whole.
+            await ConsultationAttachmentRows.RecordAsync(connection, transaction, answer.ConsultationId, answer.RequestId, answer.Attachments, cancellationToken);
             request.AnsweredBy = answer.AnsweredBy;
             request.AnsweredAt = answer.AnsweredAt;
             await using (var update = connection.Command("UPDATE consultation_information_requests SET request = @request, answered_at = @now WHERE request_id = @id", transaction)

@@ -63,6 +63,18 @@ public sealed partial class ConsultationStore(HubDatabase database, EventFeed fe
             {
                 await insert.ExecuteNonQueryAsync(cancellationToken);
             }
+            // Offered to an expert only once every attached file is here, whole (a file the hub holds already counts).
+            var missing = await ConsultationAttachmentRows.RecordAsync(connection, transaction, request.ConsultationId, ConsultationAttachmentRows.OwnFiles,
+                request.Details.Attachments, cancellationToken);
+            if (missing > 0)
+            {
+                await SetStatusAsync(connection, transaction, request.ConsultationId, ConsultationStatus.AwaitingAttachments, now, cancellationToken);
+                await EventFeed.AppendStatusAsync(connection, transaction, nodeId, request.ConsultationId, now, ConsultationStatus.AwaitingAttachments, cancellationToken);
+                await ConsultationTimeline.AppendAsync(connection, transaction, nodeId, request.ConsultationId,
+                    ConsultationTimeline.Step(ConsultationStepKind.Received, ConsultationStatus.AwaitingAttachments, request.SubmittedBy,
+                        detail: $"waiting for {ConsultationAttachmentRows.Describe(request.Details.Attachments)}"), now, cancellationToken);
+                return new DeliveryOutcome(ConsultationStatus.AwaitingAttachments, now, Duplicate: false);
+            }
             await EventFeed.AppendStatusAsync(connection, transaction, nodeId, request.ConsultationId, now, ConsultationStatus.Received, cancellationToken);
             await ConsultationTimeline.AppendAsync(connection, transaction, nodeId, request.ConsultationId,
                 ConsultationTimeline.Step(ConsultationStepKind.Received, ConsultationStatus.Received, request.SubmittedBy), now, cancellationToken);
@@ -76,6 +88,17 @@ public sealed partial class ConsultationStore(HubDatabase database, EventFeed fe
             feed.Notify([nodeId]);
         }
         return outcome;
+    }
+
+    /// <summary>A consultation whose attached files have all arrived: received, and offered to an expert of its organ system.</summary>
+    internal static async Task OfferAsync(DbConnection connection, DbTransaction transaction, string consultationId, string nodeId, OrganSystem organ,
+        DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        await SetStatusAsync(connection, transaction, consultationId, ConsultationStatus.Received, now, cancellationToken);
+        await EventFeed.AppendStatusAsync(connection, transaction, nodeId, consultationId, now, ConsultationStatus.Received, cancellationToken);
+        await ConsultationTimeline.AppendAsync(connection, transaction, nodeId, consultationId,
+            ConsultationTimeline.Step(ConsultationStepKind.AttachmentsReceived, ConsultationStatus.Received, ConsultationTimeline.HubActor), now, cancellationToken);
+        await ExpertAssignment.TryAssignAsync(connection, transaction, consultationId, nodeId, organ, now, cancellationToken);
     }
 
     public async Task<FetchConsultationResponse> FetchForNodeAsync(string nodeId, string consultationId, CancellationToken cancellationToken)

@@ -6,6 +6,7 @@ public static class ConsultationsRegistration
     public static WebApplicationBuilder AddConsultations(this WebApplicationBuilder builder)
     {
         builder.Services.AddSingleton<ConsultationStore>();
+        builder.Services.AddSingleton<HubAttachments>();
         builder.Services.AddSingleton<ReportSigningKeys>();
         return builder;
     }

@@ -1,4 +1,5 @@
 using Grpc.Core;
+using RareCancerNetwork.Node.Attachments;
 using RareCancerNetwork.Node.Authorization;
 using RareCancerNetwork.Node.Validation;
 using RareCancerNetwork.Protos.Contract;
@@ -7,7 +8,7 @@ using RareCancerNetwork.Protos.V1;
 namespace RareCancerNetwork.Hub.Consultations;
 
 /// <summary>Expert pathologists: their assigned cases and signed reports. The expert is the token's subject.</summary>
-public sealed partial class ExpertConsultationGrpcService(ConsultationStore store, ILogger<ExpertConsultationGrpcService> logger)
+public sealed partial class ExpertConsultationGrpcService(ConsultationStore store, HubAttachments attachments, ILogger<ExpertConsultationGrpcService> logger)
     : ExpertConsultationService.ExpertConsultationServiceBase
 {
     public override async Task<ListAssignedConsultationsResponse> ListAssignedConsultations(ListAssignedConsultationsRequest request, ServerCallContext context)
@@ -30,7 +31,27 @@ public sealed partial class ExpertConsultationGrpcService(ConsultationStore stor
         v.Uuid("consultation_id", request.ConsultationId);
         v.ThrowIfInvalid();
         var consultation = await store.GetAssignedAsync(Expert(context).ExpertId!, request.ConsultationId, context.CancellationToken);
+        await attachments.AddTransfersAsync(consultation, context.CancellationToken);
         return new GetAssignedConsultationResponse { Consultation = consultation };
+    }
+
+    public override async Task DownloadAttachment(DownloadAttachmentRequest request, IServerStreamWriter<DownloadAttachmentResponse> responseStream, ServerCallContext context)
+    {
+        var v = new FieldValidator();
+        v.Uuid("consultation_id", request.ConsultationId);
+        v.Pattern("sha256_hex", request.Sha256Hex, FieldValidator.Sha256Hex(), "must be 64 lowercase hexadecimal characters");
+        v.Range("offset", request.Offset, 0, ContractLimits.AttachmentBytes);
+        v.ThrowIfInvalid();
+        var descriptor = await attachments.ResolveForExpertAsync(Expert(context).ExpertId!, request.ConsultationId, request.Sha256Hex, context.CancellationToken);
+        if (request.Offset > descriptor.SizeBytes)
+        {
+            v.Add("offset", $"is {request.Offset:N0}; the file has {descriptor.SizeBytes:N0} bytes");
+            v.ThrowIfInvalid();
+        }
+        var blob = attachments.Blobs.CompletePath(descriptor.Sha256Hex);
+        await AttachmentSender.SendAsync(blob, request.Offset, chunk => responseStream.WriteAsync(new DownloadAttachmentResponse { Chunk = chunk }, context.CancellationToken),
+            sent: null, context.CancellationToken);
+        LogDownloaded(logger, request.ConsultationId, descriptor.SizeBytes - request.Offset);
     }
 
     public override async Task<SubmitReportResponse> SubmitReport(SubmitReportRequest request, ServerCallContext context)
@@ -89,8 +110,16 @@ public sealed partial class ExpertConsultationGrpcService(ConsultationStore stor
         return new DeclineConsultationResponse { NextExpertId = next ?? "" };
     }
 
-    public override async Task<ListSecondReviewsResponse> ListSecondReviews(ListSecondReviewsRequest request, ServerCallContext context) =>
-        new() { Consultations = { await store.SecondReviewsAsync(Expert(context).ExpertId!, context.CancellationToken) } };
+    public override async Task<ListSecondReviewsResponse> ListSecondReviews(ListSecondReviewsRequest request, ServerCallContext context)
+    {
+        var reviews = await store.SecondReviewsAsync(Expert(context).ExpertId!, context.CancellationToken);
+        foreach (var consultation in reviews)
+        {
+            // The reviewer examines the same slides.
+            await attachments.AddTransfersAsync(consultation, context.CancellationToken);
+        }
+        return new ListSecondReviewsResponse { Consultations = { reviews } };
+    }
 
     public override async Task<ReviewReportResponse> ReviewReport(ReviewReportRequest request, ServerCallContext context)
     {
@@ -111,4 +140,7 @@ public sealed partial class ExpertConsultationGrpcService(ConsultationStore stor
 
     [LoggerMessage(EventId = 1301, Level = LogLevel.Information, Message = "Report version {Version} issued for consultation {ConsultationId} by expert {ExpertId}")]
     private static partial void LogReportIssued(ILogger logger, string consultationId, int version, string expertId);
+
+    [LoggerMessage(EventId = 3302, Level = LogLevel.Information, Message = "An expert downloaded {Bytes} bytes of an attached file of consultation {ConsultationId}")]
+    private static partial void LogDownloaded(ILogger logger, string consultationId, long bytes);
 }

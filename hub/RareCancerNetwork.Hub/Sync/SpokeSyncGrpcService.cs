@@ -5,6 +5,7 @@ using RareCancerNetwork.Hub.Consultations;
 using RareCancerNetwork.Hub.Directory;
 using RareCancerNetwork.Hub.Storage;
 using RareCancerNetwork.Hub.Feed;
+using RareCancerNetwork.Node.Attachments;
 using RareCancerNetwork.Node.Authorization;
 using RareCancerNetwork.Node.Errors;
 using RareCancerNetwork.Node.Validation;
@@ -14,7 +15,7 @@ using RareCancerNetwork.Protos.V1;
 namespace RareCancerNetwork.Hub.Sync;
 
 /// <summary>Spoke nodes deliver consultations and consume their event feed. A node acts only for its own facility.</summary>
-public sealed partial class SpokeSyncGrpcService(ConsultationStore store, EventFeed feed, ForwardedAuditStore audit, HubDatabase database,
+public sealed partial class SpokeSyncGrpcService(ConsultationStore store, HubAttachments attachments, EventFeed feed, ForwardedAuditStore audit, HubDatabase database,
     ReportSigningKeys reportKeys, TimeProvider clock, IHostApplicationLifetime lifetime, ILogger<SpokeSyncGrpcService> logger)
     : SpokeSyncService.SpokeSyncServiceBase
 {
@@ -38,6 +39,7 @@ public sealed partial class SpokeSyncGrpcService(ConsultationStore store, EventF
             v.Add("submitted_at", "is required");
         }
         ConsultationValidation.ValidateDetails(v, "details", request.Details, ConsultationValidation.TodayInJapan(clock));
+        attachments.Limits.Check(v, "details.attachments", request.Details?.Attachments ?? []);
         v.ThrowIfInvalid();
 
         var node = Node(context);
@@ -92,6 +94,7 @@ public sealed partial class SpokeSyncGrpcService(ConsultationStore store, EventF
         v.Uuid("request_id", request.RequestId);
         v.Text("answer", request.Answer, ContractLimits.InformationAnswer);
         ConsultationValidation.ValidateAttachments(v, "attachments", request.Attachments);
+        attachments.Limits.Check(v, "attachments", request.Attachments);
         v.Text("answered_by", request.AnsweredBy, ContractLimits.PersonName);
         if (request.AnsweredAt is null)
         {
@@ -100,6 +103,29 @@ public sealed partial class SpokeSyncGrpcService(ConsultationStore store, EventF
         v.ThrowIfInvalid();
         var (answered, status, duplicate) = await store.AnswerInformationAsync(Node(context).NodeId, request, context.CancellationToken);
         return new DeliverInformationAnswerResponse { Request = answered, Status = status, Duplicate = duplicate };
+    }
+
+    public override async Task<DeliverAttachmentResponse> DeliverAttachment(IAsyncStreamReader<DeliverAttachmentRequest> requestStream, ServerCallContext context)
+    {
+        var nodeId = Node(context).NodeId;
+        var receipt = await AttachmentReceiver.ReceiveAsync(requestStream,
+            request => request.Start, request => request.Chunk,
+            start => attachments.ResolveForNodeAsync(nodeId, start.ConsultationId, start.Sha256Hex, context.CancellationToken),
+            descriptor => attachments.CompletedAsync(descriptor, CancellationToken.None),
+            attachments.Blobs, attachments.Limits, "hub", context);
+        LogAttachmentReceived(logger, nodeId, receipt.ReceivedBytes, receipt.Descriptor.SizeBytes);
+        return new DeliverAttachmentResponse { ReceivedBytes = receipt.ReceivedBytes, Complete = receipt.Complete };
+    }
+
+    public override async Task<GetAttachmentReceiptResponse> GetAttachmentReceipt(GetAttachmentReceiptRequest request, ServerCallContext context)
+    {
+        var v = new FieldValidator();
+        v.Uuid("consultation_id", request.ConsultationId);
+        v.Pattern("sha256_hex", request.Sha256Hex, FieldValidator.Sha256Hex(), "must be 64 lowercase hexadecimal characters");
+        v.ThrowIfInvalid();
+        var descriptor = await attachments.ResolveForNodeAsync(Node(context).NodeId, request.ConsultationId, request.Sha256Hex, context.CancellationToken);
+        var received = attachments.Blobs.ReceivedBytes(descriptor);
+        return new GetAttachmentReceiptResponse { ReceivedBytes = received, Complete = attachments.Blobs.IsComplete(descriptor.Sha256Hex) };
     }
 
     public override async Task<FetchConsultationResponse> FetchConsultation(FetchConsultationRequest request, ServerCallContext context)
@@ -190,4 +216,7 @@ public sealed partial class SpokeSyncGrpcService(ConsultationStore store, EventF
 
     [LoggerMessage(EventId = 1202, Level = LogLevel.Information, Message = "Node {NodeId} subscribed to its feed after sequence {Cursor}")]
     private static partial void LogSubscribed(ILogger logger, string nodeId, long cursor);
+
+    [LoggerMessage(EventId = 3303, Level = LogLevel.Information, Message = "Spoke node {NodeId} sent an attached file: {ReceivedBytes} of {SizeBytes} bytes held")]
+    private static partial void LogAttachmentReceived(ILogger logger, string nodeId, long receivedBytes, long sizeBytes);
 }

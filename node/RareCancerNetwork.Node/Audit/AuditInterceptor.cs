@@ -136,6 +136,12 @@ public sealed class AuditInterceptor(AuditLog log, NodeDescription node) : Inter
         {
             return AuditedObject(method, nested);
         }
+        // An upload names its consultation in its first message's start.
+        if (request.Descriptor.FindFieldByName("start") is { FieldType: Google.Protobuf.Reflection.FieldType.Message } startField
+            && startField.Accessor.GetValue(request) is IMessage start)
+        {
+            return AuditedObject(method, start);
+        }
         return (type, "");
     }
 
@@ -149,14 +155,15 @@ public sealed class AuditInterceptor(AuditLog log, NodeDescription node) : Inter
         _ when rpcName.StartsWith("Submit", StringComparison.Ordinal) || rpcName.StartsWith("Deliver", StringComparison.Ordinal)
             || rpcName.StartsWith("Forward", StringComparison.Ordinal) || rpcName.StartsWith("Create", StringComparison.Ordinal)
             || rpcName.StartsWith("Import", StringComparison.Ordinal) || rpcName.StartsWith("Raise", StringComparison.Ordinal)
-            || rpcName.StartsWith("Refer", StringComparison.Ordinal) || rpcName.StartsWith("Request", StringComparison.Ordinal) => "C",
+            || rpcName.StartsWith("Refer", StringComparison.Ordinal) || rpcName.StartsWith("Request", StringComparison.Ordinal)
+            || rpcName.StartsWith("Upload", StringComparison.Ordinal) => "C",
         _ when rpcName.StartsWith("Update", StringComparison.Ordinal) || rpcName.StartsWith("Resolve", StringComparison.Ordinal)
             || rpcName.StartsWith("Cancel", StringComparison.Ordinal) || rpcName.StartsWith("Answer", StringComparison.Ordinal)
             || rpcName.StartsWith("Confirm", StringComparison.Ordinal) => "U",
         _ when rpcName.StartsWith("Get", StringComparison.Ordinal) || rpcName.StartsWith("List", StringComparison.Ordinal)
             || rpcName.StartsWith("Count", StringComparison.Ordinal) || rpcName.StartsWith("Match", StringComparison.Ordinal)
             || rpcName.StartsWith("Fetch", StringComparison.Ordinal) || rpcName.StartsWith("Subscribe", StringComparison.Ordinal)
-            || rpcName.StartsWith("Export", StringComparison.Ordinal) => "R",
+            || rpcName.StartsWith("Export", StringComparison.Ordinal) || rpcName.StartsWith("Download", StringComparison.Ordinal) => "R",
         _ => "E",
     };
 

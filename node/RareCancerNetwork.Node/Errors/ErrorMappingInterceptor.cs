@@ -120,8 +120,20 @@ public sealed partial class ErrorMappingInterceptor(ILogger<ErrorMappingIntercep
                 status.Code = (int)Code.FailedPrecondition;
                 status.Details.Add(Any.Pack(new ErrorInfo { Reason = precondition.Reason, Domain = ErrorDomain }));
                 break;
-            case LimitExceededException:
+            case LimitExceededException limit:
                 status.Code = (int)Code.ResourceExhausted;
+                if (limit.RetryAfter is { } retryAfter)
+                {
+                    status.Details.Add(Any.Pack(new RetryInfo { RetryDelay = Duration.FromTimeSpan(retryAfter) }));
+                }
+                break;
+            case TransferCorruptedException:
+                status.Code = (int)Code.DataLoss;
+                status.Details.Add(Any.Pack(new ErrorInfo { Reason = "CHECKSUM_MISMATCH", Domain = ErrorDomain }));
+                break;
+            case TransferBusyException:
+                status.Code = (int)Code.Aborted;
+                status.Details.Add(Any.Pack(new ErrorInfo { Reason = "UPLOAD_IN_PROGRESS", Domain = ErrorDomain }));
                 break;
             default:
                 status.Code = (int)Code.Internal;

@@ -36,5 +36,17 @@ public sealed class PreconditionFailedException(string reason, string message) :
     public string Reason { get; } = reason;
 }
 
-/// <summary>A quota or size limit was hit → RESOURCE_EXHAUSTED (not retried automatically by clients).</summary>
-public sealed class LimitExceededException(string message) : NetworkException(message);
+/// <summary>
+/// A quota or size limit was hit → RESOURCE_EXHAUSTED. Not retried automatically by clients, unless
+/// <see cref="RetryAfter"/> says when the condition may have passed (a full disk an operator frees).
+/// </summary>
+public sealed class LimitExceededException(string message, TimeSpan? retryAfter = null) : NetworkException(message)
+{
+    public TimeSpan? RetryAfter { get; } = retryAfter;
+}
+
+/// <summary>Bytes arrived that do not match their SHA-256 (a chunk, or a whole file) → DATA_LOSS: send them again.</summary>
+public sealed class TransferCorruptedException(string message) : NetworkException(message);
+
+/// <summary>Another upload of the same file is under way (one writer per file) → ABORTED: try again shortly.</summary>
+public sealed class TransferBusyException(string message) : NetworkException(message);

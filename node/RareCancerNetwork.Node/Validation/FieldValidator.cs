@@ -121,6 +121,9 @@ public sealed partial class FieldValidator
         return value == 0 ? defaultSize : Math.Clamp(value, 1, max);
     }
 
+    /// <summary>The violations as an exception, for a caller that must throw where it stands.</summary>
+    public InvalidFieldsException Invalid() => new(_violations);
+
     public void ThrowIfInvalid()
     {
         if (_violations.Count > 0)

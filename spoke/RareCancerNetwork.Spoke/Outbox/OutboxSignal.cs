@@ -1,7 +1,7 @@
 namespace RareCancerNetwork.Spoke.Outbox;
 
 /// <summary>Wakes the delivery worker when something is queued, so delivery does not wait for the next poll.</summary>
-public sealed class OutboxSignal : IDisposable
+public class OutboxSignal : IDisposable
 {
     private readonly SemaphoreSlim _signal = new(0, 1);
 
@@ -23,5 +23,9 @@ public sealed class OutboxSignal : IDisposable
     /// <returns>True when woken, false on timeout.</returns>
     public Task<bool> WaitAsync(TimeSpan timeout, CancellationToken cancellationToken) => _signal.WaitAsync(timeout, cancellationToken);
 
-    public void Dispose() => _signal.Dispose();
+    public void Dispose()
+    {
+        _signal.Dispose();
+        GC.SuppressFinalize(this);
+    }
 }

@@ -78,7 +78,8 @@ public sealed class OutboxStore(SpokeDatabase database, TimeProvider clock)
 
     /// <summary>
     /// Entries due now, oldest first, leaving out those queued behind an entry of the same ordering key
-    /// that is parked or waiting for its next attempt.
+    /// that is parked or waiting for its next attempt. Attached files are not among them: they stream on their own
+    /// worker, so a slide of gigabytes never holds back a registry record.
     /// </summary>
     public async Task<IReadOnlyList<OutboxEntry>> DueAsync(int limit, CancellationToken cancellationToken)
     {
@@ -86,7 +87,7 @@ public sealed class OutboxStore(SpokeDatabase database, TimeProvider clock)
         await using var command = connection.Command(
             """
             SELECT o.outbox_id, o.kind, o.aggregate_id, o.ordering_key, o.payload, o.attempts FROM outbox o
-            WHERE o.delivered_at IS NULL AND o.failed_at IS NULL AND o.parked_at IS NULL
+            WHERE o.delivered_at IS NULL AND o.failed_at IS NULL AND o.parked_at IS NULL AND o.kind <> 'deliver_attachment'
               AND (o.next_attempt_at IS NULL OR o.next_attempt_at <= $now)
               AND NOT EXISTS (
                 SELECT 1 FROM outbox e
