@@ -89,8 +89,27 @@ public sealed class AuditTests(TestNetwork network)
         major.Concordance = Concordance.MajorDiscordance;
         major.RequestSecondReview = true;
         await network.Expert(reviewAuthorToken).SubmitReportAsync(major, cancellationToken: Ct);
+        // A consultation with a slide: uploaded to the spoke, sent on by the node, downloaded by its (bone) expert.
+        using var files = new TempFolder("rcn-audit-files");
+        var (slidePath, slide) = await AttachmentFiles.RandomAsync(files.Path, 100_000, "audit.svs");
+        var withSlide = Samples.Submission(organ: OrganSystem.Bone);
+        withSlide.Details.Attachments.Add(slide);
+        await network.LocalA().SubmitConsultationAsync(withSlide, cancellationToken: Ct);
+        var slideId = withSlide.ConsultationId;
         var calls = new (string Method, AuditLog Log, string User, string Action, string ObjectId, Func<Task> Call)[]
         {
+            ("/rarecancer.network.v1.LocalConsultationService/UploadAttachment", spokeLog, "local-spoke-a-pathology", "C", slideId,
+                async () => await AttachmentFiles.UploadAsync(network.LocalA(), slideId, slidePath, slide)),
+            ("/rarecancer.network.v1.LocalConsultationService/GetAttachmentUpload", spokeLog, "local-spoke-a-pathology", "R", slideId,
+                async () => await network.LocalA().GetAttachmentUploadAsync(new() { ConsultationId = slideId, Sha256Hex = slide.Sha256Hex }, cancellationToken: Ct)),
+            ("/rarecancer.network.v1.SpokeSyncService/GetAttachmentReceipt", hubLog, "node-spoke-a", "R", slideId, async () =>
+            {
+                await Eventually.UntilAsync(async () => (await network.LocalA().GetConsultationAsync(new() { ConsultationId = slideId }, cancellationToken: Ct)).Consultation.Status,
+                    status => status == ConsultationStatus.Assigned, "the consultation with a slide assigned");
+                await network.Sync(network.NodeTokenA).GetAttachmentReceiptAsync(new() { ConsultationId = slideId, Sha256Hex = slide.Sha256Hex }, cancellationToken: Ct);
+            }),
+            ("/rarecancer.network.v1.ExpertConsultationService/DownloadAttachment", hubLog, "expert-bone-expert", "R", slideId,
+                async () => await AttachmentFiles.DownloadAsync(network.Expert(network.BoneExpertToken), slideId, slide, files.Sub("downloaded.svs"))),
             ("/rarecancer.network.v1.ExpertConsultationService/ListSecondReviews", hubLog, reviewerId, "R", "",
                 async () => await network.Expert(reviewerToken).ListSecondReviewsAsync(new(), cancellationToken: Ct)),
             ("/rarecancer.network.v1.ExpertConsultationService/ReviewReport", hubLog, reviewerId, "U", reviewed.ConsultationId,
@@ -238,7 +257,7 @@ public sealed class AuditTests(TestNetwork network)
             .Append("/rarecancer.network.v1.RegistrySyncService/DeliverRegistryRecords")
             .Append("/rarecancer.network.v1.ReferralSyncService/DeliverReferral").Append("/rarecancer.network.v1.ReferralSyncService/DeliverReferralTransition")
             .Append("/rarecancer.network.v1.SpokeSyncService/DeliverConsultationWithdrawal").Append("/rarecancer.network.v1.SpokeSyncService/DeliverReportAcknowledgement")
-            .Append("/rarecancer.network.v1.SpokeSyncService/DeliverInformationAnswer");
+            .Append("/rarecancer.network.v1.SpokeSyncService/DeliverInformationAnswer").Append("/rarecancer.network.v1.SpokeSyncService/DeliverAttachment");
         Assert.Equal(RpcPolicies.Hub.Values.Concat(RpcPolicies.Spoke.Values).Where(p => p.PatientLevel).Select(p => p.Method).Order(), covered.Order());
         // The spoke's own delivery of the new consultation was audited at the hub as the node.
         await Eventually.UntilAsync(() => EntriesAsync(hubLog), all => all.Any(e => e.Event.EndsWith("/DeliverConsultation", StringComparison.Ordinal) && e.ObjectId == newId),
@@ -262,6 +281,9 @@ public sealed class AuditTests(TestNetwork network)
         await Eventually.UntilAsync(() => EntriesAsync(hubLog), all =>
             all.Any(e => e.Event.EndsWith("/DeliverInformationAnswer", StringComparison.Ordinal) && e.ObjectId == asked.ConsultationId && e.Action == "U"),
             "the answer's audit entry at the hub");
+        // The node's upload of the slide: one entry for the stream, naming the consultation.
+        Assert.Single(await EntriesAsync(hubLog), e => e.Event.EndsWith("/DeliverAttachment", StringComparison.Ordinal) && e.ObjectId == slideId && e.Action == "C"
+            && e.UserId == "node-spoke-a" && e.Outcome == AuditVocabulary.Success);
     }
 
     [Fact]

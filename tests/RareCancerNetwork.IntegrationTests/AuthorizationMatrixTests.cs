@@ -111,6 +111,9 @@ public sealed class AuthorizationMatrixTests(AuthorizationMatrixTests.Network ne
         private const string ExampleTrial = "jRCT2031990101";
         private string _referralF = "";
         private string _consultationS = "";
+        // Consultation P: spoke A's, with a slide whole at the spoke and the hub, assigned to expert 1.
+        private string _consultationP = "";
+        private AttachmentDescriptor _slideP = null!;
 
         private async Task<string> RaiseOnRAsync() => (await DataManagement(Token(NetworkClaims.Roles.RegistryDataManager, true)).RaiseDataQueryAsync(new()
         {
@@ -186,6 +189,14 @@ public sealed class AuthorizationMatrixTests(AuthorizationMatrixTests.Network ne
             major.RequestSecondReview = true;
             var heldReport = await Expert(await Client(expert3, NetworkClaims.Scopes.Expert)).SubmitReportAsync(major);
             Assert.Equal("expert-1", heldReport.ReviewerExpertId);
+            var (slidePath, slide) = await AttachmentFiles.RandomAsync(_folder.Sub("files"), 1_500_000, "matrix.svs");
+            var withSlide = Samples.Submission();
+            withSlide.Details.Attachments.Add(slide);
+            (_consultationP, _slideP) = (withSlide.ConsultationId, slide);
+            await local.SubmitConsultationAsync(withSlide);
+            await AttachmentFiles.UploadAsync(local, _consultationP, slidePath, slide);
+            await Eventually.UntilAsync(async () => (await local.GetConsultationAsync(new() { ConsultationId = _consultationP })).Consultation,
+                c => c.Status == ConsultationStatus.Assigned, "consultation P assigned once its slide arrived");
             var localB2 = new LocalConsultationService.LocalConsultationServiceClient(Clients.Channel(_spokeB.Url, _spokeB.CaPath, Token(CallerRoles.LocalClient, false)));
             var atB = Samples.Submission(organ: OrganSystem.Bone);
             await localB2.SubmitConsultationAsync(atB);
@@ -291,6 +302,37 @@ public sealed class AuthorizationMatrixTests(AuthorizationMatrixTests.Network ne
                 var delivery = Samples.Delivery("CORE-004", 'd');
                 return !(await Sync(t).DeliverConsultationAsync(delivery)).Duplicate;
             });
+            var p = _consultationP;
+            var slideStart = new AttachmentUploadStart { ConsultationId = p, Sha256Hex = _slideP.Sha256Hex, Offset = _slideP.SizeBytes };
+            Calls["/rarecancer.network.v1.SpokeSyncService/DeliverAttachment"] = new(async t =>
+            {
+                // The hub holds P's slide whole: its own node is told so at once; another node is refused.
+                using var call = Sync(t).DeliverAttachment();
+                await call.RequestStream.WriteAsync(new() { Start = slideStart });
+                await call.RequestStream.CompleteAsync();
+                return (await call.ResponseAsync).Complete;
+            });
+            Calls["/rarecancer.network.v1.SpokeSyncService/GetAttachmentReceipt"] = new(async t =>
+                (await Sync(t).GetAttachmentReceiptAsync(new() { ConsultationId = p, Sha256Hex = _slideP.Sha256Hex })).ReceivedBytes == _slideP.SizeBytes);
+            Calls["/rarecancer.network.v1.ExpertConsultationService/DownloadAttachment"] = new(async t =>
+            {
+                using var call = Expert(t).DownloadAttachment(new() { ConsultationId = p, Sha256Hex = _slideP.Sha256Hex });
+                long bytes = 0;
+                while (await call.ResponseStream.MoveNext(TestContext.Current.CancellationToken))
+                {
+                    bytes += call.ResponseStream.Current.Chunk.Data.Length;
+                }
+                return bytes == _slideP.SizeBytes;
+            });
+            Calls["/rarecancer.network.v1.LocalConsultationService/UploadAttachment"] = new(async t =>
+            {
+                using var call = LocalA(t).UploadAttachment();
+                await call.RequestStream.WriteAsync(new() { Start = slideStart });
+                await call.RequestStream.CompleteAsync();
+                return (await call.ResponseAsync).Attachment.SpokeReceivedBytes == _slideP.SizeBytes;
+            });
+            Calls["/rarecancer.network.v1.LocalConsultationService/GetAttachmentUpload"] = new(async t =>
+                (await LocalA(t).GetAttachmentUploadAsync(new() { ConsultationId = p, Sha256Hex = _slideP.Sha256Hex })).Attachment.Available);
             Calls["/rarecancer.network.v1.SpokeSyncService/FetchConsultation"] = new(async t => (await Sync(t).FetchConsultationAsync(new() { ConsultationId = c })).ConsultationId == c);
             Calls["/rarecancer.network.v1.SpokeSyncService/SubscribeEvents"] = new(async t =>
             {

@@ -45,7 +45,7 @@ public sealed class ValidationTests(TestNetwork network)
         request.Details.Specimen.TopographyCode = "C49";
         request.Details.Specimen.CollectionDate = "2026/11/10";
         request.Details.PatientAgeYears = 131;
-        request.Details.Attachments[0].Sha256Hex = "XYZ";
+        request.Details.Attachments.Add(new AttachmentDescriptor { FileName = "HE-1.svs", MediaType = "image/tiff", SizeBytes = 1_234_567, Sha256Hex = "XYZ" });
         await RpcAssert.InvalidFieldsAsync(() => network.LocalA().SubmitConsultationAsync(request, cancellationToken: Ct).ResponseAsync,
             "consultation_id", "details.specimen.topography_code", "details.specimen.collection_date", "details.patient_age_years", "details.attachments[0].sha256_hex");
     }

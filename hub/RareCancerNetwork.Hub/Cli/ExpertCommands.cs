@@ -4,6 +4,8 @@ using Google.Protobuf;
 using Grpc.Core;
 using OpenIddict.Client;
 using RareCancerNetwork.HubClient;
+using RareCancerNetwork.Node.Attachments;
+using RareCancerNetwork.Node.CommandLine;
 using RareCancerNetwork.Node.Authorization;
 using RareCancerNetwork.Node.Validation;
 using RareCancerNetwork.Protos.V1;
@@ -124,7 +126,53 @@ internal static class ExpertCommands
         }));
         expert.Subcommands.Add(reviews);
         expert.Subcommands.Add(review);
+        expert.Subcommands.Add(Download(withClientAsync));
         return expert;
+    }
+
+    private static Command Download(Func<ParseResult, Func<ExpertConsultationService.ExpertConsultationServiceClient, Task>, Task<int>> withClientAsync)
+    {
+        var id = new Argument<string>("consultation-id");
+        var file = new Option<string?>("--file") { Description = "Only this file: its name or SHA-256 (default: every file the hub holds whole)" };
+        var to = new Option<DirectoryInfo>("--to") { Description = "Folder to write the files into", DefaultValueFactory = _ => new DirectoryInfo(".") };
+        var command = new Command("download",
+            "Download a consultation's slide images and other files, with progress bars; an interrupted download resumes where it stopped " +
+            "(its bytes wait in <name>.part), and every file is checked against its SHA-256.") { id, file, to };
+        command.SetAction((result, cancellationToken) => withClientAsync(result, async client =>
+        {
+            var consultationId = result.GetValue(id)!;
+            var consultation = (await client.GetAssignedConsultationAsync(new() { ConsultationId = consultationId }, cancellationToken: cancellationToken)).Consultation;
+            var wanted = result.GetValue(file);
+            var chosen = consultation.Attachments
+                .Where(a => wanted is null || a.File.Sha256Hex == wanted || a.File.FileName == wanted)
+                .DistinctBy(a => a.File.Sha256Hex).ToList();
+            if (chosen.Count == 0)
+            {
+                throw new InvalidDataException(wanted is null ? "The consultation has no attached files." : $"The consultation has no file '{wanted}'.");
+            }
+            foreach (var waiting in chosen.Where(a => !a.Available))
+            {
+                AnsiConsole.MarkupLine($"[yellow]{Markup.Escape(waiting.File.FileName)}[/] is still on its way to the hub " +
+                    $"({waiting.HubReceivedBytes:N0} of {waiting.File.SizeBytes:N0} bytes); download it once it is whole.");
+            }
+            var ready = chosen.Where(a => a.Available).ToList();
+            var folder = result.GetValue(to)!;
+            folder.Create();
+            await TransferProgress.RunAsync(ready.Select(a => (a.File.FileName, a.File.SizeBytes)).ToList(), async (i, done) =>
+            {
+                var descriptor = ready[i].File;
+                // Note: the file name came from another institution: only its last segment is used, so it cannot climb out of the folder.
+                var target = Path.Combine(folder.FullName, Path.GetFileName(descriptor.FileName.Replace('\\', '/')));
+                await AttachmentDownload.ToFileAsync(descriptor, target,
+                    offset => AttachmentDownload.FromHubAsync(client, consultationId, descriptor.Sha256Hex, offset, cancellationToken),
+                    bytes => done(bytes), cancellationToken);
+            });
+            foreach (var a in ready)
+            {
+                AnsiConsole.MarkupLine($"[green]{Markup.Escape(a.File.FileName)}[/]: {a.File.SizeBytes:N0} bytes, SHA-256 verified, in {Markup.Escape(folder.FullName)}");
+            }
+        }));
+        return command;
     }
 
     private static async Task<int> WithClientAsync(FileInfo sessionFile, FileInfo? profileFile, Func<ExpertConsultationService.ExpertConsultationServiceClient, Task> action)

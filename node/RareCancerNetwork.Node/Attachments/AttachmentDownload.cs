@@ -15,7 +15,7 @@ public static class AttachmentDownload
     /// <param name="open">Opens the server's stream from an offset.</param>
     /// <param name="received">Called with the bytes held after each chunk.</param>
     /// <returns>How many bytes were fetched in this run (a resumed download fetches only the rest).</returns>
-    public static async Task<long> ToFileAsync(AttachmentDescriptor descriptor, string targetPath, Func<long, IAsyncStreamReader<AttachmentChunk>> open,
+    public static async Task<long> ToFileAsync(AttachmentDescriptor descriptor, string targetPath, Func<long, IAsyncEnumerable<AttachmentChunk>> open,
         Action<long>? received, CancellationToken cancellationToken)
     {
         var partialPath = targetPath + ".part";
@@ -39,10 +39,8 @@ public static class AttachmentDownload
             {
                 try
                 {
-                    var stream = open(position);
-                    while (position < descriptor.SizeBytes && await stream.MoveNext(cancellationToken))
+                    await foreach (var chunk in open(position).WithCancellation(cancellationToken))
                     {
-                        var chunk = stream.Current;
                         if (chunk.Offset != position || chunk.Data.Length == 0 || position + chunk.Data.Length > descriptor.SizeBytes)
                         {
                             throw new InvalidDataException($"The hub sent bytes at offset {chunk.Offset:N0}; expected {position:N0}.");
@@ -56,6 +54,10 @@ public static class AttachmentDownload
                         position += chunk.Data.Length;
                         fetched += chunk.Data.Length;
                         received?.Invoke(position);
+                        if (position == descriptor.SizeBytes)
+                        {
+                            break;
+                        }
                     }
                     if (position < descriptor.SizeBytes)
                     {
@@ -78,6 +80,18 @@ public static class AttachmentDownload
         }
         File.Move(partialPath, targetPath, overwrite: true);
         return fetched;
+    }
+
+    /// <summary>An expert's download stream from an offset; the call ends when the enumeration does.</summary>
+    public static async IAsyncEnumerable<AttachmentChunk> FromHubAsync(ExpertConsultationService.ExpertConsultationServiceClient client, string consultationId,
+        string sha256Hex, long offset, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        using var call = client.DownloadAttachment(new DownloadAttachmentRequest { ConsultationId = consultationId, Sha256Hex = sha256Hex, Offset = offset },
+            cancellationToken: cancellationToken);
+        await foreach (var response in call.ResponseStream.ReadAllAsync(cancellationToken))
+        {
+            yield return response.Chunk;
+        }
     }
 
     private static bool IsWorthResuming(Exception exception) => exception switch

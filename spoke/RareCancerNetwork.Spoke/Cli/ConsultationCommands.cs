@@ -20,9 +20,11 @@ internal static class ConsultationCommands
     {
         var file = new Option<FileInfo>("--file") { Description = "SubmitConsultationRequest as JSON (proto field names)", Required = true };
         var json = JsonOption();
+        var attach = AttachmentCommands.AttachOption();
         var command = new Command("submit",
-            "Submit a consultation from a JSON file. A missing consultation_id is generated (UUIDv7). Running the same file again is safe: " +
-            "the spoke recognises the same patient and content and returns the consultation it already holds.") { file, json };
+            "Submit a consultation from a JSON file, with its slide images and other files (--attach: described in the consultation, then uploaded). " +
+            "A missing consultation_id is generated (UUIDv7). Running the same command again is safe: the spoke recognises the same patient and " +
+            "content, returns the consultation it already holds, and the upload resumes where it stopped.") { file, json, attach };
         command.SetAction(async (result, cancellationToken) =>
         {
             SubmitConsultationRequest request;
@@ -39,6 +41,19 @@ internal static class ConsultationCommands
             {
                 request.ConsultationId = Guid.CreateVersion7().ToString("D");
             }
+            var attachFiles = result.GetValue(attach) ?? [];
+            List<AttachmentDescriptor> attachments;
+            try
+            {
+                attachments = await AttachmentCommands.DescribeAsync(attachFiles, cancellationToken, quiet: result.GetValue(json));
+            }
+            catch (Exception exception) when (exception is IOException or InvalidDataException or UnauthorizedAccessException)
+            {
+                AnsiConsole.MarkupLine($"[red]Not stored[/]: an attached file could not be read ({Markup.Escape(exception.Message)}).");
+                return 1;
+            }
+            request.Details ??= new ConsultationDetails();
+            request.Details.Attachments.AddRange(attachments.Where(a => request.Details.Attachments.All(d => d.Sha256Hex != a.Sha256Hex)));
             try
             {
                 await using var connection = connect(result);
@@ -52,11 +67,15 @@ internal static class ConsultationCommands
                 }).Build();
                 var response = await retry.ExecuteAsync(async token =>
                     await connection.Consultations.SubmitConsultationAsync(request, deadline: DateTime.UtcNow.AddSeconds(30), cancellationToken: token), cancellationToken);
+                // Stored: now the files' bytes (json output stays one document, so the bars go only to a person).
+                var upload = attachFiles.Zip(attachments).ToList();
                 if (result.GetValue(json))
                 {
+                    await AttachmentCommands.UploadQuietlyAsync(connection, response.Consultation.ConsultationId, upload, cancellationToken);
                     ConsoleOutput.WriteJson(response);
                     return 0;
                 }
+                await AttachmentCommands.UploadAsync(connection, response.Consultation.ConsultationId, upload, cancellationToken);
                 AnsiConsole.MarkupLine(response.Duplicate
                     ? $"Already submitted as [bold]{response.Consultation.ConsultationId}[/]: nothing new was stored."
                     : $"[green]Submitted[/] [bold]{response.Consultation.ConsultationId}[/]: stored at the spoke, queued for the hub.");
@@ -175,7 +194,9 @@ internal static class ConsultationCommands
         var id = new Argument<string>("consultation-id");
         var requestId = new Option<string?>("--request") { Description = "The request to answer (default: the open one)" };
         var answer = new Option<string>("--answer") { Description = "The answer for the expert", Required = true };
-        var command = new Command("answer", "Answer the expert's request for more information; the consultation returns to the expert.") { id, requestId, answer };
+        var attach = AttachmentCommands.AttachOption();
+        var command = new Command("answer",
+            "Answer the expert's request for more information, with files (--attach: extra stains, photos); the consultation returns to the expert.") { id, requestId, answer, attach };
         command.SetAction((result, cancellationToken) => SpokeCommandLine.ClientAsync(async () =>
         {
             await using var connection = connect(result);
@@ -183,11 +204,14 @@ internal static class ConsultationCommands
             var open = result.GetValue(requestId) ?? (await connection.Consultations.GetConsultationAsync(new() { ConsultationId = consultationId }, cancellationToken: cancellationToken))
                 .Consultation.InformationRequests.LastOrDefault(r => r.AnsweredAt is null)?.RequestId
                 ?? throw new InvalidDataException("The consultation has no open information request.");
+            var files = result.GetValue(attach) ?? [];
+            var attachments = await AttachmentCommands.DescribeAsync(files, cancellationToken);
             var response = await connection.Consultations.AnswerInformationRequestAsync(new()
             {
-                ConsultationId = consultationId, RequestId = open, Answer = result.GetValue(answer)!,
+                ConsultationId = consultationId, RequestId = open, Answer = result.GetValue(answer)!, Attachments = { attachments },
             }, cancellationToken: cancellationToken);
             AnsiConsole.MarkupLine("[green]Answered[/]; the hub hears of it through the outbox.");
+            await AttachmentCommands.UploadAsync(connection, consultationId, files.Zip(attachments).ToList(), cancellationToken);
             ConsultationPrinter.Summary(response.Consultation);
         }));
         return command;

@@ -1,4 +1,5 @@
 using Google.Protobuf.WellKnownTypes;
+using RareCancerNetwork.Node.Attachments;
 using RareCancerNetwork.Node.CommandLine;
 using RareCancerNetwork.Node.Validation;
 using RareCancerNetwork.Protos.V1;
@@ -36,6 +37,28 @@ internal static class ConsultationPrinter
         AnsiConsole.MarkupLine($"status [bold]{StatusName(c.Status)}[/], delivery {ProtoEnumNames.Name(c.DeliveryState)}, submitted {Time(c.SubmittedAt)}" +
             (c.QueuePosition > 0 ? $"; [yellow]waiting for an expert, place {c.QueuePosition} in the queue[/]" : ""));
 
+    /// <summary>Each attached file and how far it has travelled: held at the spoke, then at the hub (where experts download it).</summary>
+    public static void Attachments(IReadOnlyList<AttachmentTransfer> files)
+    {
+        if (files.Count == 0)
+        {
+            return;
+        }
+        var table = new Table().AddColumns("file", "type", "size", "at this spoke", "at the hub", "for");
+        foreach (var file in files)
+        {
+            table.AddRow(Markup.Escape(file.File.FileName), Markup.Escape(file.File.MediaType), Markup.Escape(AttachmentOptions.Bytes(file.File.SizeBytes)),
+                Progress(file.SpokeReceivedBytes, file.File.SizeBytes, "upload it with 'spoke attach'"),
+                file.Available ? "[green]whole[/]" : Progress(file.HubReceivedBytes, file.File.SizeBytes, "queued"),
+                file.RequestId.Length > 0 ? "an answer" : "the consultation");
+        }
+        AnsiConsole.Write(table);
+    }
+
+    private static string Progress(long held, long size, string none) => held >= size ? "[green]whole[/]"
+        : held == 0 ? $"[yellow]{Markup.Escape(none)}[/]"
+        : $"[yellow]{(100.0 * held / size).ToString("0.0", System.Globalization.CultureInfo.InvariantCulture)}%[/]";
+
     /// <summary>What a person must know of a report's signature; an invalid one is said plainly.</summary>
     public static string Signature(ReportSignatureCheck? check) => check?.Status switch
     {
@@ -52,7 +75,8 @@ internal static class ConsultationPrinter
         void Row(string label, string value) => grid.AddRow($"[grey]{label}[/]", Markup.Escape(value));
         Row("consultation", c.ConsultationId);
         Row("patient (local id)", c.LocalPatientId);
-        Row("status", StatusName(c.Status) + (c.QueuePosition > 0 ? $" — waiting for an expert, place {c.QueuePosition} in the queue" : ""));
+        Row("status", StatusName(c.Status) + (c.QueuePosition > 0 ? $" — waiting for an expert, place {c.QueuePosition} in the queue" : "")
+            + (c.Status == ConsultationStatus.AwaitingAttachments ? $" — the hub waits for {c.Attachments.Count(a => !a.Available && a.RequestId.Length == 0)} attached file(s) before offering it to an expert" : ""));
         Row("delivery", ProtoEnumNames.Name(c.DeliveryState) + (c.DeliveryError.Length > 0 ? $" — {c.DeliveryError}" : ""));
         Row("submitted", $"{Time(c.SubmittedAt)} by {c.SubmittedBy}");
         Row("organ system", ProtoEnumNames.Name(c.Details.OrganSystem));
@@ -68,6 +92,7 @@ internal static class ConsultationPrinter
             Row("acknowledged", $"report v{c.AcknowledgedVersion}, first at {Time(c.AcknowledgedAt)}");
         }
         AnsiConsole.Write(grid);
+        Attachments(c.Attachments);
         foreach (var step in c.Timeline)
         {
             AnsiConsole.MarkupLine($"  {Time(step.OccurredAt)}  {Markup.Escape(ProtoEnumNames.Name(step.Kind))}" +

@@ -59,7 +59,7 @@ public static class SpokeCommandLine
         foreach (var client in new[]
         {
             ConsultationCommands.Submit(Connect), ConsultationCommands.List(Connect), ConsultationCommands.Show(Connect), ConsultationCommands.Watch(Connect),
-            ConsultationCommands.Withdraw(Connect), ConsultationCommands.Acknowledge(Connect), ConsultationCommands.Answer(Connect),
+            ConsultationCommands.Withdraw(Connect), ConsultationCommands.Acknowledge(Connect), ConsultationCommands.Answer(Connect), AttachmentCommands.Attach(Connect),
         })
         {
             client.Options.Add(Session);

@@ -24,10 +24,6 @@ public static class Samples
         OrganSystem = organ,
         Urgency = Urgency.Routine,
         RequestingPathologistName = "山田 太郎",
-        Attachments =
-        {
-            new AttachmentDescriptor { FileName = "HE-1.svs", MediaType = "image/tiff", SizeBytes = 1_234_567, Sha256Hex = new string('a', 64) },
-        },
     };
 
     public static SubmitConsultationRequest Submission(string? localPatientId = null, OrganSystem organ = OrganSystem.SoftTissue) => new()
