@@ -25,6 +25,8 @@ public static class HubFailures
         RpcException rpc => rpc.StatusCode switch
         {
             StatusCode.Unavailable or StatusCode.DeadlineExceeded or StatusCode.Unauthenticated or StatusCode.Cancelled => HubFailureKind.HubUnavailable,
+            // Another upload of the same file still holds it (a broken connection the hub has not noticed yet): wait, as for a busy hub.
+            StatusCode.Aborted => HubFailureKind.HubUnavailable,
             StatusCode.InvalidArgument or StatusCode.PermissionDenied or StatusCode.AlreadyExists or StatusCode.FailedPrecondition
                 or StatusCode.NotFound or StatusCode.OutOfRange => HubFailureKind.Refused,
             _ => HubFailureKind.EntryFailed,

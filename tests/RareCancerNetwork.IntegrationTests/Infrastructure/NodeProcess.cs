@@ -98,6 +98,16 @@ public sealed class NodeProcess : IDisposable
         }
     }
 
+    /// <summary>The most memory the process has held resident so far (VmHWM on Linux).</summary>
+    public long PeakWorkingSetBytes
+    {
+        get
+        {
+            _process.Refresh();
+            return _process.PeakWorkingSet64;
+        }
+    }
+
     /// <summary>SIGKILL: no shutdown hooks, no flushing; what was not durable is gone.</summary>
     public void KillHard()
     {
