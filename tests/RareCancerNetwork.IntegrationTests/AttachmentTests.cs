@@ -37,6 +37,10 @@ public sealed class AttachmentTests(TestNetwork network) : IDisposable
         Assert.Equal(ConsultationStepKind.Received, waiting.Timeline[0].Kind);
         Assert.Contains("2 attached files", waiting.Timeline[0].Detail, StringComparison.Ordinal);
         await AssertOfferedToNobodyAsync(id);
+        // Administrators see it among what waits, with its files still to come (the command works on the hub's store, whichever it is).
+        var (_, waitingList) = await NodeProcess.RunForExitCodeAsync(NodeProcess.HubProgram, network.Hub.StoreEnvironment(), "consultations", "waiting");
+        Assert.Contains(id, waitingList, StringComparison.Ordinal);
+        Assert.Contains("wait for attached files", waitingList, StringComparison.Ordinal);
 
         // Part of the slide, then the connection ends: the spoke keeps what it received, and the upload resumes from there.
         var partial = await AttachmentFiles.UploadAsync(network.LocalA(), id, slidePath, slide, stopAfterBytes: Chunk + 1);
@@ -273,6 +277,42 @@ public sealed class AttachmentTests(TestNetwork network) : IDisposable
         var target = _folder.Sub("CD34.svs");
         await AttachmentFiles.DownloadAsync(expert, id, stain, target);
         Assert.Equal(stain.Sha256Hex, await AttachmentFiles.Sha256Async(target));
+    }
+
+    [Fact]
+    public async Task TheCommandLine_SubmitsWithASlide_AndTheExpertDownloadsIt()
+    {
+        // A thoracic expert of this test's own: no other test sends thoracic cases.
+        var expertCredentials = await network.Hub.RegisterExpertAsync($"thoracic-{Guid.CreateVersion7().ToString("N")[^6..]}", "胸部 病理医", 10, OrganSystem.Thoracic);
+        var client = await network.Hub.RegisterLocalClientAsync("spoke-a", $"cli-{Guid.CreateVersion7().ToString("N")[^8..]}");
+        var localProfile = _folder.Sub("local.json");
+        var expertProfile = _folder.Sub("expert.json");
+        await File.WriteAllTextAsync(localProfile, System.Text.Json.JsonSerializer.Serialize(
+            new { HubUrl = network.Hub.Url, HubCaCertificatePath = network.Hub.CaPath, client.ClientId, client.ClientSecret }), Ct);
+        await File.WriteAllTextAsync(expertProfile, System.Text.Json.JsonSerializer.Serialize(
+            new { HubUrl = network.Hub.Url, HubCaCertificatePath = network.Hub.CaPath, expertCredentials.ClientId, expertCredentials.ClientSecret }), Ct);
+        string[] local = ["--profile", localProfile, "--session", _folder.Sub("no-session.json"), "--spoke-url", network.SpokeA.Url, "--spoke-ca", network.SpokeA.CaPath];
+        var request = _folder.Sub("request.json");
+        await File.WriteAllTextAsync(request, JsonFormatter.Default.Format(Samples.Submission(organ: OrganSystem.Thoracic)), Ct);
+        var (randomPath, slide) = await AttachmentFiles.RandomAsync(_folder.Sub("slides"), 2 * Chunk + 99, "HE-5.svs");
+        var slidePath = _folder.Sub("HE-5.svs");
+        File.Move(randomPath, slidePath);
+
+        var submitted = JsonParser.Default.Parse<SubmitConsultationResponse>(
+            await NodeProcess.RunAsync(NodeProcess.SpokeProgram, ["submit", "--file", request, "--attach", slidePath, "--json", .. local]));
+        var id = submitted.Consultation.ConsultationId;
+        Assert.Equal((slide.Sha256Hex, "image/x-aperio-svs", slide.SizeBytes), (submitted.Consultation.Details.Attachments[0].Sha256Hex,
+            submitted.Consultation.Details.Attachments[0].MediaType, submitted.Consultation.Details.Attachments[0].SizeBytes));
+        await AtSpokeAsync(id, c => c.Status == ConsultationStatus.Assigned, "the consultation assigned once its slide arrived");
+        var shown = await NodeProcess.RunAsync(NodeProcess.SpokeProgram, ["show", id, .. local]);
+        Assert.Contains("HE-5.svs", shown, StringComparison.Ordinal);
+        Assert.Contains("ATTACHMENTS_RECEIVED", shown.ToUpperInvariant().Replace(' ', '_'), StringComparison.Ordinal);
+
+        var downloads = _folder.Sub("downloads");
+        var downloaded = await NodeProcess.RunAsync(NodeProcess.HubProgram, "expert", "download", id, "--to", downloads, "--profile", expertProfile,
+            "--session", _folder.Sub("no-session.json"));
+        Assert.Contains("SHA-256 verified", downloaded, StringComparison.Ordinal);
+        Assert.Equal(await File.ReadAllBytesAsync(slidePath, Ct), await File.ReadAllBytesAsync(Path.Combine(downloads, "HE-5.svs"), Ct));
     }
 
     private async Task AssertOfferedToNobodyAsync(string id)

@@ -5,6 +5,7 @@ using RareCancerNetwork.Hub.Directory;
 using RareCancerNetwork.Hub.Storage;
 using RareCancerNetwork.Node.CommandLine;
 using RareCancerNetwork.Node.Storage;
+using RareCancerNetwork.Node.Validation;
 using RareCancerNetwork.Protos.V1;
 using Spectre.Console;
 
@@ -52,6 +53,11 @@ internal static class StatusCommand
             Row("directory version", directoryVersion.ToString(CultureInfo.InvariantCulture));
             Row("consultations", string.Join(", ", byStatus.Select(s => $"{ProtoEnumNames.Name(s.Status)} {s.Count}")));
             Row("second reviews pending", reviews.ToString(CultureInfo.InvariantCulture));
+            var awaitingFiles = await services.GetRequiredService<HubAttachments>().AwaitingAsync(token);
+            if (awaitingFiles.Count > 0)
+            {
+                Row("awaiting attached files", $"{awaitingFiles.Count}, the oldest received {JapanTime.Format(awaitingFiles[0].ReceivedAt)}");
+            }
             AnsiConsole.Write(grid);
             if (waiting.Count == 0)
             {

@@ -70,6 +70,9 @@ internal static class ConsultationAttachmentRows
         $"{attachments.Count} attached file{(attachments.Count == 1 ? "" : "s")} ({AttachmentOptions.Bytes(attachments.Sum(a => a.SizeBytes))})";
 }
 
+/// <summary>A consultation the hub holds whose files have not all arrived: how many, and how far they are.</summary>
+public sealed record AwaitingFiles(string ConsultationId, string FacilityCode, DateTimeOffset ReceivedAt, int FilesMissing, long BytesMissing, long BytesHeld);
+
 /// <summary>
 /// Attached files at the hub: who may send and download which file, the bytes held (content-addressed, shared by every
 /// instance through <see cref="HubOptions.AttachmentsFolder"/>), and what a whole file sets going: a consultation whose
@@ -199,6 +202,32 @@ public sealed partial class HubAttachments(HubDatabase database, EventFeed feed,
                 Available = available,
             });
         }
+    }
+
+    /// <summary>Every consultation the hub holds but cannot offer yet because files are still arriving, oldest first.</summary>
+    public async Task<IReadOnlyList<AwaitingFiles>> AwaitingAsync(CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken);
+        await using var select = connection.Command(
+            """
+            SELECT c.consultation_id, c.facility_code, c.received_at, a.sha256, a.size_bytes FROM consultations c
+            JOIN consultation_attachments a ON a.consultation_id = c.consultation_id AND a.request_id = ''
+            WHERE c.status = @awaiting AND NOT EXISTS (SELECT 1 FROM attachment_blobs b WHERE b.sha256 = a.sha256)
+            ORDER BY c.received_at, c.consultation_id
+            """).With("@awaiting", (int)ConsultationStatus.AwaitingAttachments);
+        var rows = new List<(string Id, string Facility, DateTimeOffset ReceivedAt, AttachmentDescriptor File)>();
+        await using (var reader = await select.ExecuteReaderAsync(cancellationToken))
+        {
+            while (await reader.ReadAsync(cancellationToken))
+            {
+                rows.Add((reader.GetString(0), reader.GetString(1), reader.GetInstant(2),
+                    new AttachmentDescriptor { Sha256Hex = reader.GetString(3), SizeBytes = reader.GetInt64(4) }));
+            }
+        }
+        return rows.GroupBy(r => r.Id)
+            .Select(g => new AwaitingFiles(g.Key, g.First().Facility, g.First().ReceivedAt, g.Count(), g.Sum(r => r.File.SizeBytes),
+                g.Sum(r => Blobs.ReceivedBytes(r.File))))
+            .ToList();
     }
 
     [LoggerMessage(EventId = 3301, Level = LogLevel.Information, Message = "An attached file of {SizeBytes} bytes is whole at the hub; {Nodes} spoke(s) told")]
