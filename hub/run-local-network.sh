@@ -39,6 +39,8 @@ if [ ! -f "$data/spoke.json" ]; then
   $hub directory trials load docs/examples/trials.json >/dev/null
   echo "Registered spoke-tokyo (CORE-004), a local client, the expert demo-expert and the pathologist yamada (password: local-demo-password); loaded the example trials."
 fi
+# A stand-in for a whole-slide image (random bytes, 24 MiB), to attach to the example consultation.
+[ -f "$data/HE-1.svs" ] || head -c $((24 * 1024 * 1024)) /dev/urandom > "$data/HE-1.svs"
 
 $spoke run --config "$data/spoke.json" --data "$data/spoke" > "$data/spoke.log" 2>&1 &
 pids+=($!)
@@ -52,9 +54,10 @@ cat <<TXT
 
 The network is running (logs: $data/hub.log, $data/spoke.log). In another terminal:
   $spoke login                                              # sign in as yamada on the page it shows
-  $spoke submit --file docs/examples/consultation.json      # a pathologist submits
+  $spoke submit --file docs/examples/consultation.json --attach $data/HE-1.svs   # a pathologist submits, with a slide
   $spoke list                                               # ... and follows it
   dotnet hub/RareCancerNetwork.Hub/bin/Debug/net10.0/RareCancerNetwork.Hub.dll expert list --profile $data/expert.json
+  dotnet hub/RareCancerNetwork.Hub/bin/Debug/net10.0/RareCancerNetwork.Hub.dll expert download <id> --to $data/downloads --profile $data/expert.json
   dotnet hub/RareCancerNetwork.Hub/bin/Debug/net10.0/RareCancerNetwork.Hub.dll expert report <id> --file docs/examples/report.json --profile $data/expert.json
   $spoke show <id>                                          # the signed report, back at the spoke
   $spoke directory facilities --region Kanto                # the directory, from the spoke's own copy
