@@ -100,14 +100,15 @@ public sealed class AuditTests(TestNetwork network)
         {
             ("/rarecancer.network.v1.LocalConsultationService/UploadAttachment", spokeLog, "local-spoke-a-pathology", "C", slideId,
                 async () => await AttachmentFiles.UploadAsync(network.LocalA(), slideId, slidePath, slide)),
-            ("/rarecancer.network.v1.LocalConsultationService/GetAttachmentUpload", spokeLog, "local-spoke-a-pathology", "R", slideId,
-                async () => await network.LocalA().GetAttachmentUploadAsync(new() { ConsultationId = slideId, Sha256Hex = slide.Sha256Hex }, cancellationToken: Ct)),
-            ("/rarecancer.network.v1.SpokeSyncService/GetAttachmentReceipt", hubLog, "node-spoke-a", "R", slideId, async () =>
+            ("/rarecancer.network.v1.LocalConsultationService/GetAttachmentUpload", spokeLog, "local-spoke-a-pathology", "R", slideId, async () =>
             {
+                // Once assigned, the spoke's own worker is done with the slide: the receipt asked for next is this test's alone.
                 await Eventually.UntilAsync(async () => (await network.LocalA().GetConsultationAsync(new() { ConsultationId = slideId }, cancellationToken: Ct)).Consultation.Status,
                     status => status == ConsultationStatus.Assigned, "the consultation with a slide assigned");
-                await network.Sync(network.NodeTokenA).GetAttachmentReceiptAsync(new() { ConsultationId = slideId, Sha256Hex = slide.Sha256Hex }, cancellationToken: Ct);
+                await network.LocalA().GetAttachmentUploadAsync(new() { ConsultationId = slideId, Sha256Hex = slide.Sha256Hex }, cancellationToken: Ct);
             }),
+            ("/rarecancer.network.v1.SpokeSyncService/GetAttachmentReceipt", hubLog, "node-spoke-a", "R", slideId, async () =>
+                await network.Sync(network.NodeTokenA).GetAttachmentReceiptAsync(new() { ConsultationId = slideId, Sha256Hex = slide.Sha256Hex }, cancellationToken: Ct)),
             ("/rarecancer.network.v1.ExpertConsultationService/DownloadAttachment", hubLog, "expert-bone-expert", "R", slideId,
                 async () => await AttachmentFiles.DownloadAsync(network.Expert(network.BoneExpertToken), slideId, slide, files.Sub("downloaded.svs"))),
             ("/rarecancer.network.v1.ExpertConsultationService/ListSecondReviews", hubLog, reviewerId, "R", "",
