@@ -280,6 +280,24 @@ public sealed class AttachmentTests(TestNetwork network) : IDisposable
     }
 
     [Fact]
+    public async Task AFileTheHubMadeWholeButDidNotRecord_BeforeItStopped_IsRecordedWhenItsSpokeAsks()
+    {
+        var (path, file) = await AttachmentFiles.RandomAsync(_folder.Path, 50_000, "HE-6.svs");
+        var submission = Samples.Submission();
+        submission.Details.Attachments.Add(file);
+        var id = submission.ConsultationId;
+        await network.LocalA().SubmitConsultationAsync(submission, cancellationToken: Ct);
+        await AtSpokeAsync(id, c => c.Status == ConsultationStatus.AwaitingAttachments, "the consultation at the hub");
+        // The hub renamed the verified file into place and stopped before its database heard of it.
+        var blob = Path.Combine(network.Hub.DataFolder, "attachments", "blobs", file.Sha256Hex[..2], file.Sha256Hex);
+        Directory.CreateDirectory(Path.GetDirectoryName(blob)!);
+        File.Copy(path, blob);
+        var receipt = await network.Sync(network.NodeTokenA).GetAttachmentReceiptAsync(new() { ConsultationId = id, Sha256Hex = file.Sha256Hex }, cancellationToken: Ct);
+        Assert.Equal((file.SizeBytes, true), (receipt.ReceivedBytes, receipt.Complete));
+        await AtSpokeAsync(id, c => c.Status == ConsultationStatus.Assigned, "the consultation offered once the file was recorded");
+    }
+
+    [Fact]
     public async Task TheCommandLine_SubmitsWithASlide_AndTheExpertDownloadsIt()
     {
         // A thoracic expert of this test's own: no other test sends thoracic cases.

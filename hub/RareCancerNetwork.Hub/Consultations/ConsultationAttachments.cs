@@ -188,6 +188,20 @@ public sealed partial class HubAttachments(HubDatabase database, EventFeed feed,
         feed.Notify(notify);
     }
 
+    /// <summary>Records a file found whole in the folder if the database does not know it yet (the hub stopped between the two).</summary>
+    public async Task EnsureRecordedAsync(AttachmentDescriptor descriptor, CancellationToken cancellationToken)
+    {
+        await using (var connection = await database.OpenAsync(cancellationToken))
+        await using (var recorded = connection.Command("SELECT COUNT(*) FROM attachment_blobs WHERE sha256 = @sha").With("@sha", descriptor.Sha256Hex))
+        {
+            if (Convert.ToInt64(await recorded.ExecuteScalarAsync(cancellationToken), System.Globalization.CultureInfo.InvariantCulture) > 0)
+            {
+                return;
+            }
+        }
+        await CompletedAsync(descriptor, cancellationToken);
+    }
+
     /// <summary>Each file of the consultation with the bytes the hub holds, for the expert's view.</summary>
     public async Task AddTransfersAsync(AssignedConsultation consultation, CancellationToken cancellationToken)
     {

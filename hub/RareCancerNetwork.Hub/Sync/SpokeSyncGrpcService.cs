@@ -124,8 +124,13 @@ public sealed partial class SpokeSyncGrpcService(ConsultationStore store, HubAtt
         v.Pattern("sha256_hex", request.Sha256Hex, FieldValidator.Sha256Hex(), "must be 64 lowercase hexadecimal characters");
         v.ThrowIfInvalid();
         var descriptor = await attachments.ResolveForNodeAsync(Node(context).NodeId, request.ConsultationId, request.Sha256Hex, context.CancellationToken);
-        var received = attachments.Blobs.ReceivedBytes(descriptor);
-        return new GetAttachmentReceiptResponse { ReceivedBytes = received, Complete = attachments.Blobs.IsComplete(descriptor.Sha256Hex) };
+        if (attachments.Blobs.IsComplete(descriptor.Sha256Hex))
+        {
+            // A file made whole by a hub that stopped before recording it: recorded now, so its consultations go on.
+            await attachments.EnsureRecordedAsync(descriptor, context.CancellationToken);
+            return new GetAttachmentReceiptResponse { ReceivedBytes = descriptor.SizeBytes, Complete = true };
+        }
+        return new GetAttachmentReceiptResponse { ReceivedBytes = attachments.Blobs.ReceivedBytes(descriptor) };
     }
 
     public override async Task<FetchConsultationResponse> FetchConsultation(FetchConsultationRequest request, ServerCallContext context)
