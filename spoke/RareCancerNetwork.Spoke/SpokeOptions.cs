@@ -128,4 +128,7 @@ public sealed class DeliveryOptions
     /// <summary>Failed attempts (INTERNAL, UNKNOWN, ...) after which an entry is parked for an operator.</summary>
     [Range(1, 1000)]
     public int ParkAfterAttempts { get; set; } = 5;
+
+    /// <summary>When an entry that failed <paramref name="attempts"/> times before is tried again: doubling, up to the maximum.</summary>
+    public TimeSpan RetryAfter(int attempts) => TimeSpan.FromSeconds(Math.Min(MaxBackoffSeconds, InitialBackoffSeconds * Math.Pow(2, attempts)));
 }

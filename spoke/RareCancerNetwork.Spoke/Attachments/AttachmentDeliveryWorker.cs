@@ -81,7 +81,7 @@ public sealed partial class AttachmentDeliveryWorker(
         catch (Exception exception) when (!cancellationToken.IsCancellationRequested)
         {
             var delivery = options.Value.Delivery;
-            var retryAfter = TimeSpan.FromSeconds(Math.Min(delivery.MaxBackoffSeconds, delivery.InitialBackoffSeconds * Math.Pow(2, entry.Attempts)));
+            var retryAfter = delivery.RetryAfter(entry.Attempts);
             await attachments.RecordErrorAsync(file, HubFailures.Describe(exception), CancellationToken.None);
             var parked = await outbox.RecordFailureAsync([entry], HubFailures.Describe(exception), retryAfter, delivery.ParkAfterAttempts, CancellationToken.None);
             LogFailed(logger, file.ConsultationId, entry.Attempts + 1, parked, exception.GetType().Name);

@@ -185,7 +185,7 @@ public sealed partial class OutboxDeliveryWorker(
         catch (Exception exception) when (!cancellationToken.IsCancellationRequested)
         {
             var delivery = options.Value.Delivery;
-            var retryAfter = TimeSpan.FromSeconds(Math.Min(delivery.MaxBackoffSeconds, delivery.InitialBackoffSeconds * Math.Pow(2, first.Attempts)));
+            var retryAfter = delivery.RetryAfter(first.Attempts);
             var parked = await outbox.RecordFailureAsync(entries, HubFailures.Describe(exception), retryAfter, delivery.ParkAfterAttempts, CancellationToken.None);
             if (parked)
             {
