@@ -22,11 +22,12 @@ public sealed class ProtectedTable
     private readonly long[,] _counts;
     private readonly Suppression[,] _suppression;
 
-    internal ProtectedTable(long[,] counts, Suppression[,] suppression, int threshold)
+    internal ProtectedTable(long[,] counts, Suppression[,] suppression, int threshold, bool withheld)
     {
         _counts = counts;
         _suppression = suppression;
         Threshold = threshold;
+        Withheld = withheld;
     }
 
     public int Rows => _counts.GetLength(0) - 1;
@@ -42,6 +43,9 @@ public sealed class ProtectedTable
     public long Exact(int row, int column) => _counts[row, column];
 
     public int SuppressedCells => _suppression.Cast<Suppression>().Count(s => s != Suppression.None);
+
+    /// <summary>Nothing of the table is released: its grand total is itself too small (or would give a twin away).</summary>
+    public bool Withheld { get; }
 }
 
 /// <summary>
@@ -50,14 +54,18 @@ public sealed class ProtectedTable
 /// <item>primary: a cell of 1 to threshold − 1 patients is suppressed (zero is released: it names nobody);</item>
 /// <item>differencing: a cell whose count differs from the same cell of the table with one filter fewer (each such
 /// "twin" is given) by 1 to threshold − 1 is suppressed, so that the pair does not give the difference away;</item>
-/// <item>complementary: further cells, smallest first, until no suppressed cell can be worked out from the row and column
-/// totals and the grand total: every row and column (margins included) holds no suppressed cell or at least two, and no
-/// suppressed cell is a bridge of the graph the suppressed cells make between rows and columns (a bridge is fixed by the
-/// totals, however many cells its lines hold).</item>
+/// <item>a table whose grand total is hidden by these rules is withheld whole, and so is one that cannot be protected
+/// even with every cell hidden;</item>
+/// <item>complementary: further cells until no suppressed cell can be worked out from the released figures — the row
+/// and column totals and the grand total — even by someone who knows that a small count is 1 to threshold − 1, that no
+/// count is negative and that none exceeds its twin's.</item>
 /// </list>
-/// Rows and columns with their totals make each cell a member of exactly one row line and one column line, so the
-/// totals constrain the hidden cells exactly as the edges of a bipartite graph between lines; a cell on a cycle of that
-/// graph can move by ±1 around the cycle without changing any released figure, and is therefore not recoverable.
+/// With its totals, every cell belongs to exactly one row and one column, and each row and column adds up to zero once
+/// the totals are counted negatively (the grand total positively). So the released figures constrain the hidden cells
+/// exactly as a flow is constrained on the bipartite graph whose nodes are the rows and columns and whose edges are the
+/// hidden cells: adding 1 and subtracting 1 alternately around a cycle of that graph changes no released figure. A hidden
+/// cell is safe when some such cycle through it can be moved one step while every cell on it stays within what is known
+/// of it: then it has at least two possible values. Cells are added, smallest first, until every hidden cell is safe.
 /// </summary>
 public static class SmallCellProtection
 {
@@ -72,10 +80,13 @@ public static class SmallCellProtection
         var rows = counts.GetLength(0);
         var columns = counts.GetLength(1);
         var suppression = new Suppression[rows, columns];
+        // What an attacker may know of each cell beyond the released figures: at most its count in every wider table.
+        var ceiling = new long[rows, columns];
         for (var i = 0; i < rows; i++)
         {
             for (var j = 0; j < columns; j++)
             {
+                ceiling[i, j] = long.MaxValue;
                 if (IsSmall(counts[i, j], threshold))
                 {
                     suppression[i, j] = Suppression.SmallCount;
@@ -92,6 +103,7 @@ public static class SmallCellProtection
             {
                 for (var j = 0; j < columns; j++)
                 {
+                    ceiling[i, j] = Math.Min(ceiling[i, j], twin[i, j]);
                     if (suppression[i, j] == Suppression.None && IsSmall(twin[i, j] - counts[i, j], threshold))
                     {
                         suppression[i, j] = Suppression.Differencing;
@@ -99,8 +111,29 @@ public static class SmallCellProtection
                 }
             }
         }
-        Complement(counts, suppression);
-        return new ProtectedTable(counts, suppression, threshold);
+        if (suppression[rows - 1, columns - 1] != Suppression.None)
+        {
+            // The whole table stands on fewer patients than the threshold (or its total would give a twin away): nothing of it
+            // is released, since any figure would narrow down the few it stands on.
+            for (var i = 0; i < rows; i++)
+            {
+                for (var j = 0; j < columns; j++)
+                {
+                    if (suppression[i, j] == Suppression.None)
+                    {
+                        suppression[i, j] = Suppression.Complementary;
+                    }
+                }
+            }
+            return new ProtectedTable(counts, suppression, threshold, withheld: true);
+        }
+        if (!new Grid(counts, suppression, ceiling, threshold).Complement())
+        {
+            // Every cell is hidden and still the known bounds pin one down (a column of ones under a small total, say):
+            // withheld whole, even its hidden markers, which would say which cells are small.
+            return new ProtectedTable(counts, suppression, threshold, withheld: true);
+        }
+        return new ProtectedTable(counts, suppression, threshold, withheld: false);
     }
 
     private static bool IsSmall(long count, int threshold) => count >= 1 && count < threshold;
@@ -123,144 +156,131 @@ public static class SmallCellProtection
         return counts;
     }
 
-    private static void Complement(long[,] counts, Suppression[,] suppression)
+    /// <summary>The table with its margins as the graph of rows and columns joined by hidden cells.</summary>
+    private sealed class Grid(long[,] counts, Suppression[,] suppression, long[,] ceiling, int threshold)
     {
-        var rows = counts.GetLength(0);
-        var columns = counts.GetLength(1);
-        var changed = true;
-        while (changed)
+        private readonly int _rows = counts.GetLength(0);
+        private readonly int _columns = counts.GetLength(1);
+
+        /// <returns>False when nothing more can be hidden and a hidden cell is still pinned down.</returns>
+        public bool Complement()
         {
-            changed = false;
-            // Every line with a hidden cell hides a second one.
-            for (var line = 0; line < rows + columns; line++)
+            while (true)
             {
-                var cells = Line(line, rows, columns).ToList();
-                if (cells.Count(c => suppression[c.Row, c.Column] != Suppression.None) == 1)
+                // First the classic rule, cheaply: a row or column with one hidden cell hides a second.
+                if (Enumerable.Range(0, _rows + _columns).Any(line => CountHidden(Line(line)) == 1 && HideSmallest(Line(line))))
                 {
-                    changed |= HideSmallest(counts, suppression, cells);
+                    continue;
+                }
+                var unsafeCell = Hidden().Cast<(int Row, int Column)?>().FirstOrDefault(cell => !IsSafe(cell!.Value));
+                if (unsafeCell is not { } cell)
+                {
+                    return true;
+                }
+                // The smallest open cell that makes it safe; failing that, widen around it and look again.
+                var open = Open().OrderBy(c => counts[c.Row, c.Column] == 0 ? 1 : 0).ThenBy(c => counts[c.Row, c.Column]).ThenBy(c => c.Row).ThenBy(c => c.Column).ToList();
+                var helping = open.Cast<(int Row, int Column)?>().FirstOrDefault(candidate =>
+                {
+                    suppression[candidate!.Value.Row, candidate.Value.Column] = Suppression.Complementary;
+                    var safe = IsSafe(cell);
+                    suppression[candidate.Value.Row, candidate.Value.Column] = Suppression.None;
+                    return safe;
+                });
+                if (helping is { } chosen)
+                {
+                    suppression[chosen.Row, chosen.Column] = Suppression.Complementary;
+                }
+                else if (!HideSmallest(Line(cell.Row).Concat(Line(_rows + cell.Column))) && !HideSmallest(open))
+                {
+                    return false;
                 }
             }
-            if (changed)
+        }
+
+        private IEnumerable<(int Row, int Column)> Line(int line) => line < _rows
+            ? Enumerable.Range(0, _columns).Select(j => (line, j))
+            : Enumerable.Range(0, _rows).Select(i => (i, line - _rows));
+
+        private int CountHidden(IEnumerable<(int Row, int Column)> cells) => cells.Count(c => suppression[c.Row, c.Column] != Suppression.None);
+
+        private IEnumerable<(int Row, int Column)> Hidden() => Cells().Where(c => suppression[c.Row, c.Column] != Suppression.None);
+
+        private IEnumerable<(int Row, int Column)> Open() => Cells().Where(c => suppression[c.Row, c.Column] == Suppression.None);
+
+        private IEnumerable<(int Row, int Column)> Cells() =>
+            Enumerable.Range(0, _rows).SelectMany(i => Enumerable.Range(0, _columns).Select(j => (i, j)));
+
+        /// <summary>Hides the smallest non-zero open cell among these (a zero only when nothing else is open).</summary>
+        private bool HideSmallest(IEnumerable<(int Row, int Column)> cells)
+        {
+            var open = cells.Where(c => suppression[c.Row, c.Column] == Suppression.None).ToList();
+            if (open.Count == 0)
             {
-                continue;
+                return false;
             }
-            // No hidden cell may be a bridge: join the two sides it separates through the smallest cell between them.
-            foreach (var (row, column) in Bridges(suppression))
+            var chosen = open.OrderBy(c => counts[c.Row, c.Column] == 0 ? 1 : 0).ThenBy(c => counts[c.Row, c.Column]).ThenBy(c => c.Row).ThenBy(c => c.Column).First();
+            suppression[chosen.Row, chosen.Column] = Suppression.Complementary;
+            return true;
+        }
+
+        /// <summary>
+        /// Whether a cycle through the cell can move one step: the cell's own step (+1 or −1 on the signed scale), then a
+        /// path back from its column to its row along cells each able to take the alternating step.
+        /// </summary>
+        private bool IsSafe((int Row, int Column) cell) =>
+            (CanStep(cell, +1) && Reaches(fromRow: false, cell.Column, toRow: true, cell.Row, cell))
+            || (CanStep(cell, -1) && Reaches(fromRow: true, cell.Row, toRow: false, cell.Column, cell));
+
+        /// <summary>
+        /// On the signed scale (totals negative, the grand total positive) a step of +1 leaving a row is +1 on the cell; the
+        /// count itself moves by the step, or against it for a row or column total.
+        /// </summary>
+        private bool CanStep((int Row, int Column) cell, int step)
+        {
+            var margin = (cell.Row == _rows - 1) != (cell.Column == _columns - 1);
+            var next = counts[cell.Row, cell.Column] + (margin ? -step : step);
+            var (low, high) = suppression[cell.Row, cell.Column] == Suppression.SmallCount ? (1L, (long)threshold - 1) : (0L, long.MaxValue);
+            return next >= low && next <= Math.Min(high, ceiling[cell.Row, cell.Column]);
+        }
+
+        /// <summary>
+        /// A path through hidden cells other than <paramref name="without"/>, alternating: leaving a row a cell takes +1,
+        /// leaving a column −1 (so that every row and column it passes keeps its sum).
+        /// </summary>
+        private bool Reaches(bool fromRow, int from, bool toRow, int to, (int Row, int Column) without)
+        {
+            var seenRows = new HashSet<int>();
+            var seenColumns = new HashSet<int>();
+            var pending = new Queue<(bool IsRow, int Index)>([(fromRow, from)]);
+            (fromRow ? seenRows : seenColumns).Add(from);
+            while (pending.TryDequeue(out var node))
             {
-                var (rowSide, columnSide) = SidesWithout(suppression, row, column);
-                var candidates = new List<(int Row, int Column)>();
-                for (var i = 0; i < rows; i++)
+                if (node.IsRow == toRow && node.Index == to)
                 {
-                    for (var j = 0; j < columns; j++)
+                    return true;
+                }
+                if (node.IsRow)
+                {
+                    for (var j = 0; j < _columns; j++)
                     {
-                        if (suppression[i, j] == Suppression.None && rowSide.Contains(i) && columnSide.Contains(j))
+                        if ((node.Index, j) != without && suppression[node.Index, j] != Suppression.None && CanStep((node.Index, j), +1) && seenColumns.Add(j))
                         {
-                            candidates.Add((i, j));
+                            pending.Enqueue((false, j));
                         }
                     }
                 }
-                if (HideSmallest(counts, suppression, candidates))
+                else
                 {
-                    changed = true;
-                    break;
+                    for (var i = 0; i < _rows; i++)
+                    {
+                        if ((i, node.Index) != without && suppression[i, node.Index] != Suppression.None && CanStep((i, node.Index), -1) && seenRows.Add(i))
+                        {
+                            pending.Enqueue((true, i));
+                        }
+                    }
                 }
             }
-        }
-    }
-
-    /// <summary>Hides the smallest non-zero cell among the candidates (a zero, only when nothing else is left).</summary>
-    private static bool HideSmallest(long[,] counts, Suppression[,] suppression, IEnumerable<(int Row, int Column)> candidates)
-    {
-        var open = candidates.Where(c => suppression[c.Row, c.Column] == Suppression.None).ToList();
-        if (open.Count == 0)
-        {
             return false;
         }
-        var chosen = open.OrderBy(c => counts[c.Row, c.Column] == 0 ? 1 : 0).ThenBy(c => counts[c.Row, c.Column]).ThenBy(c => c.Row).ThenBy(c => c.Column).First();
-        suppression[chosen.Row, chosen.Column] = Suppression.Complementary;
-        return true;
-    }
-
-    private static IEnumerable<(int Row, int Column)> Line(int line, int rows, int columns) => line < rows
-        ? Enumerable.Range(0, columns).Select(j => (line, j))
-        : Enumerable.Range(0, rows).Select(i => (i, line - rows));
-
-    /// <summary>Hidden cells that are bridges of the row–column graph of hidden cells.</summary>
-    private static List<(int Row, int Column)> Bridges(Suppression[,] suppression)
-    {
-        var bridges = new List<(int, int)>();
-        foreach (var (row, column) in Hidden(suppression))
-        {
-            if (!Reachable(suppression, row, column))
-            {
-                bridges.Add((row, column));
-            }
-        }
-        return bridges;
-    }
-
-    private static IEnumerable<(int Row, int Column)> Hidden(Suppression[,] suppression)
-    {
-        for (var i = 0; i < suppression.GetLength(0); i++)
-        {
-            for (var j = 0; j < suppression.GetLength(1); j++)
-            {
-                if (suppression[i, j] != Suppression.None)
-                {
-                    yield return (i, j);
-                }
-            }
-        }
-    }
-
-    /// <summary>Whether the column is reachable from the row through hidden cells other than (row, column).</summary>
-    private static bool Reachable(Suppression[,] suppression, int row, int column)
-    {
-        var (_, columnsReached) = Component(suppression, row, (row, column));
-        return columnsReached.Contains(column);
-    }
-
-    /// <summary>Without cell (row, column): the rows and columns reachable from its row, and those reachable from its column.</summary>
-    private static (HashSet<int> RowSide, HashSet<int> ColumnSide) SidesWithout(Suppression[,] suppression, int row, int column)
-    {
-        var (rowSideRows, _) = Component(suppression, row, (row, column));
-        var (_, columnSideColumns) = ComponentFromColumn(suppression, column, (row, column));
-        return (rowSideRows, columnSideColumns);
-    }
-
-    private static (HashSet<int> Rows, HashSet<int> Columns) Component(Suppression[,] suppression, int startRow, (int Row, int Column) without) =>
-        Walk(suppression, [startRow], [], without);
-
-    private static (HashSet<int> Rows, HashSet<int> Columns) ComponentFromColumn(Suppression[,] suppression, int startColumn, (int Row, int Column) without) =>
-        Walk(suppression, [], [startColumn], without);
-
-    private static (HashSet<int> Rows, HashSet<int> Columns) Walk(Suppression[,] suppression, HashSet<int> rows, HashSet<int> columns, (int Row, int Column) without)
-    {
-        var pendingRows = new Queue<int>(rows);
-        var pendingColumns = new Queue<int>(columns);
-        while (pendingRows.Count > 0 || pendingColumns.Count > 0)
-        {
-            while (pendingRows.TryDequeue(out var i))
-            {
-                for (var j = 0; j < suppression.GetLength(1); j++)
-                {
-                    if (suppression[i, j] != Suppression.None && (i, j) != without && columns.Add(j))
-                    {
-                        pendingColumns.Enqueue(j);
-                    }
-                }
-            }
-            while (pendingColumns.TryDequeue(out var j))
-            {
-                for (var i = 0; i < suppression.GetLength(0); i++)
-                {
-                    if (suppression[i, j] != Suppression.None && (i, j) != without && rows.Add(i))
-                    {
-                        pendingRows.Enqueue(i);
-                    }
-                }
-            }
-        }
-        return (rows, columns);
     }
 }
