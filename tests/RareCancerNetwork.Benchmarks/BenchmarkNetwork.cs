@@ -49,6 +49,7 @@ public sealed class BenchmarkNetwork : IAsyncDisposable
     public IServiceProvider SpokeServices => _spoke!.Services;
     public string LocalToken { get; private set; } = "";
     public string DirectoryToken { get; private set; } = "";
+    public string ExpertToken { get; private set; } = "";
     private string _nodeClientId = "";
 
     public static async Task<BenchmarkNetwork> StartAsync(string folder)
@@ -64,6 +65,7 @@ public sealed class BenchmarkNetwork : IAsyncDisposable
             var expert = await registry.RegisterExpertAsync("bench-expert", "ベンチ専門医", [Protos.V1.OrganSystem.SoftTissue], 1_000, CancellationToken.None);
             network.LocalToken = await TokenAsync(network.HubUrl, network.HubCaPath, local, NetworkClaims.Scopes.Local);
             network.DirectoryToken = await TokenAsync(network.HubUrl, network.HubCaPath, expert, NetworkClaims.Scopes.Directory);
+            network.ExpertToken = await TokenAsync(network.HubUrl, network.HubCaPath, expert, NetworkClaims.Scopes.Expert);
         }
         await network.StartSpokeAsync();
         return network;

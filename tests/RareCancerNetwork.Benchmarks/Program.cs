@@ -7,18 +7,19 @@ using Spectre.Console;
 
 var quick = new Option<bool>("--quick") { Description = "Every scenario briefly, to check the program works (CI); the figures mean nothing" };
 var records = new Option<int>("--records") { Description = "Registry records for the bulk sync (in 10 rounds)", DefaultValueFactory = _ => 1_000_000 };
+var slideSize = new Option<int>("--slide-mib") { Description = "Size of each slide image in MiB (3 rounds)", DefaultValueFactory = _ => 1024 };
 var catchUp = new Option<int>("--catch-up-records") { Description = "Registry records queued while the hub is down", DefaultValueFactory = _ => 100_000 };
 var json = new Option<FileInfo?>("--json") { Description = "Write the results as JSON here" };
 var docs = new Option<FileInfo?>("--docs") { Description = "Replace the results section of this Markdown file (docs/benchmarks.md)" };
 var diagnostics = new Option<bool>("--diagnostics") { Description = "Also measure the hub's registry store alone, without RPC (where a delivery's time goes)" };
 var only = new Option<string[]>("--only")
 {
-    Description = "Run only these product scenarios: reads, submissions, sync, catch-up (the raw limits always run)",
+    Description = "Run only these product scenarios: reads, submissions, sync, catch-up, slides (the raw limits always run)",
     AllowMultipleArgumentsPerToken = true,
 };
 var root = new RootCommand("Measures the network against the machine's raw limits, in one run. Exit code 1 when a scenario lost or duplicated data.")
 {
-    quick, records, catchUp, json, docs, only, diagnostics,
+    quick, records, catchUp, slideSize, json, docs, only, diagnostics,
 };
 root.SetAction(async (result, cancellationToken) =>
 {
@@ -77,6 +78,15 @@ root.SetAction(async (result, cancellationToken) =>
                 await RawLimits.BatchedRegistryInsertsAsync(Path.Combine(folder, "diagnostics"), storeCount, 1)));
         }
         raw.Add(single);
+        var slideBytes = (isQuick ? 32L : result.GetValue(slideSize)) * 1024 * 1024;
+        var streamRates = new List<double>();
+        for (var round = 0; round < rounds; round++)
+        {
+            streamRates.Add(await RawLimits.StreamToDiskAsync(Path.Combine(network.HubFolder, "tls"), Path.Combine(folder, "raw"), slideBytes));
+            Progress($"raw stream to disk round {round + 1}: {streamRates[^1]:N0} MiB/s");
+        }
+        var stream = new Figure($"raw gRPC client stream into a file, 1 MiB messages, {slideBytes / (1024 * 1024):N0} MiB", "MiB/s", streamRates);
+        raw.Add(stream);
 
         var product = new Scenarios(network, Progress);
         if (Runs("reads"))
@@ -110,6 +120,15 @@ root.SetAction(async (result, cancellationToken) =>
             var (catchUpRate, catchUpVerified) = await product.CatchUpAsync(catchUpCount);
             scenarios.Add(new ScenarioResult($"catch-up: {catchUpCount:N0} records queued while the hub was down", catchUpRate, syncRate, "≥ 70% of the bulk sync rate",
                 catchUpVerified, "the spoke's outbox drained into the hub"));
+        }
+
+        if (Runs("slides"))
+        {
+            var (upload, toHub, download, slidesVerified) = await product.SlidesAsync(slideBytes, rounds, Path.Combine(folder, "slides"));
+            const string note = "every chunk and the whole file checked against SHA-256 at each end";
+            scenarios.Add(new ScenarioResult($"slide image upload to the spoke, {slideBytes / (1024 * 1024):N0} MiB", upload, stream, "≥ 50% of the raw stream", slidesVerified, note));
+            scenarios.Add(new ScenarioResult("the same slide sent on to the hub by the spoke", toHub, stream, "≥ 50% of the raw stream", slidesVerified, "resumable; stored once"));
+            scenarios.Add(new ScenarioResult("the same slide downloaded by the expert", download, stream, "≥ 50% of the raw stream", slidesVerified, "byte-exact"));
         }
 
         var machine = $"{Environment.ProcessorCount} cores, {GC.GetGCMemoryInfo().TotalAvailableMemoryBytes / (1024 * 1024 * 1024.0):F1} GiB memory, " +

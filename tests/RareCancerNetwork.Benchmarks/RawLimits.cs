@@ -47,6 +47,43 @@ public static class RawLimits
     }
 
     /// <summary>
+    /// The transport and the disk alone, for files: <paramref name="bytes"/> in 1 MiB messages over one client stream (TLS,
+    /// the same listener), each written to a file as it arrives, with no hashing, no checks and no bookkeeping. MiB/s.
+    /// </summary>
+    public static async Task<double> StreamToDiskAsync(string tlsFolder, string folder, long bytes)
+    {
+        Directory.CreateDirectory(folder);
+        var target = Path.Combine(folder, $"raw-stream-{Guid.CreateVersion7():N}");
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.Logging.ClearProviders();
+        builder.Services.AddGrpc(grpc => grpc.MaxReceiveMessageSize = 4 * 1024 * 1024);
+        builder.Services.AddSingleton(new RawTransport.Disk(target));
+        builder.Services.AddSingleton<IServiceMethodProvider<RawTransport>, RawTransport.Methods>();
+        var tls = DevelopmentCertificates.EnsureCreated(tlsFolder, "Rare Cancer Network hub");
+        builder.WebHost.ConfigureKestrel(kestrel => NodeListener.Listen(kestrel, ["https://127.0.0.1:0"], DevelopmentCertificates.LoadServerCertificate(tls.ServerPfxPath)));
+        await using var app = builder.Build();
+        app.MapGrpcService<RawTransport>();
+        await app.StartAsync();
+        using var channel = GrpcChannel.ForAddress(NodeListener.BoundAddresses(app)[0],
+            new GrpcChannelOptions { HttpHandler = RareCancerNetwork.HubClient.PinnedCaTrust.FromFile(tls.CaCertificatePath).CreateHandler() });
+        var message = RandomNumberGenerator.GetBytes(1024 * 1024);
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        using (var call = channel.CreateCallInvoker().AsyncClientStreamingCall(RawTransport.Store, null, new CallOptions()))
+        {
+            for (long sent = 0; sent < bytes; sent += message.Length)
+            {
+                await call.RequestStream.WriteAsync(message);
+            }
+            await call.RequestStream.CompleteAsync();
+            await call.ResponseAsync;
+        }
+        var rate = bytes / (1024.0 * 1024) / clock.Elapsed.TotalSeconds;
+        await app.StopAsync();
+        File.Delete(target);
+        return rate;
+    }
+
+    /// <summary>
     /// Registry rows as the hub stores a delivered version (the current-version row and the version row),
     /// 1,000 records per transaction, with prepared statements, into one database filled in rounds like the
     /// product's: records per second of each round (the last at the highest fill).
@@ -173,10 +210,31 @@ public static class RawLimits
 
         public static readonly Method<byte[], byte[]> Call = new(MethodType.Unary, "rawlimit.Transport", "Return", Bytes, Bytes);
 
-        public sealed class Methods : IServiceMethodProvider<RawTransport>
+        public static readonly Method<byte[], byte[]> Store = new(MethodType.ClientStreaming, "rawlimit.Transport", "Store", Bytes, Bytes);
+
+        /// <summary>Where the raw stream writes.</summary>
+        public sealed record Disk(string Path);
+
+        public sealed class Methods(IServiceProvider services) : IServiceMethodProvider<RawTransport>
         {
-            public void OnServiceMethodDiscovery(ServiceMethodProviderContext<RawTransport> context) =>
+            public void OnServiceMethodDiscovery(ServiceMethodProviderContext<RawTransport> context)
+            {
                 context.AddUnaryMethod(Call, [], (_, request, _) => Task.FromResult(request));
+                context.AddClientStreamingMethod(Store, [], async (_, requests, call) =>
+                {
+                    // The same lift of the per-call body limit the product's uploads make.
+                    if (call.GetHttpContext().Features.Get<Microsoft.AspNetCore.Http.Features.IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } limit)
+                    {
+                        limit.MaxRequestBodySize = null;
+                    }
+                    await using var file = new FileStream(services.GetRequiredService<Disk>().Path, FileMode.Create, FileAccess.Write, FileShare.None, bufferSize: 0);
+                    while (await requests.MoveNext(call.CancellationToken))
+                    {
+                        await file.WriteAsync(requests.Current, call.CancellationToken);
+                    }
+                    return [];
+                });
+            }
         }
     }
 }

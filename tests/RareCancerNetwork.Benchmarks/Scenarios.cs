@@ -158,4 +158,43 @@ public sealed class Scenarios(BenchmarkNetwork network, Action<string> progress)
         await using var command = connection.Command(sql);
         return await command.ScalarInt64Async(CancellationToken.None);
     }
+
+    /// <summary>
+    /// A slide image through the whole network, in rounds of one file each: uploaded to the spoke's local API (verified
+    /// chunk by chunk and whole, stored), sent on by the spoke to the hub (the same again), downloaded by the expert (each
+    /// chunk and the whole checked, written). MiB/s of each leg. Each file must arrive byte-exact and be stored once.
+    /// </summary>
+    public async Task<(Figure Upload, Figure ToHub, Figure Download, bool Verified)> SlidesAsync(long sizeBytes, int rounds, string folder)
+    {
+        var local = new LocalConsultationService.LocalConsultationServiceClient(network.Channel(network.SpokeUrl, network.SpokeCaPath, network.LocalToken));
+        var expert = new ExpertConsultationService.ExpertConsultationServiceClient(network.Channel(network.HubUrl, network.HubCaPath, network.ExpertToken));
+        var (uploads, toHub, downloads) = (new List<double>(), new List<double>(), new List<double>());
+        var verified = true;
+        var mebibytes = sizeBytes / (1024.0 * 1024);
+        for (var round = 0; round < rounds; round++)
+        {
+            var (path, slide) = await AttachmentFiles.RandomAsync(folder, sizeBytes, $"bench-{round}.svs");
+            var submission = Samples.Submission($"BENCH-SLIDE-{Guid.CreateVersion7():N}");
+            submission.Details.Attachments.Add(slide);
+            await local.SubmitConsultationAsync(submission);
+            var clock = Stopwatch.StartNew();
+            await AttachmentFiles.UploadAsync(local, submission.ConsultationId, path, slide);
+            uploads.Add(mebibytes / clock.Elapsed.TotalSeconds);
+            clock.Restart();
+            var wholeAtHub = await WaitForAsync($"SELECT COUNT(*) FROM attachment_blobs WHERE sha256 = '{slide.Sha256Hex}'", 1, TimeSpan.FromMinutes(10));
+            toHub.Add(mebibytes / clock.Elapsed.TotalSeconds);
+            var target = Path.Combine(folder, $"downloaded-{round}.svs");
+            clock.Restart();
+            await AttachmentFiles.DownloadAsync(expert, submission.ConsultationId, slide, target);
+            downloads.Add(mebibytes / clock.Elapsed.TotalSeconds);
+            var exact = wholeAtHub == 1 && await AttachmentFiles.Sha256Async(target) == slide.Sha256Hex;
+            verified &= exact;
+            progress($"slide round {round + 1} ({mebibytes:N0} MiB): to the spoke {uploads[^1]:N0} MiB/s, on to the hub {toHub[^1]:N0} MiB/s, " +
+                $"downloaded {downloads[^1]:N0} MiB/s" + (exact ? "" : " — NOT BYTE-EXACT OR NOT STORED ONCE"));
+            File.Delete(path);
+            File.Delete(target);
+        }
+        return (new Figure("slide upload to the spoke's local API", "MiB/s", uploads), new Figure("slide sent on, spoke → hub", "MiB/s", toHub),
+            new Figure("slide downloaded by the expert", "MiB/s", downloads), verified);
+    }
 }

@@ -9,11 +9,18 @@ namespace RareCancerNetwork.IntegrationTests.Infrastructure;
 public static class AttachmentFiles
 {
     /// <summary>A file of random bytes and its descriptor.</summary>
-    public static async Task<(string Path, AttachmentDescriptor Descriptor)> RandomAsync(string folder, int sizeBytes, string name = "slide.svs")
+    public static async Task<(string Path, AttachmentDescriptor Descriptor)> RandomAsync(string folder, long sizeBytes, string name = "slide.svs")
     {
         Directory.CreateDirectory(folder);
         var path = System.IO.Path.Combine(folder, $"{Guid.CreateVersion7():N}-{name}");
-        await File.WriteAllBytesAsync(path, RandomNumberGenerator.GetBytes(sizeBytes));
+        await using (var file = new FileStream(path, FileMode.CreateNew, FileAccess.Write))
+        {
+            // Written a piece at a time, so that a large file never sits in memory whole.
+            for (long written = 0; written < sizeBytes; written += 1024 * 1024)
+            {
+                await file.WriteAsync(RandomNumberGenerator.GetBytes((int)Math.Min(1024 * 1024, sizeBytes - written)));
+            }
+        }
         var descriptor = await AttachmentSender.DescribeAsync(path, null, null, CancellationToken.None);
         descriptor.FileName = name;
         return (path, descriptor);
@@ -103,6 +110,6 @@ public static class AttachmentFiles
         {
             return exception;
         }
-        throw new Xunit.Sdk.XunitException("The call succeeded.");
+        throw new InvalidOperationException("The call succeeded where a failure was expected.");
     }
 }
