@@ -117,4 +117,37 @@ public sealed class ExpertAssignmentTests
         Assert.Equal("solo", await hub.AssigneeAsync(ids[2]));
         Assert.Null(await hub.AssigneeAsync(ids[3]));
     }
+
+    [Theory, InlineData(HubStorageProvider.Sqlite), InlineData(HubStorageProvider.Postgres)]
+    public async Task QueuePlaces_ACaseAtTheBackMovesNobody_AnUrgentOnePassesTheRoutineOnes(HubStorageProvider provider)
+    {
+        await using var hub = await HubStore.CreateAsync(provider);
+        var routine = new List<string>();
+        for (var i = 0; i < 3; i++)
+        {
+            routine.Add(await hub.DeliverAsync(OrganSystem.Eye));
+        }
+        async Task<long[]> PlacesAsync(IEnumerable<string> ids)
+        {
+            var places = new List<long>();
+            foreach (var id in ids)
+            {
+                places.Add(await hub.ScalarAsync($"SELECT announced_queue_position FROM consultations WHERE consultation_id = '{id}'"));
+            }
+            return [.. places];
+        }
+        async Task<int> PlaceEventsAsync() =>
+            (await hub.Feed.ReadAfterAsync(HubStore.NodeId, 0, 10_000, CancellationToken.None)).Count(e => e.QueuePositionChanged is not null);
+        Assert.Equal(new long[] { 1, 2, 3 }, await PlacesAsync(routine));
+        // Each joined at the back: one event each, nobody else told.
+        Assert.Equal(3, await PlaceEventsAsync());
+
+        var urgent = await hub.DeliverAsync(OrganSystem.Eye, Urgency.Urgent);
+        Assert.Equal(new long[] { 1, 2, 3, 4 }, await PlacesAsync(routine.Prepend(urgent)));
+        // The urgent case, and the three it passed.
+        Assert.Equal(7, await PlaceEventsAsync());
+        var secondUrgent = await hub.DeliverAsync(OrganSystem.Eye, Urgency.Urgent);
+        Assert.Equal(new long[] { 1, 2, 3, 4, 5 }, await PlacesAsync(routine.Prepend(secondUrgent).Prepend(urgent)));
+        Assert.Equal(11, await PlaceEventsAsync());
+    }
 }

@@ -48,7 +48,8 @@ internal static class ConsultationTimeline
 
     /// <summary>
     /// Tells every waiting consultation of the organ system whose place in the queue changed (and one that left it) its
-    /// new place, through its spoke's feed. Called wherever a queue gains or loses a case; queues are short.
+    /// new place, through its spoke's feed. Called wherever a queue loses a case or gains one ahead of others (O(queue)); a case
+    /// joining at the back takes <see cref="JoinQueueAsync"/>.
     /// Returns every waiting case's place, and the spokes told of a change (to wake after commit).
     /// </summary>
     public static async Task<(IReadOnlyDictionary<string, int> Places, IReadOnlyList<string> Told)> RefreshQueueAsync(DbConnection connection, DbTransaction transaction, OrganSystem organ, DateTimeOffset now,
@@ -90,6 +91,47 @@ internal static class ConsultationTimeline
                 new SubscribeEventsResponse { QueuePositionChanged = new QueuePositionChanged { Position = position } }, cancellationToken);
         }
         return (places.Where(p => p.Position > 0).ToDictionary(p => p.Id, p => p.Position), told.Distinct().ToList());
+    }
+
+    /// <summary>
+    /// A case that starts waiting, and its place. At the back of its queue (the usual case: a routine case, or an urgent one
+    /// behind other urgent ones) nobody else moves, so only it is told, after one index seek and one index count: intake
+    /// stays quick however long the queue. Ahead of others (an urgent case passing routine ones), everyone behind it moves
+    /// and the whole queue is refreshed.
+    /// </summary>
+    public static async Task<int> JoinQueueAsync(DbConnection connection, DbTransaction transaction, string consultationId, string nodeId, OrganSystem organ,
+        DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        await using (var behind = connection.Command(
+            """
+            SELECT COUNT(*) FROM (
+                SELECT 1 FROM consultations w, consultations c
+                WHERE c.consultation_id = @id AND w.status = 2 AND w.organ_system = @organ AND w.consultation_id <> @id
+                  AND (w.urgency < c.urgency OR (w.urgency = c.urgency AND (w.received_at > c.received_at
+                       OR (w.received_at = c.received_at AND w.consultation_id > c.consultation_id))))
+                LIMIT 1) behind
+            """, transaction).With("@id", consultationId).With("@organ", (int)organ))
+        {
+            if (await behind.ScalarInt64Async(cancellationToken) > 0)
+            {
+                var (places, _) = await RefreshQueueAsync(connection, transaction, organ, now, cancellationToken);
+                return places[consultationId];
+            }
+        }
+        int place;
+        await using (var ahead = connection.Command("SELECT COUNT(*) FROM consultations WHERE status = 2 AND organ_system = @organ AND consultation_id <> @id", transaction)
+            .With("@organ", (int)organ).With("@id", consultationId))
+        {
+            place = (int)await ahead.ScalarInt64Async(cancellationToken) + 1;
+        }
+        await using (var update = connection.Command("UPDATE consultations SET announced_queue_position = @position WHERE consultation_id = @id", transaction)
+            .With("@position", place).With("@id", consultationId))
+        {
+            await update.ExecuteNonQueryAsync(cancellationToken);
+        }
+        await EventFeed.AppendAsync(connection, transaction, nodeId, consultationId, now,
+            new SubscribeEventsResponse { QueuePositionChanged = new QueuePositionChanged { Position = place } }, cancellationToken);
+        return place;
     }
 
     /// <summary>The same, for the organ system of one consultation.</summary>

@@ -38,10 +38,10 @@ internal static class ExpertAssignment
         if (expertId is null)
         {
             // Nobody can take it now: it waits, and its requester sees that and its place in the queue.
-            var (places, _) = await ConsultationTimeline.RefreshQueueAsync(connection, transaction, organSystem, now, cancellationToken);
+            var place = await ConsultationTimeline.JoinQueueAsync(connection, transaction, consultationId, nodeId, organSystem, now, cancellationToken);
             var step = ConsultationTimeline.Step(ConsultationStepKind.WaitingForExpert, ConsultationStatus.Received, ConsultationTimeline.HubActor,
                 detail: await ConsultationTimeline.WaitingReasonAsync(connection, transaction, organSystem, cancellationToken));
-            step.QueuePosition = places[consultationId];
+            step.QueuePosition = place;
             await ConsultationTimeline.AppendAsync(connection, transaction, nodeId, consultationId, step, now, cancellationToken);
             return false;
         }

@@ -85,6 +85,11 @@ public sealed class LocalAttachmentStore(SpokeDatabase database, LocalConsultati
     /// <summary>Adds each declared file with the bytes held here and at the hub.</summary>
     public async Task AddTransfersAsync(LocalConsultation consultation, CancellationToken cancellationToken)
     {
+        if (!Declared(consultation).Any())
+        {
+            // Most consultations carry no files: no look-up on the submission's path.
+            return;
+        }
         var atHub = await HubProgressAsync(consultation.ConsultationId, cancellationToken);
         foreach (var (requestId, file) in Declared(consultation))
         {
