@@ -65,7 +65,9 @@ public sealed class BenchmarkNetwork : IAsyncDisposable
             var expert = await registry.RegisterExpertAsync("bench-expert", "ベンチ専門医", [Protos.V1.OrganSystem.SoftTissue], 1_000, CancellationToken.None);
             network.LocalToken = await TokenAsync(network.HubUrl, network.HubCaPath, local, NetworkClaims.Scopes.Local);
             network.DirectoryToken = await TokenAsync(network.HubUrl, network.HubCaPath, expert, NetworkClaims.Scopes.Directory);
-            network.ExpertToken = await TokenAsync(network.HubUrl, network.HubCaPath, expert, NetworkClaims.Scopes.Expert);
+            // The slides' expert: bone tumours, which no other scenario sends, so its cases never queue behind their backlog.
+            var slideExpert = await registry.RegisterExpertAsync("bench-slide-expert", "ベンチ骨軟部専門医", [Protos.V1.OrganSystem.Bone], 1_000, CancellationToken.None);
+            network.ExpertToken = await TokenAsync(network.HubUrl, network.HubCaPath, slideExpert, NetworkClaims.Scopes.Expert);
         }
         await network.StartSpokeAsync();
         return network;

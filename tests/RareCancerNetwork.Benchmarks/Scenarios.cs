@@ -174,7 +174,7 @@ public sealed class Scenarios(BenchmarkNetwork network, Action<string> progress)
         for (var round = 0; round < rounds; round++)
         {
             var (path, slide) = await AttachmentFiles.RandomAsync(folder, sizeBytes, $"bench-{round}.svs");
-            var submission = Samples.Submission($"BENCH-SLIDE-{Guid.CreateVersion7():N}");
+            var submission = Samples.Submission($"BENCH-SLIDE-{Guid.CreateVersion7():N}", OrganSystem.Bone);
             submission.Details.Attachments.Add(slide);
             await local.SubmitConsultationAsync(submission);
             var clock = Stopwatch.StartNew();

@@ -95,35 +95,34 @@ internal static class ConsultationTimeline
 
     /// <summary>
     /// A case that starts waiting, and its place. At the back of its queue (the usual case: a routine case, or an urgent one
-    /// behind other urgent ones) nobody else moves, so only it is told, after one index seek and one index count: intake
-    /// stays quick however long the queue. Ahead of others (an urgent case passing routine ones), everyone behind it moves
+    /// behind other urgent ones) nobody else moves, so only it is told, after one backward seek along the queue's index:
+    /// intake stays quick however long the queue. Ahead of others (an urgent case passing routine ones), everyone behind it moves
     /// and the whole queue is refreshed.
     /// </summary>
     public static async Task<int> JoinQueueAsync(DbConnection connection, DbTransaction transaction, string consultationId, string nodeId, OrganSystem organ,
         DateTimeOffset now, CancellationToken cancellationToken)
     {
-        await using (var behind = connection.Command(
+        // The last two of the queue, read backwards along its index: the newcomer should be the last, and the one before it
+        // knows its own place (every waiting case's announced place is kept current).
+        var lastTwo = new List<(string Id, int Announced)>();
+        await using (var tail = connection.Command(
             """
-            SELECT COUNT(*) FROM (
-                SELECT 1 FROM consultations w, consultations c
-                WHERE c.consultation_id = @id AND w.status = 2 AND w.organ_system = @organ AND w.consultation_id <> @id
-                  AND (w.urgency < c.urgency OR (w.urgency = c.urgency AND (w.received_at > c.received_at
-                       OR (w.received_at = c.received_at AND w.consultation_id > c.consultation_id))))
-                LIMIT 1) behind
-            """, transaction).With("@id", consultationId).With("@organ", (int)organ))
+            SELECT consultation_id, announced_queue_position FROM consultations
+            WHERE status = 2 AND organ_system = @organ ORDER BY urgency, received_at DESC, consultation_id DESC LIMIT 2
+            """, transaction).With("@organ", (int)organ))
+        await using (var reader = await tail.ExecuteReaderAsync(cancellationToken))
         {
-            if (await behind.ScalarInt64Async(cancellationToken) > 0)
+            while (await reader.ReadAsync(cancellationToken))
             {
-                var (places, _) = await RefreshQueueAsync(connection, transaction, organ, now, cancellationToken);
-                return places[consultationId];
+                lastTwo.Add((reader.GetString(0), reader.GetInt32(1)));
             }
         }
-        int place;
-        await using (var ahead = connection.Command("SELECT COUNT(*) FROM consultations WHERE status = 2 AND organ_system = @organ AND consultation_id <> @id", transaction)
-            .With("@organ", (int)organ).With("@id", consultationId))
+        if (lastTwo.Count == 0 || lastTwo[0].Id != consultationId || (lastTwo.Count == 2 && lastTwo[1].Announced == 0))
         {
-            place = (int)await ahead.ScalarInt64Async(cancellationToken) + 1;
+            var (places, _) = await RefreshQueueAsync(connection, transaction, organ, now, cancellationToken);
+            return places[consultationId];
         }
+        var place = lastTwo.Count == 2 ? lastTwo[1].Announced + 1 : 1;
         await using (var update = connection.Command("UPDATE consultations SET announced_queue_position = @position WHERE consultation_id = @id", transaction)
             .With("@position", place).With("@id", consultationId))
         {

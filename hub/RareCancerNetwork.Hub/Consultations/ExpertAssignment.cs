@@ -124,7 +124,12 @@ internal static class ExpertAssignment
         await EventFeed.AppendStatusAsync(connection, transaction, nodeId, consultationId, now, ConsultationStatus.Assigned, cancellationToken);
         await ConsultationTimeline.AppendAsync(connection, transaction, nodeId, consultationId,
             ConsultationTimeline.Step(kind, ConsultationStatus.Assigned, actor, expertId, detail), now, cancellationToken);
-        // Taken from a queue: the cases behind it move up.
-        await ConsultationTimeline.RefreshQueueOfAsync(connection, transaction, consultationId, now, cancellationToken);
+        // Taken from a queue: the cases behind it move up. (A case assigned as it arrives never had a place: nobody moves.)
+        await using var waited = connection.Command("SELECT announced_queue_position FROM consultations WHERE consultation_id = @id", transaction)
+            .With("@id", consultationId);
+        if (await waited.ScalarInt64Async(cancellationToken) > 0)
+        {
+            await ConsultationTimeline.RefreshQueueOfAsync(connection, transaction, consultationId, now, cancellationToken);
+        }
     }
 }
