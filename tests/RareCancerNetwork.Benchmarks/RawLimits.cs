@@ -25,25 +25,13 @@ public static class RawLimits
     /// <summary>Unary echo of a small message, <paramref name="inFlight"/> at a time: calls/s and latencies.</summary>
     public static async Task<(double PerSecond, LatencyRecorder Latencies)> EchoAsync(string tlsFolder, int inFlight, TimeSpan duration)
     {
-        var builder = WebApplication.CreateSlimBuilder();
-        builder.Logging.ClearProviders();
-        builder.Services.AddGrpc();
-        builder.Services.AddSingleton<IServiceMethodProvider<RawTransport>, RawTransport.Methods>();
-        var tls = DevelopmentCertificates.EnsureCreated(tlsFolder, "Rare Cancer Network hub");
-        builder.WebHost.ConfigureKestrel(kestrel => NodeListener.Listen(kestrel, ["https://127.0.0.1:0"], DevelopmentCertificates.LoadServerCertificate(tls.ServerPfxPath)));
-        await using var app = builder.Build();
-        app.MapGrpcService<RawTransport>();
-        await app.StartAsync();
-        using var channel = GrpcChannel.ForAddress(NodeListener.BoundAddresses(app)[0],
-            new GrpcChannelOptions { HttpHandler = RareCancerNetwork.HubClient.PinnedCaTrust.FromFile(tls.CaCertificatePath).CreateHandler() });
-        var invoker = channel.CreateCallInvoker();
+        await using var server = await RawServer.StartAsync(tlsFolder, _ => { });
+        var invoker = server.Channel.CreateCallInvoker();
         var request = new byte[256];
         async Task CallAsync() => await invoker.AsyncUnaryCall(RawTransport.Call, null, new CallOptions(), request);
         // Warm-up (connections, JIT tiers), not counted.
         await ClosedLoop.RunAsync(inFlight, duration / 5, _ => CallAsync());
-        var result = await ClosedLoop.RunAsync(inFlight, duration, _ => CallAsync());
-        await app.StopAsync();
-        return result;
+        return await ClosedLoop.RunAsync(inFlight, duration, _ => CallAsync());
     }
 
     /// <summary>
@@ -54,21 +42,10 @@ public static class RawLimits
     {
         Directory.CreateDirectory(folder);
         var target = Path.Combine(folder, $"raw-stream-{Guid.CreateVersion7():N}");
-        var builder = WebApplication.CreateSlimBuilder();
-        builder.Logging.ClearProviders();
-        builder.Services.AddGrpc(grpc => grpc.MaxReceiveMessageSize = 4 * 1024 * 1024);
-        builder.Services.AddSingleton(new RawTransport.Disk(target));
-        builder.Services.AddSingleton<IServiceMethodProvider<RawTransport>, RawTransport.Methods>();
-        var tls = DevelopmentCertificates.EnsureCreated(tlsFolder, "Rare Cancer Network hub");
-        builder.WebHost.ConfigureKestrel(kestrel => NodeListener.Listen(kestrel, ["https://127.0.0.1:0"], DevelopmentCertificates.LoadServerCertificate(tls.ServerPfxPath)));
-        await using var app = builder.Build();
-        app.MapGrpcService<RawTransport>();
-        await app.StartAsync();
-        using var channel = GrpcChannel.ForAddress(NodeListener.BoundAddresses(app)[0],
-            new GrpcChannelOptions { HttpHandler = RareCancerNetwork.HubClient.PinnedCaTrust.FromFile(tls.CaCertificatePath).CreateHandler() });
+        await using var server = await RawServer.StartAsync(tlsFolder, services => services.AddSingleton(new RawTransport.Disk(target)));
         var message = RandomNumberGenerator.GetBytes(1024 * 1024);
         var clock = System.Diagnostics.Stopwatch.StartNew();
-        using (var call = channel.CreateCallInvoker().AsyncClientStreamingCall(RawTransport.Store, null, new CallOptions()))
+        using (var call = server.Channel.CreateCallInvoker().AsyncClientStreamingCall(RawTransport.Store, null, new CallOptions()))
         {
             for (long sent = 0; sent < bytes; sent += message.Length)
             {
@@ -78,7 +55,6 @@ public static class RawLimits
             await call.ResponseAsync;
         }
         var rate = bytes / (1024.0 * 1024) / clock.Elapsed.TotalSeconds;
-        await app.StopAsync();
         File.Delete(target);
         return rate;
     }
@@ -197,6 +173,40 @@ public static class RawLimits
             """;
         await seed.ExecuteNonQueryAsync();
         return hub;
+    }
+
+    /// <summary>The benchmark's own throwaway gRPC server: the hub's listener settings and TLS, and a channel to it.</summary>
+    private sealed class RawServer : IAsyncDisposable
+    {
+        private RawServer(WebApplication app, GrpcChannel channel) => (App, Channel) = (app, channel);
+
+        private WebApplication App { get; }
+
+        public GrpcChannel Channel { get; }
+
+        public static async Task<RawServer> StartAsync(string tlsFolder, Action<IServiceCollection> services)
+        {
+            var builder = WebApplication.CreateSlimBuilder();
+            builder.Logging.ClearProviders();
+            builder.Services.AddGrpc(grpc => grpc.MaxReceiveMessageSize = 4 * 1024 * 1024);
+            builder.Services.AddSingleton<IServiceMethodProvider<RawTransport>, RawTransport.Methods>();
+            services(builder.Services);
+            var tls = DevelopmentCertificates.EnsureCreated(tlsFolder, "Rare Cancer Network hub");
+            builder.WebHost.ConfigureKestrel(kestrel => NodeListener.Listen(kestrel, ["https://127.0.0.1:0"], DevelopmentCertificates.LoadServerCertificate(tls.ServerPfxPath)));
+            var app = builder.Build();
+            app.MapGrpcService<RawTransport>();
+            await app.StartAsync();
+            var channel = GrpcChannel.ForAddress(NodeListener.BoundAddresses(app)[0],
+                new GrpcChannelOptions { HttpHandler = RareCancerNetwork.HubClient.PinnedCaTrust.FromFile(tls.CaCertificatePath).CreateHandler() });
+            return new RawServer(app, channel);
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            Channel.Dispose();
+            await App.StopAsync();
+            await App.DisposeAsync();
+        }
     }
 
     /// <summary>
