@@ -98,11 +98,13 @@ public sealed class AttachmentStoreTests : IDisposable
         var v = new FieldValidator();
         var slide = new AttachmentDescriptor { FileName = "a.svs", MediaType = "image/tiff", SizeBytes = (1L << 30) + 1, Sha256Hex = new string('a', 64) };
         var video = new AttachmentDescriptor { FileName = "b.mp4", MediaType = "video/mp4", SizeBytes = 10, Sha256Hex = new string('b', 64) };
+        // The contract's own checks (the same file twice), then this node's limits.
+        ConsultationValidation.ValidateAttachments(v, "details.attachments", [slide, video, video]);
         options.Check(v, "details.attachments", [slide, video, video]);
         var violations = Assert.Throws<InvalidFieldsException>(v.ThrowIfInvalid).Violations;
-        Assert.Equal(["details.attachments[0].size_bytes", "details.attachments[1].media_type", "details.attachments[2].media_type", "details.attachments[2].sha256_hex"],
+        Assert.Equal(["details.attachments[2].sha256_hex", "details.attachments[0].size_bytes", "details.attachments[1].media_type", "details.attachments[2].media_type"],
             violations.Select(x => x.Field));
-        Assert.Contains("the largest file accepted here is 1.0 GiB (1,073,741,824 bytes)", violations[0].Description, StringComparison.Ordinal);
+        Assert.Contains("the largest file accepted here is 1.0 GiB (1,073,741,824 bytes)", violations[1].Description, StringComparison.Ordinal);
         Assert.Equal(AttachmentOptions.DefaultMediaTypes, new AttachmentOptions().EffectiveMediaTypes);
         Assert.Equal("image/x-hamamatsu-ndpi", AttachmentOptions.MediaTypeOf("スライド.NDPI"));
     }

@@ -39,7 +39,7 @@ public sealed partial class ExpertConsultationGrpcService(ConsultationStore stor
     {
         var v = new FieldValidator();
         v.Uuid("consultation_id", request.ConsultationId);
-        v.Pattern("sha256_hex", request.Sha256Hex, FieldValidator.Sha256Hex(), "must be 64 lowercase hexadecimal characters");
+        v.Sha256("sha256_hex", request.Sha256Hex);
         v.Range("offset", request.Offset, 0, ContractLimits.AttachmentBytes);
         v.ThrowIfInvalid();
         var descriptor = await attachments.ResolveForExpertAsync(Expert(context).ExpertId!, request.ConsultationId, request.Sha256Hex, context.CancellationToken);

@@ -69,7 +69,7 @@ public sealed partial class RegistrySyncGrpcService(RegistryStore store, DataQue
         v.Uuid("record_id", request.RecordId);
         v.Date("withdrawn_on", request.WithdrawnOn, ConsultationValidation.TodayInJapan(clock));
         v.Text("recorded_by", request.RecordedBy, ContractLimits.PersonName);
-        v.Pattern("patient_pseudonym", request.PatientPseudonym, FieldValidator.Sha256Hex(), "must be 64 lowercase hexadecimal characters (the spoke's keyed hash)");
+        v.Pseudonym("patient_pseudonym", request.PatientPseudonym);
         v.ThrowIfInvalid();
         var caller = NetworkCaller.From(context.GetHttpContext().User).RequireSpokeNode();
         var deleted = await store.WithdrawAsync(caller.NodeId, request, context.CancellationToken);

@@ -172,23 +172,24 @@ public static class SmallCellProtection
                 {
                     continue;
                 }
-                var unsafeCell = Hidden().Cast<(int Row, int Column)?>().FirstOrDefault(cell => !IsSafe(cell!.Value));
-                if (unsafeCell is not { } cell)
+                var unsafeCells = Hidden().Where(c => !IsSafe(c)).Take(1).ToList();
+                if (unsafeCells.Count == 0)
                 {
                     return true;
                 }
+                var cell = unsafeCells[0];
                 // The smallest open cell that makes it safe; failing that, widen around it and look again.
-                var open = Open().OrderBy(c => counts[c.Row, c.Column] == 0 ? 1 : 0).ThenBy(c => counts[c.Row, c.Column]).ThenBy(c => c.Row).ThenBy(c => c.Column).ToList();
-                var helping = open.Cast<(int Row, int Column)?>().FirstOrDefault(candidate =>
+                var open = SmallestFirst(Cells());
+                var helping = open.FindIndex(candidate =>
                 {
-                    suppression[candidate!.Value.Row, candidate.Value.Column] = Suppression.Complementary;
+                    suppression[candidate.Row, candidate.Column] = Suppression.Complementary;
                     var safe = IsSafe(cell);
-                    suppression[candidate.Value.Row, candidate.Value.Column] = Suppression.None;
+                    suppression[candidate.Row, candidate.Column] = Suppression.None;
                     return safe;
                 });
-                if (helping is { } chosen)
+                if (helping >= 0)
                 {
-                    suppression[chosen.Row, chosen.Column] = Suppression.Complementary;
+                    suppression[open[helping].Row, open[helping].Column] = Suppression.Complementary;
                 }
                 else if (!HideSmallest(Line(cell.Row).Concat(Line(_rows + cell.Column))) && !HideSmallest(open))
                 {
@@ -205,21 +206,23 @@ public static class SmallCellProtection
 
         private IEnumerable<(int Row, int Column)> Hidden() => Cells().Where(c => suppression[c.Row, c.Column] != Suppression.None);
 
-        private IEnumerable<(int Row, int Column)> Open() => Cells().Where(c => suppression[c.Row, c.Column] == Suppression.None);
-
         private IEnumerable<(int Row, int Column)> Cells() =>
             Enumerable.Range(0, _rows).SelectMany(i => Enumerable.Range(0, _columns).Select(j => (i, j)));
+
+        /// <summary>The open cells among these, the smallest non-zero first (zeros last: hiding one narrows its neighbours).</summary>
+        private List<(int Row, int Column)> SmallestFirst(IEnumerable<(int Row, int Column)> cells) =>
+            cells.Where(c => suppression[c.Row, c.Column] == Suppression.None)
+                .OrderBy(c => counts[c.Row, c.Column] == 0 ? 1 : 0).ThenBy(c => counts[c.Row, c.Column]).ThenBy(c => c.Row).ThenBy(c => c.Column).ToList();
 
         /// <summary>Hides the smallest non-zero open cell among these (a zero only when nothing else is open).</summary>
         private bool HideSmallest(IEnumerable<(int Row, int Column)> cells)
         {
-            var open = cells.Where(c => suppression[c.Row, c.Column] == Suppression.None).ToList();
+            var open = SmallestFirst(cells);
             if (open.Count == 0)
             {
                 return false;
             }
-            var chosen = open.OrderBy(c => counts[c.Row, c.Column] == 0 ? 1 : 0).ThenBy(c => counts[c.Row, c.Column]).ThenBy(c => c.Row).ThenBy(c => c.Column).First();
-            suppression[chosen.Row, chosen.Column] = Suppression.Complementary;
+            suppression[open[0].Row, open[0].Column] = Suppression.Complementary;
             return true;
         }
 

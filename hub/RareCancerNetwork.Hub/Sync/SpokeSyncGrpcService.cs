@@ -32,7 +32,7 @@ public sealed partial class SpokeSyncGrpcService(ConsultationStore store, HubAtt
         var v = new FieldValidator();
         v.Uuid("consultation_id", request.ConsultationId);
         v.Text("requesting_facility_code", request.RequestingFacilityCode, 32);
-        v.Pattern("patient_pseudonym", request.PatientPseudonym, FieldValidator.Sha256Hex(), "must be 64 lowercase hexadecimal characters (the spoke's keyed hash)");
+        v.Pseudonym("patient_pseudonym", request.PatientPseudonym);
         v.Text("submitted_by", request.SubmittedBy, 200);
         if (request.SubmittedAt is null)
         {
@@ -121,7 +121,7 @@ public sealed partial class SpokeSyncGrpcService(ConsultationStore store, HubAtt
     {
         var v = new FieldValidator();
         v.Uuid("consultation_id", request.ConsultationId);
-        v.Pattern("sha256_hex", request.Sha256Hex, FieldValidator.Sha256Hex(), "must be 64 lowercase hexadecimal characters");
+        v.Sha256("sha256_hex", request.Sha256Hex);
         v.ThrowIfInvalid();
         var descriptor = await attachments.ResolveForNodeAsync(Node(context).NodeId, request.ConsultationId, request.Sha256Hex, context.CancellationToken);
         if (attachments.Blobs.IsComplete(descriptor.Sha256Hex))

@@ -37,13 +37,9 @@ public sealed class AttachmentOptions
 
     public string EffectiveFolder(string dataFolder) => string.IsNullOrWhiteSpace(Folder) ? Path.Combine(dataFolder, "attachments") : Path.GetFullPath(Folder);
 
-    /// <summary>
-    /// Refuses, before any byte travels, a file whose media type or size this node does not accept; the same file twice
-    /// in one list is refused as well (it would be stored once and listed twice).
-    /// </summary>
+    /// <summary>Refuses, before any byte travels, a file whose media type or size this node does not accept.</summary>
     public void Check(FieldValidator v, string path, IReadOnlyList<AttachmentDescriptor> attachments)
     {
-        var seen = new HashSet<string>(StringComparer.Ordinal);
         for (var i = 0; i < attachments.Count; i++)
         {
             var attachment = attachments[i];
@@ -54,10 +50,6 @@ public sealed class AttachmentOptions
             if (attachment.SizeBytes > MaxFileBytes)
             {
                 v.Add($"{path}[{i}].size_bytes", $"is {Bytes(attachment.SizeBytes)}; the largest file accepted here is {Bytes(MaxFileBytes)}");
-            }
-            if (attachment.Sha256Hex.Length > 0 && !seen.Add(attachment.Sha256Hex))
-            {
-                v.Add($"{path}[{i}].sha256_hex", "names the same file as an earlier entry; attach each file once");
             }
         }
     }

@@ -34,7 +34,7 @@ public static class AttachmentReceiver
         }
         var v = new FieldValidator();
         v.Uuid("start.consultation_id", start.ConsultationId);
-        v.Pattern("start.sha256_hex", start.Sha256Hex, FieldValidator.Sha256Hex(), "must be 64 lowercase hexadecimal characters");
+        v.Sha256("start.sha256_hex", start.Sha256Hex);
         v.Range("start.offset", start.Offset, 0, Protos.Contract.ContractLimits.AttachmentBytes);
         v.ThrowIfInvalid();
         var descriptor = await resolve(start);

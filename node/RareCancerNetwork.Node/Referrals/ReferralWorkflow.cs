@@ -102,7 +102,7 @@ public static class ReferralWorkflow
         v.Uuid($"{path}referral_id", referral.ReferralId);
         v.Text($"{path}sending_facility_code", referral.SendingFacilityCode, 32);
         ValidateTarget(v, $"{path}target.", referral.Target);
-        v.Pattern($"{path}patient_pseudonym", referral.PatientPseudonym, FieldValidator.Sha256Hex(), "must be 64 lowercase hexadecimal characters (the spoke's keyed hash)");
+        v.Pseudonym($"{path}patient_pseudonym", referral.PatientPseudonym);
         v.Text($"{path}reason", referral.Reason, ContractLimits.ReferralReason);
         v.Enum($"{path}urgency", referral.Urgency);
         v.Text($"{path}note", referral.Note, ContractLimits.ReferralNote, required: false);

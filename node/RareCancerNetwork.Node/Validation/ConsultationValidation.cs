@@ -48,14 +48,20 @@ public static class ConsultationValidation
             v.Add(path, $"has {attachments.Count} entries; the limit is {ContractLimits.Attachments}");
             return;
         }
+        var seen = new HashSet<string>(StringComparer.Ordinal);
         for (var i = 0; i < attachments.Count; i++)
         {
             var attachment = attachments[i];
             var at = $"{path}[{i}]";
+            if (attachment.Sha256Hex.Length > 0 && !seen.Add(attachment.Sha256Hex))
+            {
+                // Stored once by its hash, it would be listed twice.
+                v.Add($"{at}.sha256_hex", "names the same file as an earlier entry; attach each file once");
+            }
             v.Text($"{at}.file_name", attachment.FileName, ContractLimits.AttachmentFileName);
             v.Pattern($"{at}.media_type", attachment.MediaType, FieldValidator.MediaType(), "must be a media type such as image/tiff", 129);
             v.Range($"{at}.size_bytes", attachment.SizeBytes, 1, ContractLimits.AttachmentBytes);
-            v.Pattern($"{at}.sha256_hex", attachment.Sha256Hex, FieldValidator.Sha256Hex(), "must be 64 lowercase hexadecimal characters");
+            v.Sha256($"{at}.sha256_hex", attachment.Sha256Hex);
         }
     }
 

@@ -48,6 +48,13 @@ public sealed partial class FieldValidator
         }
     }
 
+    /// <summary>A SHA-256 digest: 64 lowercase hexadecimal characters.</summary>
+    public void Sha256(string field, string? value) => Pattern(field, value, Sha256Hex(), "must be 64 lowercase hexadecimal characters");
+
+    /// <summary>A patient pseudonym: the spoke's keyed hash, 64 lowercase hexadecimal characters.</summary>
+    public void Pseudonym(string field, string? value) =>
+        Pattern(field, value, Sha256Hex(), "must be 64 lowercase hexadecimal characters (the spoke's keyed hash)");
+
     /// <summary>A defined, non-zero enum value (zero is <c>*_UNSPECIFIED</c>; unknown numbers are refused).</summary>
     public void Enum<TEnum>(string field, TEnum value) where TEnum : struct, System.Enum
     {

@@ -23,7 +23,7 @@ public static class RegistryValidation
         }
         v.Uuid($"{path}record_id", record.RecordId);
         v.Range($"{path}version", record.Version, 1, long.MaxValue);
-        v.Pattern($"{path}patient_pseudonym", record.PatientPseudonym, FieldValidator.Sha256Hex(), "must be 64 lowercase hexadecimal characters (the spoke's keyed hash)");
+        v.Pseudonym($"{path}patient_pseudonym", record.PatientPseudonym);
         v.Text($"{path}enrolling_facility_code", record.EnrollingFacilityCode, 32);
         var enrolled = Date(v, $"{path}enrolment_date", record.EnrolmentDate, today, required: true);
         v.Range($"{path}age_at_enrolment", record.AgeAtEnrolment, 0, ContractLimits.PatientAgeYears);

@@ -126,7 +126,7 @@ public sealed partial class LocalConsultationGrpcService(
     {
         var v = new FieldValidator();
         v.Uuid("consultation_id", request.ConsultationId);
-        v.Pattern("sha256_hex", request.Sha256Hex, FieldValidator.Sha256Hex(), "must be 64 lowercase hexadecimal characters");
+        v.Sha256("sha256_hex", request.Sha256Hex);
         v.ThrowIfInvalid();
         return new GetAttachmentUploadResponse { Attachment = await attachments.TransferAsync(request.ConsultationId, request.Sha256Hex, context.CancellationToken) };
     }
