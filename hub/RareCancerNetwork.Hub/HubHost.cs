@@ -5,6 +5,7 @@ using RareCancerNetwork.Hub.Directory;
 using RareCancerNetwork.Hub.Identity;
 using RareCancerNetwork.Hub.Referrals;
 using RareCancerNetwork.Hub.Registry;
+using RareCancerNetwork.Hub.Statistics;
 using RareCancerNetwork.Hub.Storage;
 using RareCancerNetwork.Hub.Sync;
 using RareCancerNetwork.Node.Authorization;
@@ -41,6 +42,7 @@ public static class HubHost
         builder.AddSpokeSync();
         builder.AddRegistry();
         builder.AddReferrals();
+        builder.AddStatistics();
         builder.AddHubAudit();
 
         var app = builder.Build();
@@ -52,6 +54,7 @@ public static class HubHost
         app.MapSpokeSync();
         app.MapRegistry();
         app.MapReferrals();
+        app.MapStatistics();
         app.MapHubAudit();
         return app;
     }
@@ -65,6 +68,8 @@ public static class HubHost
         var database = services.GetRequiredService<HubDatabase>();
         await using var initialization = await database.LockForInitializationAsync(cancellationToken);
         await database.MigrateAsync(cancellationToken);
+        await RegistryFacts.BuildOnceAsync(database, services.GetRequiredService<TimeProvider>(), cancellationToken);
+        await ReferralStore.FillPatientPseudonymsAsync(database, cancellationToken);
         await IdentityRegistration.InitializeIdentityAsync(services, cancellationToken);
         await DirectoryRegistration.SeedDirectoryAsync(services, cancellationToken);
         await services.GetRequiredService<ReportSigningKeys>().EnsureCreatedAsync(cancellationToken);

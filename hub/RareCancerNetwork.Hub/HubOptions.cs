@@ -50,6 +50,13 @@ public sealed class HubOptions : IValidatableObject
 
     public string AttachmentsFolder => Attachments.EffectiveFolder(FullDataFolder);
 
+    /// <summary>
+    /// National statistics: a released cell counting 1 to this − 1 patients is suppressed (with what protects it). The
+    /// national cancer registry's practice is 10; lowering it needs the data protection officer's agreement.
+    /// </summary>
+    [Range(2, 100)]
+    public int StatisticsSuppressionThreshold { get; set; } = Statistics.SmallCellProtection.DefaultThreshold;
+
     public string FullDataFolder => Path.GetFullPath(DataFolder);
 
     public string DatabasePath => Path.Combine(FullDataFolder, "hub.db");

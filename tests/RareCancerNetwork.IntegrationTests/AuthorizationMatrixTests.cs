@@ -387,6 +387,13 @@ public sealed class AuthorizationMatrixTests(AuthorizationMatrixTests.Network ne
                 var first = (await _spokeA.Services.GetRequiredService<AuditLog>().ReadAsync(0, 1, CancellationToken.None))[0];
                 return (await Sync(t).ForwardAuditEntriesAsync(new() { Entries = { first } })).StoredThroughSequence >= 1;
             });
+            // Aggregates only: seeing "data" is receiving the figure's table (record R counted in it, released or not).
+            Calls["/rarecancer.network.v1.StatisticsService/GetFigure"] = new(async t =>
+                (await new StatisticsService.StatisticsServiceClient(HubChannel(t)).GetFigureAsync(new() { Query = new() { Figure = Figure.RegistryEnrolment } }))
+                .Result.Tables.Count == 1);
+            Calls["/rarecancer.network.v1.StatisticsService/ExportFigure"] = new(async t =>
+                (await new StatisticsService.StatisticsServiceClient(HubChannel(t)).ExportFigureAsync(new() { Query = new() { Figure = Figure.RegistryEnrolment } }))
+                .Content.Length > 0);
             Calls["/rarecancer.network.v1.AuditService/GetAccessStatistics"] = new(async t =>
                 (await new AuditService.AuditServiceClient(HubChannel(t)).GetAccessStatisticsAsync(new()
                 {

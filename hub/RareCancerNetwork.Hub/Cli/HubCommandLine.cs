@@ -54,6 +54,8 @@ public static partial class HubCommandLine
         root.Subcommands.Add(login);
         root.Subcommands.Add(UserCommands.Add(WithHubAsync));
         root.Subcommands.Add(UserCommands.Disable(WithHubAsync));
+        root.Subcommands.Add(UserCommands.GrantExactStatistics(WithHubAsync));
+        root.Subcommands.Add(UserCommands.RevokeExactStatistics(WithHubAsync));
         root.Subcommands.Add(AuditCommands.Create(WithHubAsync));
         root.Subcommands.Add(RevokeNodeCommand());
         root.Subcommands.Add(RotateSecretCommand());

@@ -46,6 +46,32 @@ internal static class UserCommands
         return command;
     }
 
+    public static Command GrantExactStatistics(Func<ParseResult, Func<IServiceProvider, HubOptions, CancellationToken, Task>, CancellationToken, Task<int>> withHub)
+    {
+        var userId = new Option<string>("--user-id") { Description = "The statistician", Required = true };
+        var grantedBy = new Option<string>("--granted-by") { Description = "The administrator granting it (recorded)", Required = true };
+        var command = new Command("grant-exact-statistics",
+            "Let a statistician see unsuppressed national figures (every such query is audited).") { userId, grantedBy };
+        command.SetAction((result, cancellationToken) => withHub(result, async (services, _, cancellationToken) =>
+        {
+            await services.GetRequiredService<UserAccounts>().GrantExactStatisticsAsync(result.GetValue(userId)!, result.GetValue(grantedBy)!, cancellationToken);
+            AnsiConsole.MarkupLine("[green]Granted.[/] It applies to the statistician's next query.");
+        }, cancellationToken));
+        return command;
+    }
+
+    public static Command RevokeExactStatistics(Func<ParseResult, Func<IServiceProvider, HubOptions, CancellationToken, Task>, CancellationToken, Task<int>> withHub)
+    {
+        var userId = new Option<string>("--user-id") { Required = true };
+        var command = new Command("revoke-exact-statistics", "Withdraw the exact-statistics permission; it applies to the next query.") { userId };
+        command.SetAction((result, cancellationToken) => withHub(result, async (services, _, cancellationToken) =>
+        {
+            var done = await services.GetRequiredService<UserAccounts>().RevokeExactStatisticsAsync(result.GetValue(userId)!, cancellationToken);
+            AnsiConsole.MarkupLine(done ? "[green]Revoked.[/]" : "[yellow]That user does not hold the permission.[/]");
+        }, cancellationToken));
+        return command;
+    }
+
     private static string ReadPassword()
     {
         if (Console.IsInputRedirected)

@@ -160,6 +160,54 @@ public sealed partial class UserAccounts(HubDatabase database, IDataProtectionPr
         return await command.ExecuteNonQueryAsync(cancellationToken) == 1;
     }
 
+    /// <summary>
+    /// Grants a statistician the exact-statistics permission (unsuppressed national figures), naming the administrator
+    /// who granted it. Only statisticians hold it: central-institution staff whose role already limits them to aggregates.
+    /// </summary>
+    /// <exception cref="PreconditionFailedException">No such active statistician, or the granting administrator is not one.</exception>
+    public Task GrantExactStatisticsAsync(string userId, string grantedBy, CancellationToken cancellationToken) =>
+        database.WriteAsync(async (connection, transaction) =>
+        {
+            await using (var administrator = connection.Command(
+                "SELECT COUNT(*) FROM users WHERE user_id = @id AND role = @role AND disabled_at IS NULL", transaction)
+                .With("@id", grantedBy).With("@role", NetworkClaims.Roles.Administrator))
+            {
+                if (await administrator.ScalarInt64Async(cancellationToken) == 0)
+                {
+                    throw new PreconditionFailedException("NOT_ADMINISTRATOR", $"{grantedBy} is not an active administrator; only an administrator grants exact statistics.");
+                }
+            }
+            await using var grant = connection.Command(
+                """
+                UPDATE users SET exact_statistics_granted_by = @by, exact_statistics_granted_at = @now
+                WHERE user_id = @id AND role = @role AND disabled_at IS NULL
+                """, transaction)
+                .With("@by", grantedBy).With("@now", clock.GetUtcNow().ToDbText()).With("@id", userId).With("@role", NetworkClaims.Roles.Statistician);
+            if (await grant.ExecuteNonQueryAsync(cancellationToken) == 0)
+            {
+                throw new PreconditionFailedException("NOT_STATISTICIAN", $"{userId} is not an active statistician; exact statistics are granted to statisticians only.");
+            }
+        }, cancellationToken);
+
+    public async Task<bool> RevokeExactStatisticsAsync(string userId, CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken);
+        await using var command = connection.Command(
+            "UPDATE users SET exact_statistics_granted_by = NULL, exact_statistics_granted_at = NULL WHERE user_id = @id AND exact_statistics_granted_at IS NOT NULL")
+            .With("@id", userId);
+        return await command.ExecuteNonQueryAsync(cancellationToken) == 1;
+    }
+
+    /// <summary>Whether the person holds the exact-statistics permission now (checked at each query, so a revocation applies at once).</summary>
+    public async Task<bool> HoldsExactStatisticsAsync(string userId, CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken);
+        await using var command = connection.Command(
+            "SELECT COUNT(*) FROM users WHERE user_id = @id AND role = @role AND disabled_at IS NULL AND exact_statistics_granted_at IS NOT NULL")
+            .With("@id", userId).With("@role", NetworkClaims.Roles.Statistician);
+        return await command.ScalarInt64Async(cancellationToken) == 1;
+    }
+
     // The spoke that serves the user's facility (its local API is where pathologists act).
     private const string AccountColumns =
         "u.user_id, u.display_name, u.role, u.facility_code, u.expert_id, " +

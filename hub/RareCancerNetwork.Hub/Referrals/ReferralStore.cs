@@ -19,6 +19,27 @@ namespace RareCancerNetwork.Hub.Referrals;
 /// </summary>
 public sealed class ReferralStore(HubDatabase database, EventFeed feed, TimeProvider clock)
 {
+    /// <summary>Names the patient of referrals stored before the column existed (from the referral as it was delivered); a no-op afterwards.</summary>
+    public static Task FillPatientPseudonymsAsync(HubDatabase database, CancellationToken cancellationToken) =>
+        database.WriteAsync(async (connection, transaction) =>
+        {
+            var unnamed = new List<(string Id, string Pseudonym)>();
+            await using (var select = connection.Command("SELECT referral_id, referral FROM referrals WHERE patient_pseudonym = ''", transaction))
+            await using (var reader = await select.ExecuteReaderAsync(cancellationToken))
+            {
+                while (await reader.ReadAsync(cancellationToken))
+                {
+                    unnamed.Add((reader.GetString(0), Referral.Parser.ParseFrom((byte[])reader[1]).PatientPseudonym));
+                }
+            }
+            foreach (var (id, pseudonym) in unnamed)
+            {
+                await using var update = connection.Command("UPDATE referrals SET patient_pseudonym = @pseudonym WHERE referral_id = @id", transaction)
+                    .With("@pseudonym", pseudonym).With("@id", id);
+                await update.ExecuteNonQueryAsync(cancellationToken);
+            }
+        }, cancellationToken);
+
     private const string Columns = "r.referral, r.receiving_node_id, r.state, r.sending_node_id, r.request_sha256";
 
     public async Task<(Referral Referral, bool Duplicate)> DeliverAsync(string nodeId, Referral delivered, CancellationToken cancellationToken)
@@ -50,10 +71,11 @@ public sealed class ReferralStore(HubDatabase database, EventFeed feed, TimeProv
             await using (var insert = connection.Command(
                 """
                 INSERT INTO referrals (referral_id, sending_node_id, sending_facility_code, receiving_node_id, receiving_facility_code, target_kind, trial_id, arm_id,
-                    registry_record_id, consultation_id, urgency, state, request_sha256, referral, created_at, received_at, updated_at)
+                    registry_record_id, consultation_id, urgency, state, request_sha256, referral, created_at, received_at, updated_at, patient_pseudonym)
                 VALUES (@id, @sendingNode, @sendingFacility, @receivingNode, @receivingFacility, @kind, @trial, @arm, @record, @consultation, @urgency, @state,
-                    @sha, @referral, @created, @now, @now)
+                    @sha, @referral, @created, @now, @now, @pseudonym)
                 """, transaction)
+                .With("@pseudonym", routed.PatientPseudonym)
                 .With("@id", routed.ReferralId).With("@sendingNode", nodeId).With("@sendingFacility", routed.SendingFacilityCode)
                 .With("@receivingNode", routed.ReceivingNodeId).With("@receivingFacility", routed.ReceivingFacilityCode)
                 .With("@kind", trialArm is null ? "facility" : "trial_arm").With("@trial", trialArm?.TrialId).With("@arm", trialArm?.ArmId)

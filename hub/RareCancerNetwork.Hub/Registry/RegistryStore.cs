@@ -120,6 +120,7 @@ public sealed class RegistryStore(HubDatabase database, EventFeed feed, TimeProv
                 return false;
             }
             await DataQueryStore.DeleteForRecordAsync(connection, transaction, withdrawal.RecordId, cancellationToken);
+            await RegistryFacts.DeleteAsync(connection, transaction, withdrawal.RecordId, cancellationToken);
             // The versions first: the tombstone above is what lets their guard allow it.
             await using (var versions = connection.Command("DELETE FROM registry_record_versions WHERE record_id = @id", transaction).With("@id", withdrawal.RecordId))
             {
@@ -250,6 +251,7 @@ public sealed class RegistryStore(HubDatabase database, EventFeed feed, TimeProv
         await statements.Statement("INSERT INTO registry_record_versions (record_id, version, content_sha256, record, received_at) VALUES (@id, @version, @sha256, @record, @now)")
             .With("@id", record.RecordId).With("@version", record.Version).With("@sha256", sha256).With("@record", bytes).With("@now", now)
             .ExecuteNonQueryAsync(cancellationToken);
+        await RegistryFacts.WriteAsync(statements, record, replacing: current is not null, cancellationToken);
         // Later versions of the same record in this batch replace this one.
         batch.Current[record.RecordId] = (nodeId, record);
         result.Outcome = RegistryDeliveryOutcome.Stored;

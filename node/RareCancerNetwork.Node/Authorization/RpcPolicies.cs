@@ -100,6 +100,9 @@ public static class RpcPolicies
         Policy(RegistryDataManagementService.Descriptor, "ListDataQueries", DataManagers, NetworkClaims.Scopes.Registry, InstitutionRule.RegistryDataQuality, true),
         Policy(RegistryDataManagementService.Descriptor, "CountOpenDataQueries", DataManagers, NetworkClaims.Scopes.Registry, InstitutionRule.None, false),
         Policy(RegistryAdministrationService.Descriptor, "ExportNationalRegistry", [NetworkClaims.Roles.Administrator], NetworkClaims.Scopes.Admin, InstitutionRule.National, true),
+        // Aggregates only, protected before release; exact figures need the permission and are audited by the service.
+        Policy(StatisticsService.Descriptor, "GetFigure", [NetworkClaims.Roles.Statistician], NetworkClaims.Scopes.Statistics, InstitutionRule.National, false),
+        Policy(StatisticsService.Descriptor, "ExportFigure", [NetworkClaims.Roles.Statistician], NetworkClaims.Scopes.Statistics, InstitutionRule.National, false),
         Policy(AuditService.Descriptor, "GetAccessStatistics", [NetworkClaims.Roles.Administrator], NetworkClaims.Scopes.Admin, InstitutionRule.None, false),
     ]);
 

@@ -140,6 +140,10 @@ public static class RegistryValidation
             NotBefore(v, $"{at}.end_date", ended, started, "the start");
             NotAfterDeath(v, $"{at}.end_date", ended, died);
             v.Text($"{at}.trial_id", line.TrialId, 64, required: false);
+            if (v.Text($"{at}.arm_id", line.ArmId, 64, required: false) && line.ArmId.Length > 0 && line.TrialId.Length == 0)
+            {
+                v.Add($"{at}.arm_id", "is given only with trial_id (the arm of which trial)");
+            }
             v.OptionalEnum($"{at}.best_response", line.BestResponse);
             var assessed = Date(v, $"{at}.best_response_date", line.BestResponseDate, today, required: line.BestResponse != RecistResponse.Unspecified);
             NotBefore(v, $"{at}.best_response_date", assessed, started, "the start");

@@ -215,8 +215,8 @@ public static class RegistryCsv
         }
         foreach (var (entry, index) in Entries(cell("treatment_lines")))
         {
-            // regimen|start|end|biomarker matched|trial id|best response|response date
-            var parts = Parts(entry, 7);
+            // regimen|start|end|biomarker matched|trial id|best response|response date|arm id
+            var parts = Parts(entry, 8);
             record.TreatmentLines.Add(new TreatmentLine
             {
                 Regimen = parts[0],
@@ -226,6 +226,7 @@ public static class RegistryCsv
                 TrialId = parts[4],
                 BestResponse = Named<RecistResponse>("treatment_lines", parts[5], required: false),
                 BestResponseDate = parts[6],
+                ArmId = parts[7],
             });
         }
         var localPatientId = cell("local_patient_id");
