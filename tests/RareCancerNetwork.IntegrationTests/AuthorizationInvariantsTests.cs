@@ -58,6 +58,11 @@ public sealed class AuthorizationInvariantsTests
             Assert.True(d.Policy.PatientLevel, $"{d.Policy.Method} must be audited as patient-level");
             Assert.Equal([NetworkClaims.Roles.Administrator], d.Policy.Callers);
         });
+        Assert.All(Declared.Where(d => d.Policy.Institution == InstitutionRule.NationalAggregates), d =>
+        {
+            Assert.False(d.Policy.PatientLevel, $"{d.Policy.Method} answers aggregates, never a patient-level row");
+            Assert.Equal([NetworkClaims.Roles.Statistician], d.Policy.Callers);
+        });
     }
 
     [Fact]

@@ -66,7 +66,7 @@ public sealed class AuthorizationMatrixTests(AuthorizationMatrixTests.Network ne
         {
             return Outcome.PermissionDenied;
         }
-        if (own || policy.Institution is InstitutionRule.None or InstitutionRule.National or InstitutionRule.RegistryDataQuality)
+        if (own || policy.Institution is InstitutionRule.None or InstitutionRule.National or InstitutionRule.NationalAggregates or InstitutionRule.RegistryDataQuality)
         {
             return Outcome.Ok;
         }

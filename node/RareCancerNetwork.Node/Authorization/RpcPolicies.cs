@@ -17,6 +17,8 @@ public enum InstitutionRule
     ThisSpoke,
     /// <summary>The national registry as a whole, for the central institution (secondary-use consent only).</summary>
     National,
+    /// <summary>The whole network's records, as aggregates only: counted by consent, protected before release, never a row.</summary>
+    NationalAggregates,
     /// <summary>The national registry's records and data queries, for its data managers (no local patient ids exist at the hub).</summary>
     RegistryDataQuality,
 }
@@ -101,8 +103,8 @@ public static class RpcPolicies
         Policy(RegistryDataManagementService.Descriptor, "CountOpenDataQueries", DataManagers, NetworkClaims.Scopes.Registry, InstitutionRule.None, false),
         Policy(RegistryAdministrationService.Descriptor, "ExportNationalRegistry", [NetworkClaims.Roles.Administrator], NetworkClaims.Scopes.Admin, InstitutionRule.National, true),
         // Aggregates only, protected before release; exact figures need the permission and are audited by the service.
-        Policy(StatisticsService.Descriptor, "GetFigure", [NetworkClaims.Roles.Statistician], NetworkClaims.Scopes.Statistics, InstitutionRule.National, false),
-        Policy(StatisticsService.Descriptor, "ExportFigure", [NetworkClaims.Roles.Statistician], NetworkClaims.Scopes.Statistics, InstitutionRule.National, false),
+        Policy(StatisticsService.Descriptor, "GetFigure", [NetworkClaims.Roles.Statistician], NetworkClaims.Scopes.Statistics, InstitutionRule.NationalAggregates, false),
+        Policy(StatisticsService.Descriptor, "ExportFigure", [NetworkClaims.Roles.Statistician], NetworkClaims.Scopes.Statistics, InstitutionRule.NationalAggregates, false),
         Policy(AuditService.Descriptor, "GetAccessStatistics", [NetworkClaims.Roles.Administrator], NetworkClaims.Scopes.Admin, InstitutionRule.None, false),
     ]);
 
@@ -168,6 +170,7 @@ public static class RpcPolicies
         InstitutionRule.AssignedExpert => "consultations assigned to the caller (or sent to the caller for second review) only",
         InstitutionRule.ThisSpoke => "this spoke's node and facility only",
         InstitutionRule.National => "the national registry, records with secondary-use consent only",
+        InstitutionRule.NationalAggregates => "the whole network as aggregates only: records consent allows, small cells suppressed (exact figures with the permission, audited)",
         InstitutionRule.RegistryDataQuality => "the national registry's records and their data queries (no local patient ids)",
         _ => rule.ToString(),
     };
