@@ -203,20 +203,16 @@ public sealed class StatisticsStore(HubDatabase database, TimeProvider clock)
         await using var connection = await database.OpenAsync(cancellationToken);
         await using var command = connection.Command("");
         var conditions = Conditions(source, filter, command);
-        if (cohort.TrialId.Length > 0)
+        // The cohort: a trial (and arm), or a regimen; each condition only when given.
+        foreach (var (_, condition, name, value) in new[]
         {
-            conditions.Add("t.trial_id = @trial");
-            command.With("@trial", cohort.TrialId);
-            if (cohort.ArmId.Length > 0)
-            {
-                conditions.Add("t.arm_id = @arm");
-                command.With("@arm", cohort.ArmId);
-            }
-        }
-        if (cohort.Regimen.Length > 0)
+            (cohort.TrialId.Length > 0, "t.trial_id = @trial", "@trial", cohort.TrialId),
+            (cohort.TrialId.Length > 0 && cohort.ArmId.Length > 0, "t.arm_id = @arm", "@arm", cohort.ArmId),
+            (cohort.Regimen.Length > 0, "t.regimen_key = @regimen", "@regimen", Registry.RegistryFacts.RegimenKey(cohort.Regimen)),
+        }.Where(c => c.Item1))
         {
-            conditions.Add("t.regimen_key = @regimen");
-            command.With("@regimen", Registry.RegistryFacts.RegimenKey(cohort.Regimen));
+            conditions.Add(condition);
+            command.With(name, value);
         }
         command.CommandText = $"SELECT t.start_date, t.best_response, rf.progression_date, rf.death_date, rf.last_contact_date FROM {source.From} WHERE {string.Join(" AND ", conditions)}";
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
@@ -254,36 +250,20 @@ public sealed class StatisticsStore(HubDatabase database, TimeProvider clock)
     private static List<string> Conditions(RegistrySource source, FigureFilter filter, DbCommand command)
     {
         var conditions = new List<string>();
-        if (filter.FromMonth.Length > 0)
+        void When(bool given, string condition, string name, object value)
         {
-            conditions.Add($"{source.Month} >= @fromMonth");
-            command.With("@fromMonth", filter.FromMonth);
+            if (given)
+            {
+                conditions.Add(condition);
+                command.With(name, value);
+            }
         }
-        if (filter.ToMonth.Length > 0)
-        {
-            conditions.Add($"{source.Month} <= @toMonth");
-            command.With("@toMonth", filter.ToMonth);
-        }
-        if (filter.Region.Length > 0)
-        {
-            conditions.Add("p.region = @region");
-            command.With("@region", filter.Region);
-        }
-        if (filter.Prefecture.Length > 0)
-        {
-            conditions.Add("rf.prefecture = @prefecture");
-            command.With("@prefecture", filter.Prefecture);
-        }
-        if (filter.Organ != OrganSystem.Unspecified)
-        {
-            conditions.Add("rf.category = @category");
-            command.With("@category", (int)filter.Organ);
-        }
-        if (filter.Designation != FacilityDesignation.Unspecified)
-        {
-            conditions.Add($"{source.Expression(Dimension.Designation)} = @designation");
-            command.With("@designation", (int)filter.Designation);
-        }
+        When(filter.FromMonth.Length > 0, $"{source.Month} >= @fromMonth", "@fromMonth", filter.FromMonth);
+        When(filter.ToMonth.Length > 0, $"{source.Month} <= @toMonth", "@toMonth", filter.ToMonth);
+        When(filter.Region.Length > 0, "p.region = @region", "@region", filter.Region);
+        When(filter.Prefecture.Length > 0, "rf.prefecture = @prefecture", "@prefecture", filter.Prefecture);
+        When(filter.Organ != OrganSystem.Unspecified, "rf.category = @category", "@category", (int)filter.Organ);
+        When(filter.Designation != FacilityDesignation.Unspecified, $"{source.Expression(Dimension.Designation)} = @designation", "@designation", (int)filter.Designation);
         return conditions;
     }
 
