@@ -129,6 +129,10 @@ public sealed class DeliveryOptions
     [Range(1, 1000)]
     public int ParkAfterAttempts { get; set; } = 5;
 
+    /// <summary>How often the node tells the hub how its synchronisation stands (queue counts only).</summary>
+    [Range(1, 3600)]
+    public double StatusReportSeconds { get; set; } = 30;
+
     /// <summary>When an entry that failed <paramref name="attempts"/> times before is tried again: doubling, up to the maximum.</summary>
     public TimeSpan RetryAfter(int attempts) => TimeSpan.FromSeconds(Math.Min(MaxBackoffSeconds, InitialBackoffSeconds * Math.Pow(2, attempts)));
 }

@@ -381,6 +381,10 @@ public sealed class AuthorizationMatrixTests(AuthorizationMatrixTests.Network ne
             Calls["/rarecancer.network.v1.DirectoryService/GetTrial"] = new(async t => (await Directory(t).GetTrialAsync(new() { TrialId = ExampleTrial })).Trial.Arms.Count > 0);
             Calls["/rarecancer.network.v1.TrialMatchingService/MatchNationalRegistryRecord"] = new(async t =>
                 (await new TrialMatchingService.TrialMatchingServiceClient(HubChannel(t)).MatchNationalRegistryRecordAsync(new() { RecordId = _recordR })).Result.RecordId == _recordR);
+            Calls["/rarecancer.network.v1.SpokeSyncService/ReportSyncStatus"] = new(async t =>
+                (await Sync(t).ReportSyncStatusAsync(new() { OutboxPending = 0 })).ReceivedAt is not null);
+            Calls["/rarecancer.network.v1.StatisticsService/ListSpokeSyncStatus"] = new(async t =>
+                (await new StatisticsService.StatisticsServiceClient(HubChannel(t)).ListSpokeSyncStatusAsync(new())).Spokes.Any(s => s.NodeId == "spoke-a"));
             Calls["/rarecancer.network.v1.SpokeSyncService/ForwardAuditEntries"] = new(async t =>
             {
                 // Re-forwarding spoke A's first entry is idempotent for A, and refused for anyone else.

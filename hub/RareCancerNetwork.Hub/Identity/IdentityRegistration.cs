@@ -67,8 +67,11 @@ public static class IdentityRegistration
             {
                 server.SetTokenEndpointUris(TokenEndpoint.Path.TrimStart('/'))
                     .SetDeviceAuthorizationEndpointUris("connect/device")
-                    .SetEndUserVerificationEndpointUris(DeviceVerificationPage.Path.TrimStart('/'));
+                    .SetEndUserVerificationEndpointUris(DeviceVerificationPage.Path.TrimStart('/'))
+                    .SetAuthorizationEndpointUris(DashboardSignIn.Path.TrimStart('/'));
                 server.AllowClientCredentialsFlow().AllowDeviceAuthorizationFlow().AllowRefreshTokenFlow();
+                // The statistics dashboard in the browser: authorization code with PKCE, nothing else.
+                server.AllowAuthorizationCodeFlow().RequireProofKeyForCodeExchange();
                 // Note: discovery (scopes_supported) names exactly the network's scopes.
                 server.RegisterScopes([.. NetworkScopes, NetworkClaims.Scopes.OfflineAccess]);
                 // Note: spoke nodes authenticate with their registered self-signed certificate (RFC 8705) and
@@ -88,7 +91,7 @@ public static class IdentityRegistration
                 }
                 // Note: access tokens are signed JWTs, not encrypted, so spokes validate them with the published keys.
                 server.DisableAccessTokenEncryption();
-                server.UseAspNetCore().EnableTokenEndpointPassthrough().EnableEndUserVerificationEndpointPassthrough();
+                server.UseAspNetCore().EnableTokenEndpointPassthrough().EnableEndUserVerificationEndpointPassthrough().EnableAuthorizationEndpointPassthrough();
             })
             .AddValidation(validation =>
             {
@@ -111,6 +114,8 @@ public static class IdentityRegistration
     {
         TokenEndpoint.Map(app);
         DeviceVerificationPage.Map(app);
+        DashboardSignIn.Map(app);
+        DashboardSignIn.RegisterRedirectsWhenListening(app);
         return app;
     }
 
@@ -147,6 +152,7 @@ public static class IdentityRegistration
             }
         }
         await RegisterCommandLineClientAsync(scope.ServiceProvider.GetRequiredService<IOpenIddictApplicationManager>(), cancellationToken);
+        await DashboardSignIn.RegisterClientAsync(scope.ServiceProvider.GetRequiredService<IOpenIddictApplicationManager>(), cancellationToken);
     }
 
     /// <summary>

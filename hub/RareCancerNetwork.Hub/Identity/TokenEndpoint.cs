@@ -25,7 +25,7 @@ internal static class TokenEndpoint
     {
         var request = http.GetOpenIddictServerRequest()
             ?? throw new InvalidOperationException("The OpenIddict server request cannot be retrieved.");
-        if (request.IsDeviceCodeGrantType() || request.IsRefreshTokenGrantType())
+        if (request.IsDeviceCodeGrantType() || request.IsRefreshTokenGrantType() || request.IsAuthorizationCodeGrantType())
         {
             return await IssueForPersonAsync(http, users, cancellationToken);
         }
@@ -60,7 +60,7 @@ internal static class TokenEndpoint
     }
 
     /// <summary>
-    /// Device code redeemed or refresh token used: OpenIddict has validated it; the person's current
+    /// Device code or authorization code redeemed, or refresh token used: OpenIddict has validated it; the person's current
     /// account (role, facility, disabled or not) decides what the new tokens say.
     /// </summary>
     private static async Task<IResult> IssueForPersonAsync(HttpContext http, UserAccounts users, CancellationToken cancellationToken)

@@ -198,6 +198,15 @@ public sealed partial class UserAccounts(HubDatabase database, IDataProtectionPr
         return await command.ExecuteNonQueryAsync(cancellationToken) == 1;
     }
 
+    /// <summary>Whether the active account signs in with a one-time code as well as its password.</summary>
+    public async Task<bool> RequiresOneTimeCodeAsync(string userId, CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken);
+        await using var command = connection.Command("SELECT COUNT(*) FROM users WHERE user_id = @id AND disabled_at IS NULL AND totp_secret_protected IS NOT NULL")
+            .With("@id", userId);
+        return await command.ScalarInt64Async(cancellationToken) == 1;
+    }
+
     /// <summary>Whether the person holds the exact-statistics permission now (checked at each query, so a revocation applies at once).</summary>
     public async Task<bool> HoldsExactStatisticsAsync(string userId, CancellationToken cancellationToken)
     {

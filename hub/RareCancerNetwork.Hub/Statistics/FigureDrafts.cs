@@ -110,7 +110,7 @@ public sealed record FigureFilter(string FromMonth, string ToMonth, string Regio
         }
         foreach (var place in new[] { Region, Prefecture }.Where(p => p.Length > 0))
         {
-            ja.Add(place);
+            ja.Add(StatisticsLabels.Of(place).LabelJa);
             en.Add(place);
         }
         if (Organ != OrganSystem.Unspecified)

@@ -16,7 +16,7 @@ namespace RareCancerNetwork.Hub.Statistics;
 /// written to the audit trail before it is answered.
 /// </summary>
 public sealed class StatisticsGrpcService(NationalFigures figures, StatisticsStore store, UserAccounts users, AuditLog audit, IOptions<HubOptions> options,
-    TimeProvider clock) : StatisticsService.StatisticsServiceBase
+    Sync.SpokeSyncStatusStore spokes, TimeProvider clock) : StatisticsService.StatisticsServiceBase
 {
     public const string ExactStatisticsEvent = "exact_statistics";
 
@@ -45,6 +45,13 @@ public sealed class StatisticsGrpcService(NationalFigures figures, StatisticsSto
             MediaType = StatisticsCsv.MediaType,
             Content = Google.Protobuf.ByteString.CopyFrom(content),
         };
+    }
+
+    public override async Task<ListSpokeSyncStatusResponse> ListSpokeSyncStatus(ListSpokeSyncStatusRequest request, ServerCallContext context)
+    {
+        var response = new ListSpokeSyncStatusResponse { AsOf = Timestamp.FromDateTimeOffset(clock.GetUtcNow()) };
+        response.Spokes.AddRange(await spokes.ListAsync(context.CancellationToken));
+        return response;
     }
 
     private async Task<FigureResult> ComputeAsync(FigureQuery? query, string path, ServerCallContext context)

@@ -10,6 +10,15 @@ public static class StatisticsLabels
     private static readonly Dictionary<string, (string Ja, string En)> Labels = new(StringComparer.Ordinal)
     {
         [TotalCode] = ("計", "Total"),
+        // Regions as the directory names them.
+        ["Hokkaido"] = ("北海道", "Hokkaido"),
+        ["Tohoku"] = ("東北", "Tohoku"),
+        ["Kanto"] = ("関東", "Kanto"),
+        ["Chubu"] = ("中部", "Chubu"),
+        ["Kinki"] = ("近畿", "Kinki"),
+        ["Chugoku"] = ("中国", "Chugoku"),
+        ["Shikoku"] = ("四国", "Shikoku"),
+        ["Kyushu-Okinawa"] = ("九州・沖縄", "Kyushu-Okinawa"),
         [nameof(OrganSystem.SoftTissue)] = ("軟部", "Soft tissue"),
         [nameof(OrganSystem.Bone)] = ("骨", "Bone"),
         [nameof(OrganSystem.Gynecologic)] = ("婦人科", "Gynecologic"),

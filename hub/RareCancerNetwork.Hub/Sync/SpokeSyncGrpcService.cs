@@ -16,7 +16,7 @@ namespace RareCancerNetwork.Hub.Sync;
 
 /// <summary>Spoke nodes deliver consultations and consume their event feed. A node acts only for its own facility.</summary>
 public sealed partial class SpokeSyncGrpcService(ConsultationStore store, HubAttachments attachments, EventFeed feed, ForwardedAuditStore audit, HubDatabase database,
-    ReportSigningKeys reportKeys, TimeProvider clock, IHostApplicationLifetime lifetime, ILogger<SpokeSyncGrpcService> logger)
+    ReportSigningKeys reportKeys, SpokeSyncStatusStore syncStatus, TimeProvider clock, IHostApplicationLifetime lifetime, ILogger<SpokeSyncGrpcService> logger)
     : SpokeSyncService.SpokeSyncServiceBase
 {
     private const int FeedBatchSize = 200;
@@ -208,6 +208,18 @@ public sealed partial class SpokeSyncGrpcService(ConsultationStore store, HubAtt
         v.ThrowIfInvalid();
         await using var connection = await database.OpenAsync(context.CancellationToken);
         return await DirectoryPublisher.PullAsync(connection, request.AfterVersion, pageSize, context.CancellationToken);
+    }
+
+    public override async Task<ReportSyncStatusResponse> ReportSyncStatus(ReportSyncStatusRequest request, ServerCallContext context)
+    {
+        var v = new FieldValidator();
+        v.Range("outbox_pending", request.OutboxPending, 0, long.MaxValue);
+        v.Range("refused", request.Refused, 0, long.MaxValue);
+        v.Range("parked", request.Parked, 0, long.MaxValue);
+        v.Range("feed_cursor", request.FeedCursor, 0, long.MaxValue);
+        v.ThrowIfInvalid();
+        var received = await syncStatus.RecordAsync(Node(context).NodeId, request, context.CancellationToken);
+        return new ReportSyncStatusResponse { ReceivedAt = Google.Protobuf.WellKnownTypes.Timestamp.FromDateTimeOffset(received) };
     }
 
     public override async Task<ListReportSigningKeysResponse> ListReportSigningKeys(ListReportSigningKeysRequest request, ServerCallContext context) =>

@@ -8,6 +8,7 @@ public static class SyncRegistration
     public static WebApplicationBuilder AddSpokeSync(this WebApplicationBuilder builder)
     {
         builder.Services.AddSingleton<EventFeed>();
+        builder.Services.AddSingleton<SpokeSyncStatusStore>();
         return builder;
     }
 

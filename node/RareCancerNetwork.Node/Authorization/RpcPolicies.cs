@@ -90,6 +90,8 @@ public static class RpcPolicies
         Policy(SpokeSyncService.Descriptor, "ForwardAuditEntries", [CallerRoles.SpokeNode], NetworkClaims.Scopes.Sync, InstitutionRule.OwnNode, false),
         Policy(SpokeSyncService.Descriptor, "PullDirectory", [CallerRoles.SpokeNode], NetworkClaims.Scopes.Sync, InstitutionRule.None, false),
         Policy(SpokeSyncService.Descriptor, "ListReportSigningKeys", [CallerRoles.SpokeNode], NetworkClaims.Scopes.Sync, InstitutionRule.None, false),
+        // Writes the calling node's own row only (the request names no node).
+        Policy(SpokeSyncService.Descriptor, "ReportSyncStatus", [CallerRoles.SpokeNode], NetworkClaims.Scopes.Sync, InstitutionRule.None, false),
         Policy(RegistrySyncService.Descriptor, "DeliverRegistryRecords", [CallerRoles.SpokeNode], NetworkClaims.Scopes.Sync, InstitutionRule.OwnNode, true),
         Policy(RegistrySyncService.Descriptor, "DeliverRegistryWithdrawal", [CallerRoles.SpokeNode], NetworkClaims.Scopes.Sync, InstitutionRule.OwnNode, true),
         Policy(ReferralSyncService.Descriptor, "DeliverReferral", [CallerRoles.SpokeNode], NetworkClaims.Scopes.Sync, InstitutionRule.OwnNode, true),
@@ -105,6 +107,8 @@ public static class RpcPolicies
         // Aggregates only, protected before release; exact figures need the permission and are audited by the service.
         Policy(StatisticsService.Descriptor, "GetFigure", [NetworkClaims.Roles.Statistician], NetworkClaims.Scopes.Statistics, InstitutionRule.NationalAggregates, false),
         Policy(StatisticsService.Descriptor, "ExportFigure", [NetworkClaims.Roles.Statistician], NetworkClaims.Scopes.Statistics, InstitutionRule.NationalAggregates, false),
+        // Counts of each spoke's queues, no patient data: the dashboard's sync panel.
+        Policy(StatisticsService.Descriptor, "ListSpokeSyncStatus", [NetworkClaims.Roles.Statistician], NetworkClaims.Scopes.Statistics, InstitutionRule.None, false),
         Policy(AuditService.Descriptor, "GetAccessStatistics", [NetworkClaims.Roles.Administrator], NetworkClaims.Scopes.Admin, InstitutionRule.None, false),
     ]);
 

@@ -66,3 +66,14 @@ CREATE INDEX ix_registry_withdrawals_pseudonym ON registry_withdrawals (patient_
 -- rows stored before this are filled from the referral itself at start-up.
 ALTER TABLE referrals ADD COLUMN patient_pseudonym text NOT NULL DEFAULT '';
 CREATE INDEX ix_referrals_pseudonym ON referrals (patient_pseudonym);
+
+-- What each spoke last reported of its synchronisation (counts only), for the hub's status and the dashboard.
+CREATE TABLE spoke_sync_status (
+    node_id           text PRIMARY KEY REFERENCES spoke_nodes (node_id),
+    reported_at       text NOT NULL,
+    outbox_pending    bigint NOT NULL,
+    oldest_pending_at text,
+    refused           bigint NOT NULL,
+    parked            bigint NOT NULL,
+    feed_cursor       bigint NOT NULL
+);

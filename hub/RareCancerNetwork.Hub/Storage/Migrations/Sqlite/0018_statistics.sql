@@ -66,3 +66,14 @@ CREATE INDEX ix_registry_withdrawals_pseudonym ON registry_withdrawals (patient_
 -- rows stored before this are filled from the referral itself at start-up.
 ALTER TABLE referrals ADD COLUMN patient_pseudonym TEXT NOT NULL DEFAULT '';
 CREATE INDEX ix_referrals_pseudonym ON referrals (patient_pseudonym);
+
+-- What each spoke last reported of its synchronisation (counts only), for the hub's status and the dashboard.
+CREATE TABLE spoke_sync_status (
+    node_id           TEXT PRIMARY KEY REFERENCES spoke_nodes (node_id),
+    reported_at       TEXT NOT NULL,
+    outbox_pending    INTEGER NOT NULL,
+    oldest_pending_at TEXT,
+    refused           INTEGER NOT NULL,
+    parked            INTEGER NOT NULL,
+    feed_cursor       INTEGER NOT NULL
+) WITHOUT ROWID;
