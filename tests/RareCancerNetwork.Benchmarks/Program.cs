@@ -14,7 +14,7 @@ var docs = new Option<FileInfo?>("--docs") { Description = "Replace the results 
 var diagnostics = new Option<bool>("--diagnostics") { Description = "Also measure the hub's registry store alone, without RPC (where a delivery's time goes)" };
 var only = new Option<string[]>("--only")
 {
-    Description = "Run only these product scenarios: reads, submissions, sync, catch-up, slides (the raw limits always run)",
+    Description = "Run only these product scenarios: reads, submissions, sync, statistics (after sync), catch-up, slides (the raw limits always run)",
     AllowMultipleArgumentsPerToken = true,
 };
 var root = new RootCommand("Measures the network against the machine's raw limits, in one run. Exit code 1 when a scenario lost or duplicated data.")
@@ -113,6 +113,16 @@ root.SetAction(async (result, cancellationToken) =>
                 $"import at the spoke alone: {importRate.Median:N0} records/s; every record at the hub exactly once"));
             var lastRound = new Figure("bulk sync, last round (highest fill)", "records/s", [syncRate.Rounds[^1]]);
             scenarios.Add(new ScenarioResult("the same, last round (highest fill)", lastRound, batchedAtFill, "≥ 70% of raw at the same fill", syncVerified, ""));
+        }
+
+        if (Runs("statistics") && syncRate is not null)
+        {
+            var groupBy = new Figure("raw SQL GROUP BYs behind the same figures, on the hub's rows", "sets/s",
+                await RawLimits.StatisticsGroupByAsync(Path.Combine(network.HubFolder, "hub.db"), rounds));
+            raw.Add(groupBy);
+            var (statisticsRate, statisticsVerified) = await product.StatisticsQuerySetAsync(rounds);
+            scenarios.Add(new ScenarioResult($"national statistics query set over {recordCount:N0} registry records", statisticsRate, groupBy,
+                "≤ 1.5× the raw GROUP BY time (ratio ≥ 67%)", statisticsVerified, "released figures (protection on); the enrolment table counts every consented record"));
         }
 
         if (Runs("catch-up"))

@@ -247,6 +247,41 @@ public static class RawLimits
             }
         }
     }
+
+    /// <summary>
+    /// The plain SQL behind the registry figures of the statistics query set, on the hub's own rows (its database file, read
+    /// while the hub idles): each GROUP BY once per round, with nothing around it — no dimensions joined that the figure
+    /// does not show, no protection, no twins. Query sets/s.
+    /// </summary>
+    public static async Task<double[]> StatisticsGroupByAsync(string hubDatabasePath, int rounds)
+    {
+        string[] queries =
+        [
+            "SELECT enrolment_month, category, COUNT(*) FROM registry_record_facts GROUP BY 1, 2",
+            "SELECT t.ordered_month, COALESCE(f.designation, 0), COUNT(*) FROM registry_panel_test_facts t LEFT JOIN facilities f ON f.facility_code = t.performing_facility_code GROUP BY 1, 2",
+            "SELECT COALESCE(f.designation, 0), SUM(CASE WHEN t.genomic_consent IN (1, 2) THEN 1 ELSE 0 END), SUM(CASE WHEN t.genomic_consent = 1 THEN 1 ELSE 0 END) FROM registry_panel_test_facts t LEFT JOIN facilities f ON f.facility_code = t.performing_facility_code GROUP BY 1",
+            "SELECT SUM(panel_tested), SUM(actionable), SUM(recommended), SUM(reached) FROM registry_record_facts",
+            "SELECT b.gene, b.alteration_type, COUNT(*) FROM registry_biomarker_facts b JOIN registry_record_facts rf ON rf.record_id = b.record_id WHERE rf.panel_tested = 1 GROUP BY 1, 2",
+        ];
+        await using var connection = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = hubDatabasePath, Mode = SqliteOpenMode.ReadOnly }.ToString());
+        await connection.OpenAsync();
+        var rates = new double[rounds];
+        for (var round = 0; round < rounds; round++)
+        {
+            var clock = System.Diagnostics.Stopwatch.StartNew();
+            foreach (var sql in queries)
+            {
+                await using var command = connection.CreateCommand();
+                command.CommandText = sql;
+                await using var reader = await command.ExecuteReaderAsync();
+                while (await reader.ReadAsync())
+                {
+                }
+            }
+            rates[round] = 1 / clock.Elapsed.TotalSeconds;
+        }
+        return rates;
+    }
 }
 
 /// <summary>Diagnostics: the hub's registry store alone, without RPC, to locate where a delivery's time goes.</summary>
@@ -264,4 +299,5 @@ public static class StoreDiagnostics
         }
         return records / clock.Elapsed.TotalSeconds;
     }
+
 }

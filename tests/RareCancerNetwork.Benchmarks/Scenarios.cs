@@ -5,6 +5,7 @@ using RareCancerNetwork.IntegrationTests.Infrastructure;
 using RareCancerNetwork.Node.Storage;
 using RareCancerNetwork.Protos.V1;
 using RareCancerNetwork.Tests.Shared;
+using StatisticsFigure = RareCancerNetwork.Protos.V1.Figure;
 
 namespace RareCancerNetwork.Benchmarks;
 
@@ -16,6 +17,7 @@ namespace RareCancerNetwork.Benchmarks;
 public sealed class Scenarios(BenchmarkNetwork network, Action<string> progress)
 {
     private const int InFlight = 64;
+    private static readonly string[] Prefectures = ["東京都", "大阪府", "北海道", "福岡県", "愛知県", "宮城県", "広島県", "香川県"];
 
     private LocalRegistryService.LocalRegistryServiceClient Registry() => new(network.Channel(network.SpokeUrl, network.SpokeCaPath, network.LocalToken));
 
@@ -100,6 +102,36 @@ public sealed class Scenarios(BenchmarkNetwork network, Action<string> progress)
             new Figure("registry import at the spoke (local API)", "records/s", imports), verified);
     }
 
+    /// <summary>The registry figures of the national statistics, each asked once per round as a statistician's dashboard asks them.</summary>
+    public static readonly StatisticsFigure[] RegistryQuerySet =
+        [StatisticsFigure.RegistryEnrolment, StatisticsFigure.PanelTests, StatisticsFigure.GenomicConsent, StatisticsFigure.ActionableFunnel, StatisticsFigure.BiomarkerPrevalence];
+
+    /// <summary>
+    /// The national statistics query set over the registry the bulk sync left at the hub, through the statistics service's
+    /// own computation (validation, the SQL aggregates, small-cell protection, provenance; no RPC): query sets/s. Checked:
+    /// the enrolment table counts every consented record at the hub.
+    /// </summary>
+    public async Task<(Figure Rate, bool Verified)> StatisticsQuerySetAsync(int rounds)
+    {
+        var statistics = network.HubServices.GetRequiredService<RareCancerNetwork.Hub.Statistics.NationalStatistics>();
+        var rates = new List<double>();
+        for (var round = 0; round < rounds; round++)
+        {
+            var started = Stopwatch.StartNew();
+            foreach (var figure in RegistryQuerySet)
+            {
+                await statistics.AnswerAsync(new FigureQuery { Figure = figure }, "query", CancellationToken.None);
+            }
+            rates.Add(1 / started.Elapsed.TotalSeconds);
+            progress($"statistics query set round {round + 1}/{rounds}: {started.Elapsed.TotalMilliseconds:N0} ms");
+        }
+        var enrolment = await statistics.AnswerAsync(new FigureQuery { Figure = StatisticsFigure.RegistryEnrolment, Exact = true }, "query", CancellationToken.None);
+        var table = enrolment.Tables[0];
+        var counted = table.Cells[^1].Count;
+        var consented = await HubCountAsync("SELECT COUNT(*) FROM registry_records WHERE secondary_use = 1");
+        return (new Figure($"national statistics query set ({RegistryQuerySet.Length} registry figures)", "sets/s", rates), counted == consented && consented > 0);
+    }
+
     /// <summary>Records queued at the spoke while the hub is down; once it is back, how fast the backlog reaches it.</summary>
     public async Task<(Figure Rate, bool Verified)> CatchUpAsync(int records)
     {
@@ -125,6 +157,11 @@ public sealed class Scenarios(BenchmarkNetwork network, Action<string> progress)
             {
                 var record = RegistrySamples.Record();
                 record.PatientPseudonym = "";
+                // Spread over months, categories and prefectures, so the statistics group a registry, not one cell.
+                record.Diagnosis.DiagnosisDate = "2024-01-01";
+                record.EnrolmentDate = new DateOnly(2024, 1, 1).AddDays(i % 450).ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture);
+                record.Diagnosis.Category = (OrganSystem)(i % 14 + 1);
+                record.Prefecture = Prefectures[i % Prefectures.Length];
                 request.Records.Add(new ImportedRecord { LocalPatientId = $"BENCH-{tag}-{i:D7}", Record = record });
             }
             var response = await registry.ImportRegistryRecordsAsync(request);

@@ -34,24 +34,13 @@ public sealed class NationalFiguresTests
         return hub;
     }
 
-    private static async Task<FigureResult> FigureAsync(HubStore hub, FigureQuery query, bool exact = true, int threshold = 10)
+    private static async Task<FigureResult> FigureAsync(HubStore hub, FigureQuery query, bool exact = true)
     {
-        var store = new StatisticsStore(hub.Database, TimeProvider.System);
-        var figures = new NationalFigures(store);
-        var pivot = NationalFigures.PivotOf(query.Figure);
-        var rows = query.Rows != Dimension.Unspecified ? query.Rows : pivot?.Rows ?? Dimension.Unspecified;
-        var columns = query.Columns != Dimension.Unspecified ? query.Columns : pivot?.Columns ?? Dimension.Unspecified;
-        var prefectures = await store.PrefecturesAsync(Ct);
-        var filter = FigureFilter.From(query.Filter);
-        var draft = await figures.ComputeAsync(query, rows, columns, filter, prefectures, Ct);
-        var twins = new List<FigureDraft>();
-        foreach (var twin in filter.Twins(NationalFigures.Shown(query, rows, columns)))
-        {
-            twins.Add(await figures.ComputeAsync(query, rows, columns, twin, prefectures, Ct));
-        }
-        var result = FigureRelease.Release(query.Figure, draft, twins, threshold, exact);
-        result.Provenance = new Provenance { RecordsCounted = draft.RecordsCounted, Threshold = threshold, Exact = exact };
-        return result;
+        using var statistics = new NationalStatistics(new NationalFigures(new StatisticsStore(hub.Database, TimeProvider.System)),
+            new StatisticsStore(hub.Database, TimeProvider.System), Microsoft.Extensions.Options.Options.Create(hub.Options), TimeProvider.System);
+        var asked = query.Clone();
+        asked.Exact = exact;
+        return await statistics.AnswerAsync(asked, "query", Ct);
     }
 
     private static StatisticsCell Cell(StatisticsTable table, string row, string column) =>

@@ -80,29 +80,39 @@ public sealed class DashboardTests
         Assert.All(problems, p => Assert.Contains("403", p, StringComparison.Ordinal));
         problems.Clear();
 
-        await SignInAsync(page, hub, "stat.tanaka", statistician.TotpSecret!);
-        await page.WaitForURLAsync($"{hub.Url}dashboard/");
-        Assert.DoesNotContain("code=", page.Url, StringComparison.Ordinal);
-        await Assertions.Expect(page.Locator("[data-testid=headline-enrolment]")).ToHaveTextAsync("24");
-        await Assertions.Expect(page.Locator("[data-testid=headline-panel-tests]")).ToHaveTextAsync("24");
-        await Assertions.Expect(page.Locator("[data-testid=headline-consultations]")).ToHaveTextAsync("0");
-        await Assertions.Expect(page.Locator("#headline-provenance")).ToContainTextAsync("集計対象 24件");
-        await Assertions.Expect(page.Locator("#region-table")).ToContainTextAsync("関東");
-        var kanto = page.Locator("#region-table tr", new() { HasText = "関東" });
-        await Assertions.Expect(kanto).ToContainTextAsync("24");
-        await Assertions.Expect(page.Locator("#spokes-table")).ToContainTextAsync("spoke-tokyo");
-
-        await page.FillAsync("#cohort-regimen", "パゾパニブ");
-        await page.ClickAsync("#cohort-form button");
-        await Assertions.Expect(page.Locator("[data-testid=km-summary]")).ToContainTextAsync("（24人）");
-        // Stable disease in all 24: no objective response (0/24), disease control 24/24; progression after 111 days = 3.6 months.
-        await Assertions.Expect(page.Locator("[data-testid=km-summary]")).ToContainTextAsync("奏効率 0.0% (0/24");
-        await Assertions.Expect(page.Locator("[data-testid=km-summary]")).ToContainTextAsync("無増悪生存期間 中央値 3.6か月");
-        Assert.True(await page.EvaluateAsync<bool>("() => Chart.getChart('km-chart').data.datasets.length === 2"));
-        Assert.True(await page.EvaluateAsync<bool>("() => Chart.getChart('trend-chart').data.labels.includes('2025-01')"));
-
         var screenshots = Path.Combine(AppContext.BaseDirectory, "screenshots");
         System.IO.Directory.CreateDirectory(screenshots);
+        try
+        {
+            await SignInAsync(page, hub, "stat.tanaka", statistician.TotpSecret!);
+            // The code comes back to the dashboard, which redeems it and drops it from the address.
+            await Assertions.Expect(page.Locator("[data-testid=headline-enrolment]")).ToHaveTextAsync("24", new() { Timeout = 60_000 });
+            Assert.Equal($"{hub.Url}dashboard/", page.Url);
+            await Assertions.Expect(page.Locator("[data-testid=headline-panel-tests]")).ToHaveTextAsync("24");
+            await Assertions.Expect(page.Locator("[data-testid=headline-consultations]")).ToHaveTextAsync("0");
+            await Assertions.Expect(page.Locator("#headline-provenance")).ToContainTextAsync("集計対象 24件");
+            await Assertions.Expect(page.Locator("#region-table")).ToContainTextAsync("関東");
+            var kanto = page.Locator("#region-table tr", new() { HasText = "関東" });
+            await Assertions.Expect(kanto).ToContainTextAsync("24");
+            await Assertions.Expect(page.Locator("#spokes-table")).ToContainTextAsync("spoke-tokyo");
+
+            await page.FillAsync("#cohort-regimen", "パゾパニブ");
+            await page.ClickAsync("#cohort-form button");
+            await Assertions.Expect(page.Locator("[data-testid=km-summary]")).ToContainTextAsync("（24人）");
+            // Stable disease in all 24: no objective response (0/24), disease control 24/24; progression after 111 days = 3.6 months.
+            await Assertions.Expect(page.Locator("[data-testid=km-summary]")).ToContainTextAsync("奏効率 0.0% (0/24");
+            await Assertions.Expect(page.Locator("[data-testid=km-summary]")).ToContainTextAsync("無増悪生存期間 中央値 3.6か月");
+            Assert.True(await page.EvaluateAsync<bool>("() => Chart.getChart('km-chart').data.datasets.length === 2"));
+            Assert.True(await page.EvaluateAsync<bool>("() => Chart.getChart('trend-chart').data.labels.includes('2025-01')"));
+        }
+        catch (Exception exception) when (!page.IsClosed)
+        {
+            // What the page showed, for whoever reads the failure.
+            await page.ScreenshotAsync(new() { Path = Path.Combine(screenshots, "dashboard-failure.png"), FullPage = true });
+            var shown = await page.Locator("body").InnerTextAsync();
+            throw new InvalidOperationException($"{exception.Message}\nPage {page.Url}; console: {string.Join(" | ", problems)}\n{shown[..Math.Min(shown.Length, 2000)]}", exception);
+        }
+
         await page.ScreenshotAsync(new() { Path = Path.Combine(screenshots, "dashboard.png"), FullPage = true });
         TestContext.Current.SendDiagnosticMessage($"Dashboard screenshot: {Path.Combine(screenshots, "dashboard.png")}");
         Assert.True(problems.Count == 0, "Console errors: " + string.Join(" | ", problems));

@@ -7,6 +7,7 @@ public static class StatisticsRegistration
     {
         builder.Services.AddSingleton<StatisticsStore>();
         builder.Services.AddSingleton<NationalFigures>();
+        builder.Services.AddSingleton<NationalStatistics>();
         // The dashboard in the browser calls the same service as JSON over HTTP (the routes are in statistics.proto).
         // Errors carry google.rpc details (the fields of a bad request, retry delays): the JSON writer must know their types.
         builder.Services.AddGrpc().AddJsonTranscoding(json => json.TypeRegistry = Google.Protobuf.Reflection.TypeRegistry.FromMessages(

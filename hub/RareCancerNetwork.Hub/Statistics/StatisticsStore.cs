@@ -19,39 +19,46 @@ public sealed record ReferralFact(FactDimensions Dimensions, string PatientPseud
 /// <summary>A treatment line of a cohort with its patient's follow-up dates (YYYY-MM-DD, empty when unknown).</summary>
 public sealed record TreatmentFact(string StartDate, RecistResponse BestResponse, string ProgressionDate, string DeathDate, string LastContactDate);
 
-/// <summary>Where in the registry's fact tables a dimension's value is, for one kind of counted row.</summary>
-public sealed record RegistrySource(string From, string Month)
+/// <summary>
+/// Where in the registry's fact tables a dimension's value is, for one kind of counted row. The directory's tables are
+/// joined only when a statement reads them (every fact names a prefecture and facility the directory holds, so a join
+/// never adds or drops a row): the national figures are GROUP BYs over a million rows, and a join they do not need
+/// costs as much as the grouping.
+/// </summary>
+public sealed partial record RegistrySource(string Tables, string FacilityJoin, string Month)
 {
-    public const string Record = "rf";
+    private const string PrefectureJoin = "JOIN prefectures p ON p.name_ja = rf.prefecture";
 
     /// <summary>Registry records: the patient's residence, the enrolling facility's type, the enrolment month.</summary>
-    public static readonly RegistrySource Enrolment = new(
-        "registry_record_facts rf JOIN prefectures p ON p.name_ja = rf.prefecture JOIN facilities f ON f.facility_code = rf.facility_code",
-        "rf.enrolment_month");
+    public static readonly RegistrySource Enrolment = new("registry_record_facts rf", "JOIN facilities f ON f.facility_code = rf.facility_code", "rf.enrolment_month");
 
     /// <summary>Panel tests: the performing facility's type (unknown when not in the directory), the month ordered.</summary>
     public static readonly RegistrySource PanelTests = new(
-        """
-        registry_panel_test_facts t JOIN registry_record_facts rf ON rf.record_id = t.record_id JOIN prefectures p ON p.name_ja = rf.prefecture
-        LEFT JOIN facilities f ON f.facility_code = t.performing_facility_code
-        """,
-        "t.ordered_month");
+        "registry_panel_test_facts t JOIN registry_record_facts rf ON rf.record_id = t.record_id",
+        "LEFT JOIN facilities f ON f.facility_code = t.performing_facility_code", "t.ordered_month");
 
     /// <summary>Biomarkers, one row per patient and gene × alteration type: as registry records.</summary>
     public static readonly RegistrySource Biomarkers = new(
-        """
-        registry_biomarker_facts b JOIN registry_record_facts rf ON rf.record_id = b.record_id JOIN prefectures p ON p.name_ja = rf.prefecture
-        JOIN facilities f ON f.facility_code = rf.facility_code
-        """,
-        "rf.enrolment_month");
+        "registry_biomarker_facts b JOIN registry_record_facts rf ON rf.record_id = b.record_id",
+        "JOIN facilities f ON f.facility_code = rf.facility_code", "rf.enrolment_month");
 
     /// <summary>Treatment lines: the enrolling facility's type, the month the line started.</summary>
     public static readonly RegistrySource TreatmentLines = new(
-        """
-        registry_treatment_facts t JOIN registry_record_facts rf ON rf.record_id = t.record_id JOIN prefectures p ON p.name_ja = rf.prefecture
-        JOIN facilities f ON f.facility_code = rf.facility_code
-        """,
-        "substr(t.start_date, 1, 7)");
+        "registry_treatment_facts t JOIN registry_record_facts rf ON rf.record_id = t.record_id",
+        "JOIN facilities f ON f.facility_code = rf.facility_code", "substr(t.start_date, 1, 7)");
+
+    /// <summary>The FROM clause for a statement whose other clauses are <paramref name="clauses"/>.</summary>
+    public string FromFor(params IEnumerable<string> clauses)
+    {
+        var text = string.Join(" ", clauses);
+        return Tables + (PrefectureColumn().IsMatch(text) ? " " + PrefectureJoin : "") + (FacilityColumn().IsMatch(text) ? " " + FacilityJoin : "");
+    }
+
+    [System.Text.RegularExpressions.GeneratedRegex(@"\bp\.")]
+    private static partial System.Text.RegularExpressions.Regex PrefectureColumn();
+
+    [System.Text.RegularExpressions.GeneratedRegex(@"\bf\.")]
+    private static partial System.Text.RegularExpressions.Regex FacilityColumn();
 
     public string Expression(Dimension dimension) => dimension switch
     {
@@ -174,7 +181,7 @@ public sealed class StatisticsStore(HubDatabase database, TimeProvider clock)
         }
         var keys = groupBy.Count == 0 ? "" : string.Join(", ", groupBy) + ", ";
         command.CommandText =
-            $"SELECT {keys}{string.Join(", ", aggregates)} FROM {source.From}"
+            $"SELECT {keys}{string.Join(", ", aggregates)} FROM {source.FromFor([.. groupBy, .. aggregates, .. conditions])}"
             + (conditions.Count > 0 ? " WHERE " + string.Join(" AND ", conditions) : "")
             + (groupBy.Count > 0 ? " GROUP BY " + string.Join(", ", groupBy) : "");
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
@@ -214,7 +221,7 @@ public sealed class StatisticsStore(HubDatabase database, TimeProvider clock)
             conditions.Add(condition);
             command.With(name, value);
         }
-        command.CommandText = $"SELECT t.start_date, t.best_response, rf.progression_date, rf.death_date, rf.last_contact_date FROM {source.From} WHERE {string.Join(" AND ", conditions)}";
+        command.CommandText = $"SELECT t.start_date, t.best_response, rf.progression_date, rf.death_date, rf.last_contact_date FROM {source.FromFor(conditions)} WHERE {string.Join(" AND ", conditions)}";
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         var lines = new List<TreatmentFact>();
         while (await reader.ReadAsync(cancellationToken))
@@ -232,7 +239,7 @@ public sealed class StatisticsStore(HubDatabase database, TimeProvider clock)
         var version = await DirectoryPublisher.VersionAsync(connection, cancellationToken);
         await using var command = connection.Command("");
         var conditions = Conditions(RegistrySource.Enrolment, filter, command);
-        command.CommandText = $"SELECT r.record FROM {RegistrySource.Enrolment.From} JOIN registry_records r ON r.record_id = rf.record_id"
+        command.CommandText = $"SELECT r.record FROM {RegistrySource.Enrolment.FromFor(conditions)} JOIN registry_records r ON r.record_id = rf.record_id"
             + (conditions.Count > 0 ? " WHERE " + string.Join(" AND ", conditions) : "");
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         long matched = 0;

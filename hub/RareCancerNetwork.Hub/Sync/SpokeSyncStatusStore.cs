@@ -47,6 +47,7 @@ public sealed class SpokeSyncStatusStore(HubDatabase database, TimeProvider cloc
             var status = new SpokeSyncStatus
             {
                 NodeId = reader.GetString(0), FacilityCode = reader.GetString(1), FacilityNameJa = reader.GetString(2), Region = reader.GetString(3),
+                RegionJa = Statistics.StatisticsLabels.Of(reader.GetString(3)).LabelJa,
                 FeedBacklog = Math.Max(0, reader.GetInt64(9)),
             };
             if (reader.GetNullableInstant(4) is { } reported)

@@ -237,7 +237,7 @@
       const tr = body.insertRow();
       const lastContact = spoke.lastContact ? new Date(spoke.lastContact) : null;
       const values = [
-        spoke.facilityNameJa, spoke.nodeId, spoke.region,
+        spoke.facilityNameJa, spoke.nodeId, spoke.regionJa,
         lastContact ? japan.format(lastContact) : '連絡なし',
         numbers.format(Number(spoke.outboxPending || 0)),
         spoke.oldestPendingAt ? japan.format(new Date(spoke.oldestPendingAt)) : '—',
