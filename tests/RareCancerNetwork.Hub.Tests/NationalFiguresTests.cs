@@ -189,6 +189,8 @@ public sealed class NationalFiguresTests
         Assert.Equal(lines.Count, pfs.Patients);
         Assert.Equal(lines.Count(l => l.FollowUp.ProgressionDate.Length > 0 || l.FollowUp.DeathDate.Length > 0), pfs.Events);
         Assert.Equal(lines.Count(l => l.FollowUp.DeathDate.Length > 0), outcomes.Curves.Single(c => c.Key == "os").Events);
+        // Followed to the last contact (2025-06-01 to 2026-02-01: 245 days), unless a death came first.
+        Assert.Equal(245 / (365.25 / 12), outcomes.Curves.Single(c => c.Key == "os").FollowedUntil, 9);
         var byTrial = await FigureAsync(hub, new FigureQuery { Figure = Figure.TreatmentOutcomes, Cohort = new TreatmentCohort { TrialId = "jRCT2031250001" } });
         Assert.Equal(consented.Count, byTrial.Curves.Single(c => c.Key == "os").Patients);
     }

@@ -168,8 +168,12 @@ public sealed record EmptyCell : DraftCell
 public sealed record TableDraft(string Key, string TitleJa, string TitleEn, string UnitJa, string UnitEn, Dimension RowDimension, Dimension ColumnDimension,
     IReadOnlyList<Category> Rows, IReadOnlyList<Category> Columns, bool TotalRow, bool TotalColumn, DraftCell[,] Cells);
 
-/// <summary>A survival curve before release.</summary>
-public sealed record CurveDraft(string Key, string TitleJa, string TitleEn, string TimeUnit, SurvivalCurve Curve);
+/// <summary>A survival curve before release, with every observation's time (to say how long patients were followed).</summary>
+public sealed record CurveDraft(string Key, string TitleJa, string TitleEn, string TimeUnit, SurvivalCurve Curve, IReadOnlyList<double> ObservedTimes)
+{
+    public static CurveDraft Of(string key, string titleJa, string titleEn, string timeUnit, IReadOnlyList<SurvivalObservation> observations) =>
+        new(key, titleJa, titleEn, timeUnit, KaplanMeier.Estimate(observations), [.. observations.Select(o => o.Time).Order()]);
+}
 
 /// <summary>A figure before release: its tables and curves, and how many records it stands on.</summary>
 public sealed record FigureDraft(string TitleJa, string TitleEn, IReadOnlyList<TableDraft> Tables, IReadOnlyList<CurveDraft> Curves, long RecordsCounted,

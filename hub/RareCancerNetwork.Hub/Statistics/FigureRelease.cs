@@ -187,6 +187,12 @@ public static class FigureRelease
         released.Patients = curve.Patients;
         released.Events = curve.Events;
         released.Median = Measure(new MeasureCell(curve.Median ?? 0, curve.MedianLower, curve.MedianUpper, draft.TimeUnit, curve.Patients, curve.Median is null));
+        // How far the curve is drawn: to the last observation, or (released) to the last time at least threshold were still at risk.
+        var times = draft.ObservedTimes;
+        if (times.Count > 0)
+        {
+            released.FollowedUntil = exact ? times[^1] : times[Math.Max(0, times.Count - threshold)];
+        }
         var cut = curve.Steps.TakeWhile(s => s.AtRisk >= threshold).Count();
         if (cut < curve.Steps.Count && cut > 0 && exact)
         {

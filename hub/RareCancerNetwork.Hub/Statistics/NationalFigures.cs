@@ -301,8 +301,8 @@ public sealed class NationalFigures(StatisticsStore store)
             [StatisticsLabels.Of("rate", "割合", "Rate")], TotalRow: false, TotalColumn: false, rateCells);
         var curves = new List<CurveDraft>
         {
-            new("pfs", "無増悪生存期間", "Progression-free survival", "months", KaplanMeier.Estimate(Survival(lines, progression: true))),
-            new("os", "全生存期間", "Overall survival", "months", KaplanMeier.Estimate(Survival(lines, progression: false))),
+            CurveDraft.Of("pfs", "無増悪生存期間", "Progression-free survival", "months", [.. Survival(lines, progression: true)]),
+            CurveDraft.Of("os", "全生存期間", "Overall survival", "months", [.. Survival(lines, progression: false)]),
         };
         return new FigureDraft("治療成績", "Treatment outcomes", [responseTable, rateTable], curves, lines.Count, RegistryConsentJa, RegistryConsentEn);
     }

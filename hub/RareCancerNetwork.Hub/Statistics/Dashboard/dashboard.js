@@ -212,7 +212,14 @@
     const median = (curve) => (curve.suppressed ? '秘匿（10人未満）' : text({ measure: curve.median }));
     $('km-summary').textContent = `奏効率 ${text(cellAt(rates, 'orr', 'rate'))}／病勢制御率 ${text(cellAt(rates, 'dcr', 'rate'))}／`
       + `無増悪生存期間 中央値 ${median(pfs)}（${numbers.format(Number(pfs.patients || 0))}人）／全生存期間 中央値 ${median(os)}`;
-    const steps = (curve) => [{ x: 0, y: 1 }, ...curve.points.map((p) => ({ x: p.time, y: p.survival }))];
+    // From 1 at the start, through each step, flat to the end of follow-up.
+    const steps = (curve) => {
+      const points = [{ x: 0, y: 1 }, ...curve.points.map((p) => ({ x: p.time, y: p.survival }))];
+      if (curve.followedUntil !== undefined && curve.followedUntil > points[points.length - 1].x) {
+        points.push({ x: curve.followedUntil, y: points[points.length - 1].y });
+      }
+      return points;
+    };
     draw('km-chart', {
       type: 'line',
       data: {
