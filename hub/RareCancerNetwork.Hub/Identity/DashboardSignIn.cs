@@ -106,18 +106,7 @@ internal static class DashboardSignIn
               <button>サインイン (Sign in)</button>
             </form>
             """;
-        // Note: never cached, never framed, no script; the form posts back here and nowhere else.
-        http.Response.Headers.CacheControl = "no-store";
-        http.Response.Headers["X-Frame-Options"] = "DENY";
-        http.Response.Headers["Content-Security-Policy"] = "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'";
-        http.Response.Headers["Referrer-Policy"] = "no-referrer";
-        var page = $$"""
-            <!doctype html><html lang="ja"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-            <title>サインイン — 希少がん診療ネットワーク</title>
-            <style>body{font-family:sans-serif;max-width:32rem;margin:2rem auto;padding:0 1rem}label{display:block;margin:.6rem 0}input{width:100%}.error{color:#a00}</style>
-            </head><body>{{body}}</body></html>
-            """;
-        return Results.Content(page, "text/html; charset=utf-8", System.Text.Encoding.UTF8, status);
+        return SignInPages.Html(http, status, "サインイン — 希少がん診療ネットワーク", body);
     }
 
     /// <summary>The dashboard's public client: code flow with PKCE, statistics scope only; its redirect URIs are added as the hub learns its addresses.</summary>

@@ -105,18 +105,5 @@ internal static partial class DeviceVerificationPage
         return Html(http, status, body);
     }
 
-    private static IResult Html(HttpContext http, int status, string body)
-    {
-        // Note: the page is never cached, never framed, and runs no script.
-        http.Response.Headers.CacheControl = "no-store";
-        http.Response.Headers["X-Frame-Options"] = "DENY";
-        http.Response.Headers["Content-Security-Policy"] = "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'";
-        http.Response.Headers["Referrer-Policy"] = "no-referrer";
-        var page = $$"""
-            <!doctype html><html lang="ja"><head><meta charset="utf-8"><title>Rare Cancer Network sign-in</title>
-            <style>body{font-family:sans-serif;max-width:32rem;margin:2rem auto}label{display:block;margin:.6rem 0}input{width:100%}.error{color:#a00}</style>
-            </head><body>{{body}}</body></html>
-            """;
-        return Results.Content(page, "text/html; charset=utf-8", System.Text.Encoding.UTF8, status);
-    }
+    private static IResult Html(HttpContext http, int status, string body) => SignInPages.Html(http, status, "Rare Cancer Network sign-in", body);
 }
