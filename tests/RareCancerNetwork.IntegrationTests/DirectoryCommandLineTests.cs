@@ -66,6 +66,9 @@ public sealed class DirectoryCommandLineTests(TestNetwork network)
         Assert.True(exit == 3, status);
         Assert.Contains("wait for an expert", status, StringComparison.Ordinal);
         Assert.Contains("pediatric:", status, StringComparison.Ordinal);
+        // Each spoke as it last reported its synchronisation.
+        await Eventually.UntilAsync(async () => (await NodeProcess.RunForExitCodeAsync(NodeProcess.HubProgram, store, "status")).Output,
+            output => output.Contains("spoke-a", StringComparison.Ordinal), "spoke A in hub status");
         var (_, waiting) = await NodeProcess.RunForExitCodeAsync(NodeProcess.HubProgram, store, "consultations", "waiting");
         Assert.Contains(submission.ConsultationId, waiting, StringComparison.Ordinal);
         Assert.Equal(0, (await NodeProcess.RunForExitCodeAsync(NodeProcess.HubProgram, store, "status", "--fail-after-days", "30")).ExitCode);

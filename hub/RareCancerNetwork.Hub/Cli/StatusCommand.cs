@@ -59,6 +59,23 @@ internal static class StatusCommand
                 Row("awaiting attached files", $"{awaitingFiles.Count}, the oldest received {JapanTime.Format(awaitingFiles[0].ReceivedAt)}");
             }
             AnsiConsole.Write(grid);
+            // Each spoke as it last reported (every half minute while it reaches the hub).
+            var spokeStatus = await services.GetRequiredService<Sync.SpokeSyncStatusStore>().ListAsync(token);
+            if (spokeStatus.Count > 0)
+            {
+                var table = new Table().AddColumns("spoke", "facility", "last report (JST)", "outbox", "oldest pending (JST)", "refused", "parked", "feed backlog");
+                foreach (var spoke in spokeStatus)
+                {
+                    var silent = spoke.LastContact is null || DateTimeOffset.UtcNow - spoke.LastContact.ToDateTimeOffset() > TimeSpan.FromMinutes(5);
+                    var lastReport = spoke.LastContact is null ? "never" : JapanTime.Format(spoke.LastContact.ToDateTimeOffset());
+                    table.AddRow(Markup.Escape(spoke.NodeId), Markup.Escape(spoke.FacilityNameJa), silent ? $"[red]{Markup.Escape(lastReport)}[/]" : Markup.Escape(lastReport),
+                        spoke.OutboxPending.ToString(CultureInfo.InvariantCulture),
+                        spoke.OldestPendingAt is null ? "—" : Markup.Escape(JapanTime.Format(spoke.OldestPendingAt.ToDateTimeOffset())),
+                        spoke.Refused.ToString(CultureInfo.InvariantCulture), spoke.Parked > 0 ? $"[yellow]{spoke.Parked}[/]" : "0",
+                        spoke.FeedBacklog.ToString(CultureInfo.InvariantCulture));
+                }
+                AnsiConsole.Write(table);
+            }
             if (waiting.Count == 0)
             {
                 AnsiConsole.MarkupLine("[green]No consultation waits for an expert.[/]");
