@@ -116,6 +116,11 @@ public sealed class DashboardTests
         await page.ScreenshotAsync(new() { Path = Path.Combine(screenshots, "dashboard.png"), FullPage = true });
         TestContext.Current.SendDiagnosticMessage($"Dashboard screenshot: {Path.Combine(screenshots, "dashboard.png")}");
         Assert.True(problems.Count == 0, "Console errors: " + string.Join(" | ", problems));
+
+        // Exact figures need the permission this statistician does not hold: the page says so.
+        await page.CheckAsync("#exact");
+        await page.ClickAsync("#filters button");
+        await Assertions.Expect(page.Locator("#error")).ToContainTextAsync("exact-statistics permission");
     }
 
     [Fact]

@@ -88,14 +88,18 @@
   }
 
   async function figure(name, extra) {
-    return (await call('/api/v1/statistics/figure', { query: { figure: name, filter: filter(), ...extra } })).result;
+    return (await call('/api/v1/statistics/figure', { query: { figure: name, filter: filter(), exact: $('exact').checked, ...extra } })).result;
   }
 
-  /** A cell as text: counts and rates rounded only here, for showing; a hidden cell says so. */
+  /** A cell as text: counts and rates rounded only here, for showing; a hidden cell says so (an exact one is marked ※). */
   function text(cell) {
     if (!cell || (cell.count === undefined && !cell.rate && !cell.measure)) {
       return cell && cell.suppressed ? '秘匿' : '—';
     }
+    return cell.suppressed ? `${value(cell)}※` : value(cell);
+  }
+
+  function value(cell) {
     if (cell.count !== undefined) {
       return numbers.format(Number(cell.count));
     }
@@ -116,7 +120,8 @@
 
   function provenance(result) {
     const p = result.provenance;
-    return `集計対象 ${numbers.format(Number(p.recordsCounted))}件・${japan.format(new Date(p.asOf))} 時点（日本時間）・${p.filtersJa}・${p.consentRuleJa}`;
+    return `集計対象 ${numbers.format(Number(p.recordsCounted))}件・${japan.format(new Date(p.asOf))} 時点（日本時間）・${p.filtersJa}・${p.consentRuleJa}`
+      + (p.exact ? '・正確な値（※は公表時に秘匿される区分。この照会は監査記録されています）' : '');
   }
 
   function setFigure(testId, value) {
@@ -209,7 +214,7 @@
     const result = await figure('FIGURE_TREATMENT_OUTCOMES', { cohort: { regimen, trialId } });
     const rates = result.tables.find((t) => t.key === 'response_rates');
     const [pfs, os] = ['pfs', 'os'].map((key) => result.curves.find((c) => c.key === key));
-    const median = (curve) => (curve.suppressed ? '秘匿（10人未満）' : text({ measure: curve.median }));
+    const median = (curve) => (curve.median ? text({ measure: curve.median, suppressed: curve.suppressed }) : '秘匿（10人未満）');
     $('km-summary').textContent = `奏効率 ${text(cellAt(rates, 'orr', 'rate'))}／病勢制御率 ${text(cellAt(rates, 'dcr', 'rate'))}／`
       + `無増悪生存期間 中央値 ${median(pfs)}（${numbers.format(Number(pfs.patients || 0))}人）／全生存期間 中央値 ${median(os)}`;
     // From 1 at the start, through each step, flat to the end of follow-up.
@@ -224,7 +229,7 @@
       type: 'line',
       data: {
         // Chart.js's 'before' steps go across, then down: survival holds until the next event, as a Kaplan–Meier curve does.
-        datasets: [pfs, os].filter((c) => !c.suppressed).map((curve, i) => ({
+        datasets: [pfs, os].filter((c) => c.median).map((curve, i) => ({
           label: curve.titleJa, data: steps(curve), stepped: 'before', borderColor: ['#c0622f', '#12365a'][i], pointRadius: 0,
         })),
       },
