@@ -117,12 +117,12 @@ root.SetAction(async (result, cancellationToken) =>
 
         if (Runs("statistics") && syncRate is not null)
         {
-            var groupBy = new Figure("raw SQL GROUP BYs behind the same figures, on the hub's rows", "sets/s",
+            var groupBy = new Figure("raw SQL GROUP BYs behind the same figures, on the hub's rows, per set", "ms",
                 await RawLimits.StatisticsGroupByAsync(Path.Combine(network.HubFolder, "hub.db"), rounds));
             raw.Add(groupBy);
-            var (statisticsRate, statisticsVerified) = await product.StatisticsQuerySetAsync(rounds);
-            scenarios.Add(new ScenarioResult($"national statistics query set over {recordCount:N0} registry records", statisticsRate, groupBy,
-                "≤ 1.5× the raw GROUP BY time (ratio ≥ 67%)", statisticsVerified, "released figures (protection on); the enrolment table counts every consented record"));
+            var (statisticsTime, statisticsVerified) = await product.StatisticsQuerySetAsync(rounds);
+            scenarios.Add(new ScenarioResult($"national statistics query set over {recordCount:N0} registry records", statisticsTime, groupBy,
+                "≤ 1.5× the raw GROUP BY time (ratio = raw time / product time ≥ 67%)", statisticsVerified, "released figures (protection on); the enrolment table counts every consented record"));
         }
 
         if (Runs("catch-up"))

@@ -251,7 +251,7 @@ public static class RawLimits
     /// <summary>
     /// The plain SQL behind the registry figures of the statistics query set, on the hub's own rows (its database file, read
     /// while the hub idles): each GROUP BY once per round, with nothing around it — no dimensions joined that the figure
-    /// does not show, no protection, no twins. Query sets/s.
+    /// does not show, no protection, no twins. Milliseconds per query set.
     /// </summary>
     public static async Task<double[]> StatisticsGroupByAsync(string hubDatabasePath, int rounds)
     {
@@ -265,7 +265,7 @@ public static class RawLimits
         ];
         await using var connection = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = hubDatabasePath, Mode = SqliteOpenMode.ReadOnly }.ToString());
         await connection.OpenAsync();
-        var rates = new double[rounds];
+        var times = new double[rounds];
         for (var round = 0; round < rounds; round++)
         {
             var clock = System.Diagnostics.Stopwatch.StartNew();
@@ -278,9 +278,9 @@ public static class RawLimits
                 {
                 }
             }
-            rates[round] = 1 / clock.Elapsed.TotalSeconds;
+            times[round] = clock.Elapsed.TotalMilliseconds;
         }
-        return rates;
+        return times;
     }
 }
 
