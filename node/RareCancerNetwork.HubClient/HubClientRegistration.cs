@@ -56,8 +56,9 @@ public static class HubClientRegistration
     public static readonly TimeSpan MaxReconnectBackoff = TimeSpan.FromSeconds(5);
 
     /// <summary>A TLS channel (trusting only the given CA) that sends a bearer token with every call.</summary>
+    /// <param name="headers">Sent on every call besides the token (a spoke node's contract and schema versions).</param>
     public static GrpcChannel CreateChannel(string url, string? caCertificatePath, Func<CancellationToken, Task<string>> accessToken,
-        X509Certificate2? clientCertificate = null)
+        X509Certificate2? clientCertificate = null, IReadOnlyList<(string Name, string Value)>? headers = null)
     {
         var handler = PinnedCaTrust.FromFile(caCertificatePath).CreateHandler();
         if (clientCertificate is not null)
@@ -66,7 +67,13 @@ public static class HubClientRegistration
             handler.SslOptions.ClientCertificates = [clientCertificate];
         }
         var credentials = CallCredentials.FromInterceptor(async (context, metadata) =>
-            metadata.Add("Authorization", $"Bearer {await accessToken(context.CancellationToken)}"));
+        {
+            metadata.Add("Authorization", $"Bearer {await accessToken(context.CancellationToken)}");
+            foreach (var (name, value) in headers ?? [])
+            {
+                metadata.Add(name, value);
+            }
+        });
         return GrpcChannel.ForAddress(url, new GrpcChannelOptions
         {
             HttpHandler = handler,

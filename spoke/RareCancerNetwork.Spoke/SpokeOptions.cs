@@ -83,6 +83,13 @@ public sealed class HubConnectionOptions : IValidatableObject
     /// <summary>The issuer tokens are requested from and validated against.</summary>
     public string EffectiveIssuer => string.IsNullOrWhiteSpace(Issuer) ? Url : Issuer;
 
+    /// <summary>
+    /// For compatibility drills only (leave unset): the contract version the node names to the hub instead of its own,
+    /// to see how a hub answers a newer or older spoke before an upgrade.
+    /// </summary>
+    [Range(0, 1000)]
+    public int? ContractVersionOverride { get; set; }
+
     /// <summary>PEM CA the hub's certificate chains to; empty to use the system trust store.</summary>
     public string? CaCertificatePath { get; set; }
 

@@ -64,6 +64,14 @@ public sealed class EventFeed(HubDatabase database)
     }
 
     /// <summary>A task that completes at the next <see cref="Notify"/> for the node. Take it before reading, so no event slips between.</summary>
+    /// <summary>The sequence of the latest event in a node's feed (0 when it has none).</summary>
+    public async Task<long> HeadAsync(string nodeId, CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken);
+        await using var command = connection.Command("SELECT COALESCE(MAX(last_sequence), 0) FROM spoke_feed_heads WHERE spoke_node_id = @node").With("@node", nodeId);
+        return await command.ScalarInt64Async(cancellationToken);
+    }
+
     public Task NextChangeAsync(string nodeId) =>
         _waiters.GetOrAdd(nodeId, _ => new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).Task;
 

@@ -218,8 +218,15 @@ public sealed partial class SpokeSyncGrpcService(ConsultationStore store, HubAtt
         v.Range("parked", request.Parked, 0, long.MaxValue);
         v.Range("feed_cursor", request.FeedCursor, 0, long.MaxValue);
         v.ThrowIfInvalid();
-        var received = await syncStatus.RecordAsync(Node(context).NodeId, request, context.CancellationToken);
-        return new ReportSyncStatusResponse { ReceivedAt = Google.Protobuf.WellKnownTypes.Timestamp.FromDateTimeOffset(received) };
+        var nodeId = Node(context).NodeId;
+        var received = await syncStatus.RecordAsync(nodeId, request, ContractVersionInterceptor.SpokeVersion(context), ContractVersionInterceptor.SpokeSchema(context),
+            context.CancellationToken);
+        return new ReportSyncStatusResponse
+        {
+            ReceivedAt = Google.Protobuf.WellKnownTypes.Timestamp.FromDateTimeOffset(received),
+            FeedHead = await feed.HeadAsync(nodeId, context.CancellationToken),
+            ContractVersion = RareCancerNetwork.Protos.Contract.ContractVersion.Current,
+        };
     }
 
     public override async Task<ListReportSigningKeysResponse> ListReportSigningKeys(ListReportSigningKeysRequest request, ServerCallContext context) =>

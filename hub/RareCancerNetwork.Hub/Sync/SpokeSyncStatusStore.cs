@@ -8,21 +8,22 @@ namespace RareCancerNetwork.Hub.Sync;
 /// <summary>What each spoke last reported of its synchronisation, and how far behind its feed it is.</summary>
 public sealed class SpokeSyncStatusStore(HubDatabase database, TimeProvider clock)
 {
-    public async Task<DateTimeOffset> RecordAsync(string nodeId, ReportSyncStatusRequest report, CancellationToken cancellationToken)
+    public async Task<DateTimeOffset> RecordAsync(string nodeId, ReportSyncStatusRequest report, int contractVersion, int schemaVersion, CancellationToken cancellationToken)
     {
         var now = clock.GetUtcNow();
         await database.WriteAsync(async (connection, transaction) =>
         {
             await using var upsert = connection.Command(
                 """
-                INSERT INTO spoke_sync_status (node_id, reported_at, outbox_pending, oldest_pending_at, refused, parked, feed_cursor)
-                VALUES (@node, @now, @pending, @oldest, @refused, @parked, @cursor)
+                INSERT INTO spoke_sync_status (node_id, reported_at, outbox_pending, oldest_pending_at, refused, parked, feed_cursor, contract_version, schema_version)
+                VALUES (@node, @now, @pending, @oldest, @refused, @parked, @cursor, @contract, @schema)
                 ON CONFLICT (node_id) DO UPDATE SET reported_at = excluded.reported_at, outbox_pending = excluded.outbox_pending,
-                    oldest_pending_at = excluded.oldest_pending_at, refused = excluded.refused, parked = excluded.parked, feed_cursor = excluded.feed_cursor
+                    oldest_pending_at = excluded.oldest_pending_at, refused = excluded.refused, parked = excluded.parked, feed_cursor = excluded.feed_cursor,
+                    contract_version = excluded.contract_version, schema_version = excluded.schema_version
                 """, transaction)
                 .With("@node", nodeId).With("@now", now.ToDbText()).With("@pending", report.OutboxPending)
                 .With("@oldest", report.OldestPendingAt?.ToDateTimeOffset().ToDbText()).With("@refused", report.Refused).With("@parked", report.Parked)
-                .With("@cursor", report.FeedCursor);
+                .With("@cursor", report.FeedCursor).With("@contract", contractVersion).With("@schema", schemaVersion);
             await upsert.ExecuteNonQueryAsync(cancellationToken);
         }, cancellationToken);
         return now;
@@ -35,7 +36,7 @@ public sealed class SpokeSyncStatusStore(HubDatabase database, TimeProvider cloc
         await using var command = connection.Command(
             """
             SELECT n.node_id, n.facility_code, f.name_ja, f.region, s.reported_at, s.outbox_pending, s.oldest_pending_at, s.refused, s.parked,
-                COALESCE(h.last_sequence, 0) - COALESCE(s.feed_cursor, 0)
+                COALESCE(h.last_sequence, 0) - COALESCE(s.feed_cursor, 0), s.contract_version, s.schema_version
             FROM spoke_nodes n JOIN facilities f ON f.facility_code = n.facility_code
             LEFT JOIN spoke_sync_status s ON s.node_id = n.node_id LEFT JOIN spoke_feed_heads h ON h.spoke_node_id = n.node_id
             WHERE n.revoked_at IS NULL ORDER BY n.node_id
@@ -56,6 +57,8 @@ public sealed class SpokeSyncStatusStore(HubDatabase database, TimeProvider cloc
                 status.OutboxPending = reader.GetInt64(5);
                 status.Refused = reader.GetInt64(7);
                 status.Parked = reader.GetInt64(8);
+                status.ContractVersion = reader.GetInt32(10);
+                status.SchemaVersion = reader.GetInt32(11);
             }
             if (reader.GetNullableInstant(6) is { } oldest)
             {

@@ -25,18 +25,28 @@ internal static class OutboxCommands
         var command = new Command("status", "Delivery to the hub: outbox depth, oldest pending entry, last delivery, refused and parked entries.") { data, json };
         command.SetAction(async (result, cancellationToken) =>
         {
-            if (Open(result.GetValue(data)!) is not { } outbox)
+            if (OpenDatabase(result.GetValue(data)!) is not { } database)
             {
                 return 2;
             }
-            var status = await outbox.StatusAsync(cancellationToken);
+            var status = await new OutboxStore(database, TimeProvider.System).StatusAsync(cancellationToken);
+            var hub = await ReadHubContactAsync(database, cancellationToken);
             if (result.GetValue(json))
             {
-                Console.WriteLine(JsonSerializer.Serialize(status, JsonOptions));
+                Console.WriteLine(JsonSerializer.Serialize(new { outbox = status, hub }, JsonOptions));
                 return 0;
             }
             var now = DateTimeOffset.UtcNow;
             var grid = new Grid().AddColumn().AddColumn();
+            if (hub is not null)
+            {
+                grid.AddRow("[grey]last contact with the hub[/]", hub.LastContactAt is { } contact ? $"{JapanTime.Format(contact)} ({Age(now - contact)} ago)" : "never");
+                if (hub.Failing)
+                {
+                    grid.AddRow("[grey]hub now[/]", $"[red]{Markup.Escape(hub.LastFailure ?? "")}[/] (since {JapanTime.Format(hub.LastFailureAt!.Value)})");
+                }
+                grid.AddRow("[grey]feed lag[/]", $"{hub.FeedLag.ToString(CultureInfo.InvariantCulture)} event(s) not yet applied");
+            }
             grid.AddRow("[grey]pending[/]", status.Pending.ToString(CultureInfo.InvariantCulture));
             grid.AddRow("[grey]oldest pending[/]", status.OldestPendingAt is { } oldest ? $"{JapanTime.Format(oldest)} ({Age(now - oldest)} ago)" : "-");
             grid.AddRow("[grey]last delivery[/]", status.LastDeliveredAt is { } last ? $"{JapanTime.Format(last)} ({Age(now - last)} ago)" : "never");
@@ -86,7 +96,9 @@ internal static class OutboxCommands
 
     private static readonly JsonSerializerOptions JsonOptions = new() { WriteIndented = true, PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower };
 
-    private static OutboxStore? Open(string dataFolder)
+    private static OutboxStore? Open(string dataFolder) => OpenDatabase(dataFolder) is { } database ? new OutboxStore(database, TimeProvider.System) : null;
+
+    private static SpokeDatabase? OpenDatabase(string dataFolder)
     {
         var options = new SpokeOptions { DataFolder = dataFolder };
         if (!File.Exists(options.DatabasePath))
@@ -94,7 +106,20 @@ internal static class OutboxCommands
             AnsiConsole.MarkupLine($"[red]Error[/]: no spoke database at {Markup.Escape(options.DatabasePath)}");
             return null;
         }
-        return new OutboxStore(new SpokeDatabase(Options.Create(options)), TimeProvider.System);
+        return new SpokeDatabase(Options.Create(options));
+    }
+
+    /// <summary>The node's contact with the hub; null for a store the node has not migrated yet (it records contact once it runs).</summary>
+    private static async Task<HubContact?> ReadHubContactAsync(SpokeDatabase database, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await new HubContactStore(database, TimeProvider.System).ReadAsync(cancellationToken);
+        }
+        catch (Microsoft.Data.Sqlite.SqliteException exception) when (exception.Message.Contains("no such table", StringComparison.Ordinal))
+        {
+            return null;
+        }
     }
 
     private static string Age(TimeSpan age) => age.TotalHours >= 1 ? $"{(int)age.TotalHours} h {age.Minutes} min" : age.TotalMinutes >= 1 ? $"{(int)age.TotalMinutes} min" : $"{(int)age.TotalSeconds} s";

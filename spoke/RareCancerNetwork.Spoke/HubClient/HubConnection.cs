@@ -4,6 +4,7 @@ using OpenIddict.Client;
 using RareCancerNetwork.HubClient;
 using RareCancerNetwork.Node.Authorization;
 using RareCancerNetwork.Protos.V1;
+using RareCancerNetwork.Spoke.Store;
 
 namespace RareCancerNetwork.Spoke.HubClient;
 
@@ -12,17 +13,26 @@ public sealed class HubConnection : IDisposable
 {
     private readonly GrpcChannel _channel;
 
-    public HubConnection(IOptions<SpokeOptions> options, NodeIdentity identity, OpenIddictClientService client, TimeProvider clock)
+    public HubConnection(IOptions<SpokeOptions> options, NodeIdentity identity, OpenIddictClientService client, SpokeDatabase database, TimeProvider clock)
     {
         var hub = options.Value.Hub;
         Tokens = new HubTokenSource(client, [NetworkClaims.Scopes.Sync, NetworkClaims.Scopes.Directory], clock);
-        _channel = HubClientRegistration.CreateChannel(hub.Url, hub.CaCertificatePath, Tokens.GetAsync, identity.ClientCertificate);
+        // Every call names the node's contract version and store schema, so the hub can refuse a pair it does not serve.
+        ContractVersion = hub.ContractVersionOverride ?? Protos.Contract.ContractVersion.Current;
+        _channel = HubClientRegistration.CreateChannel(hub.Url, hub.CaCertificatePath, Tokens.GetAsync, identity.ClientCertificate,
+        [
+            (Protos.Contract.ContractVersion.Header, ContractVersion.ToString(System.Globalization.CultureInfo.InvariantCulture)),
+            (Protos.Contract.ContractVersion.SchemaHeader, database.Database.LatestVersion.ToString(System.Globalization.CultureInfo.InvariantCulture)),
+        ]);
         Sync = new SpokeSyncService.SpokeSyncServiceClient(_channel);
         Registry = new RegistrySyncService.RegistrySyncServiceClient(_channel);
         Referrals = new ReferralSyncService.ReferralSyncServiceClient(_channel);
     }
 
     public HubTokenSource Tokens { get; }
+
+    /// <summary>The contract version this node names to the hub.</summary>
+    public int ContractVersion { get; }
 
     public SpokeSyncService.SpokeSyncServiceClient Sync { get; }
 

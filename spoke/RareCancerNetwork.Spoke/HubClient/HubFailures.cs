@@ -22,6 +22,8 @@ public static class HubFailures
     public static HubFailureKind Classify(Exception exception) => exception switch
     {
         RpcException { StatusCode: StatusCode.ResourceExhausted } rpc => RetryAfter(rpc) is null ? HubFailureKind.Refused : HubFailureKind.HubUnavailable,
+        // The hub does not serve this node's contract version: nothing is wrong with the entry; wait for the upgrade.
+        RpcException { StatusCode: StatusCode.FailedPrecondition } rpc when IsVersionRefusal(rpc) => HubFailureKind.HubUnavailable,
         RpcException rpc => rpc.StatusCode switch
         {
             StatusCode.Unavailable or StatusCode.DeadlineExceeded or StatusCode.Unauthenticated or StatusCode.Cancelled => HubFailureKind.HubUnavailable,
@@ -37,6 +39,11 @@ public static class HubFailures
         // wait, never park an entry for it.
         _ => HubFailureKind.HubUnavailable,
     };
+
+    /// <summary>Whether the hub refused the node's contract version (the message says which side to upgrade).</summary>
+    public static bool IsVersionRefusal(Exception exception) =>
+        exception is RpcException { StatusCode: StatusCode.FailedPrecondition } rpc
+        && rpc.GetRpcStatus()?.GetDetail<ErrorInfo>()?.Reason is Protos.Contract.ContractVersion.UpgradeHub or Protos.Contract.ContractVersion.UpgradeSpoke;
 
     /// <summary>Whether waiting for the hub or network to recover is the cure.</summary>
     public static bool IsHubUnavailable(Exception exception) => Classify(exception) == HubFailureKind.HubUnavailable;

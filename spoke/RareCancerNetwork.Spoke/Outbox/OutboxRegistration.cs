@@ -8,6 +8,7 @@ public static class OutboxRegistration
         builder.Services.AddSingleton<OutboxSignal>();
         builder.Services.AddSingleton<OutboxStore>();
         builder.Services.AddHostedService<OutboxDeliveryWorker>();
+        builder.Services.AddSingleton<HubContactStore>();
         builder.Services.AddHostedService<SyncStatusReporter>();
         return builder;
     }

@@ -7,11 +7,12 @@ namespace RareCancerNetwork.Spoke.Outbox;
 
 /// <summary>
 /// Tells the hub, every half minute, how this node's synchronisation stands: outbox depth and oldest entry, refused
-/// and parked entries, feed cursor. Counts only. A report that cannot reach the hub is simply skipped: the hub shows the
-/// last one it has, and its age is the news.
+/// and parked entries, feed cursor. Counts only. A report that cannot reach the hub is skipped (the hub shows the last
+/// one it has, and its age is the news) and the failure is kept for the node's own status; a success records the
+/// contact and the hub's feed head, for the feed lag.
 /// </summary>
-public sealed partial class SyncStatusReporter(OutboxStore outbox, FeedStore feed, HubConnection hub, IOptions<SpokeOptions> options, TimeProvider clock,
-    ILogger<SyncStatusReporter> logger) : BackgroundService
+public sealed partial class SyncStatusReporter(OutboxStore outbox, FeedStore feed, HubContactStore contact, HubConnection hub, IOptions<SpokeOptions> options,
+    TimeProvider clock, ILogger<SyncStatusReporter> logger) : BackgroundService
 {
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
@@ -28,8 +29,10 @@ public sealed partial class SyncStatusReporter(OutboxStore outbox, FeedStore fee
             }
             catch (Exception exception)
             {
+                // Kept for 'spoke status': how long the hub has been out of reach, or that it refuses this node's version.
                 var reason = HubFailures.Describe(exception);
                 LogReportSkipped(logger, reason);
+                await RecordFailureAsync(reason);
             }
             try
             {
@@ -39,6 +42,20 @@ public sealed partial class SyncStatusReporter(OutboxStore outbox, FeedStore fee
             {
                 return;
             }
+        }
+    }
+
+    private async Task RecordFailureAsync(string reason)
+    {
+        try
+        {
+            await contact.RecordFailureAsync(reason, CancellationToken.None);
+        }
+        catch (Exception exception) when (exception is Microsoft.Data.Sqlite.SqliteException or IOException)
+        {
+            // Note: the node's status then shows an older failure; the reporter must never stop the node.
+            var kind = exception.GetType().Name;
+            LogReportSkipped(logger, kind);
         }
     }
 
@@ -53,7 +70,8 @@ public sealed partial class SyncStatusReporter(OutboxStore outbox, FeedStore fee
         {
             report.OldestPendingAt = Timestamp.FromDateTimeOffset(oldest);
         }
-        await hub.Sync.ReportSyncStatusAsync(report, deadline: clock.GetUtcNow().UtcDateTime.AddSeconds(10), cancellationToken: cancellationToken);
+        var answer = await hub.Sync.ReportSyncStatusAsync(report, deadline: clock.GetUtcNow().UtcDateTime.AddSeconds(10), cancellationToken: cancellationToken);
+        await contact.RecordContactAsync(answer.FeedHead, answer.ContractVersion, cancellationToken);
     }
 
     [LoggerMessage(EventId = 2601, Level = LogLevel.Debug, Message = "Sync status not reported to the hub this time ({Reason})")]

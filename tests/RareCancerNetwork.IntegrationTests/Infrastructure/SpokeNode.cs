@@ -28,7 +28,7 @@ public sealed class SpokeNode : IAsyncDisposable
     public IServiceProvider Services => _app.Services;
 
     public static async Task<SpokeNode> StartAsync(string dataFolder, string hubUrl, string hubCaPath, string nodeId, string facilityCode, RegisteredNode node,
-        string? hubIssuer = null)
+        string? hubIssuer = null, IDictionary<string, string?>? extra = null)
     {
         var settings = new Dictionary<string, string?>
         {
@@ -44,6 +44,10 @@ public sealed class SpokeNode : IAsyncDisposable
             ["Spoke:Delivery:MaxBackoffSeconds"] = "1",
             ["Logging:LogLevel:Default"] = "Warning",
         };
+        foreach (var (key, value) in extra ?? new Dictionary<string, string?>())
+        {
+            settings[key] = value;
+        }
         var app = SpokeHost.Build([], settings);
         await SpokeHost.InitializeAsync(app.Services, CancellationToken.None);
         await app.StartAsync();

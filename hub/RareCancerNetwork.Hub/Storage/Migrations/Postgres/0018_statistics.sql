@@ -75,5 +75,8 @@ CREATE TABLE spoke_sync_status (
     oldest_pending_at text,
     refused           bigint NOT NULL,
     parked            bigint NOT NULL,
-    feed_cursor       bigint NOT NULL
+    feed_cursor       bigint NOT NULL,
+    -- The versions the spoke named on the call (contract 0: from before versions were exchanged).
+    contract_version  integer NOT NULL,
+    schema_version    integer NOT NULL
 );

@@ -75,5 +75,8 @@ CREATE TABLE spoke_sync_status (
     oldest_pending_at TEXT,
     refused           INTEGER NOT NULL,
     parked            INTEGER NOT NULL,
-    feed_cursor       INTEGER NOT NULL
+    feed_cursor       INTEGER NOT NULL,
+    -- The versions the spoke named on the call (contract 0: from before versions were exchanged).
+    contract_version  INTEGER NOT NULL,
+    schema_version    INTEGER NOT NULL
 ) WITHOUT ROWID;
