@@ -63,7 +63,7 @@ internal static class StatusCommand
             var spokeStatus = await services.GetRequiredService<Sync.SpokeSyncStatusStore>().ListAsync(token);
             if (spokeStatus.Count > 0)
             {
-                var table = new Table().AddColumns("spoke", "facility", "last report (JST)", "outbox", "oldest pending (JST)", "refused", "parked", "feed backlog");
+                var table = new Table().AddColumns("spoke", "facility", "last report (JST)", "outbox", "oldest pending (JST)", "refused", "parked", "feed backlog", "contract/schema");
                 foreach (var spoke in spokeStatus)
                 {
                     var silent = spoke.LastContact is null || DateTimeOffset.UtcNow - spoke.LastContact.ToDateTimeOffset() > TimeSpan.FromMinutes(5);
@@ -72,7 +72,8 @@ internal static class StatusCommand
                         spoke.OutboxPending.ToString(CultureInfo.InvariantCulture),
                         spoke.OldestPendingAt is null ? "—" : Markup.Escape(JapanTime.Format(spoke.OldestPendingAt.ToDateTimeOffset())),
                         spoke.Refused.ToString(CultureInfo.InvariantCulture), spoke.Parked > 0 ? $"[yellow]{spoke.Parked}[/]" : "0",
-                        spoke.FeedBacklog.ToString(CultureInfo.InvariantCulture));
+                        spoke.FeedBacklog.ToString(CultureInfo.InvariantCulture),
+                        spoke.LastContact is null ? "—" : $"{spoke.ContractVersion}/{spoke.SchemaVersion}");
                 }
                 AnsiConsole.Write(table);
             }
