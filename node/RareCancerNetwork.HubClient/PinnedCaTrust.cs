@@ -43,8 +43,9 @@ public sealed class PinnedCaTrust
         {
             EnableMultipleHttp2Connections = true,
             PooledConnectionIdleTimeout = TimeSpan.FromMinutes(2),
-            KeepAlivePingDelay = TimeSpan.FromSeconds(30),
-            KeepAlivePingTimeout = TimeSpan.FromSeconds(15),
+            // The same keepalive as the nodes' listeners: a dead hub connection (the feed's in particular) is noticed in seconds.
+            KeepAlivePingDelay = Node.Hosting.KeepAlive.PingDelay,
+            KeepAlivePingTimeout = Node.Hosting.KeepAlive.PingTimeout,
         };
         handler.SslOptions.EnabledSslProtocols = System.Security.Authentication.SslProtocols.Tls12 | System.Security.Authentication.SslProtocols.Tls13;
         handler.SslOptions.RemoteCertificateValidationCallback = (_, cert, chain, errors) => Validate(cert, chain, errors);

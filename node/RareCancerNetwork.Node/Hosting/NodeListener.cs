@@ -49,6 +49,10 @@ public static class NodeListener
         }
         // Large enough for consultation text, small enough to stop abuse; gRPC enforces its own limit too.
         kestrel.Limits.MaxRequestBodySize = 2L * ContractLimits.MaxMessageBytes;
+        // A peer that vanished (cable, power, a stalled firewall) is noticed within about fifteen seconds, so its open
+        // feed stream and uploads are released, instead of waiting for TCP to give up.
+        kestrel.Limits.Http2.KeepAlivePingDelay = KeepAlive.PingDelay;
+        kestrel.Limits.Http2.KeepAlivePingTimeout = KeepAlive.PingTimeout;
     }
 
     /// <summary>The addresses actually bound (after port 0 was resolved), as https URLs.</summary>

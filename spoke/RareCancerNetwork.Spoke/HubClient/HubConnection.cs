@@ -1,3 +1,4 @@
+using Grpc.Core.Interceptors;
 using Grpc.Net.Client;
 using Microsoft.Extensions.Options;
 using OpenIddict.Client;
@@ -11,6 +12,9 @@ namespace RareCancerNetwork.Spoke.HubClient;
 /// <summary>The node's authenticated channel to the hub.</summary>
 public sealed class HubConnection : IDisposable
 {
+    /// <summary>The deadline of a unary call to the hub that names none.</summary>
+    public static readonly TimeSpan DefaultDeadline = TimeSpan.FromSeconds(30);
+
     private readonly GrpcChannel _channel;
 
     public HubConnection(IOptions<SpokeOptions> options, NodeIdentity identity, OpenIddictClientService client, SpokeDatabase database, TimeProvider clock)
@@ -24,9 +28,10 @@ public sealed class HubConnection : IDisposable
             (Protos.Contract.ContractVersion.Header, ContractVersion.ToString(System.Globalization.CultureInfo.InvariantCulture)),
             (Protos.Contract.ContractVersion.SchemaHeader, database.Database.LatestVersion.ToString(System.Globalization.CultureInfo.InvariantCulture)),
         ]);
-        Sync = new SpokeSyncService.SpokeSyncServiceClient(_channel);
-        Registry = new RegistrySyncService.RegistrySyncServiceClient(_channel);
-        Referrals = new ReferralSyncService.ReferralSyncServiceClient(_channel);
+        var calls = _channel.Intercept(new DefaultDeadlineInterceptor(DefaultDeadline));
+        Sync = new SpokeSyncService.SpokeSyncServiceClient(calls);
+        Registry = new RegistrySyncService.RegistrySyncServiceClient(calls);
+        Referrals = new ReferralSyncService.ReferralSyncServiceClient(calls);
     }
 
     public HubTokenSource Tokens { get; }
