@@ -25,6 +25,8 @@ public sealed partial class ConsultationStore(HubDatabase database, EventFeed fe
 
     public async Task<DeliveryOutcome> DeliverAsync(string nodeId, DeliverConsultationRequest request, CancellationToken cancellationToken)
     {
+        // The store write of a delivered consultation, the last span of its trace from the spoke's API.
+        using var activity = RareCancerNetwork.Node.Telemetry.NodeTelemetry.Source.StartActivity("store consultation");
         var deliverySha256 = Convert.ToHexStringLower(SHA256.HashData(request.ToByteArray()));
         var now = clock.GetUtcNow();
         // Two instances receiving the same delivery at once: the consultation's primary key lets one

@@ -76,6 +76,14 @@ public sealed class AuditLog(IRelationalStore database, string nodeId, TimeProvi
             return entry;
         }, cancellationToken);
 
+    /// <summary>How many entries the trail holds (its last sequence).</summary>
+    public async Task<long> LengthAsync(CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken);
+        await using var command = connection.Command("SELECT COALESCE(MAX(sequence), 0) FROM audit_log");
+        return await command.ScalarInt64Async(cancellationToken);
+    }
+
     public async Task<IReadOnlyList<AuditEntry>> ReadAsync(long afterSequence, int limit, CancellationToken cancellationToken)
     {
         await using var connection = await database.OpenAsync(cancellationToken);

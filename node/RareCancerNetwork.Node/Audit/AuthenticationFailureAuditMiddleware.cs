@@ -19,6 +19,7 @@ public sealed class AuthenticationFailureAuditMiddleware(RequestDelegate next, A
     {
         if (context.Response.StatusCode == StatusCodes.Status401Unauthorized)
         {
+            Telemetry.NodeTelemetry.TokenFailures.Add(1, new KeyValuePair<string, object?>("rcn.reason", context.Request.Headers.Authorization.Count == 0 ? "no_token" : "refused"));
             await log.AppendAsync(new AuditRecord(AuditVocabulary.EventTypeAuthentication, "E", AuditVocabulary.Failure, context.Request.Path,
                 "anonymous", "", context.Connection.RemoteIpAddress?.ToString() ?? "", "", "",
                 context.Request.Headers.Authorization.Count == 0 ? "no token" : "token refused"), CancellationToken.None);

@@ -9,6 +9,7 @@ using RareCancerNetwork.Node.Authorization;
 using RareCancerNetwork.Node.Errors;
 using RareCancerNetwork.Node.RateLimiting;
 using RareCancerNetwork.Node.Storage;
+using RareCancerNetwork.Node.Telemetry;
 using RareCancerNetwork.Protos.Contract;
 
 namespace RareCancerNetwork.Node.Hosting;
@@ -64,6 +65,7 @@ public static class NodeDefaults
             grpc.EnableDetailedErrors = false;
         });
         services.AddGrpcReflection();
+        builder.AddNodeTelemetry(node);
         services.AddGrpcHealthChecks().Add(new HealthCheckRegistration(
             $"{node.ConfigurationSection.ToLowerInvariant()}-database", provider => new DatabaseHealthCheck(database(provider)), null, null));
         return builder;
@@ -81,6 +83,11 @@ public static class NodeDefaults
         // Note: health is anonymous so that load balancers and probes can use it; it reveals nothing.
         app.MapGrpcHealthChecksService().AllowAnonymous();
         app.MapGrpcReflectionService();
+        app.MapNodeTelemetry();
+        // The audit trail's length, read at each scrape (a count, no content).
+        var audit = app.Services.GetRequiredService<AuditLog>();
+        var registration = NodeGauges.Register(NodeGauges.AuditChainLength, audit.NodeId, () => audit.LengthAsync(CancellationToken.None).GetAwaiter().GetResult());
+        app.Lifetime.ApplicationStopped.Register(registration.Dispose);
         return app;
     }
 }

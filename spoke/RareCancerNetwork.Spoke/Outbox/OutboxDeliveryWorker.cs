@@ -1,3 +1,4 @@
+using RareCancerNetwork.Node.Telemetry;
 using Grpc.Core;
 using Microsoft.Extensions.Options;
 using Polly;
@@ -141,6 +142,11 @@ public sealed partial class OutboxDeliveryWorker(
     {
         var first = entries[0];
         var registryBatch = first.Kind == LocalRegistryStore.DeliverKind;
+        // The delivery continues the trace of the call that queued it (a consultation from the spoke's API to the hub's store).
+        using var activity = NodeTelemetry.Source.StartActivity($"deliver {first.Kind}", System.Diagnostics.ActivityKind.Client,
+            System.Diagnostics.ActivityContext.TryParse(first.TraceParent, null, out var queuedBy) ? queuedBy : default);
+        activity?.SetTag("rcn.outbox.kind", first.Kind);
+        activity?.SetTag("rcn.outbox.entries", entries.Count);
         try
         {
             var registryResults = await hubCalls.ExecuteAsync(token => SendAsync(entries, token), cancellationToken);
@@ -152,6 +158,11 @@ public sealed partial class OutboxDeliveryWorker(
             else
             {
                 await outbox.MarkDeliveredAsync(entries, cancellationToken);
+            }
+            var delivered = DateTimeOffset.UtcNow;
+            foreach (var entry in entries.Where(e => e.CreatedAt != default))
+            {
+                NodeTelemetry.DeliveryLatency.Record((delivered - entry.CreatedAt).TotalSeconds, new KeyValuePair<string, object?>("rcn.outbox.kind", entry.Kind));
             }
             return true;
         }

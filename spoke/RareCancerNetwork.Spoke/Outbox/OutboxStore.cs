@@ -8,7 +8,8 @@ namespace RareCancerNetwork.Spoke.Outbox;
 
 /// <summary>One queued message for the hub.</summary>
 /// <param name="OrderingKey">Entries with the same key are delivered in order (one record; the audit chain); others are independent.</param>
-public sealed record OutboxEntry(long OutboxId, string Kind, string AggregateId, string OrderingKey, byte[] Payload, int Attempts);
+public sealed record OutboxEntry(long OutboxId, string Kind, string AggregateId, string OrderingKey, byte[] Payload, int Attempts,
+    DateTimeOffset CreatedAt = default, string? TraceParent = null);
 
 /// <summary>An entry an operator must look at: parked after repeated failures, with the hub's last answer.</summary>
 public sealed record ParkedEntry(long OutboxId, string Kind, string AggregateId, int Attempts, string Reason, DateTimeOffset ParkedAt);
@@ -44,8 +45,9 @@ public sealed class OutboxStore(SpokeDatabase database, TimeProvider clock)
     /// <summary>Queues an entry in the caller's unit of work (a batch reuses the compiled statement).</summary>
     public static async Task EnqueueAsync(StatementCache statements, string kind, string aggregateId, string orderingKey, byte[] payload, DateTimeOffset now,
         CancellationToken cancellationToken) =>
-        await statements.Statement("INSERT INTO outbox (kind, aggregate_id, ordering_key, payload, created_at) VALUES ($kind, $id, $key, $payload, $now)")
+        await statements.Statement("INSERT INTO outbox (kind, aggregate_id, ordering_key, payload, created_at, trace_parent) VALUES ($kind, $id, $key, $payload, $now, $trace)")
             .With("$kind", kind).With("$id", aggregateId).With("$key", orderingKey).With("$payload", payload).With("$now", now.ToDbText())
+            .With("$trace", System.Diagnostics.Activity.Current?.Id)
             .ExecuteNonQueryAsync(cancellationToken);
 
     /// <summary>One entry answered by the hub: delivered, or refused for good with the reason.</summary>
@@ -86,7 +88,7 @@ public sealed class OutboxStore(SpokeDatabase database, TimeProvider clock)
         await using var connection = await database.OpenAsync(cancellationToken);
         await using var command = connection.Command(
             """
-            SELECT o.outbox_id, o.kind, o.aggregate_id, o.ordering_key, o.payload, o.attempts FROM outbox o
+            SELECT o.outbox_id, o.kind, o.aggregate_id, o.ordering_key, o.payload, o.attempts, o.created_at, o.trace_parent FROM outbox o
             WHERE o.delivered_at IS NULL AND o.failed_at IS NULL AND o.parked_at IS NULL AND o.kind <> 'deliver_attachment'
               AND (o.next_attempt_at IS NULL OR o.next_attempt_at <= $now)
               AND NOT EXISTS (
@@ -99,7 +101,8 @@ public sealed class OutboxStore(SpokeDatabase database, TimeProvider clock)
         var entries = new List<OutboxEntry>();
         while (await reader.ReadAsync(cancellationToken))
         {
-            entries.Add(new OutboxEntry(reader.GetInt64(0), reader.GetString(1), reader.GetString(2), reader.GetString(3), (byte[])reader[4], reader.GetInt32(5)));
+            entries.Add(new OutboxEntry(reader.GetInt64(0), reader.GetString(1), reader.GetString(2), reader.GetString(3), (byte[])reader[4], reader.GetInt32(5),
+                reader.GetInstant(6), reader.GetNullableString(7)));
         }
         return entries;
     }

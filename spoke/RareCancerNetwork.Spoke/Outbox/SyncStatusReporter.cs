@@ -1,3 +1,4 @@
+using RareCancerNetwork.Node.Telemetry;
 using Google.Protobuf.WellKnownTypes;
 using Microsoft.Extensions.Options;
 using RareCancerNetwork.Spoke.Feed;
@@ -14,8 +15,16 @@ namespace RareCancerNetwork.Spoke.Outbox;
 public sealed partial class SyncStatusReporter(OutboxStore outbox, FeedStore feed, HubContactStore contact, HubConnection hub, IOptions<SpokeOptions> options,
     TimeProvider clock, ILogger<SyncStatusReporter> logger) : BackgroundService
 {
+    // The gauges read the last report's figures: a scrape costs the node nothing.
+    private OutboxStatus? _lastStatus;
+    private HubContact? _lastContact;
+
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
+        var node = options.Value.NodeId;
+        using var pending = NodeGauges.Register(NodeGauges.OutboxPending, node, () => _lastStatus?.Pending ?? 0);
+        using var parked = NodeGauges.Register(NodeGauges.OutboxParked, node, () => _lastStatus?.Parked.Count ?? 0);
+        using var lag = NodeGauges.Register(NodeGauges.FeedLag, node, () => _lastContact?.FeedLag ?? 0);
         using var timer = new PeriodicTimer(TimeSpan.FromSeconds(options.Value.Delivery.StatusReportSeconds), clock);
         while (!stoppingToken.IsCancellationRequested)
         {
@@ -61,7 +70,7 @@ public sealed partial class SyncStatusReporter(OutboxStore outbox, FeedStore fee
 
     public async Task ReportAsync(CancellationToken cancellationToken)
     {
-        var status = await outbox.StatusAsync(cancellationToken);
+        var status = _lastStatus = await outbox.StatusAsync(cancellationToken);
         var report = new Protos.V1.ReportSyncStatusRequest
         {
             OutboxPending = status.Pending, Refused = status.Refused, Parked = status.Parked.Count, FeedCursor = await feed.CursorAsync(cancellationToken),
@@ -72,6 +81,7 @@ public sealed partial class SyncStatusReporter(OutboxStore outbox, FeedStore fee
         }
         var answer = await hub.Sync.ReportSyncStatusAsync(report, deadline: clock.GetUtcNow().UtcDateTime.AddSeconds(10), cancellationToken: cancellationToken);
         await contact.RecordContactAsync(answer.FeedHead, answer.ContractVersion, cancellationToken);
+        _lastContact = await contact.ReadAsync(cancellationToken);
     }
 
     [LoggerMessage(EventId = 2601, Level = LogLevel.Debug, Message = "Sync status not reported to the hub this time ({Reason})")]
