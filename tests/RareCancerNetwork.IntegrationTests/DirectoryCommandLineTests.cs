@@ -69,6 +69,14 @@ public sealed class DirectoryCommandLineTests(TestNetwork network)
         // Each spoke as it last reported its synchronisation.
         await Eventually.UntilAsync(async () => (await NodeProcess.RunForExitCodeAsync(NodeProcess.HubProgram, store, "status")).Output,
             output => output.Contains("spoke-a", StringComparison.Ordinal), "spoke A in hub status");
+        // The same for scripts: the exit code for monitoring, and each spoke with its versions and lags.
+        var (jsonExit, jsonOutput) = await NodeProcess.RunForExitCodeAsync(NodeProcess.HubProgram, store, "status", "--json", "--fail-after-days", "0");
+        Assert.Equal(3, jsonExit);
+        using var json = System.Text.Json.JsonDocument.Parse(jsonOutput[jsonOutput.IndexOf('{', StringComparison.Ordinal)..]);
+        Assert.True(json.RootElement.GetProperty("waitingForAnExpert").GetProperty("count").GetInt32() >= 1);
+        var spokeA = json.RootElement.GetProperty("spokes").EnumerateArray().Single(s => s.GetProperty("nodeId").GetString() == "spoke-a");
+        Assert.Equal(RareCancerNetwork.Protos.Contract.ContractVersion.Current, spokeA.GetProperty("contractVersion").GetInt32());
+        Assert.True(spokeA.GetProperty("auditForwardingLag").GetInt64() >= 0);
         var (_, waiting) = await NodeProcess.RunForExitCodeAsync(NodeProcess.HubProgram, store, "consultations", "waiting");
         Assert.Contains(submission.ConsultationId, waiting, StringComparison.Ordinal);
         Assert.Equal(0, (await NodeProcess.RunForExitCodeAsync(NodeProcess.HubProgram, store, "status", "--fail-after-days", "30")).ExitCode);

@@ -23,7 +23,8 @@ internal static class StatusCommand
         {
             Description = "Exit with code 3 when a consultation has waited for an expert longer than this (for monitoring)",
         };
-        var command = new Command("status", "The hub at a glance: spokes, experts, the directory, and what waits for a person.") { failAfter };
+        var json = new Option<bool>("--json") { Description = "Print JSON for scripts and monitoring" };
+        var command = new Command("status", "The hub at a glance: spokes, experts, the directory, and what waits for a person.") { failAfter, json };
         command.SetAction((result, cancellationToken) => withHub(result, async (services, options, token) =>
         {
             var database = services.GetRequiredService<HubDatabase>();
@@ -45,6 +46,31 @@ internal static class StatusCommand
                 }
             }
             var waiting = await services.GetRequiredService<ConsultationStore>().WaitingAsync(token);
+            var awaitingFiles = await services.GetRequiredService<HubAttachments>().AwaitingAsync(token);
+            var spokeStatus = await services.GetRequiredService<Sync.SpokeSyncStatusStore>().ListAsync(token);
+            var oldestWait = waiting.Count == 0 ? (TimeSpan?)null : DateTimeOffset.UtcNow - waiting.Min(w => w.ReceivedAt);
+            var exitCode = result.GetValue(failAfter) is { } limit && oldestWait?.TotalDays > limit ? 3 : 0;
+            if (result.GetValue(json))
+            {
+                Console.WriteLine(System.Text.Json.JsonSerializer.Serialize(new
+                {
+                    store = options.Storage.Provider.ToString(),
+                    spokeNodes = spokes,
+                    experts = new { active = experts, openCases, capacity },
+                    directoryVersion,
+                    consultations = byStatus.ToDictionary(s => ProtoEnumNames.Name(s.Status), s => s.Count),
+                    secondReviewsPending = reviews,
+                    awaitingAttachedFiles = awaitingFiles.Count,
+                    waitingForAnExpert = new { count = waiting.Count, oldestWaitHours = oldestWait?.TotalHours },
+                    spokes = spokeStatus.Select(s => new
+                    {
+                        nodeId = s.NodeId, facility = s.FacilityCode, lastReport = s.LastContact?.ToDateTimeOffset(), outboxPending = s.OutboxPending,
+                        oldestPending = s.OldestPendingAt?.ToDateTimeOffset(), refused = s.Refused, parked = s.Parked, feedBacklog = s.FeedBacklog,
+                        auditForwardingLag = s.AuditForwardingLag, contractVersion = s.ContractVersion, schemaVersion = s.SchemaVersion,
+                    }),
+                }));
+                return exitCode;
+            }
             var grid = new Grid().AddColumn().AddColumn();
             void Row(string label, string value) => grid.AddRow($"[grey]{label}[/]", Markup.Escape(value));
             Row("store", options.Storage.Provider.ToString());
@@ -53,17 +79,15 @@ internal static class StatusCommand
             Row("directory version", directoryVersion.ToString(CultureInfo.InvariantCulture));
             Row("consultations", string.Join(", ", byStatus.Select(s => $"{ProtoEnumNames.Name(s.Status)} {s.Count}")));
             Row("second reviews pending", reviews.ToString(CultureInfo.InvariantCulture));
-            var awaitingFiles = await services.GetRequiredService<HubAttachments>().AwaitingAsync(token);
             if (awaitingFiles.Count > 0)
             {
                 Row("awaiting attached files", $"{awaitingFiles.Count}, the oldest received {JapanTime.Format(awaitingFiles[0].ReceivedAt)}");
             }
             AnsiConsole.Write(grid);
             // Each spoke as it last reported (every half minute while it reaches the hub).
-            var spokeStatus = await services.GetRequiredService<Sync.SpokeSyncStatusStore>().ListAsync(token);
             if (spokeStatus.Count > 0)
             {
-                var table = new Table().AddColumns("spoke", "facility", "last report (JST)", "outbox", "oldest pending (JST)", "refused", "parked", "feed backlog", "contract/schema");
+                var table = new Table().AddColumns("spoke", "facility", "last report (JST)", "outbox", "oldest pending (JST)", "refused", "parked", "feed backlog", "audit lag", "contract/schema");
                 foreach (var spoke in spokeStatus)
                 {
                     var silent = spoke.LastContact is null || DateTimeOffset.UtcNow - spoke.LastContact.ToDateTimeOffset() > TimeSpan.FromMinutes(5);
@@ -72,7 +96,7 @@ internal static class StatusCommand
                         spoke.OutboxPending.ToString(CultureInfo.InvariantCulture),
                         spoke.OldestPendingAt is null ? "—" : Markup.Escape(JapanTime.Format(spoke.OldestPendingAt.ToDateTimeOffset())),
                         spoke.Refused.ToString(CultureInfo.InvariantCulture), spoke.Parked > 0 ? $"[yellow]{spoke.Parked}[/]" : "0",
-                        spoke.FeedBacklog.ToString(CultureInfo.InvariantCulture),
+                        spoke.FeedBacklog.ToString(CultureInfo.InvariantCulture), spoke.AuditForwardingLag.ToString(CultureInfo.InvariantCulture),
                         spoke.LastContact is null ? "—" : $"{spoke.ContractVersion}/{spoke.SchemaVersion}");
                 }
                 AnsiConsole.Write(table);
@@ -90,7 +114,7 @@ internal static class StatusCommand
             {
                 AnsiConsole.MarkupLine($"  {ProtoEnumNames.Name(organ.Key)}: {organ.Count()} waiting");
             }
-            return result.GetValue(failAfter) is { } days && age.TotalDays > days ? 3 : 0;
+            return exitCode;
         }, cancellationToken));
         return command;
     }

@@ -217,6 +217,7 @@ public sealed partial class SpokeSyncGrpcService(ConsultationStore store, HubAtt
         v.Range("refused", request.Refused, 0, long.MaxValue);
         v.Range("parked", request.Parked, 0, long.MaxValue);
         v.Range("feed_cursor", request.FeedCursor, 0, long.MaxValue);
+        v.Range("audit_sequence", request.AuditSequence, 0, long.MaxValue);
         v.ThrowIfInvalid();
         var nodeId = Node(context).NodeId;
         var received = await syncStatus.RecordAsync(nodeId, request, ContractVersionInterceptor.SpokeVersion(context), ContractVersionInterceptor.SpokeSchema(context),

@@ -15,15 +15,17 @@ public sealed class SpokeSyncStatusStore(HubDatabase database, TimeProvider cloc
         {
             await using var upsert = connection.Command(
                 """
-                INSERT INTO spoke_sync_status (node_id, reported_at, outbox_pending, oldest_pending_at, refused, parked, feed_cursor, contract_version, schema_version)
-                VALUES (@node, @now, @pending, @oldest, @refused, @parked, @cursor, @contract, @schema)
+                INSERT INTO spoke_sync_status (node_id, reported_at, outbox_pending, oldest_pending_at, refused, parked, feed_cursor, contract_version, schema_version,
+                    audit_sequence)
+                VALUES (@node, @now, @pending, @oldest, @refused, @parked, @cursor, @contract, @schema, @audit)
                 ON CONFLICT (node_id) DO UPDATE SET reported_at = excluded.reported_at, outbox_pending = excluded.outbox_pending,
                     oldest_pending_at = excluded.oldest_pending_at, refused = excluded.refused, parked = excluded.parked, feed_cursor = excluded.feed_cursor,
-                    contract_version = excluded.contract_version, schema_version = excluded.schema_version
+                    contract_version = excluded.contract_version, schema_version = excluded.schema_version, audit_sequence = excluded.audit_sequence
                 """, transaction)
                 .With("@node", nodeId).With("@now", now.ToDbText()).With("@pending", report.OutboxPending)
                 .With("@oldest", report.OldestPendingAt?.ToDateTimeOffset().ToDbText()).With("@refused", report.Refused).With("@parked", report.Parked)
-                .With("@cursor", report.FeedCursor).With("@contract", contractVersion).With("@schema", schemaVersion);
+                .With("@cursor", report.FeedCursor).With("@contract", contractVersion).With("@schema", schemaVersion)
+                .With("@audit", report.AuditSequence);
             await upsert.ExecuteNonQueryAsync(cancellationToken);
         }, cancellationToken);
         return now;
@@ -36,7 +38,8 @@ public sealed class SpokeSyncStatusStore(HubDatabase database, TimeProvider cloc
         await using var command = connection.Command(
             """
             SELECT n.node_id, n.facility_code, f.name_ja, f.region, s.reported_at, s.outbox_pending, s.oldest_pending_at, s.refused, s.parked,
-                COALESCE(h.last_sequence, 0) - COALESCE(s.feed_cursor, 0), s.contract_version, s.schema_version
+                COALESCE(h.last_sequence, 0) - COALESCE(s.feed_cursor, 0), s.contract_version, s.schema_version,
+                COALESCE(s.audit_sequence, 0) - COALESCE((SELECT MAX(a.sequence) FROM forwarded_audit_log a WHERE a.origin_node_id = n.node_id), 0)
             FROM spoke_nodes n JOIN facilities f ON f.facility_code = n.facility_code
             LEFT JOIN spoke_sync_status s ON s.node_id = n.node_id LEFT JOIN spoke_feed_heads h ON h.spoke_node_id = n.node_id
             WHERE n.revoked_at IS NULL ORDER BY n.node_id
@@ -59,6 +62,7 @@ public sealed class SpokeSyncStatusStore(HubDatabase database, TimeProvider cloc
                 status.Parked = reader.GetInt64(8);
                 status.ContractVersion = reader.GetInt32(10);
                 status.SchemaVersion = reader.GetInt32(11);
+                status.AuditForwardingLag = Math.Max(0, reader.GetInt64(12));
             }
             if (reader.GetNullableInstant(6) is { } oldest)
             {

@@ -12,8 +12,8 @@ namespace RareCancerNetwork.Spoke.Outbox;
 /// one it has, and its age is the news) and the failure is kept for the node's own status; a success records the
 /// contact and the hub's feed head, for the feed lag.
 /// </summary>
-public sealed partial class SyncStatusReporter(OutboxStore outbox, FeedStore feed, HubContactStore contact, HubConnection hub, IOptions<SpokeOptions> options,
-    TimeProvider clock, ILogger<SyncStatusReporter> logger) : BackgroundService
+public sealed partial class SyncStatusReporter(OutboxStore outbox, FeedStore feed, HubContactStore contact, HubConnection hub, Node.Audit.AuditLog audit,
+    IOptions<SpokeOptions> options, TimeProvider clock, ILogger<SyncStatusReporter> logger) : BackgroundService
 {
     // The gauges read the last report's figures: a scrape costs the node nothing.
     private OutboxStatus? _lastStatus;
@@ -74,6 +74,7 @@ public sealed partial class SyncStatusReporter(OutboxStore outbox, FeedStore fee
         var report = new Protos.V1.ReportSyncStatusRequest
         {
             OutboxPending = status.Pending, Refused = status.Refused, Parked = status.Parked.Count, FeedCursor = await feed.CursorAsync(cancellationToken),
+            AuditSequence = await audit.LengthAsync(cancellationToken),
         };
         if (status.OldestPendingAt is { } oldest)
         {

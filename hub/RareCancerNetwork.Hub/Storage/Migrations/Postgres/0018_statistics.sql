@@ -78,5 +78,7 @@ CREATE TABLE spoke_sync_status (
     feed_cursor       bigint NOT NULL,
     -- The versions the spoke named on the call (contract 0: from before versions were exchanged).
     contract_version  integer NOT NULL,
-    schema_version    integer NOT NULL
+    schema_version    integer NOT NULL,
+    -- The length of the spoke's own audit trail, against what the hub holds of it.
+    audit_sequence    bigint NOT NULL
 );

@@ -78,5 +78,7 @@ CREATE TABLE spoke_sync_status (
     feed_cursor       INTEGER NOT NULL,
     -- The versions the spoke named on the call (contract 0: from before versions were exchanged).
     contract_version  INTEGER NOT NULL,
-    schema_version    INTEGER NOT NULL
+    schema_version    INTEGER NOT NULL,
+    -- The length of the spoke's own audit trail, against what the hub holds of it.
+    audit_sequence    INTEGER NOT NULL
 ) WITHOUT ROWID;
