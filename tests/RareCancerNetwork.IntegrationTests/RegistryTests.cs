@@ -180,6 +180,51 @@ public sealed class RegistryTests(TestNetwork network)
         Assert.Equal(count, await HubRecordCountAsync(records.Select(r => r.RecordId)));
     }
 
+    /// <summary>
+    /// A partition in the middle of a sync, of the silent kind (bytes stop, nothing is closed): the spoke notices it
+    /// (keepalive and deadlines), shows it in its status while it lasts, and once it heals every record reaches the hub
+    /// exactly once.
+    /// </summary>
+    [Fact]
+    public async Task ASilentPartitionDuringASync_IsShownWhileItLasts_AndEveryRecordArrivesOnceAfterHealing()
+    {
+        const int count = 1_200;
+        using var folder = new TempFolder("rcn-registry-partition");
+        await using var link = new TcpRelay(network.Hub.Port);
+        var (spoke, client) = await OutageSpokeAsync(link, folder, "spoke-partition", new Dictionary<string, string?> { ["Spoke:Delivery:StatusReportSeconds"] = "1" });
+        await using var _ = spoke;
+        var contact = spoke.Services.GetRequiredService<RareCancerNetwork.Spoke.Outbox.HubContactStore>();
+        await Eventually.UntilAsync(() => contact.ReadAsync(Ct), c => c.LastContactAt is not null && !c.Failing, "contact before the partition");
+
+        var records = Enumerable.Range(0, count).Select(i => RegistrySamples.Record("CORE-010")).ToList();
+        var chunks = records.Select((record, i) => new ImportedRecord { LocalPatientId = $"PARTITION-{i:D4}", Record = record }).Chunk(500).ToList();
+        async Task ImportAsync(ImportedRecord[] chunk)
+        {
+            var import = new ImportRegistryRecordsRequest();
+            import.Records.AddRange(chunk);
+            await client.ImportRegistryRecordsAsync(import, cancellationToken: Ct);
+        }
+        // Cut while the sync is under way: the first batch on its way or delivered, the rest queued behind the partition.
+        await ImportAsync(chunks[0]);
+        await Eventually.UntilAsync(() => HubRecordCountAsync(records.Select(r => r.RecordId)), n => n > 0, "the sync under way", TimeSpan.FromSeconds(60));
+        link.Stall();
+        foreach (var chunk in chunks.Skip(1))
+        {
+            await ImportAsync(chunk);
+        }
+        var during = await Eventually.UntilAsync(() => contact.ReadAsync(Ct), c => c.Failing, "the partition in the spoke's status", TimeSpan.FromSeconds(60));
+        Assert.NotNull(during.LastFailure);
+        var held = await HubRecordCountAsync(records.Select(r => r.RecordId));
+        Assert.True(held < count, "the partition came too late to matter");
+
+        link.Heal();
+        await Eventually.UntilAsync(() => HubRecordCountAsync(records.Select(r => r.RecordId)), n => n == count, "every record at the hub after healing", TimeSpan.FromSeconds(120));
+        await Eventually.UntilAsync(() => contact.ReadAsync(Ct), c => !c.Failing, "contact again in the spoke's status", TimeSpan.FromSeconds(60));
+        var versions = await network.Hub.Services.GetRequiredService<RegistryStore>().VersionsAsync(records[^1].RecordId, Ct);
+        Assert.Single(versions);
+        Assert.Equal(count, await HubVersionCountAsync(records.Select(r => r.RecordId)));
+    }
+
     /// <summary>A version the hub keeps failing on (a storage fault) is isolated: the rest of its batch arrives, it alone waits and is parked.</summary>
     [Fact]
     public async Task AFaultyVersionInABacklog_DoesNotHoldBackItsBatch()
@@ -208,12 +253,13 @@ public sealed class RegistryTests(TestNetwork network)
     }
 
     /// <summary>A spoke of its own that reaches the hub through <paramref name="link"/>, holding the hub's keys, with a client of its facility.</summary>
-    private async Task<(SpokeNode Spoke, LocalRegistryService.LocalRegistryServiceClient Client)> OutageSpokeAsync(TcpRelay link, TempFolder folder, string nodeId)
+    private async Task<(SpokeNode Spoke, LocalRegistryService.LocalRegistryServiceClient Client)> OutageSpokeAsync(TcpRelay link, TempFolder folder, string nodeId,
+        IDictionary<string, string?>? extra = null)
     {
         var hub = network.Hub;
         var node = await hub.RegisterSpokeAsync(nodeId, "CORE-010", folder.Sub("spoke"));
         var local = await hub.RegisterLocalClientAsync(nodeId, "bulk-load");
-        var spoke = await SpokeNode.StartAsync(folder.Sub("spoke"), link.Url, hub.CaPath, nodeId, "CORE-010", node);
+        var spoke = await SpokeNode.StartAsync(folder.Sub("spoke"), link.Url, hub.CaPath, nodeId, "CORE-010", node, extra: extra);
         var client = new LocalRegistryService.LocalRegistryServiceClient(Clients.Channel(spoke.Url, spoke.CaPath,
             await Clients.TokenAsync(link.Url, hub.CaPath, local, RareCancerNetwork.Node.Authorization.NetworkClaims.Scopes.Local)));
         await Eventually.UntilAsync(async () =>
@@ -363,11 +409,15 @@ public sealed class RegistryTests(TestNetwork network)
         return await command.ScalarInt64Async(Ct);
     }
 
-    private async Task<long> HubRecordCountAsync(IEnumerable<string> recordIds)
+    private Task<long> HubRecordCountAsync(IEnumerable<string> recordIds) => HubCountAsync("registry_records", recordIds);
+
+    private Task<long> HubVersionCountAsync(IEnumerable<string> recordIds) => HubCountAsync("registry_record_versions", recordIds);
+
+    private async Task<long> HubCountAsync(string table, IEnumerable<string> recordIds)
     {
         var ids = recordIds.ToList();
         await using var connection = await network.Hub.Services.GetRequiredService<HubDatabase>().OpenAsync(Ct);
-        await using var command = connection.Command($"SELECT COUNT(*) FROM registry_records WHERE record_id IN ({string.Join(", ", ids.Select((_, i) => $"@id{i}"))})");
+        await using var command = connection.Command($"SELECT COUNT(*) FROM {table} WHERE record_id IN ({string.Join(", ", ids.Select((_, i) => $"@id{i}"))})");
         for (var i = 0; i < ids.Count; i++)
         {
             command.With($"@id{i}", ids[i]);

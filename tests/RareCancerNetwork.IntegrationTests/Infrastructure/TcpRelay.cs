@@ -15,6 +15,7 @@ public sealed class TcpRelay : IAsyncDisposable
     private readonly List<TcpClient> _open = [];
     private readonly Task _accepting;
     private volatile int[] _backends;
+    private volatile bool _stalled;
 
     public TcpRelay(params int[] backendPorts)
     {
@@ -29,6 +30,15 @@ public sealed class TcpRelay : IAsyncDisposable
 
     /// <summary>Where new connections go from now on, first choice first.</summary>
     public void Route(params int[] backendPorts) => _backends = backendPorts;
+
+    /// <summary>
+    /// A black hole: connections stay open and new ones are accepted, but no byte gets through either way until
+    /// <see cref="Heal"/> (a stalled firewall, a cable pulled without a reset: only keepalive and deadlines notice).
+    /// </summary>
+    public void Stall() => _stalled = true;
+
+    /// <summary>Bytes flow again (those held during the stall go on).</summary>
+    public void Heal() => _stalled = false;
 
     /// <summary>Cuts every open connection (with <see cref="Route"/> to nothing: the network is down).</summary>
     public void DropConnections()
@@ -100,7 +110,18 @@ public sealed class TcpRelay : IAsyncDisposable
     {
         try
         {
-            await from.GetStream().CopyToAsync(to.GetStream(), _stopping.Token);
+            var buffer = new byte[81920];
+            var source = from.GetStream();
+            var target = to.GetStream();
+            int read;
+            while ((read = await source.ReadAsync(buffer, _stopping.Token)) > 0)
+            {
+                while (_stalled)
+                {
+                    await Task.Delay(50, _stopping.Token);
+                }
+                await target.WriteAsync(buffer.AsMemory(0, read), _stopping.Token);
+            }
         }
         catch (Exception e) when (e is IOException or OperationCanceledException or ObjectDisposedException or SocketException)
         {
