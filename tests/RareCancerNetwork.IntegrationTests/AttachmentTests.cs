@@ -1,6 +1,7 @@
 using System.Security.Cryptography;
 using Google.Protobuf;
 using Grpc.Core;
+using Microsoft.Extensions.DependencyInjection;
 using RareCancerNetwork.IntegrationTests.Infrastructure;
 using RareCancerNetwork.Protos.V1;
 
@@ -331,6 +332,58 @@ public sealed class AttachmentTests(TestNetwork network) : IDisposable
             "--session", _folder.Sub("no-session.json"));
         Assert.Contains("SHA-256 verified", downloaded, StringComparison.Ordinal);
         Assert.Equal(await File.ReadAllBytesAsync(slidePath, Ct), await File.ReadAllBytesAsync(Path.Combine(downloads, "HE-5.svs"), Ct));
+    }
+
+    /// <summary>
+    /// A partition (every connection cut, none accepted) in the middle of a slide's way to the hub: the spoke shows it
+    /// while it lasts, and after healing the upload resumes from what the hub holds — the bytes sent again are at most
+    /// what was in flight when the connection died — and the file arrives whole.
+    /// </summary>
+    [Fact]
+    public async Task APartitionDuringAnUpload_ResumesFromWhatTheHubHolds_AndTheFileArrivesWhole()
+    {
+        await using var link = new TcpRelay(network.Hub.Port);
+        var hub = network.Hub;
+        const string nodeId = "spoke-upload-partition";
+        var node = await hub.RegisterSpokeAsync(nodeId, "CORE-010", _folder.Sub("spoke"));
+        var localClient = await hub.RegisterLocalClientAsync(nodeId, "pathology");
+        await using var spoke = await SpokeNode.StartAsync(_folder.Sub("spoke"), link.Url, hub.CaPath, nodeId, "CORE-010", node,
+            extra: new Dictionary<string, string?> { ["Spoke:Delivery:StatusReportSeconds"] = "1" });
+        var local = new LocalConsultationService.LocalConsultationServiceClient(Clients.Channel(spoke.Url, spoke.CaPath,
+            await Clients.TokenAsync(link.Url, hub.CaPath, localClient, RareCancerNetwork.Node.Authorization.NetworkClaims.Scopes.Local)));
+        var contact = spoke.Services.GetRequiredService<RareCancerNetwork.Spoke.Outbox.HubContactStore>();
+        await Eventually.UntilAsync(() => contact.ReadAsync(Ct), c => c.LastContactAt is not null, "the spoke in contact");
+
+        var (slidePath, slide) = await AttachmentFiles.RandomAsync(_folder.Path, 256L * Chunk + 777, "partition.svs");
+        var submission = Samples.Submission();
+        submission.Details.Attachments.Add(slide);
+        await local.SubmitConsultationAsync(submission, cancellationToken: Ct);
+        await AttachmentFiles.UploadAsync(local, submission.ConsultationId, slidePath, slide);
+        async Task<AttachmentTransfer> AtHubAsync() =>
+            (await local.GetConsultationAsync(new() { ConsultationId = submission.ConsultationId }, cancellationToken: Ct)).Consultation.Attachments[0];
+        // Cut as soon as the hub's partial file grows (its size is what the hub holds, live).
+        var partialFile = Path.Combine(hub.Services.GetRequiredService<Microsoft.Extensions.Options.IOptions<RareCancerNetwork.Hub.HubOptions>>().Value.AttachmentsFolder,
+            "partial", slide.Sha256Hex + ".part");
+        var watch = System.Diagnostics.Stopwatch.StartNew();
+        while (!(File.Exists(partialFile) && new FileInfo(partialFile).Length >= 8 * Chunk) && watch.Elapsed < TimeSpan.FromSeconds(60))
+        {
+            await Task.Delay(5, Ct);
+        }
+        link.Route();
+        link.DropConnections();
+        await Eventually.UntilAsync(() => contact.ReadAsync(Ct), c => c.Failing, "the partition in the spoke's status");
+        var heldDuring = (await AtHubAsync()).HubReceivedBytes;
+        Assert.True(heldDuring < slide.SizeBytes, "the partition came too late to matter");
+
+        link.Route(hub.Port);
+        var arrived = await Eventually.UntilAsync(AtHubAsync, a => a.Available, "the slide whole at the hub after healing", TimeSpan.FromMinutes(2));
+        Assert.Equal(slide.SizeBytes, arrived.HubReceivedBytes);
+        var (attempts, resent) = await spoke.Services.GetRequiredService<RareCancerNetwork.Spoke.Attachments.LocalAttachmentStore>()
+            .CostAsync(submission.ConsultationId, slide.Sha256Hex, Ct);
+        Assert.True(attempts >= 2, $"{attempts} attempts");
+        // What HTTP/2 flow control lets be in flight when the connection died, never the file again.
+        Assert.True(resent <= 2 * Chunk, $"{resent:N0} bytes were sent again after the partition.");
+        await Eventually.UntilAsync(() => contact.ReadAsync(Ct), c => !c.Failing, "contact again");
     }
 
     private async Task AssertOfferedToNobodyAsync(string id)
