@@ -17,6 +17,41 @@ public sealed class FailureHandlingTests(TestNetwork network)
 
     private Task PoisonAsync(string consultationId) => network.Hub.PoisonInsertAsync("consultations", "consultation_id", consultationId);
 
+    /// <summary>
+    /// The hub commits a delivery and its reply is lost on the way (the connection cut as the answer starts): the
+    /// sender's retry gets the original result as a duplicate, and the hub holds one consultation.
+    /// </summary>
+    [Fact]
+    public async Task AReplyLostAfterTheHubCommitted_TheRetryGetsTheOriginalResult_AndOneRowExists()
+    {
+        using var folder = new TempFolder("rcn-lost-reply");
+        await using var link = new TcpRelay(network.Hub.Port);
+        var node = await network.Hub.RegisterSpokeAsync("spoke-lost-reply", "CORE-010", folder.Sub("spoke"));
+        // Through the relay: without an issuer configured, the hub names its tokens by the address they were asked at.
+        var token = await Clients.TokenAsync(link.Url, network.Hub.CaPath, node, RareCancerNetwork.Node.Authorization.NetworkClaims.Scopes.Sync);
+        var sync = new SpokeSyncService.SpokeSyncServiceClient(Clients.Channel(link.Url, network.Hub.CaPath, token, node.Certificate));
+
+        // The cut may come before the hub committed (the first bytes back are not always the answer): then try another.
+        DeliverConsultationRequest? lost = null;
+        for (var attempt = 0; attempt < 10 && lost is null; attempt++)
+        {
+            var delivery = Samples.Delivery("CORE-010");
+            // On a connection already open (a new one's TLS handshake would be cut instead).
+            await sync.ReportSyncStatusAsync(new(), cancellationToken: Ct);
+            link.CutNextReply();
+            await Assert.ThrowsAsync<RpcException>(() => sync.DeliverConsultationAsync(delivery, cancellationToken: Ct).ResponseAsync);
+            if (await network.Hub.CountAsync("consultations", "consultation_id", delivery.ConsultationId) == 1)
+            {
+                lost = delivery;
+            }
+        }
+        Assert.NotNull(lost);
+
+        var retried = await sync.DeliverConsultationAsync(lost, cancellationToken: Ct);
+        Assert.True(retried.Duplicate);
+        Assert.Equal(1, await network.Hub.CountAsync("consultations", "consultation_id", lost.ConsultationId));
+    }
+
     [Fact]
     public async Task UnexpectedException_GivesInternalWithCorrelationId_WithoutItsText()
     {

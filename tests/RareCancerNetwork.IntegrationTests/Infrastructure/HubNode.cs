@@ -128,6 +128,15 @@ public sealed class HubNode : IAsyncDisposable
         return await ChangeDirectoryAsync(admin => admin.LoadTrialsAsync(trials, CancellationToken.None));
     }
 
+    /// <summary>How many rows of a table carry this id, on either provider.</summary>
+    public async Task<long> CountAsync(string table, string idColumn, string id)
+    {
+        await using var connection = await Services.GetRequiredService<RareCancerNetwork.Hub.Storage.HubDatabase>().OpenAsync(CancellationToken.None);
+        await using var command = RareCancerNetwork.Node.Storage.SqlCommands.Command(connection, $"SELECT COUNT(*) FROM {table} WHERE {idColumn} = @id");
+        RareCancerNetwork.Node.Storage.SqlCommands.With(command, "@id", id);
+        return await RareCancerNetwork.Node.Storage.SqlCommands.ScalarInt64Async(command, CancellationToken.None);
+    }
+
     /// <summary>A storage fault on demand: the hub's store refuses to insert this one row (INTERNAL for the call), on either provider.</summary>
     public async Task PoisonInsertAsync(string table, string idColumn, string id)
     {

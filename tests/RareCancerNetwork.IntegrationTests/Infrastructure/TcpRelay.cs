@@ -16,6 +16,7 @@ public sealed class TcpRelay : IAsyncDisposable
     private readonly Task _accepting;
     private volatile int[] _backends;
     private volatile bool _stalled;
+    private volatile int _cutReplyOfAtLeast;
 
     public TcpRelay(params int[] backendPorts)
     {
@@ -39,6 +40,13 @@ public sealed class TcpRelay : IAsyncDisposable
 
     /// <summary>Bytes flow again (those held during the stall go on).</summary>
     public void Heal() => _stalled = false;
+
+    /// <summary>
+    /// The next reply a backend sends back is not delivered: the connection is cut instead, as a reply lost on the way (the
+    /// backend has done its work; the caller never hears of it). Bytes are encrypted here, so a reply is told from HTTP/2's
+    /// own small frames (ping and window acknowledgements, ~40 bytes in TLS) by its size.
+    /// </summary>
+    public void CutNextReply(int ofAtLeastBytes = 64) => _cutReplyOfAtLeast = ofAtLeastBytes;
 
     /// <summary>Cuts every open connection (with <see cref="Route"/> to nothing: the network is down).</summary>
     public void DropConnections()
@@ -99,14 +107,14 @@ public sealed class TcpRelay : IAsyncDisposable
                         _open.Add(backend);
                     }
                     // When either side ends, both do.
-                    await Task.WhenAny(PumpAsync(client, backend), PumpAsync(backend, client));
+                    await Task.WhenAny(PumpAsync(client, backend, reply: false), PumpAsync(backend, client, reply: true));
                 }
                 return;
             }
         }
     }
 
-    private async Task PumpAsync(TcpClient from, TcpClient to)
+    private async Task PumpAsync(TcpClient from, TcpClient to, bool reply)
     {
         try
         {
@@ -119,6 +127,13 @@ public sealed class TcpRelay : IAsyncDisposable
                 while (_stalled)
                 {
                     await Task.Delay(50, _stopping.Token);
+                }
+                if (reply && _cutReplyOfAtLeast > 0 && read >= _cutReplyOfAtLeast)
+                {
+                    _cutReplyOfAtLeast = 0;
+                    from.Dispose();
+                    to.Dispose();
+                    return;
                 }
                 await target.WriteAsync(buffer.AsMemory(0, read), _stopping.Token);
             }
