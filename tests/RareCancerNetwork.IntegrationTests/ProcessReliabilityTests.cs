@@ -1,5 +1,7 @@
+using Microsoft.Data.Sqlite;
 using RareCancerNetwork.IntegrationTests.Infrastructure;
 using RareCancerNetwork.Protos.V1;
+using RareCancerNetwork.Tests.Shared;
 
 namespace RareCancerNetwork.IntegrationTests;
 
@@ -63,5 +65,46 @@ public sealed class ProcessReliabilityTests
         Assert.Equal(ConsultationStatus.Reported, reported.Status);
         var all = (await local.ListConsultationsAsync(new(), cancellationToken: Ct)).Consultations;
         Assert.Equal(2, all.Count);
+    }
+
+    /// <summary>
+    /// The hub killed with SIGKILL at random moments, round after round, while a spoke syncs thousands of registry
+    /// records: once it stays up, it holds every record the spoke acknowledged exactly once, each with its one version.
+    /// </summary>
+    [Fact]
+    public async Task HubKilledAtRandomMomentsDuringARegistrySync_HoldsEveryAcknowledgedRecordExactlyOnce()
+    {
+        const int count = 3_000;
+        using var folder = new TempFolder("rcn-process-registry");
+        using var network = await ProcessNetwork.StartAsync(folder);
+        var registry = new LocalRegistryService.LocalRegistryServiceClient(
+            Clients.Channel(network.SpokeUrl, Path.Combine(network.SpokeDataFolder, "tls", "dev-ca.crt"), network.LocalToken));
+        var records = Enumerable.Range(0, count).Select(_ => RegistrySamples.Record("CORE-010")).ToList();
+        var random = new Random(20261124);
+        // Six rounds: a batch acknowledged by the spoke, then the hub killed a random moment later — while it is taking
+        // this batch or the backlog the previous kill left — and started again.
+        foreach (var chunk in records.Select((record, i) => new ImportedRecord { LocalPatientId = $"KILL-{i:D5}", Record = record }).Chunk(500))
+        {
+            var import = new ImportRegistryRecordsRequest();
+            import.Records.AddRange(chunk);
+            Assert.All((await registry.ImportRegistryRecordsAsync(import, cancellationToken: Ct)).Results, r => Assert.Equal(ImportOutcome.Created, r.Outcome));
+            await Task.Delay(random.Next(0, 400), Ct);
+            network.Hub.KillHard();
+            await network.StartHubAsync();
+        }
+
+        var hubDatabase = Path.Combine(network.HubDataFolder, "hub.db");
+        await Eventually.UntilAsync(() => CountAsync(hubDatabase, "registry_records"), n => n == count, "every record at the hub", TimeSpan.FromMinutes(3));
+        Assert.Equal(count, await CountAsync(hubDatabase, "registry_record_versions"));
+        Assert.Equal(count, await CountAsync(hubDatabase, "registry_record_facts"));
+    }
+
+    private static async Task<long> CountAsync(string database, string table)
+    {
+        await using var connection = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = database, Mode = SqliteOpenMode.ReadOnly, Pooling = false }.ToString());
+        await connection.OpenAsync(Ct);
+        await using var command = connection.CreateCommand();
+        command.CommandText = $"SELECT COUNT(*) FROM {table}";
+        return (long)(await command.ExecuteScalarAsync(Ct))!;
     }
 }
