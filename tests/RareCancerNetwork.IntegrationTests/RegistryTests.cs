@@ -250,6 +250,12 @@ public sealed class RegistryTests(TestNetwork network)
         Assert.Equal(RegistrySyncState.Pending, (await client.GetRegistryRecordAsync(new() { RecordId = poison.RecordId }, cancellationToken: Ct)).Record.SyncState);
         await Eventually.UntilAsync(() => spoke.Services.GetRequiredService<RareCancerNetwork.Spoke.Outbox.OutboxStore>().StatusAsync(Ct),
             status => status.Parked.Any(p => p.AggregateId == poison.RecordId), "the faulty version parked for an operator");
+        // The record itself says so, with the hub's last answer, until an operator sends it again.
+        var parked = (await client.GetRegistryRecordAsync(new() { RecordId = poison.RecordId }, cancellationToken: Ct)).Record;
+        Assert.Equal(RegistrySyncState.Parked, parked.SyncState);
+        Assert.False(string.IsNullOrEmpty(parked.SyncError));
+        await spoke.Services.GetRequiredService<RareCancerNetwork.Spoke.Outbox.OutboxStore>().ResendParkedAsync(null, Ct);
+        Assert.NotEqual(RegistrySyncState.Parked, (await client.GetRegistryRecordAsync(new() { RecordId = poison.RecordId }, cancellationToken: Ct)).Record.SyncState);
     }
 
     /// <summary>A spoke of its own that reaches the hub through <paramref name="link"/>, holding the hub's keys, with a client of its facility.</summary>

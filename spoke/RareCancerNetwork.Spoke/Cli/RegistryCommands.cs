@@ -351,6 +351,7 @@ internal static class RegistryCommands
         RegistrySyncState.Conflict => "[red]conflict[/]",
         RegistrySyncState.Rejected => "[red]rejected[/]",
         RegistrySyncState.Pending => "[yellow]pending[/]",
+        RegistrySyncState.Parked => "[red]parked[/] ('spoke outbox resend')",
         RegistrySyncState.LocalOnly => "local only",
         _ => Node.CommandLine.ProtoEnumNames.Name(state),
     };

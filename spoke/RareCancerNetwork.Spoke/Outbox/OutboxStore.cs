@@ -271,6 +271,16 @@ public sealed class OutboxStore(SpokeDatabase database, TimeProvider clock)
             await refused.ExecuteNonQueryAsync(cancellationToken);
             return;
         }
+        if (entry.Kind == Registry.LocalRegistryStore.DeliverKind && state is DeliveryState.Parked or DeliveryState.Pending)
+        {
+            // A registry version parked shows as parked (with the hub's last answer) until it is sent again.
+            var (to, from) = state == DeliveryState.Parked ? (RegistrySyncState.Parked, RegistrySyncState.Pending) : (RegistrySyncState.Pending, RegistrySyncState.Parked);
+            await using var registry = connection.Command(
+                "UPDATE registry_records SET sync_state = $to, sync_error = $reason WHERE record_id = $id AND sync_state = $from", transaction)
+                .With("$to", (int)to).With("$reason", reason).With("$id", entry.AggregateId).With("$from", (int)from);
+            await registry.ExecuteNonQueryAsync(cancellationToken);
+            return;
+        }
         if (entry.Kind != DeliverConsultationKind)
         {
             return;
