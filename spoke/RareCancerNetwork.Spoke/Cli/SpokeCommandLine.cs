@@ -87,6 +87,8 @@ public static class SpokeCommandLine
         root.Subcommands.Add(logout);
         root.Subcommands.Add(OutboxCommands.Status());
         root.Subcommands.Add(OutboxCommands.Outbox());
+        root.Subcommands.Add(BackupCommands.Backup());
+        root.Subcommands.Add(BackupCommands.Restore());
         root.Subcommands.Add(AuditCommands.Create());
         root.Subcommands.Add(ReportCommands.VerifyReport());
         root.Subcommands.Add(NodeCertificateCommand.Create());

@@ -1,0 +1,192 @@
+using System.Formats.Tar;
+using System.Globalization;
+using Microsoft.Data.Sqlite;
+using Org.BouncyCastle.Bcpg;
+using Org.BouncyCastle.Bcpg.OpenPgp;
+using Org.BouncyCastle.Security;
+
+namespace RareCancerNetwork.Node.Backup;
+
+/// <summary>A backup could not be read: a wrong passphrase, or a damaged or foreign file.</summary>
+public sealed class BackupUnreadableException(string message, Exception? inner = null) : Exception(message, inner);
+
+/// <summary>
+/// Online backups of a node's data while it serves: a consistent copy of its SQLite store (SQLite's backup API, which
+/// copies a snapshot page by page while writers go on) and its keys folder, packed as a tar archive and encrypted with a
+/// passphrase in the OpenPGP format (RFC 4880: AES-256, iterated and salted S2K, integrity protected), so an operator can
+/// also open one with <c>gpg --decrypt</c>. Several generations are kept: the oldest beyond the count are deleted.
+/// </summary>
+public static class NodeBackup
+{
+    public const string Extension = ".tar.pgp";
+    private const string DatabasesEntry = "databases";
+    private const string KeysEntry = "keys";
+
+    /// <param name="databasePaths">The node's SQLite stores, open or not (each kept under its file name).</param>
+    /// <param name="keysFolder">The node's keys (node certificate, pseudonymisation key, token keys …).</param>
+    /// <param name="destination">The backup folder (another disk or a mounted share).</param>
+    /// <param name="prefix">Names this node's files, e.g. <c>rcn-spoke-spoke-tokyo</c>.</param>
+    /// <param name="keep">How many generations to keep (the newest).</param>
+    /// <returns>The backup file written.</returns>
+    public static async Task<string> CreateAsync(IReadOnlyList<string> databasePaths, string keysFolder, string destination, string prefix, string passphrase, int keep,
+        TimeProvider clock, CancellationToken cancellationToken)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(passphrase);
+        Directory.CreateDirectory(destination);
+        var staging = Path.Combine(destination, $".staging-{Guid.CreateVersion7():N}");
+        Directory.CreateDirectory(staging);
+        var file = Path.Combine(destination, $"{prefix}-{clock.GetUtcNow():yyyyMMdd'T'HHmmss'Z'}{Extension}");
+        var partial = file + ".part";
+        try
+        {
+            Directory.CreateDirectory(Path.Combine(staging, DatabasesEntry));
+            foreach (var databasePath in databasePaths)
+            {
+                // A snapshot of the live store: readers and writers of the running node go on meanwhile.
+                await using var source = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = databasePath, Mode = SqliteOpenMode.ReadOnly, Pooling = false }.ToString());
+                await using var copy = new SqliteConnection(new SqliteConnectionStringBuilder
+                {
+                    DataSource = Path.Combine(staging, DatabasesEntry, Path.GetFileName(databasePath)), Pooling = false,
+                }.ToString());
+                await source.OpenAsync(cancellationToken);
+                await copy.OpenAsync(cancellationToken);
+                source.BackupDatabase(copy);
+            }
+            if (Directory.Exists(keysFolder))
+            {
+                CopyFolder(keysFolder, Path.Combine(staging, KeysEntry));
+            }
+            await using (var output = File.Create(partial))
+            {
+                var encryption = new PgpEncryptedDataGenerator(SymmetricKeyAlgorithmTag.Aes256, withIntegrityPacket: true, new SecureRandom());
+                // UTF-8, as gpg reads a passphrase (Japanese included).
+                encryption.AddMethodUtf8(passphrase.ToCharArray(), HashAlgorithmTag.Sha256);
+                await using (var encrypted = encryption.Open(output, new byte[1 << 16]))
+                await using (var compressed = new PgpCompressedDataGenerator(CompressionAlgorithmTag.Zip).Open(encrypted))
+                await using (var literal = new PgpLiteralDataGenerator().Open(compressed, PgpLiteralData.Binary, "backup.tar", clock.GetUtcNow().UtcDateTime, new byte[1 << 16]))
+                {
+                    await TarFile.CreateFromDirectoryAsync(staging, literal, includeBaseDirectory: false, cancellationToken);
+                }
+                await output.FlushAsync(cancellationToken);
+                output.Flush(flushToDisk: true);
+            }
+            // Only a whole backup carries the name: a crash leaves a .part file, never a truncated generation.
+            File.Move(partial, file);
+        }
+        finally
+        {
+            Directory.Delete(staging, recursive: true);
+            File.Delete(partial);
+        }
+        foreach (var old in Generations(destination, prefix).Skip(Math.Max(1, keep)))
+        {
+            File.Delete(old);
+        }
+        return file;
+    }
+
+    /// <summary>This node's backups in a folder, newest first.</summary>
+    public static IReadOnlyList<string> Generations(string destination, string prefix) =>
+        Directory.Exists(destination)
+            ? [.. Directory.GetFiles(destination, $"{prefix}-*{Extension}").OrderDescending(StringComparer.Ordinal)]
+            : [];
+
+    /// <summary>
+    /// Restores a backup into a node's data folder (the node stopped): its store and keys folder replaced, anything else
+    /// left. The archive is checked whole (integrity packet) before the store is replaced.
+    /// </summary>
+    /// <exception cref="BackupUnreadableException">Wrong passphrase, or a damaged or foreign file.</exception>
+    public static async Task RestoreAsync(string backupFile, string passphrase, IReadOnlyList<string> databasePaths, string keysFolder, CancellationToken cancellationToken)
+    {
+        var unpacked = Path.Combine(Path.GetDirectoryName(Path.GetFullPath(databasePaths[0]))!, $".restore-{Guid.CreateVersion7():N}");
+        Directory.CreateDirectory(unpacked);
+        try
+        {
+            await DecryptAsync(backupFile, passphrase, unpacked, cancellationToken);
+            var stores = databasePaths.Select(path => (Target: path, Copy: Path.Combine(unpacked, DatabasesEntry, Path.GetFileName(path)))).ToList();
+            if (stores.FirstOrDefault(s => !File.Exists(s.Copy)) is { Target: not null } missing)
+            {
+                throw new BackupUnreadableException($"{backupFile} holds no {Path.GetFileName(missing.Target)}: it is not a backup of this kind of node.");
+            }
+            foreach (var (target, copy) in stores)
+            {
+                foreach (var suffix in new[] { "-wal", "-shm" })
+                {
+                    File.Delete(target + suffix);
+                }
+                File.Copy(copy, target, overwrite: true);
+            }
+            if (Directory.Exists(Path.Combine(unpacked, KeysEntry)))
+            {
+                if (Directory.Exists(keysFolder))
+                {
+                    Directory.Delete(keysFolder, recursive: true);
+                }
+                CopyFolder(Path.Combine(unpacked, KeysEntry), keysFolder);
+            }
+        }
+        finally
+        {
+            Directory.Delete(unpacked, recursive: true);
+        }
+    }
+
+    private static async Task DecryptAsync(string backupFile, string passphrase, string target, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await using var input = File.OpenRead(backupFile);
+            var factory = new PgpObjectFactory(PgpUtilities.GetDecoderStream(input));
+            var first = factory.NextPgpObject();
+            var list = first as PgpEncryptedDataList ?? factory.NextPgpObject() as PgpEncryptedDataList
+                ?? throw new BackupUnreadableException($"{backupFile} is not an encrypted backup.");
+            var encrypted = list.GetEncryptedDataObjects().OfType<PgpPbeEncryptedData>().FirstOrDefault()
+                ?? throw new BackupUnreadableException($"{backupFile} is not encrypted with a passphrase.");
+            await using (var clear = encrypted.GetDataStreamUtf8(passphrase.ToCharArray()))
+            {
+                var message = new PgpObjectFactory(clear).NextPgpObject();
+                if (message is PgpCompressedData compressed)
+                {
+                    message = new PgpObjectFactory(compressed.GetDataStream()).NextPgpObject();
+                }
+                var literal = message as PgpLiteralData ?? throw new BackupUnreadableException($"{backupFile} holds no archive.");
+                await using var archive = literal.GetInputStream();
+                await TarFile.ExtractToDirectoryAsync(archive, target, overwriteFiles: true, cancellationToken);
+                // Read to the end, so that the integrity check covers every byte.
+                await archive.CopyToAsync(Stream.Null, cancellationToken);
+            }
+            if (!encrypted.IsIntegrityProtected() || !encrypted.Verify())
+            {
+                throw new BackupUnreadableException($"{backupFile} failed its integrity check: it was damaged or altered.");
+            }
+        }
+        catch (PgpException exception)
+        {
+            throw new BackupUnreadableException($"{backupFile} could not be decrypted: a wrong passphrase, or a damaged file ({exception.Message}).", exception);
+        }
+        catch (InvalidDataException exception)
+        {
+            throw new BackupUnreadableException($"{backupFile} could not be unpacked: a damaged file ({exception.Message}).", exception);
+        }
+    }
+
+    private static void CopyFolder(string source, string target)
+    {
+        Directory.CreateDirectory(target);
+        foreach (var file in Directory.GetFiles(source, "*", SearchOption.AllDirectories))
+        {
+            var destination = Path.Combine(target, Path.GetRelativePath(source, file));
+            Directory.CreateDirectory(Path.GetDirectoryName(destination)!);
+            File.Copy(file, destination, overwrite: true);
+        }
+    }
+
+    /// <summary>Reads a passphrase from a file (its first line), so it never appears on a command line or in a process list.</summary>
+    public static string ReadPassphrase(string path)
+    {
+        var passphrase = File.ReadLines(path).FirstOrDefault()?.Trim() ?? "";
+        return passphrase.Length >= 12
+            ? passphrase
+            : throw new BackupUnreadableException(string.Create(CultureInfo.InvariantCulture, $"The passphrase in {path} is {passphrase.Length} characters; use at least 12."));
+    }
+}
