@@ -32,6 +32,25 @@ public sealed class FeedStoreTests
         Assert.Equal(12, await spoke.Feed.CursorAsync(Ct));
     }
 
+    /// <summary>A withdrawal not yet at the hub is not undone by a status the hub sent before it knew of it; a report that came first is.</summary>
+    [Fact]
+    public async Task Apply_AnEarlierStatus_DoesNotUndoAWithdrawalOnItsWay_AReportThatCameFirstDoes()
+    {
+        await using var spoke = await SpokeStoreFixture.CreateAsync();
+        var id = (await spoke.Store.SubmitAsync("CORE-004", "t", SpokeStoreFixture.Submission(), Ct)).Consultation.ConsultationId;
+        await spoke.Store.WithdrawAsync("t", new WithdrawConsultationRequest { ConsultationId = id, Reason = "検体不良" }, Ct);
+
+        await spoke.Feed.ApplyAsync(Status(10, id, ConsultationStatus.AwaitingAttachments), Ct);
+        Assert.Equal(ConsultationStatus.Withdrawn, (await spoke.Store.GetAsync(id, Ct)).Status);
+        await spoke.Feed.ApplyAsync(Status(11, id, ConsultationStatus.Withdrawn), Ct);
+        Assert.Equal(ConsultationStatus.Withdrawn, (await spoke.Store.GetAsync(id, Ct)).Status);
+
+        var other = (await spoke.Store.SubmitAsync("CORE-004", "t", SpokeStoreFixture.Submission(), Ct)).Consultation.ConsultationId;
+        await spoke.Store.WithdrawAsync("t", new WithdrawConsultationRequest { ConsultationId = other, Reason = "重複" }, Ct);
+        await spoke.Feed.ApplyAsync(Status(12, other, ConsultationStatus.Reported), Ct);
+        Assert.Equal(ConsultationStatus.Reported, (await spoke.Store.GetAsync(other, Ct)).Status);
+    }
+
     /// <summary>Data queries from the feed: a closing replaces what the spoke holds; a replayed raising never reopens it.</summary>
     [Fact]
     public async Task Apply_DataQueryRaisedThenClosed_AReplayedRaisingDoesNotReopenIt_AndAWithdrawnRecordsQueryIsSkipped()

@@ -92,10 +92,22 @@ public sealed class FeedStore(SpokeDatabase database, IOptions<SpokeOptions> opt
                 await LocalConsultationStore.ApplyInformationRequestAsync(connection, transaction, @event.ConsultationId, @event.InformationRequested, cancellationToken);
                 return FeedApplyResult.Applied;
             case SubscribeEventsResponse.EventOneofCase.StatusChanged:
-                // An event from the hub proves delivery even if the delivery answer was lost.
+                // An event from the hub proves delivery even if the delivery answer was lost. A consultation withdrawn here whose
+                // withdrawal has not reached the hub yet stays withdrawn against a status the hub sent before it knew (a report
+                // that came first is the one answer that still wins: the hub will refuse the withdrawal).
                 await using (var update = connection.Command(
-                    "UPDATE consultations SET status = $status, delivery_state = $delivered, delivery_error = NULL, updated_at = $now WHERE consultation_id = $id", transaction)
+                    """
+                    UPDATE consultations SET
+                        status = CASE WHEN status = $withdrawn AND $status NOT IN ($withdrawn, $reported, $acknowledged)
+                                       AND EXISTS (SELECT 1 FROM outbox o WHERE o.kind = $withdrawKind AND o.aggregate_id = $id
+                                                   AND o.delivered_at IS NULL AND o.failed_at IS NULL)
+                                      THEN status ELSE $status END,
+                        delivery_state = $delivered, delivery_error = NULL, updated_at = $now
+                    WHERE consultation_id = $id
+                    """, transaction)
                     .With("$status", (int)@event.StatusChanged.Status).With("$delivered", (int)DeliveryState.Delivered)
+                    .With("$withdrawn", (int)ConsultationStatus.Withdrawn).With("$reported", (int)ConsultationStatus.Reported)
+                    .With("$acknowledged", (int)ConsultationStatus.Acknowledged).With("$withdrawKind", LocalConsultationStore.WithdrawKind)
                     .With("$now", now).With("$id", @event.ConsultationId))
                 {
                     await update.ExecuteNonQueryAsync(cancellationToken);
