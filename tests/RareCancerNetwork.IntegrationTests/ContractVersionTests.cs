@@ -2,10 +2,8 @@ using System.Globalization;
 using Google.Rpc;
 using Grpc.Core;
 using Microsoft.Extensions.DependencyInjection;
-using RareCancerNetwork.Hub.Storage;
 using RareCancerNetwork.IntegrationTests.Infrastructure;
 using RareCancerNetwork.Node.Authorization;
-using RareCancerNetwork.Node.Storage;
 using RareCancerNetwork.Protos.Contract;
 using RareCancerNetwork.Protos.V1;
 using RareCancerNetwork.Spoke.Outbox;
@@ -89,10 +87,5 @@ public sealed class ContractVersionTests
         }
     }
 
-    private static async Task<long> HubConsultationsAsync(HubNode hub, string consultationId)
-    {
-        await using var connection = await hub.Services.GetRequiredService<HubDatabase>().OpenAsync(Ct);
-        await using var command = connection.Command("SELECT COUNT(*) FROM consultations WHERE consultation_id = @id").With("@id", consultationId);
-        return await command.ScalarInt64Async(Ct);
-    }
+    private static Task<long> HubConsultationsAsync(HubNode hub, string consultationId) => hub.CountAsync("consultations", "consultation_id", consultationId);
 }

@@ -415,19 +415,7 @@ public sealed class RegistryTests(TestNetwork network)
         return await command.ScalarInt64Async(Ct);
     }
 
-    private Task<long> HubRecordCountAsync(IEnumerable<string> recordIds) => HubCountAsync("registry_records", recordIds);
+    private Task<long> HubRecordCountAsync(IEnumerable<string> recordIds) => network.Hub.CountAsync("registry_records", "record_id", recordIds.ToList());
 
-    private Task<long> HubVersionCountAsync(IEnumerable<string> recordIds) => HubCountAsync("registry_record_versions", recordIds);
-
-    private async Task<long> HubCountAsync(string table, IEnumerable<string> recordIds)
-    {
-        var ids = recordIds.ToList();
-        await using var connection = await network.Hub.Services.GetRequiredService<HubDatabase>().OpenAsync(Ct);
-        await using var command = connection.Command($"SELECT COUNT(*) FROM {table} WHERE record_id IN ({string.Join(", ", ids.Select((_, i) => $"@id{i}"))})");
-        for (var i = 0; i < ids.Count; i++)
-        {
-            command.With($"@id{i}", ids[i]);
-        }
-        return await command.ScalarInt64Async(Ct);
-    }
+    private Task<long> HubVersionCountAsync(IEnumerable<string> recordIds) => network.Hub.CountAsync("registry_record_versions", "record_id", recordIds.ToList());
 }

@@ -39,19 +39,20 @@ public sealed class NationalFigures(StatisticsStore store)
         _ => [],
     };
 
-    public async Task<FigureDraft> ComputeAsync(FigureQuery query, Dimension rows, Dimension columns, FigureFilter filter, IReadOnlyList<Prefecture> prefectures,
+    /// <param name="snapshot">The reads of one answer, shared by the figure and its twins.</param>
+    public async Task<FigureDraft> ComputeAsync(FigureQuery query, Dimension rows, Dimension columns, FigureFilter filter, FigureSnapshot snapshot,
         CancellationToken cancellationToken)
     {
-        var categories = new CategoryLists(prefectures, filter);
+        var categories = new CategoryLists(snapshot.Prefectures, filter);
         return query.Figure switch
         {
-            Figure.ConsultationCounts => await ConsultationCountsAsync(rows, columns, filter, categories, cancellationToken),
-            Figure.ConsultationTurnaround => await TurnaroundAsync(filter, categories, cancellationToken),
-            Figure.ConsultationDiscordance => await DiscordanceAsync(filter, categories, cancellationToken),
-            Figure.ExpertBacklog => await BacklogAsync(filter, cancellationToken),
-            Figure.ReferralCounts => await ReferralCountsAsync(rows, columns, filter, categories, cancellationToken),
-            Figure.ReferralAcceptance => await AcceptanceAsync(filter, cancellationToken),
-            Figure.TrialFunnel => await TrialFunnelAsync(filter, cancellationToken),
+            Figure.ConsultationCounts => await ConsultationCountsAsync(snapshot, rows, columns, filter, categories, cancellationToken),
+            Figure.ConsultationTurnaround => await TurnaroundAsync(snapshot, filter, categories, cancellationToken),
+            Figure.ConsultationDiscordance => await DiscordanceAsync(snapshot, filter, categories, cancellationToken),
+            Figure.ExpertBacklog => await BacklogAsync(snapshot, filter, cancellationToken),
+            Figure.ReferralCounts => await ReferralCountsAsync(snapshot, rows, columns, filter, categories, cancellationToken),
+            Figure.ReferralAcceptance => await AcceptanceAsync(snapshot, filter, cancellationToken),
+            Figure.TrialFunnel => await TrialFunnelAsync(snapshot, filter, cancellationToken),
             Figure.RegistryEnrolment => await RegistryPivotAsync(RegistrySource.Enrolment, "enrolment", "希少がん登録数", "Registry enrolment", "患者", "patients",
                 rows, columns, filter, categories, cancellationToken),
             Figure.PanelTests => await RegistryPivotAsync(RegistrySource.PanelTests, "panel_tests", "遺伝子パネル検査数", "Gene-panel tests", "検査", "tests",
@@ -64,18 +65,18 @@ public sealed class NationalFigures(StatisticsStore store)
         };
     }
 
-    private async Task<FigureDraft> ConsultationCountsAsync(Dimension rows, Dimension columns, FigureFilter filter, CategoryLists categories,
+    private static async Task<FigureDraft> ConsultationCountsAsync(FigureSnapshot snapshot, Dimension rows, Dimension columns, FigureFilter filter, CategoryLists categories,
         CancellationToken cancellationToken)
     {
-        var facts = (await store.ConsultationsAsync(cancellationToken)).Where(c => filter.Matches(c.Dimensions)).ToList();
+        var facts = (await snapshot.ConsultationsAsync(cancellationToken)).Where(c => filter.Matches(c.Dimensions)).ToList();
         var table = CountGrid("counts", "コンサルテーション件数", "Consultations received", "件", "consultations", rows, columns, categories,
             facts.Select(f => (f.Dimensions.Of(rows), f.Dimensions.Of(columns), 1L)));
         return new FigureDraft("コンサルテーション件数", "Consultations", [table], [], facts.Count, CareConsentJa, CareConsentEn);
     }
 
-    private async Task<FigureDraft> TurnaroundAsync(FigureFilter filter, CategoryLists categories, CancellationToken cancellationToken)
+    private static async Task<FigureDraft> TurnaroundAsync(FigureSnapshot snapshot, FigureFilter filter, CategoryLists categories, CancellationToken cancellationToken)
     {
-        var reported = (await store.ConsultationsAsync(cancellationToken))
+        var reported = (await snapshot.ConsultationsAsync(cancellationToken))
             .Where(c => filter.Matches(c.Dimensions) && c.FirstReportAt is not null).ToList();
         var organs = categories.Of(Dimension.OrganSystem, []);
         var groups = organs.Select(o => reported.Where(c => c.Dimensions.Organ == o.Code).ToList()).Append(reported).ToList();
@@ -95,9 +96,9 @@ public sealed class NationalFigures(StatisticsStore store)
         return new FigureDraft("報告までの日数", "Turnaround", [table], [], reported.Count, CareConsentJa, CareConsentEn);
     }
 
-    private async Task<FigureDraft> DiscordanceAsync(FigureFilter filter, CategoryLists categories, CancellationToken cancellationToken)
+    private static async Task<FigureDraft> DiscordanceAsync(FigureSnapshot snapshot, FigureFilter filter, CategoryLists categories, CancellationToken cancellationToken)
     {
-        var judged = (await store.ConsultationsAsync(cancellationToken))
+        var judged = (await snapshot.ConsultationsAsync(cancellationToken))
             .Where(c => filter.Matches(c.Dimensions) && c.LatestConcordance != Concordance.Unspecified).ToList();
         var organs = categories.Of(Dimension.OrganSystem, []);
         var groups = organs.Select(o => judged.Where(c => c.Dimensions.Organ == o.Code).ToList()).Append(judged).ToList();
@@ -117,12 +118,12 @@ public sealed class NationalFigures(StatisticsStore store)
         return new FigureDraft("診断の不一致", "Discordance", [table], [], judged.Count, CareConsentJa, CareConsentEn);
     }
 
-    private async Task<FigureDraft> BacklogAsync(FigureFilter filter, CancellationToken cancellationToken)
+    private static async Task<FigureDraft> BacklogAsync(FigureSnapshot snapshot, FigureFilter filter, CancellationToken cancellationToken)
     {
-        var open = (await store.ConsultationsAsync(cancellationToken))
+        var open = (await snapshot.ConsultationsAsync(cancellationToken))
             .Where(c => filter.Matches(c.Dimensions) && c.ExpertId is not null && c.Status is ConsultationStatus.Assigned or ConsultationStatus.InformationRequested)
             .ToList();
-        var experts = await store.ExpertsAsync(cancellationToken);
+        var experts = await snapshot.ExpertsAsync(cancellationToken);
         var rows = experts.Select(e => StatisticsLabels.Of(e.Key, e.Value, e.Value)).ToList();
         var cells = new DraftCell[rows.Count + 1, 1];
         for (var i = 0; i < rows.Count; i++)
@@ -135,18 +136,18 @@ public sealed class NationalFigures(StatisticsStore store)
         return new FigureDraft("専門医の未報告件数", "Expert backlog", [table], [], open.Count, CareConsentJa, CareConsentEn);
     }
 
-    private async Task<FigureDraft> ReferralCountsAsync(Dimension rows, Dimension columns, FigureFilter filter, CategoryLists categories,
+    private static async Task<FigureDraft> ReferralCountsAsync(FigureSnapshot snapshot, Dimension rows, Dimension columns, FigureFilter filter, CategoryLists categories,
         CancellationToken cancellationToken)
     {
-        var facts = (await store.ReferralsAsync(cancellationToken)).Where(r => filter.Matches(r.Dimensions)).ToList();
+        var facts = (await snapshot.ReferralsAsync(cancellationToken)).Where(r => filter.Matches(r.Dimensions)).ToList();
         var table = CountGrid("counts", "紹介件数", "Referrals", "件", "referrals", rows, columns, categories,
             facts.Select(f => (f.Dimensions.Of(rows), f.Dimensions.Of(columns), 1L)));
         return new FigureDraft("紹介件数", "Referrals", [table], [], facts.Count, CareConsentJa, CareConsentEn);
     }
 
-    private async Task<FigureDraft> AcceptanceAsync(FigureFilter filter, CancellationToken cancellationToken)
+    private static async Task<FigureDraft> AcceptanceAsync(FigureSnapshot snapshot, FigureFilter filter, CancellationToken cancellationToken)
     {
-        var facts = (await store.ReferralsAsync(cancellationToken)).Where(r => filter.Matches(r.Dimensions)).ToList();
+        var facts = (await snapshot.ReferralsAsync(cancellationToken)).Where(r => filter.Matches(r.Dimensions)).ToList();
         var kinds = ReferralKinds;
         var groups = kinds.Select(k => facts.Where(f => f.Dimensions.Kind == k).ToList()).Append(facts).ToList();
         var cells = new DraftCell[groups.Count, 5];
@@ -170,9 +171,9 @@ public sealed class NationalFigures(StatisticsStore store)
         return new FigureDraft("紹介の受入れ", "Referral acceptance", [table], [], facts.Count, CareConsentJa, CareConsentEn);
     }
 
-    private async Task<FigureDraft> TrialFunnelAsync(FigureFilter filter, CancellationToken cancellationToken)
+    private async Task<FigureDraft> TrialFunnelAsync(FigureSnapshot snapshot, FigureFilter filter, CancellationToken cancellationToken)
     {
-        var referrals = (await store.ReferralsAsync(cancellationToken)).Where(r => filter.Matches(r.Dimensions) && r.Dimensions.Kind == "kind:trial_arm").ToList();
+        var referrals = (await snapshot.ReferralsAsync(cancellationToken)).Where(r => filter.Matches(r.Dimensions) && r.Dimensions.Kind == "kind:trial_arm").ToList();
         var matched = await store.PatientsMatchedAsync(filter, cancellationToken);
         var referred = referrals.Select(r => r.PatientPseudonym).Distinct(StringComparer.Ordinal).LongCount();
         var enrolled = referrals.Where(r => r.Dimensions.Outcome == StatisticsLabels.OutcomeCode(ReferralOutcome.EnrolledInTrial))
@@ -418,4 +419,24 @@ public sealed class NationalFigures(StatisticsStore store)
             }
         }
     }
+}
+
+/// <summary>
+/// The reads of one answer: a figure and its one-filter-fewer twins count the same consultations, referrals and experts,
+/// read once (reading them again per twin cost a table scan each, and a row arriving in between would make the twins
+/// protect a different table than the one released).
+/// </summary>
+public sealed class FigureSnapshot(StatisticsStore store, IReadOnlyList<Prefecture> prefectures)
+{
+    private Task<IReadOnlyList<ConsultationFact>>? _consultations;
+    private Task<IReadOnlyList<ReferralFact>>? _referrals;
+    private Task<IReadOnlyDictionary<string, string>>? _experts;
+
+    public IReadOnlyList<Prefecture> Prefectures => prefectures;
+
+    public Task<IReadOnlyList<ConsultationFact>> ConsultationsAsync(CancellationToken cancellationToken) => _consultations ??= store.ConsultationsAsync(cancellationToken);
+
+    public Task<IReadOnlyList<ReferralFact>> ReferralsAsync(CancellationToken cancellationToken) => _referrals ??= store.ReferralsAsync(cancellationToken);
+
+    public Task<IReadOnlyDictionary<string, string>> ExpertsAsync(CancellationToken cancellationToken) => _experts ??= store.ExpertsAsync(cancellationToken);
 }

@@ -35,11 +35,12 @@ public sealed class NationalStatistics(NationalFigures figures, StatisticsStore 
         try
         {
             asOf = clock.GetUtcNow();
-            draft = await figures.ComputeAsync(query, rows, columns, filter, prefectures, cancellationToken);
+            var snapshot = new FigureSnapshot(store, prefectures);
+            draft = await figures.ComputeAsync(query, rows, columns, filter, snapshot, cancellationToken);
             twins = [];
             foreach (var twin in filter.Twins(NationalFigures.Shown(query, rows, columns)))
             {
-                twins.Add(await figures.ComputeAsync(query, rows, columns, twin, prefectures, cancellationToken));
+                twins.Add(await figures.ComputeAsync(query, rows, columns, twin, snapshot, cancellationToken));
             }
         }
         finally

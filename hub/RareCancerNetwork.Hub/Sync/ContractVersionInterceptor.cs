@@ -34,14 +34,14 @@ public sealed class ContractVersionInterceptor : Interceptor
     }
 
     /// <summary>The spoke's contract version from its request (0: a spoke from before versions were exchanged).</summary>
-    public static int SpokeVersion(ServerCallContext context) =>
-        int.TryParse(context.RequestHeaders.GetValue(ContractVersion.Header), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var version)
-            ? version : 0;
+    public static int SpokeVersion(ServerCallContext context) => HeaderNumber(context, ContractVersion.Header);
 
     /// <summary>The spoke's store schema version from its request, or 0 when it does not say.</summary>
-    public static int SpokeSchema(ServerCallContext context) =>
-        int.TryParse(context.RequestHeaders.GetValue(ContractVersion.SchemaHeader), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var version)
-            ? version : 0;
+    public static int SpokeSchema(ServerCallContext context) => HeaderNumber(context, ContractVersion.SchemaHeader);
+
+    private static int HeaderNumber(ServerCallContext context, string header) =>
+        int.TryParse(context.RequestHeaders.GetValue(header), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var value)
+            ? value : 0;
 
     private static void Check(ServerCallContext context)
     {

@@ -54,7 +54,7 @@ public static class NodeTelemetry
     {
         var options = builder.Configuration.GetSection($"{node.ConfigurationSection}:Telemetry").Get<TelemetryOptions>() ?? new TelemetryOptions();
         builder.Services.AddSingleton(options);
-        var telemetry = builder.Services.AddOpenTelemetry()
+        builder.Services.AddOpenTelemetry()
             .ConfigureResource(resource => resource.AddService(node.ConfigurationSection == "Hub" ? "rcn-hub" : "rcn-spoke", serviceInstanceId: node.NodeId))
             .WithMetrics(metrics =>
             {
@@ -75,7 +75,6 @@ public static class NodeTelemetry
                     tracing.AddOtlpExporter(otlp => otlp.Endpoint = new Uri(endpoint));
                 }
             });
-        _ = telemetry;
         return builder;
     }
 

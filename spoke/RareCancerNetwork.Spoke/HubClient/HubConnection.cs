@@ -22,10 +22,10 @@ public sealed class HubConnection : IDisposable
         var hub = options.Value.Hub;
         Tokens = new HubTokenSource(client, [NetworkClaims.Scopes.Sync, NetworkClaims.Scopes.Directory], clock);
         // Every call names the node's contract version and store schema, so the hub can refuse a pair it does not serve.
-        ContractVersion = hub.ContractVersionOverride ?? Protos.Contract.ContractVersion.Current;
+        var contractVersion = hub.ContractVersionOverride ?? Protos.Contract.ContractVersion.Current;
         _channel = HubClientRegistration.CreateChannel(hub.Url, hub.CaCertificatePath, Tokens.GetAsync, identity.ClientCertificate,
         [
-            (Protos.Contract.ContractVersion.Header, ContractVersion.ToString(System.Globalization.CultureInfo.InvariantCulture)),
+            (Protos.Contract.ContractVersion.Header, contractVersion.ToString(System.Globalization.CultureInfo.InvariantCulture)),
             (Protos.Contract.ContractVersion.SchemaHeader, database.Database.LatestVersion.ToString(System.Globalization.CultureInfo.InvariantCulture)),
         ]);
         var calls = _channel.Intercept(new DefaultDeadlineInterceptor(DefaultDeadline));
@@ -36,8 +36,6 @@ public sealed class HubConnection : IDisposable
 
     public HubTokenSource Tokens { get; }
 
-    /// <summary>The contract version this node names to the hub.</summary>
-    public int ContractVersion { get; }
 
     public SpokeSyncService.SpokeSyncServiceClient Sync { get; }
 

@@ -17,14 +17,14 @@ public sealed partial class SyncStatusReporter(OutboxStore outbox, FeedStore fee
 {
     // The gauges read the last report's figures: a scrape costs the node nothing.
     private OutboxStatus? _lastStatus;
-    private HubContact? _lastContact;
+    private long _feedLag;
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         var node = options.Value.NodeId;
         using var pending = NodeGauges.Register(NodeGauges.OutboxPending, node, () => _lastStatus?.Pending ?? 0);
         using var parked = NodeGauges.Register(NodeGauges.OutboxParked, node, () => _lastStatus?.Parked.Count ?? 0);
-        using var lag = NodeGauges.Register(NodeGauges.FeedLag, node, () => _lastContact?.FeedLag ?? 0);
+        using var lag = NodeGauges.Register(NodeGauges.FeedLag, node, () => _feedLag);
         using var timer = new PeriodicTimer(TimeSpan.FromSeconds(options.Value.Delivery.StatusReportSeconds), clock);
         while (!stoppingToken.IsCancellationRequested)
         {
@@ -82,7 +82,7 @@ public sealed partial class SyncStatusReporter(OutboxStore outbox, FeedStore fee
         }
         var answer = await hub.Sync.ReportSyncStatusAsync(report, deadline: clock.GetUtcNow().UtcDateTime.AddSeconds(10), cancellationToken: cancellationToken);
         await contact.RecordContactAsync(answer.FeedHead, answer.ContractVersion, cancellationToken);
-        _lastContact = await contact.ReadAsync(cancellationToken);
+        _feedLag = Math.Max(0, answer.FeedHead - report.FeedCursor);
     }
 
     [LoggerMessage(EventId = 2601, Level = LogLevel.Debug, Message = "Sync status not reported to the hub this time ({Reason})")]

@@ -129,11 +129,18 @@ public sealed class HubNode : IAsyncDisposable
     }
 
     /// <summary>How many rows of a table carry this id, on either provider.</summary>
-    public async Task<long> CountAsync(string table, string idColumn, string id)
+    public Task<long> CountAsync(string table, string idColumn, string id) => CountAsync(table, idColumn, [id]);
+
+    /// <summary>How many rows of a table carry one of these ids, on either provider.</summary>
+    public async Task<long> CountAsync(string table, string idColumn, IReadOnlyCollection<string> ids)
     {
         await using var connection = await Services.GetRequiredService<RareCancerNetwork.Hub.Storage.HubDatabase>().OpenAsync(CancellationToken.None);
-        await using var command = RareCancerNetwork.Node.Storage.SqlCommands.Command(connection, $"SELECT COUNT(*) FROM {table} WHERE {idColumn} = @id");
-        RareCancerNetwork.Node.Storage.SqlCommands.With(command, "@id", id);
+        await using var command = RareCancerNetwork.Node.Storage.SqlCommands.Command(connection,
+            $"SELECT COUNT(*) FROM {table} WHERE {idColumn} IN ({string.Join(", ", ids.Select((_, i) => $"@id{i}"))})");
+        foreach (var (id, i) in ids.Select((id, i) => (id, i)))
+        {
+            RareCancerNetwork.Node.Storage.SqlCommands.With(command, $"@id{i}", id);
+        }
         return await RareCancerNetwork.Node.Storage.SqlCommands.ScalarInt64Async(command, CancellationToken.None);
     }
 
