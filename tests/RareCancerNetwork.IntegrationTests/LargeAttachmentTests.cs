@@ -77,8 +77,11 @@ public sealed class LargeAttachmentTests
         network.Spoke.KillHard();
         await network.StartSpokeAsync();
 
-        var assigned = await network.AtSpokeAsync(id, c => c.Status == ConsultationStatus.Assigned, "the consultation assigned once its slide arrived", TimeSpan.FromMinutes(5));
-        Assert.True(assigned.Attachments[0].Available);
+        // Assigned (the hub holds the slide whole) may reach the spoke through the feed just before its delivery worker records
+        // the hub's last receipt: wait for both.
+        var assigned = await network.AtSpokeAsync(id, c => c.Status == ConsultationStatus.Assigned && c.Attachments[0].Available,
+            "the consultation assigned once its slide arrived, and the slide available", TimeSpan.FromMinutes(5));
+        Assert.Equal(slide.SizeBytes, assigned.Attachments[0].HubReceivedBytes);
         var (attempts, resent) = await DeliveryCostAsync(network.SpokeDataFolder, id, slide.Sha256Hex);
         TestContext.Current.TestOutputHelper?.WriteLine($"attempts {attempts}, bytes sent again: {resentAfterHubKill:N0} after the hub's kill, {resent - resentAfterHubKill:N0} after the spoke's");
         // One attempt broken by each kill, then the one that finished (more if the hub still held the dead spoke's stream).
