@@ -32,6 +32,8 @@ public sealed class AttachmentTests(TestNetwork network) : IDisposable
         var id = submission.ConsultationId;
         var submitted = (await network.LocalA().SubmitConsultationAsync(submission, cancellationToken: Ct)).Consultation;
         Assert.Equal([(0L, 0L, false), (0L, 0L, false)], submitted.Attachments.Select(a => (a.SpokeReceivedBytes, a.HubReceivedBytes, a.Available)));
+        // Nothing is queued while the spoke does not hold a file whole.
+        Assert.All(submitted.Attachments, a => Assert.Equal(DeliveryState.Unspecified, a.DeliveryState));
 
         // The hub holds the consultation but waits for its files; nobody is offered it.
         var waiting = await AtSpokeAsync(id, c => c.Status == ConsultationStatus.AwaitingAttachments, "the consultation awaiting its files");
@@ -59,7 +61,8 @@ public sealed class AttachmentTests(TestNetwork network) : IDisposable
         await AttachmentFiles.UploadAsync(network.LocalA(), id, photoPath, photo);
         var assigned = await AtSpokeAsync(id, c => c.Status == ConsultationStatus.Assigned && c.Timeline.Any(s => s.Kind == ConsultationStepKind.Assigned),
             "the consultation assigned once its files arrived");
-        Assert.All(assigned.Attachments, a => Assert.Equal((a.File.SizeBytes, a.File.SizeBytes, true), (a.SpokeReceivedBytes, a.HubReceivedBytes, a.Available)));
+        Assert.All(assigned.Attachments, a => Assert.Equal((a.File.SizeBytes, a.File.SizeBytes, true, DeliveryState.Delivered),
+            (a.SpokeReceivedBytes, a.HubReceivedBytes, a.Available, a.DeliveryState)));
         Assert.Equal([ConsultationStepKind.Received, ConsultationStepKind.AttachmentsReceived, ConsultationStepKind.Assigned],
             assigned.Timeline.Select(s => s.Kind).Take(3));
 
@@ -372,12 +375,15 @@ public sealed class AttachmentTests(TestNetwork network) : IDisposable
         link.Route();
         link.DropConnections();
         await Eventually.UntilAsync(() => contact.ReadAsync(Ct), c => c.Failing, "the partition in the spoke's status");
-        var heldDuring = (await AtHubAsync()).HubReceivedBytes;
+        var during = await AtHubAsync();
+        var heldDuring = during.HubReceivedBytes;
         Assert.True(heldDuring < slide.SizeBytes, "the partition came too late to matter");
+        // The file shows as on its way (part of it at the hub, as last reported), with the failed attempt's reason once there is one.
+        Assert.Equal(heldDuring > 0 ? DeliveryState.Sending : DeliveryState.Pending, during.DeliveryState);
 
         link.Route(hub.Port);
         var arrived = await Eventually.UntilAsync(AtHubAsync, a => a.Available, "the slide whole at the hub after healing", TimeSpan.FromMinutes(2));
-        Assert.Equal(slide.SizeBytes, arrived.HubReceivedBytes);
+        Assert.Equal((slide.SizeBytes, DeliveryState.Delivered, ""), (arrived.HubReceivedBytes, arrived.DeliveryState, arrived.DeliveryError));
         var (attempts, resent) = await spoke.Services.GetRequiredService<RareCancerNetwork.Spoke.Attachments.LocalAttachmentStore>()
             .CostAsync(submission.ConsultationId, slide.Sha256Hex, Ct);
         Assert.True(attempts >= 2, $"{attempts} attempts");

@@ -51,6 +51,45 @@ public sealed class FeedStoreTests
         Assert.Equal(ConsultationStatus.Reported, (await spoke.Store.GetAsync(other, Ct)).Status);
     }
 
+    /// <summary>
+    /// Downloads never overwrite a change made here that has not reached the hub: an acknowledgement or an answer on its way stays
+    /// against the status the hub sent before it knew; a new request from the hub (or the hub's own answer once delivered) still applies.
+    /// </summary>
+    [Fact]
+    public async Task Apply_AnEarlierStatus_DoesNotUndoAnAcknowledgementOrAnAnswerOnItsWay_ANewRequestDoes()
+    {
+        await using var spoke = await SpokeStoreFixture.CreateAsync();
+        var id = (await spoke.Store.SubmitAsync("CORE-004", "t", SpokeStoreFixture.Submission(), Ct)).Consultation.ConsultationId;
+        await spoke.Outbox.MarkDeliveredAsync(await spoke.Outbox.DueAsync(10, Ct), Ct);
+        await spoke.Feed.ApplyAsync(Status(1, id, ConsultationStatus.Assigned), Ct);
+
+        await spoke.Feed.ApplyAsync(Asked(2, id, "first"), Ct);
+        await spoke.Feed.ApplyAsync(Status(3, id, ConsultationStatus.InformationRequested), Ct);
+        var answered = await spoke.Store.AnswerAsync("t", new AnswerInformationRequestRequest { ConsultationId = id, RequestId = "first", Answer = "免疫染色追加済み" }, Ct);
+        Assert.Equal(ConsultationStatus.Assigned, answered.Status);
+        // The hub's INFORMATION_REQUESTED again (sent before the answer reached it): the answer stays.
+        await spoke.Feed.ApplyAsync(Status(4, id, ConsultationStatus.InformationRequested), Ct);
+        Assert.Equal(ConsultationStatus.Assigned, (await spoke.Store.GetAsync(id, Ct)).Status);
+        // A second request, while the first answer is still on its way: the new question applies.
+        await spoke.Feed.ApplyAsync(Asked(5, id, "second"), Ct);
+        await spoke.Feed.ApplyAsync(Status(6, id, ConsultationStatus.InformationRequested), Ct);
+        Assert.Equal(ConsultationStatus.InformationRequested, (await spoke.Store.GetAsync(id, Ct)).Status);
+        await spoke.Store.AnswerAsync("t", new AnswerInformationRequestRequest { ConsultationId = id, RequestId = "second", Answer = "追加切片" }, Ct);
+        await spoke.Outbox.MarkDeliveredAsync(await spoke.Outbox.DueAsync(10, Ct), Ct);
+        // Once the answers are delivered, the hub's statuses apply as they come.
+        await spoke.Feed.ApplyAsync(Status(7, id, ConsultationStatus.InformationRequested), Ct);
+        Assert.Equal(ConsultationStatus.InformationRequested, (await spoke.Store.GetAsync(id, Ct)).Status);
+
+        await spoke.Feed.ApplyAsync(Report(8, id, 1), Ct);
+        var acknowledged = await spoke.Store.AcknowledgeAsync("t", new AcknowledgeReportRequest { ConsultationId = id }, Ct);
+        Assert.Equal(ConsultationStatus.Acknowledged, acknowledged.Status);
+        // The report's own REPORTED status arrives after the acknowledgement was made here: the acknowledgement stays.
+        await spoke.Feed.ApplyAsync(Status(9, id, ConsultationStatus.Reported), Ct);
+        var kept = await spoke.Store.GetAsync(id, Ct);
+        Assert.Equal((ConsultationStatus.Acknowledged, 1), (kept.Status, kept.AcknowledgedVersion));
+        Assert.Contains(await spoke.Outbox.DueAsync(10, Ct), e => e.Kind == RareCancerNetwork.Spoke.Store.LocalConsultationStore.AcknowledgeKind);
+    }
+
     /// <summary>Data queries from the feed: a closing replaces what the spoke holds; a replayed raising never reopens it.</summary>
     [Fact]
     public async Task Apply_DataQueryRaisedThenClosed_AReplayedRaisingDoesNotReopenIt_AndAWithdrawnRecordsQueryIsSkipped()
@@ -100,6 +139,15 @@ public sealed class FeedStoreTests
 
     private static SubscribeEventsResponse Status(long sequence, string id, ConsultationStatus status) =>
         new() { Sequence = sequence, ConsultationId = id, OccurredAt = Timestamp.FromDateTimeOffset(DateTimeOffset.UtcNow), StatusChanged = new() { Status = status } };
+
+    private static SubscribeEventsResponse Asked(long sequence, string id, string requestId) => new()
+    {
+        Sequence = sequence, ConsultationId = id, OccurredAt = Timestamp.FromDateTimeOffset(DateTimeOffset.UtcNow),
+        InformationRequested = new InformationRequest
+        {
+            RequestId = requestId, Question = "追加の免疫染色をお願いします", AskedByExpertId = "sato", AskedAt = Timestamp.FromDateTimeOffset(DateTimeOffset.UtcNow),
+        },
+    };
 
     private static SubscribeEventsResponse Report(long sequence, string id, int version)
     {

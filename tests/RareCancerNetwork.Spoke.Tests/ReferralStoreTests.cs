@@ -69,6 +69,7 @@ public sealed class ReferralStoreTests
         var (sent, duplicate) = await store.CreateAsync("yamada", new NewReferral(request, null), Ct);
         Assert.False(duplicate);
         Assert.Equal((ReferralState.Requested, true, false, true, "P-0001"), (sent.EffectiveState, sent.SentHere, sent.AddressedHere, sent.DeliveryPending, sent.LocalPatientId));
+        Assert.Equal(DeliveryState.Pending, sent.DeliveryState);
         Assert.Equal(spoke.Pseudonymizer.Pseudonymise("P-0001"), sent.Referral.PatientPseudonym);
         var queued = await spoke.Outbox.DueAsync(10, Ct);
         var delivery = Assert.Single(queued, e => e.Kind == LocalReferralStore.DeliverKind);
@@ -76,10 +77,12 @@ public sealed class ReferralStoreTests
         Assert.DoesNotContain("P-0001", System.Text.Encoding.UTF8.GetString(delivery.Payload), StringComparison.Ordinal);
 
         await spoke.Outbox.MarkDeliveredAsync([delivery], Ct);
+        Assert.Equal(DeliveryState.Delivered, (await store.GetAsync(request.ReferralId, Ct)).DeliveryState);
         await ApplyAsync(spoke, HubVersion(sent, "spoke-sapporo"), 1);
         var cancelled = await store.CancelAsync("yamada", new CancelReferralRequest { ReferralId = request.ReferralId, Reason = "家族の希望" }, Ct);
         Assert.Equal(ReferralState.Cancelled, cancelled.EffectiveState);
         Assert.Equal(ReferralState.Requested, cancelled.Referral.State);
+        Assert.Equal(DeliveryState.Pending, cancelled.DeliveryState);
         var pending = Assert.Single(cancelled.PendingTransitions);
 
         // The receiver accepted before the cancel reached the hub: the cancel still applies on top.
@@ -95,7 +98,35 @@ public sealed class ReferralStoreTests
         view = await store.GetAsync(request.ReferralId, Ct);
         Assert.Empty(view.PendingTransitions);
         Assert.Contains("COMPLETED is final", view.DeliveryError, StringComparison.Ordinal);
+        Assert.Equal(DeliveryState.Rejected, view.DeliveryState);
         Assert.Equal(pending.TransitionId, cancel.AggregateId);
+    }
+
+    [Fact]
+    public async Task AReferralTheHubKeepsFailingOn_ShowsParkedWithTheReason_AndPendingAgainOnceResent()
+    {
+        var (spoke, store) = await CreateAsync();
+        await using var _ = spoke;
+        var request = Request();
+        await store.CreateAsync("yamada", new NewReferral(request, null), Ct);
+        var delivery = Assert.Single(await spoke.Outbox.DueAsync(10, Ct), e => e.Kind == LocalReferralStore.DeliverKind);
+
+        Assert.False(await spoke.Outbox.RecordFailureAsync([delivery], "Unavailable: the hub is restarting", TimeSpan.Zero, parkAfterAttempts: 3, Ct));
+        var retrying = await store.GetAsync(request.ReferralId, Ct);
+        Assert.Equal((DeliveryState.Pending, ""), (retrying.DeliveryState, retrying.DeliveryError));
+
+        Assert.True(await spoke.Outbox.RecordFailureAsync([delivery with { Attempts = 2 }], "Internal: the hub failed to store it", TimeSpan.Zero, parkAfterAttempts: 3, Ct));
+        var parked = await store.GetAsync(request.ReferralId, Ct);
+        Assert.Equal((DeliveryState.Parked, "Internal: the hub failed to store it", ReferralState.Requested),
+            (parked.DeliveryState, parked.DeliveryError, parked.EffectiveState));
+        var (page, _) = await store.ListAsync(ReferralDirection.Outgoing, ReferralState.Unspecified, 50, "", Ct);
+        Assert.Equal(DeliveryState.Parked, Assert.Single(page).DeliveryState);
+
+        Assert.Equal(1, await spoke.Outbox.ResendParkedAsync(null, Ct));
+        Assert.Equal(DeliveryState.Pending, (await store.GetAsync(request.ReferralId, Ct)).DeliveryState);
+        await spoke.Outbox.MarkDeliveredAsync(await spoke.Outbox.DueAsync(10, Ct), Ct);
+        var delivered = await store.GetAsync(request.ReferralId, Ct);
+        Assert.Equal((DeliveryState.Delivered, ""), (delivered.DeliveryState, delivered.DeliveryError));
     }
 
     [Fact]
@@ -113,6 +144,7 @@ public sealed class ReferralStoreTests
 
         var view = await store.GetAsync(incoming.ReferralId, Ct);
         Assert.Equal((false, true, "", ReferralState.Requested), (view.SentHere, view.AddressedHere, view.LocalPatientId, view.EffectiveState));
+        Assert.Equal(DeliveryState.Delivered, view.DeliveryState);
         var (page, _) = await store.ListAsync(ReferralDirection.Incoming, ReferralState.Requested, 50, "", Ct);
         Assert.Contains(page, r => r.Referral.ReferralId == incoming.ReferralId);
         Assert.Empty((await store.ListAsync(ReferralDirection.Outgoing, ReferralState.Unspecified, 50, "", Ct)).Page);
@@ -122,7 +154,7 @@ public sealed class ReferralStoreTests
             store.ActAsync("coord", new ActOnIncomingReferralRequest { ReferralId = incoming.ReferralId, Action = ReferralAction.Start }, Ct));
         Assert.Contains("is REQUESTED", illegal.Message, StringComparison.Ordinal);
         var received = await store.ActAsync("coord", new ActOnIncomingReferralRequest { ReferralId = incoming.ReferralId, Action = ReferralAction.Receive }, Ct);
-        Assert.Equal(ReferralState.Received, received.EffectiveState);
+        Assert.Equal((ReferralState.Received, DeliveryState.Pending), (received.EffectiveState, received.DeliveryState));
         Assert.Equal(("coord", "CORE-004"), (received.PendingTransitions[0].MadeBy, received.PendingTransitions[0].MadeByFacilityCode));
     }
 

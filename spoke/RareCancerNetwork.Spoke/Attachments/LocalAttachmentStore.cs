@@ -21,6 +21,9 @@ public sealed class LocalAttachmentStore(SpokeDatabase database, LocalConsultati
 {
     public const string DeliverKind = "deliver_attachment";
 
+    /// <summary>One outbox entry per file of a consultation (the same file attached to two consultations travels twice).</summary>
+    public static string OrderingKey(string consultationId, string sha256Hex) => $"attachment:{consultationId}:{sha256Hex}";
+
     public BlobStore Blobs { get; } = new(options.Value.AttachmentsFolder);
 
     public AttachmentOptions Limits => options.Value.Attachments;
@@ -67,7 +70,7 @@ public sealed class LocalAttachmentStore(SpokeDatabase database, LocalConsultati
             }
         }
         var start = new AttachmentUploadStart { ConsultationId = consultationId, Sha256Hex = file.Sha256Hex };
-        await OutboxStore.EnqueueAsync(connection, transaction, DeliverKind, consultationId, $"attachment:{consultationId}:{file.Sha256Hex}",
+        await OutboxStore.EnqueueAsync(connection, transaction, DeliverKind, consultationId, OrderingKey(consultationId, file.Sha256Hex),
             Google.Protobuf.MessageExtensions.ToByteArray(start), now, cancellationToken);
         await transaction.CommitAsync(cancellationToken);
         signal.Wake();
@@ -93,11 +96,15 @@ public sealed class LocalAttachmentStore(SpokeDatabase database, LocalConsultati
         var atHub = await HubProgressAsync(consultation.ConsultationId, cancellationToken);
         foreach (var (requestId, file) in Declared(consultation))
         {
-            var (hubBytes, complete) = atHub.GetValueOrDefault(file.Sha256Hex);
-            consultation.Attachments.Add(new AttachmentTransfer
+            var transfer = new AttachmentTransfer { File = file, RequestId = requestId, SpokeReceivedBytes = Blobs.ReceivedBytes(file) };
+            if (atHub.TryGetValue(file.Sha256Hex, out var progress))
             {
-                File = file, RequestId = requestId, SpokeReceivedBytes = Blobs.ReceivedBytes(file), HubReceivedBytes = hubBytes, Available = complete,
-            });
+                transfer.HubReceivedBytes = progress.Bytes;
+                transfer.Available = progress.Complete;
+                transfer.DeliveryState = progress.State;
+                transfer.DeliveryError = progress.Error;
+            }
+            consultation.Attachments.Add(transfer);
         }
     }
 
@@ -109,16 +116,34 @@ public sealed class LocalAttachmentStore(SpokeDatabase database, LocalConsultati
             ?? throw new ResourceNotFoundException("Attachment", sha256Hex, $"consultation {consultationId} declares no file with this SHA-256");
     }
 
-    private async Task<Dictionary<string, (long Bytes, bool Complete)>> HubProgressAsync(string consultationId, CancellationToken cancellationToken)
+    private sealed record HubProgress(long Bytes, bool Complete, DeliveryState State, string Error);
+
+    /// <summary>Each queued file's bytes at the hub, and its delivery state from its outbox entry.</summary>
+    private async Task<Dictionary<string, HubProgress>> HubProgressAsync(string consultationId, CancellationToken cancellationToken)
     {
         await using var connection = await database.OpenAsync(cancellationToken);
-        await using var select = connection.Command("SELECT sha256, hub_received_bytes, hub_complete FROM attachment_deliveries WHERE consultation_id = $id")
-            .With("$id", consultationId);
+        await using var select = connection.Command(
+            """
+            SELECT d.sha256, d.hub_received_bytes, d.hub_complete, COALESCE(d.last_error, ''),
+                   o.delivered_at IS NOT NULL, o.failed_at IS NOT NULL, o.parked_at IS NOT NULL, COALESCE(o.last_error, '')
+            FROM attachment_deliveries d
+            LEFT JOIN outbox o ON o.ordering_key = 'attachment:' || d.consultation_id || ':' || d.sha256 AND o.kind = $kind
+            WHERE d.consultation_id = $id
+            """).With("$id", consultationId).With("$kind", DeliverKind);
         await using var reader = await select.ExecuteReaderAsync(cancellationToken);
-        var progress = new Dictionary<string, (long, bool)>(StringComparer.Ordinal);
+        var progress = new Dictionary<string, HubProgress>(StringComparer.Ordinal);
         while (await reader.ReadAsync(cancellationToken))
         {
-            progress[reader.GetString(0)] = (reader.GetInt64(1), reader.GetInt32(2) == 1);
+            var (bytes, complete) = (reader.GetInt64(1), reader.GetInt32(2) == 1);
+            var state = complete || reader.GetInt32(4) == 1 ? DeliveryState.Delivered
+                : reader.GetInt32(5) == 1 ? DeliveryState.Rejected
+                : reader.GetInt32(6) == 1 ? DeliveryState.Parked
+                : bytes > 0 ? DeliveryState.Sending
+                : DeliveryState.Pending;
+            // The error of a file on its way is the last failed attempt's (it is retried); of a refused or parked one, the outbox's reason.
+            var error = state is DeliveryState.Rejected or DeliveryState.Parked ? reader.GetString(7)
+                : state == DeliveryState.Delivered ? "" : reader.GetString(3);
+            progress[reader.GetString(0)] = new HubProgress(bytes, complete, state, error);
         }
         return progress;
     }

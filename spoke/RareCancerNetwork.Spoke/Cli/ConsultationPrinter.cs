@@ -49,11 +49,20 @@ internal static class ConsultationPrinter
         {
             table.AddRow(Markup.Escape(file.File.FileName), Markup.Escape(file.File.MediaType), Markup.Escape(AttachmentOptions.Bytes(file.File.SizeBytes)),
                 Progress(file.SpokeReceivedBytes, file.File.SizeBytes, "upload it with 'spoke attach'"),
-                file.Available ? "[green]whole[/]" : Progress(file.HubReceivedBytes, file.File.SizeBytes, "queued"),
+                AtHub(file),
                 file.RequestId.Length > 0 ? "an answer" : "the consultation");
         }
         AnsiConsole.Write(table);
     }
+
+    private static string AtHub(AttachmentTransfer file) => file.DeliveryState switch
+    {
+        _ when file.Available => "[green]whole[/]",
+        DeliveryState.Rejected => $"[red]refused: {Markup.Escape(file.DeliveryError)}[/]",
+        DeliveryState.Parked => $"[red]parked ('spoke outbox resend'): {Markup.Escape(file.DeliveryError)}[/]",
+        DeliveryState.Unspecified => "[grey]not queued[/]",
+        _ => Progress(file.HubReceivedBytes, file.File.SizeBytes, "queued"),
+    };
 
     private static string Progress(long held, long size, string none) => held >= size ? "[green]whole[/]"
         : held == 0 ? $"[yellow]{Markup.Escape(none)}[/]"

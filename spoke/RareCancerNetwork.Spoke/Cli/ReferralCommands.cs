@@ -246,7 +246,11 @@ internal static class ReferralCommands
         {
             AnsiConsole.MarkupLine($"  {JapanTime.Format(t.OccurredAt.ToDateTimeOffset())}  [yellow]{ReferralWorkflow.Name(t.ToState)}, waiting for the hub[/] by {Markup.Escape(t.MadeBy)}" + Details(t));
         }
-        if (item.DeliveryError.Length > 0)
+        if (item.DeliveryState == DeliveryState.Parked)
+        {
+            AnsiConsole.MarkupLine($"[red]Parked after repeated failures[/] (send it again with 'spoke outbox resend'): {Markup.Escape(item.DeliveryError)}");
+        }
+        else if (item.DeliveryError.Length > 0)
         {
             AnsiConsole.MarkupLine($"[red]The hub refused a change[/]: {Markup.Escape(item.DeliveryError)}");
         }
@@ -258,7 +262,13 @@ internal static class ReferralCommands
         (t.Note.Length > 0 ? $" ({Markup.Escape(t.Note)})" : "");
 
     private static string State(LocalReferral item) =>
-        ReferralWorkflow.Name(item.EffectiveState) + (item.DeliveryPending || item.PendingTransitions.Count > 0 ? " (pending)" : "");
+        ReferralWorkflow.Name(item.EffectiveState) + item.DeliveryState switch
+        {
+            DeliveryState.Pending => " (pending)",
+            DeliveryState.Parked => " [red](parked)[/]",
+            DeliveryState.Rejected => " [red](refused)[/]",
+            _ => "",
+        };
 
     private static string Destination(Referral r) => r.Target.TargetCase == ReferralTarget.TargetOneofCase.TrialArm
         ? $"{r.Target.TrialArm.TrialId}/{r.Target.TrialArm.ArmId} at {r.ReceivingFacilityCode}"

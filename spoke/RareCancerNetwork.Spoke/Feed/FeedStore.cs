@@ -92,22 +92,33 @@ public sealed class FeedStore(SpokeDatabase database, IOptions<SpokeOptions> opt
                 await LocalConsultationStore.ApplyInformationRequestAsync(connection, transaction, @event.ConsultationId, @event.InformationRequested, cancellationToken);
                 return FeedApplyResult.Applied;
             case SubscribeEventsResponse.EventOneofCase.StatusChanged:
-                // An event from the hub proves delivery even if the delivery answer was lost. A consultation withdrawn here whose
-                // withdrawal has not reached the hub yet stays withdrawn against a status the hub sent before it knew (a report
-                // that came first is the one answer that still wins: the hub will refuse the withdrawal).
+                // An event from the hub proves delivery even if the delivery answer was lost. A change made here that has not reached
+                // the hub yet is not undone by a status the hub sent before it knew: a withdrawal stays (a report that came first is
+                // the one answer that still wins: the hub will refuse the withdrawal), an acknowledgement stays against REPORTED, and
+                // an answer stays against INFORMATION_REQUESTED unless a request is still unanswered here (the hub asked again).
                 await using (var update = connection.Command(
                     """
                     UPDATE consultations SET
-                        status = CASE WHEN status = $withdrawn AND $status NOT IN ($withdrawn, $reported, $acknowledged)
-                                       AND EXISTS (SELECT 1 FROM outbox o WHERE o.kind = $withdrawKind AND o.aggregate_id = $id
-                                                   AND o.delivered_at IS NULL AND o.failed_at IS NULL)
-                                      THEN status ELSE $status END,
+                        status = CASE
+                            WHEN status = $withdrawn AND $status NOT IN ($withdrawn, $reported, $acknowledged) AND EXISTS (
+                                SELECT 1 FROM outbox o WHERE o.ordering_key = $key AND o.kind = $withdrawKind AND o.delivered_at IS NULL AND o.failed_at IS NULL)
+                                THEN status
+                            WHEN status = $acknowledged AND $status = $reported AND EXISTS (
+                                SELECT 1 FROM outbox o WHERE o.ordering_key = $key AND o.kind = $acknowledgeKind AND o.delivered_at IS NULL AND o.failed_at IS NULL)
+                                THEN status
+                            WHEN status <> $informationRequested AND $status = $informationRequested AND EXISTS (
+                                SELECT 1 FROM outbox o WHERE o.ordering_key = $key AND o.kind = $answerKind AND o.delivered_at IS NULL AND o.failed_at IS NULL)
+                                AND NOT EXISTS (SELECT 1 FROM consultation_information_requests q WHERE q.consultation_id = $id AND q.answered_at IS NULL)
+                                THEN status
+                            ELSE $status END,
                         delivery_state = $delivered, delivery_error = NULL, updated_at = $now
                     WHERE consultation_id = $id
                     """, transaction)
                     .With("$status", (int)@event.StatusChanged.Status).With("$delivered", (int)DeliveryState.Delivered)
                     .With("$withdrawn", (int)ConsultationStatus.Withdrawn).With("$reported", (int)ConsultationStatus.Reported)
-                    .With("$acknowledged", (int)ConsultationStatus.Acknowledged).With("$withdrawKind", LocalConsultationStore.WithdrawKind)
+                    .With("$acknowledged", (int)ConsultationStatus.Acknowledged).With("$informationRequested", (int)ConsultationStatus.InformationRequested)
+                    .With("$withdrawKind", LocalConsultationStore.WithdrawKind).With("$acknowledgeKind", LocalConsultationStore.AcknowledgeKind)
+                    .With("$answerKind", LocalConsultationStore.AnswerKind).With("$key", LocalConsultationStore.OrderingKey(@event.ConsultationId))
                     .With("$now", now).With("$id", @event.ConsultationId))
                 {
                     await update.ExecuteNonQueryAsync(cancellationToken);

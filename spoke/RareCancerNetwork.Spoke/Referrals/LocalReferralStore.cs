@@ -31,13 +31,19 @@ public sealed class LocalReferralStore(SpokeDatabase database, LocalDirectorySto
 
     public static string OrderingKey(string referralId) => $"referral:{referralId}";
 
+    // Read from the referral's outbox entries (one ordering key, indexed): whether the referral itself is still on its way,
+    // the latest refusal not followed by a delivery, and whether an entry is parked or queued.
     private const string Columns =
         $"""
         r.referral, r.sent_here, r.addressed_here, r.local_patient_id, r.effective_state, r.referral_id, r.updated_at,
-        EXISTS (SELECT 1 FROM outbox o WHERE o.kind = '{DeliverKind}' AND o.aggregate_id = r.referral_id AND o.delivered_at IS NULL AND o.failed_at IS NULL),
+        EXISTS (SELECT 1 FROM outbox o WHERE o.ordering_key = 'referral:' || r.referral_id AND o.kind = '{DeliverKind}'
+            AND o.delivered_at IS NULL AND o.failed_at IS NULL),
         (SELECT o.last_error FROM outbox o WHERE o.ordering_key = 'referral:' || r.referral_id AND o.failed_at IS NOT NULL
             AND NOT EXISTS (SELECT 1 FROM outbox later WHERE later.ordering_key = o.ordering_key AND later.outbox_id > o.outbox_id AND later.delivered_at IS NOT NULL)
-            ORDER BY o.outbox_id DESC LIMIT 1)
+            ORDER BY o.outbox_id DESC LIMIT 1),
+        (SELECT COALESCE(o.last_error, '') FROM outbox o WHERE o.ordering_key = 'referral:' || r.referral_id AND o.parked_at IS NOT NULL
+            AND o.delivered_at IS NULL AND o.failed_at IS NULL ORDER BY o.outbox_id LIMIT 1),
+        EXISTS (SELECT 1 FROM outbox o WHERE o.ordering_key = 'referral:' || r.referral_id AND o.delivered_at IS NULL AND o.failed_at IS NULL)
         """;
 
     public async Task<(LocalReferral Referral, bool Duplicate)> CreateAsync(string createdBy, NewReferral created, CancellationToken cancellationToken)
@@ -267,7 +273,11 @@ public sealed class LocalReferralStore(SpokeDatabase database, LocalDirectorySto
         LocalPatientId = reader.IsDBNull(3) ? "" : reader.GetString(3),
         EffectiveState = (ReferralState)reader.GetInt32(4),
         DeliveryPending = reader.GetInt32(7) == 1,
-        DeliveryError = reader.IsDBNull(8) ? "" : reader.GetString(8),
+        DeliveryError = reader.IsDBNull(9) ? reader.IsDBNull(8) ? "" : reader.GetString(8) : reader.GetString(9),
+        DeliveryState = !reader.IsDBNull(9) ? DeliveryState.Parked
+            : reader.GetInt32(10) == 1 ? DeliveryState.Pending
+            : !reader.IsDBNull(8) ? DeliveryState.Rejected
+            : DeliveryState.Delivered,
     };
 
     /// <summary>Changes made here and still waiting for the hub (a refused one has left the list).</summary>
