@@ -324,72 +324,24 @@ public static partial class HubCommandLine
 
     private const string BackupPrefix = "rcn-hub";
 
-    private static Option<string> PassphraseFileOption() =>
-        new("--passphrase-file") { Description = "A file whose first line is the passphrase (at least 12 characters); keep it apart from the backups", Required = true };
-
     /// <summary>
     /// The embedded hub's stores (hub.db, identity.db) and keys, encrypted, in generations. A hub on PostgreSQL is backed
     /// up with PostgreSQL's own tools (pg_dump, continuous archiving), its keys being in the database too.
     /// </summary>
-    private static Command BackupCommand()
-    {
-        var to = new Option<string>("--to") { Description = "The backup folder (another disk or a mounted share)", Required = true };
-        var passphrase = PassphraseFileOption();
-        var keep = new Option<int>("--keep") { Description = "Generations to keep, newest first", DefaultValueFactory = _ => 7 };
-        var command = new Command("backup", "Back up the embedded hub's stores and keys while it runs, encrypted (OpenPGP, AES-256), keeping generations.") { to, passphrase, keep };
-        command.SetAction(async (result, cancellationToken) =>
-        {
-            var options = OptionsOf(result);
-            if (options.Storage.Provider == Storage.HubStorageProvider.Postgres)
-            {
-                AnsiConsole.MarkupLine("[red]Error[/]: this hub's store is PostgreSQL: back it up with pg_dump or continuous archiving (docs/deploy-hub.md, \"Backups\").");
-                return 2;
-            }
-            try
-            {
-                var file = await Node.Backup.NodeBackup.CreateAsync([options.DatabasePath, options.IdentityDatabasePath], options.KeysFolder, result.GetValue(to)!, BackupPrefix,
-                    Node.Backup.NodeBackup.ReadPassphrase(result.GetValue(passphrase)!), result.GetValue(keep), TimeProvider.System, cancellationToken);
-                AnsiConsole.MarkupLine($"[green]Backed up[/] to {Markup.Escape(file)} ({new FileInfo(file).Length:N0} bytes).");
-                return 0;
-            }
-            catch (Node.Backup.BackupUnreadableException exception)
-            {
-                AnsiConsole.MarkupLine($"[red]Error[/]: {Markup.Escape(exception.Message)}");
-                return 2;
-            }
-        });
-        return command;
-    }
+    private static Command BackupCommand() => BackupCommandLine.Backup(
+        "Back up the embedded hub's stores and keys while it runs, encrypted (OpenPGP, AES-256), keeping generations.", BackupPrefix, BackupScopeOf);
 
-    private static Command RestoreCommand()
+    private static Command RestoreCommand() => BackupCommandLine.Restore("Restore the embedded hub's stores and keys from a backup (the hub stopped).",
+        "What the hub acknowledged after this backup is not in it (docs/deploy-hub.md, \"Backups\"): on a production hub, use PostgreSQL with continuous archiving.",
+        BackupScopeOf);
+
+    private static BackupScope BackupScopeOf(ParseResult result)
     {
-        var from = new Option<string>("--from") { Description = "The backup file (.tar.pgp)", Required = true };
-        var passphrase = PassphraseFileOption();
-        var replace = new Option<bool>("--replace") { Description = "Replace the stores and keys already in the data folder" };
-        var command = new Command("restore", "Restore the embedded hub's stores and keys from a backup (the hub stopped).") { from, passphrase, replace };
-        command.SetAction(async (result, cancellationToken) =>
-        {
-            var options = OptionsOf(result);
-            if (File.Exists(options.DatabasePath) && !result.GetValue(replace))
-            {
-                AnsiConsole.MarkupLine($"[red]Error[/]: {Markup.Escape(options.DatabasePath)} exists; stop the hub and pass --replace to overwrite it.");
-                return 2;
-            }
-            try
-            {
-                System.IO.Directory.CreateDirectory(options.FullDataFolder);
-                await Node.Backup.NodeBackup.RestoreAsync(result.GetValue(from)!, Node.Backup.NodeBackup.ReadPassphrase(result.GetValue(passphrase)!),
-                    [options.DatabasePath, options.IdentityDatabasePath], options.KeysFolder, cancellationToken);
-                AnsiConsole.MarkupLine("[green]Restored.[/] What the hub acknowledged after this backup is not in it (docs/deploy-hub.md, \"Backups\"): on a production hub, use PostgreSQL with continuous archiving.");
-                return 0;
-            }
-            catch (Node.Backup.BackupUnreadableException exception)
-            {
-                AnsiConsole.MarkupLine($"[red]Error[/]: {Markup.Escape(exception.Message)}");
-                return 2;
-            }
-        });
-        return command;
+        var options = OptionsOf(result);
+        return new BackupScope([options.DatabasePath, options.IdentityDatabasePath], options.KeysFolder, options.FullDataFolder,
+            options.Storage.Provider == Storage.HubStorageProvider.Postgres
+                ? "this hub's store is PostgreSQL: back it up with pg_dump or continuous archiving (docs/deploy-hub.md, \"Backups\")."
+                : null);
     }
 
     private static Dictionary<string, string?> Settings(ParseResult result)

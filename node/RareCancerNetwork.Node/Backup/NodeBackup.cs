@@ -7,14 +7,15 @@ using Org.BouncyCastle.Security;
 
 namespace RareCancerNetwork.Node.Backup;
 
-/// <summary>A backup could not be read: a wrong passphrase, or a damaged or foreign file.</summary>
+/// <summary>A backup could not be written or read: no key to seal it with, a wrong passphrase or key, or a damaged or foreign file.</summary>
 public sealed class BackupUnreadableException(string message, Exception? inner = null) : Exception(message, inner);
 
 /// <summary>
 /// Online backups of a node's data while it serves: a consistent copy of its SQLite store (SQLite's backup API, which
-/// copies a snapshot page by page while writers go on) and its keys folder, packed as a tar archive and encrypted with a
-/// passphrase in the OpenPGP format (RFC 4880: AES-256, iterated and salted S2K, integrity protected), so an operator can
-/// also open one with <c>gpg --decrypt</c>. Several generations are kept: the oldest beyond the count are deleted.
+/// copies a snapshot page by page while writers go on) and its keys folder, packed as a tar archive and encrypted in the
+/// OpenPGP format (RFC 4880: AES-256, integrity protected) to a passphrase (iterated and salted S2K) and/or the operators'
+/// OpenPGP certificates (<see cref="BackupSealing"/>), so an operator can also open one with <c>gpg --decrypt</c>. Several
+/// generations are kept: the oldest beyond the count are deleted.
 /// </summary>
 public static class NodeBackup
 {
@@ -28,10 +29,9 @@ public static class NodeBackup
     /// <param name="prefix">Names this node's files, e.g. <c>rcn-spoke-spoke-tokyo</c>.</param>
     /// <param name="keep">How many generations to keep (the newest).</param>
     /// <returns>The backup file written.</returns>
-    public static async Task<string> CreateAsync(IReadOnlyList<string> databasePaths, string keysFolder, string destination, string prefix, string passphrase, int keep,
+    public static async Task<string> CreateAsync(IReadOnlyList<string> databasePaths, string keysFolder, string destination, string prefix, BackupSealing sealing, int keep,
         TimeProvider clock, CancellationToken cancellationToken)
     {
-        ArgumentException.ThrowIfNullOrWhiteSpace(passphrase);
         Directory.CreateDirectory(destination);
         var staging = Path.Combine(destination, $".staging-{Guid.CreateVersion7():N}");
         Directory.CreateDirectory(staging);
@@ -59,8 +59,15 @@ public static class NodeBackup
             await using (var output = File.Create(partial))
             {
                 var encryption = new PgpEncryptedDataGenerator(SymmetricKeyAlgorithmTag.Aes256, withIntegrityPacket: true, new SecureRandom());
-                // UTF-8, as gpg reads a passphrase (Japanese included).
-                encryption.AddMethodUtf8(passphrase.ToCharArray(), HashAlgorithmTag.Sha256);
+                if (sealing.Passphrase is { } passphrase)
+                {
+                    // UTF-8, as gpg reads a passphrase (Japanese included).
+                    encryption.AddMethodUtf8(passphrase.ToCharArray(), HashAlgorithmTag.Sha256);
+                }
+                foreach (var recipient in sealing.Recipients)
+                {
+                    encryption.AddMethod(recipient);
+                }
                 await using (var encrypted = encryption.Open(output, new byte[1 << 16]))
                 await using (var compressed = new PgpCompressedDataGenerator(CompressionAlgorithmTag.Zip).Open(encrypted))
                 await using (var literal = new PgpLiteralDataGenerator().Open(compressed, PgpLiteralData.Binary, "backup.tar", clock.GetUtcNow().UtcDateTime, new byte[1 << 16]))
@@ -95,14 +102,14 @@ public static class NodeBackup
     /// Restores a backup into a node's data folder (the node stopped): its store and keys folder replaced, anything else
     /// left. The archive is checked whole (integrity packet) before the store is replaced.
     /// </summary>
-    /// <exception cref="BackupUnreadableException">Wrong passphrase, or a damaged or foreign file.</exception>
-    public static async Task RestoreAsync(string backupFile, string passphrase, IReadOnlyList<string> databasePaths, string keysFolder, CancellationToken cancellationToken)
+    /// <exception cref="BackupUnreadableException">Wrong passphrase or key, or a damaged or foreign file.</exception>
+    public static async Task RestoreAsync(string backupFile, BackupOpening opening, IReadOnlyList<string> databasePaths, string keysFolder, CancellationToken cancellationToken)
     {
         var unpacked = Path.Combine(Path.GetDirectoryName(Path.GetFullPath(databasePaths[0]))!, $".restore-{Guid.CreateVersion7():N}");
         Directory.CreateDirectory(unpacked);
         try
         {
-            await DecryptAsync(backupFile, passphrase, unpacked, cancellationToken);
+            await DecryptAsync(backupFile, opening, unpacked, cancellationToken);
             var stores = databasePaths.Select(path => (Target: path, Copy: Path.Combine(unpacked, DatabasesEntry, Path.GetFileName(path)))).ToList();
             if (stores.FirstOrDefault(s => !File.Exists(s.Copy)) is { Target: not null } missing)
             {
@@ -131,7 +138,7 @@ public static class NodeBackup
         }
     }
 
-    private static async Task DecryptAsync(string backupFile, string passphrase, string target, CancellationToken cancellationToken)
+    private static async Task DecryptAsync(string backupFile, BackupOpening opening, string target, CancellationToken cancellationToken)
     {
         try
         {
@@ -140,9 +147,8 @@ public static class NodeBackup
             var first = factory.NextPgpObject();
             var list = first as PgpEncryptedDataList ?? factory.NextPgpObject() as PgpEncryptedDataList
                 ?? throw new BackupUnreadableException($"{backupFile} is not an encrypted backup.");
-            var encrypted = list.GetEncryptedDataObjects().OfType<PgpPbeEncryptedData>().FirstOrDefault()
-                ?? throw new BackupUnreadableException($"{backupFile} is not encrypted with a passphrase.");
-            await using (var clear = encrypted.GetDataStreamUtf8(passphrase.ToCharArray()))
+            var (encrypted, clearStream) = Open(backupFile, list, opening);
+            await using (var clear = clearStream)
             {
                 var message = new PgpObjectFactory(clear).NextPgpObject();
                 if (message is PgpCompressedData compressed)
@@ -168,6 +174,30 @@ public static class NodeBackup
         {
             throw new BackupUnreadableException($"{backupFile} could not be unpacked: a damaged file ({exception.Message}).", exception);
         }
+    }
+
+    /// <summary>The encrypted data the opening unlocks, and its clear stream.</summary>
+    private static (PgpEncryptedData Encrypted, Stream Clear) Open(string backupFile, PgpEncryptedDataList list, BackupOpening opening)
+    {
+        var methods = list.GetEncryptedDataObjects().ToList();
+        if (opening.Passphrase is { } passphrase)
+        {
+            var sealedWithPassphrase = methods.OfType<PgpPbeEncryptedData>().FirstOrDefault()
+                ?? throw new BackupUnreadableException($"{backupFile} is not encrypted with a passphrase: open it with a recipient's secret key.");
+            return (sealedWithPassphrase, sealedWithPassphrase.GetDataStreamUtf8(passphrase.ToCharArray()));
+        }
+        foreach (var toKey in methods.OfType<PgpPublicKeyEncryptedData>())
+        {
+            if (opening.SecretKeys!.GetSecretKey(toKey.KeyId) is { } secretKey)
+            {
+                var privateKey = secretKey.ExtractPrivateKeyUtf8((opening.SecretKeyPassphrase ?? "").ToCharArray());
+                return (toKey, toKey.GetDataStream(privateKey));
+            }
+        }
+        var recipients = string.Join(", ", methods.OfType<PgpPublicKeyEncryptedData>().Select(m => m.KeyId.ToString("X16", CultureInfo.InvariantCulture)));
+        throw new BackupUnreadableException(recipients.Length == 0
+            ? $"{backupFile} is encrypted with a passphrase only: open it with --passphrase-file."
+            : $"The secret key given is none of this backup's recipients ({recipients}).");
     }
 
     private static void CopyFolder(string source, string target)
