@@ -1,3 +1,4 @@
+using Microsoft.Extensions.DependencyInjection;
 using RareCancerNetwork.IntegrationTests.Infrastructure;
 using RareCancerNetwork.Node.Authorization;
 using RareCancerNetwork.Protos.V1;
@@ -81,6 +82,98 @@ public sealed class BackupTests
         }
         Assert.Equal(records.Count, await HubCountAsync(hub, "registry_records", records));
         Assert.Equal(records.Count, await HubCountAsync(hub, "registry_record_versions", records));
+    }
+
+    /// <summary>
+    /// The hub restored from a backup loses what it acknowledged after it. 'hub restored' asks every spoke, with its next status
+    /// report, to send that again: afterwards the hub holds every record and consultation exactly once, and the spoke's feed goes on.
+    /// </summary>
+    [Fact]
+    public async Task AHubRestoredFromABackup_GetsBackWhatTheSpokeDeliveredAfterIt_ExactlyOnce()
+    {
+        using var folder = new TempFolder("rcn-hub-restore");
+        var hubFolder = folder.Sub("hub");
+        var hub = await HubNode.StartAsync(hubFolder, extra: HubNode.EmbeddedStore);
+        await using var link = new TcpRelay(hub.Port);
+        var node = await hub.RegisterSpokeAsync("spoke-restore", "CORE-010", folder.Sub("spoke"));
+        var localClient = await hub.RegisterLocalClientAsync("spoke-restore", "pathology");
+        await hub.Services.GetRequiredService<RareCancerNetwork.Hub.Identity.UserAccounts>().AddAsync("ops-admin", "運用 管理者",
+            NetworkClaims.Roles.Administrator, "CORE-004", null, "a long administrator password 1", enableTotp: false, Ct);
+        var passphrase = folder.Sub("passphrase.txt");
+        await File.WriteAllTextAsync(passphrase, "hub backup passphrase 中央\n", Ct);
+        var before = Enumerable.Range(0, 30).Select(_ => RegistrySamples.Record("CORE-010")).ToList();
+        var after = Enumerable.Range(0, 30).Select(_ => RegistrySamples.Record("CORE-010")).ToList();
+        var all = before.Concat(after).ToList();
+        var submission = Samples.Submission();
+        try
+        {
+            await using var spoke = await SpokeNode.StartAsync(folder.Sub("spoke"), link.Url, hub.CaPath, "spoke-restore", "CORE-010", node,
+                extra: new Dictionary<string, string?> { ["Spoke:Delivery:StatusReportSeconds"] = "1" });
+            var channel = Clients.Channel(spoke.Url, spoke.CaPath, await Clients.TokenAsync(link.Url, hub.CaPath, localClient, NetworkClaims.Scopes.Local));
+            var registry = new LocalRegistryService.LocalRegistryServiceClient(channel);
+            async Task ImportAsync(List<RegistryRecord> records, string prefix)
+            {
+                var import = new ImportRegistryRecordsRequest();
+                import.Records.AddRange(records.Select((record, i) => new ImportedRecord { LocalPatientId = $"{prefix}-{i:D3}", Record = record }));
+                await registry.ImportRegistryRecordsAsync(import, cancellationToken: Ct);
+            }
+            await ImportAsync(before, "BEFORE");
+            await Eventually.UntilAsync(() => HubCountAsync(hub, "registry_records", before), n => n == before.Count, "the first records at the hub");
+
+            // The backup (the hub serving), then more records and a consultation, all acknowledged by the hub.
+            var restoredTo = DateTimeOffset.UtcNow;
+            await NodeProcess.RunAsync(NodeProcess.HubProgram, "backup", "--data", hubFolder, "--to", folder.Sub("backups"), "--passphrase-file", passphrase);
+            await ImportAsync(after, "AFTER");
+            await new LocalConsultationService.LocalConsultationServiceClient(channel).SubmitConsultationAsync(submission, cancellationToken: Ct);
+            await Eventually.UntilAsync(() => HubCountAsync(hub, "registry_records", all), n => n == all.Count, "every record at the hub");
+            await Eventually.UntilAsync(() => hub.CountAsync("consultations", "consultation_id", submission.ConsultationId), n => n == 1, "the consultation at the hub");
+            var cursorBefore = await spoke.Services.GetRequiredService<RareCancerNetwork.Spoke.Feed.FeedStore>().CursorAsync(Ct);
+            Assert.True(cursorBefore > 0, "the spoke read no feed event");
+
+            // The hub is lost and restored from the backup: the later records and the consultation are gone from it.
+            await hub.DisposeAsync();
+            // As when the hub's process ends: no connection of this process keeps the old files open.
+            Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+            var backup = Assert.Single(Directory.GetFiles(folder.Sub("backups")));
+            await NodeProcess.RunAsync(NodeProcess.HubProgram, "restore", "--data", hubFolder, "--from", backup, "--passphrase-file", passphrase, "--replace");
+            var (refusedExit, refusedOutput) = await NodeProcess.RunForExitCodeAsync(NodeProcess.HubProgram, "restored", "--data", hubFolder,
+                "--restored-to", restoredTo.ToString("O", System.Globalization.CultureInfo.InvariantCulture), "--by", "someone-else");
+            Assert.Equal(2, refusedExit);
+            Assert.Contains("not an active administrator", refusedOutput, StringComparison.Ordinal);
+            await NodeProcess.RunAsync(NodeProcess.HubProgram, "restored", "--data", hubFolder,
+                "--restored-to", restoredTo.ToString("O", System.Globalization.CultureInfo.InvariantCulture), "--by", "ops-admin");
+            hub = await HubNode.StartAsync(hubFolder, extra: HubNode.EmbeddedStore);
+            Assert.Equal(before.Count, await HubCountAsync(hub, "registry_records", all));
+            Assert.Equal(0, await hub.CountAsync("consultations", "consultation_id", submission.ConsultationId));
+            link.Route(hub.Port);
+
+            // The spoke's next report brings the request: what it delivered since is sent again, and the hub holds everything once.
+            await Eventually.UntilAsync(() => HubCountAsync(hub, "registry_records", all), n => n == all.Count, "every record at the restored hub",
+                TimeSpan.FromMinutes(2));
+            await Eventually.UntilAsync(() => hub.CountAsync("consultations", "consultation_id", submission.ConsultationId), n => n == 1,
+                "the consultation at the restored hub");
+            await Eventually.UntilAsync(async () => (await registry.ListRegistryRecordsAsync(new() { PageSize = 200 }, cancellationToken: Ct)).Records,
+                listed => listed.Count == all.Count && listed.All(r => r.SyncState == RegistrySyncState.Synchronised), "every record synchronised at the spoke");
+            Assert.Equal(all.Count, await HubCountAsync(hub, "registry_records", all));
+            Assert.Equal(all.Count, await HubCountAsync(hub, "registry_record_versions", all));
+            // New events reach the spoke: its feed was moved past what it had read from the lost part.
+            var assigned = await Eventually.UntilAsync(
+                async () => (await new LocalConsultationService.LocalConsultationServiceClient(channel).GetConsultationAsync(
+                    new() { ConsultationId = submission.ConsultationId }, cancellationToken: Ct)).Consultation,
+                c => c.DeliveryState == DeliveryState.Delivered, "the consultation delivered again");
+            Assert.Equal(DeliveryState.Delivered, assigned.DeliveryState);
+            await Eventually.UntilAsync(() => spoke.Services.GetRequiredService<RareCancerNetwork.Spoke.Feed.FeedStore>().CursorAsync(Ct),
+                cursor => cursor > RareCancerNetwork.Hub.Sync.HubRestores.FeedSequenceGap, "a new event from the restored hub applied");
+            // Nothing left waiting or parked (the audit entries of the reads above included); the request is acted on once.
+            var outbox = spoke.Services.GetRequiredService<RareCancerNetwork.Spoke.Outbox.OutboxStore>();
+            await Eventually.UntilAsync(() => outbox.StatusAsync(Ct), s => s.Pending == 0 && s.Parked.Count == 0, "the outbox empty");
+            var request = Assert.Single((await hub.Services.GetRequiredService<RareCancerNetwork.Hub.Sync.HubRestores>().ListAsync(Ct)));
+            Assert.Null(await outbox.RedeliverAsync(request, Ct));
+        }
+        finally
+        {
+            await hub.DisposeAsync();
+        }
     }
 
     /// <summary>

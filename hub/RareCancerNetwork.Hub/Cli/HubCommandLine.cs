@@ -67,6 +67,7 @@ public static partial class HubCommandLine
         root.Subcommands.Add(StatusCommand.Create(WithHubAsync));
         root.Subcommands.Add(BackupCommand());
         root.Subcommands.Add(RestoreCommand());
+        root.Subcommands.Add(RestoredCommand());
         // The data folder for every command that works on the hub's store (not the sign-in, expert and registry
         // commands, which talk to a running hub); the hub URL where settings are printed.
         root.Options.Add(DataFolder);
@@ -334,6 +335,32 @@ public static partial class HubCommandLine
     private static Command RestoreCommand() => BackupCommandLine.Restore("Restore the embedded hub's stores and keys from a backup (the hub stopped).",
         "What the hub acknowledged after this backup is not in it (docs/deploy-hub.md, \"Backups\"): on a production hub, use PostgreSQL with continuous archiving.",
         BackupScopeOf);
+
+    /// <summary>After a restore to an earlier point (a backup, or PostgreSQL's point-in-time recovery), before the hub serves again.</summary>
+    private static Command RestoredCommand()
+    {
+        var restoredTo = new Option<string>("--restored-to")
+        {
+            Description = "The point the store was restored to, ISO 8601 with its offset (the backup's time, e.g. 2026-11-24T03:00:00Z)", Required = true,
+        };
+        var by = new Option<string>("--by") { Description = "The administrator recording it", Required = true };
+        var command = new Command("restored",
+            "Record that the store was restored to an earlier point: spokes' feeds move past what they may have read, and every spoke sends again what " +
+            "the hub acknowledged after the point.") { restoredTo, by };
+        command.SetAction((result, cancellationToken) => WithHubAsync(result, async (services, _, token) =>
+        {
+            if (!DateTimeOffset.TryParse(result.GetValue(restoredTo), System.Globalization.CultureInfo.InvariantCulture,
+                    System.Globalization.DateTimeStyles.AssumeUniversal, out var point))
+            {
+                throw new InvalidFieldsException([new FieldViolation("--restored-to", "is not a point in time; give e.g. 2026-11-24T03:00:00Z")]);
+            }
+            var request = await services.GetRequiredService<Sync.HubRestores>().RecordAsync(point, result.GetValue(by)!, token);
+            AnsiConsole.MarkupLine($"[green]Recorded[/] ({request.RequestId}). Spokes' feeds moved on by {Sync.HubRestores.FeedSequenceGap:N0}; each spoke " +
+                $"sends again what it delivered since {Markup.Escape(Node.Validation.JapanTime.Format(point))} (less an hour) with its next status report. " +
+                "Follow it with 'hub status' (outbox of each spoke).");
+        }, cancellationToken));
+        return command;
+    }
 
     private static BackupScope BackupScopeOf(ParseResult result)
     {

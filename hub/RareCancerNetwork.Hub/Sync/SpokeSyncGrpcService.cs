@@ -16,7 +16,8 @@ namespace RareCancerNetwork.Hub.Sync;
 
 /// <summary>Spoke nodes deliver consultations and consume their event feed. A node acts only for its own facility.</summary>
 public sealed partial class SpokeSyncGrpcService(ConsultationStore store, HubAttachments attachments, EventFeed feed, ForwardedAuditStore audit, HubDatabase database,
-    ReportSigningKeys reportKeys, SpokeSyncStatusStore syncStatus, TimeProvider clock, IHostApplicationLifetime lifetime, ILogger<SpokeSyncGrpcService> logger)
+    ReportSigningKeys reportKeys, SpokeSyncStatusStore syncStatus, HubRestores restores, TimeProvider clock, IHostApplicationLifetime lifetime,
+    ILogger<SpokeSyncGrpcService> logger)
     : SpokeSyncService.SpokeSyncServiceBase
 {
     private const int FeedBatchSize = 200;
@@ -227,6 +228,7 @@ public sealed partial class SpokeSyncGrpcService(ConsultationStore store, HubAtt
             ReceivedAt = Google.Protobuf.WellKnownTypes.Timestamp.FromDateTimeOffset(received),
             FeedHead = await feed.HeadAsync(nodeId, context.CancellationToken),
             ContractVersion = RareCancerNetwork.Protos.Contract.ContractVersion.Current,
+            RedeliveryRequests = { await restores.ListAsync(context.CancellationToken) },
         };
     }
 

@@ -9,6 +9,7 @@ public static class SyncRegistration
     {
         builder.Services.AddSingleton<EventFeed>();
         builder.Services.AddSingleton<SpokeSyncStatusStore>();
+        builder.Services.AddSingleton<HubRestores>();
         // Innermost, after authorization: only an authenticated spoke node's version is checked.
         builder.Services.AddGrpc(grpc => grpc.Interceptors.Add<ContractVersionInterceptor>());
         return builder;

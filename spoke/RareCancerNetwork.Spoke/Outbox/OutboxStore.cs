@@ -225,6 +225,70 @@ public sealed class OutboxStore(SpokeDatabase database, TimeProvider clock)
         return parked.Count;
     }
 
+    /// <summary>Entries acknowledged this long before the restore point are sent again too: the spoke's clock and the hub's may differ.</summary>
+    public static readonly TimeSpan RedeliveryMargin = TimeSpan.FromHours(1);
+
+    /// <summary>
+    /// The hub was restored to an earlier point: put every entry it acknowledged after it (less <see cref="RedeliveryMargin"/>)
+    /// back in the queue, in their order, with their records shown pending again; once per request. Returns how many entries,
+    /// or null when this request was acted on before.
+    /// </summary>
+    public async Task<int?> RedeliverAsync(RedeliveryRequest request, CancellationToken cancellationToken)
+    {
+        var now = clock.GetUtcNow().ToDbText();
+        var since = (request.RestoredTo.ToDateTimeOffset() - RedeliveryMargin).ToDbText();
+        await using var connection = await database.OpenAsync(cancellationToken);
+        await using var transaction = connection.BeginTransaction();
+        await using (var seen = connection.Command("SELECT 1 FROM redeliveries WHERE request_id = $id", transaction).With("$id", request.RequestId))
+        {
+            if (await seen.ExecuteScalarAsync(cancellationToken) is not null)
+            {
+                return null;
+            }
+        }
+        // The records first, while their entries still show what was delivered when.
+        await using (var consultations = connection.Command(
+            """
+            UPDATE consultations SET delivery_state = $pending, updated_at = $now
+            WHERE consultation_id IN (SELECT aggregate_id FROM outbox WHERE kind = $kind AND delivered_at >= $since)
+            """, transaction).With("$pending", (int)DeliveryState.Pending).With("$now", now).With("$kind", DeliverConsultationKind).With("$since", since))
+        {
+            await consultations.ExecuteNonQueryAsync(cancellationToken);
+        }
+        await using (var registry = connection.Command(
+            """
+            UPDATE registry_records SET sync_state = $pending
+            WHERE sync_state = $synchronised AND record_id IN (SELECT aggregate_id FROM outbox WHERE kind = $kind AND delivered_at >= $since)
+            """, transaction).With("$pending", (int)RegistrySyncState.Pending).With("$synchronised", (int)RegistrySyncState.Synchronised)
+            .With("$kind", Registry.LocalRegistryStore.DeliverKind).With("$since", since))
+        {
+            await registry.ExecuteNonQueryAsync(cancellationToken);
+        }
+        await using (var files = connection.Command(
+            """
+            UPDATE attachment_deliveries SET hub_received_bytes = 0, hub_complete = 0, updated_at = $now
+            WHERE 'attachment:' || consultation_id || ':' || sha256 IN (SELECT ordering_key FROM outbox WHERE kind = $kind AND delivered_at >= $since)
+            """, transaction).With("$now", now).With("$kind", Attachments.LocalAttachmentStore.DeliverKind).With("$since", since))
+        {
+            await files.ExecuteNonQueryAsync(cancellationToken);
+        }
+        int entries;
+        await using (var requeue = connection.Command(
+            "UPDATE outbox SET delivered_at = NULL, next_attempt_at = NULL, attempts = 0, last_error = NULL WHERE delivered_at >= $since", transaction)
+            .With("$since", since))
+        {
+            entries = await requeue.ExecuteNonQueryAsync(cancellationToken);
+        }
+        await using (var done = connection.Command(
+            "INSERT INTO redeliveries (request_id, restored_to, acted_at, entries) VALUES ($id, $to, $now, $entries)", transaction)
+            .With("$id", request.RequestId).With("$to", request.RestoredTo.ToDateTimeOffset().ToDbText()).With("$now", now).With("$entries", entries))
+        {
+            await done.ExecuteNonQueryAsync(cancellationToken);
+        }
+        await transaction.CommitAsync(cancellationToken);
+        return entries;
+    }
+
     public async Task<OutboxStatus> StatusAsync(CancellationToken cancellationToken)
     {
         await using var connection = await database.OpenAsync(cancellationToken);

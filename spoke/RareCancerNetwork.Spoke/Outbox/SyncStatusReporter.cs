@@ -13,7 +13,8 @@ namespace RareCancerNetwork.Spoke.Outbox;
 /// contact and the hub's feed head, for the feed lag.
 /// </summary>
 public sealed partial class SyncStatusReporter(OutboxStore outbox, FeedStore feed, HubContactStore contact, HubConnection hub, Node.Audit.AuditLog audit,
-    IOptions<SpokeOptions> options, TimeProvider clock, ILogger<SyncStatusReporter> logger) : BackgroundService
+    OutboxSignal outboxSignal, Attachments.AttachmentSignal attachmentSignal, IOptions<SpokeOptions> options, TimeProvider clock,
+    ILogger<SyncStatusReporter> logger) : BackgroundService
 {
     // The gauges read the last report's figures: a scrape costs the node nothing.
     private OutboxStatus? _lastStatus;
@@ -83,7 +84,20 @@ public sealed partial class SyncStatusReporter(OutboxStore outbox, FeedStore fee
         var answer = await hub.Sync.ReportSyncStatusAsync(report, deadline: clock.GetUtcNow().UtcDateTime.AddSeconds(10), cancellationToken: cancellationToken);
         await contact.RecordContactAsync(answer.FeedHead, answer.ContractVersion, cancellationToken);
         _feedLag = Math.Max(0, answer.FeedHead - report.FeedCursor);
+        foreach (var request in answer.RedeliveryRequests)
+        {
+            if (await outbox.RedeliverAsync(request, cancellationToken) is { } entries)
+            {
+                LogRedelivering(logger, request.RequestId, request.RestoredTo.ToDateTimeOffset(), entries);
+                outboxSignal.Wake();
+                attachmentSignal.Wake();
+            }
+        }
     }
+
+    [LoggerMessage(EventId = 2602, Level = LogLevel.Warning,
+        Message = "The hub was restored to {RestoredTo:u} (request {RequestId}): {Entries} entries it had acknowledged since are sent again")]
+    private static partial void LogRedelivering(ILogger logger, string requestId, DateTimeOffset restoredTo, int entries);
 
     [LoggerMessage(EventId = 2601, Level = LogLevel.Debug, Message = "Sync status not reported to the hub this time ({Reason})")]
     private static partial void LogReportSkipped(ILogger logger, string reason);

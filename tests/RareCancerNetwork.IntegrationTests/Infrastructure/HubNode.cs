@@ -158,8 +158,15 @@ public sealed class HubNode : IAsyncDisposable
         await command.ExecuteNonQueryAsync();
     }
 
+    private bool _disposed;
+
     public async ValueTask DisposeAsync()
     {
+        if (_disposed)
+        {
+            return;
+        }
+        _disposed = true;
         await _app.StopAsync();
         await _app.DisposeAsync();
     }
