@@ -177,6 +177,51 @@ public sealed class BackupTests
     }
 
     /// <summary>
+    /// A hub on PostgreSQL backed up while it serves (pg_dump inside the same encrypted archive with the keys folder), and restored
+    /// with pg_restore in one transaction: the database is as it was at the backup, and the hub starts on it.
+    /// </summary>
+    [Fact]
+    public async Task AHubOnPostgres_IsBackedUpWithPgDump_AndRestoredAsItWas()
+    {
+        var connectionString = await (await RareCancerNetwork.Tests.Shared.PostgresCluster.SharedAsync()).CreateDatabaseAsync();
+        var onPostgres = new Dictionary<string, string?> { ["Hub:Storage:Provider"] = "Postgres", ["Hub:Storage:ConnectionString"] = connectionString };
+        using var folder = new TempFolder("rcn-pg-backup");
+        var hubFolder = folder.Sub("hub");
+        var passphrase = folder.Sub("passphrase.txt");
+        await File.WriteAllTextAsync(passphrase, "postgres backup passphrase 希少がん\n", Ct);
+        var hub = await HubNode.StartAsync(hubFolder, extra: onPostgres);
+        try
+        {
+            await hub.RegisterSpokeAsync("spoke-before", "CORE-010", folder.Sub("before"));
+            var environment = hub.StoreEnvironment();
+            var backup = await NodeProcess.RunAsync(NodeProcess.HubProgram, environment, "backup", "--to", folder.Sub("backups"), "--passphrase-file", passphrase);
+            Assert.Contains("Backed up", backup, StringComparison.Ordinal);
+            Assert.DoesNotContain(connectionString, backup, StringComparison.Ordinal);
+            await hub.RegisterSpokeAsync("spoke-after", "CORE-011", folder.Sub("after"));
+            await hub.DisposeAsync();
+            Npgsql.NpgsqlConnection.ClearAllPools();
+
+            var file = Assert.Single(Directory.GetFiles(folder.Sub("backups"), "rcn-hub-*.tar.pgp"));
+            var (refusedExit, refused) = await NodeProcess.RunForExitCodeAsync(NodeProcess.HubProgram, environment, "restore", "--from", file,
+                "--passphrase-file", passphrase);
+            Assert.Equal(2, refusedExit);
+            Assert.Contains("pass --replace", refused, StringComparison.Ordinal);
+            await NodeProcess.RunAsync(NodeProcess.HubProgram, environment, "restore", "--from", file, "--passphrase-file", passphrase, "--replace");
+
+            hub = await HubNode.StartAsync(hubFolder, extra: onPostgres);
+            Assert.Equal(1, await hub.CountAsync("spoke_nodes", "node_id", "spoke-before"));
+            Assert.Equal(0, await hub.CountAsync("spoke_nodes", "node_id", "spoke-after"));
+            // The restored hub works on its store again.
+            await hub.RegisterSpokeAsync("spoke-again", "CORE-001", folder.Sub("again"));
+            Assert.Equal(1, await hub.CountAsync("spoke_nodes", "node_id", "spoke-again"));
+        }
+        finally
+        {
+            await hub.DisposeAsync();
+        }
+    }
+
+    /// <summary>
     /// A backup sealed for two operators' OpenPGP certificates made with gpg (RSA, and Curve25519), no passphrase: our restore opens
     /// it with either's secret key, gpg opens it too, and nothing else does.
     /// </summary>

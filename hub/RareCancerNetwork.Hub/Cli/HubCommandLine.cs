@@ -6,6 +6,7 @@ using Microsoft.Extensions.Options;
 using RareCancerNetwork.Hub.Consultations;
 using RareCancerNetwork.Hub.Identity;
 using RareCancerNetwork.HubClient;
+using RareCancerNetwork.Node.Backup;
 using RareCancerNetwork.Node.CommandLine;
 using RareCancerNetwork.Node.Errors;
 using RareCancerNetwork.Node.Hosting;
@@ -326,14 +327,16 @@ public static partial class HubCommandLine
     private const string BackupPrefix = "rcn-hub";
 
     /// <summary>
-    /// The embedded hub's stores (hub.db, identity.db) and keys, encrypted, in generations. A hub on PostgreSQL is backed
-    /// up with PostgreSQL's own tools (pg_dump, continuous archiving), its keys being in the database too.
+    /// The hub's stores (the embedded hub.db and identity.db, or its PostgreSQL database through pg_dump) and keys folder,
+    /// encrypted, in generations. Continuous archiving stays PostgreSQL's answer for losing at most seconds.
     /// </summary>
     private static Command BackupCommand() => BackupCommandLine.Backup(
-        "Back up the embedded hub's stores and keys while it runs, encrypted (OpenPGP, AES-256), keeping generations.", BackupPrefix, BackupScopeOf);
+        "Back up the hub's store (SQLite, or PostgreSQL through pg_dump) and keys while it runs, encrypted (OpenPGP, AES-256), keeping generations.",
+        BackupPrefix, BackupScopeOf);
 
-    private static Command RestoreCommand() => BackupCommandLine.Restore("Restore the embedded hub's stores and keys from a backup (the hub stopped).",
-        "What the hub acknowledged after this backup is not in it (docs/deploy-hub.md, \"Backups\"): on a production hub, use PostgreSQL with continuous archiving.",
+    private static Command RestoreCommand() => BackupCommandLine.Restore("Restore the hub's store and keys from a backup (every hub instance stopped).",
+        "What the hub acknowledged after this backup is not in it: run 'hub restored --restored-to <the backup's time> --by <administrator>' " +
+        "before starting the hub, so that spokes send it again (docs/deploy-hub.md, \"Backups\").",
         BackupScopeOf);
 
     /// <summary>After a restore to an earlier point (a backup, or PostgreSQL's point-in-time recovery), before the hub serves again.</summary>
@@ -365,10 +368,11 @@ public static partial class HubCommandLine
     private static BackupScope BackupScopeOf(ParseResult result)
     {
         var options = OptionsOf(result);
-        return new BackupScope([options.DatabasePath, options.IdentityDatabasePath], options.KeysFolder, options.FullDataFolder,
-            options.Storage.Provider == Storage.HubStorageProvider.Postgres
-                ? "this hub's store is PostgreSQL: back it up with pg_dump or continuous archiving (docs/deploy-hub.md, \"Backups\")."
-                : null);
+        // On PostgreSQL the identity store (OpenIddict's tables) lives in the same database as the hub's own.
+        IReadOnlyList<IBackupSource> stores = options.Storage.Provider == Storage.HubStorageProvider.Postgres
+            ? [new Storage.PostgresBackupSource(options.Storage.ConnectionString!, options.Storage.PostgresBinaries)]
+            : [new SqliteBackupSource(options.DatabasePath), new SqliteBackupSource(options.IdentityDatabasePath)];
+        return new BackupScope(stores, options.KeysFolder, options.FullDataFolder);
     }
 
     private static Dictionary<string, string?> Settings(ParseResult result)

@@ -14,6 +14,12 @@ public sealed class HubStorageOptions : IValidatableObject
     /// </summary>
     public string? ConnectionString { get; set; }
 
+    /// <summary>
+    /// Where <c>pg_dump</c> and <c>pg_restore</c> are for <c>hub backup</c>/<c>restore</c> on PostgreSQL (their version at least the
+    /// server's); default: PATH, then Debian's newest <c>/usr/lib/postgresql/*/bin</c>.
+    /// </summary>
+    public string? PostgresBinaries { get; set; }
+
     public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
     {
         if (Provider != HubStorageProvider.Postgres)

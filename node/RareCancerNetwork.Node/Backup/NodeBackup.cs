@@ -10,9 +10,57 @@ namespace RareCancerNetwork.Node.Backup;
 /// <summary>A backup could not be written or read: no key to seal it with, a wrong passphrase or key, or a damaged or foreign file.</summary>
 public sealed class BackupUnreadableException(string message, Exception? inner = null) : Exception(message, inner);
 
+/// <summary>One store of a node in a backup: copied while the node serves, put back with the node stopped.</summary>
+public interface IBackupSource
+{
+    /// <summary>Its name in the archive (a file name).</summary>
+    string Name { get; }
+
+    /// <summary>What it is, for messages (a path, or a database without its password).</summary>
+    string Description { get; }
+
+    /// <summary>A consistent copy of the live store, written to <paramref name="target"/>.</summary>
+    Task CopyAsync(string target, CancellationToken cancellationToken);
+
+    /// <summary>Whether the store holds anything (a restore then needs the operator's --replace).</summary>
+    Task<bool> HoldsDataAsync(CancellationToken cancellationToken);
+
+    /// <summary>Replaces the store with the copy at <paramref name="copy"/>.</summary>
+    Task RestoreAsync(string copy, CancellationToken cancellationToken);
+}
+
+/// <summary>A SQLite store: SQLite's online backup API copies a snapshot page by page while writers go on.</summary>
+public sealed class SqliteBackupSource(string path) : IBackupSource
+{
+    public string Name => Path.GetFileName(path);
+
+    public string Description => path;
+
+    public async Task CopyAsync(string target, CancellationToken cancellationToken)
+    {
+        await using var source = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = path, Mode = SqliteOpenMode.ReadOnly, Pooling = false }.ToString());
+        await using var copy = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = target, Pooling = false }.ToString());
+        await source.OpenAsync(cancellationToken);
+        await copy.OpenAsync(cancellationToken);
+        source.BackupDatabase(copy);
+    }
+
+    public Task<bool> HoldsDataAsync(CancellationToken cancellationToken) => Task.FromResult(File.Exists(path));
+
+    public Task RestoreAsync(string copy, CancellationToken cancellationToken)
+    {
+        foreach (var suffix in new[] { "-wal", "-shm" })
+        {
+            File.Delete(path + suffix);
+        }
+        File.Copy(copy, path, overwrite: true);
+        return Task.CompletedTask;
+    }
+}
+
 /// <summary>
-/// Online backups of a node's data while it serves: a consistent copy of its SQLite store (SQLite's backup API, which
-/// copies a snapshot page by page while writers go on) and its keys folder, packed as a tar archive and encrypted in the
+/// Online backups of a node's data while it serves: a consistent copy of each of its stores (<see cref="IBackupSource"/>:
+/// SQLite's backup API, or PostgreSQL's pg_dump for a hub on PostgreSQL) and its keys folder, packed as a tar archive and encrypted in the
 /// OpenPGP format (RFC 4880: AES-256, integrity protected) to a passphrase (iterated and salted S2K) and/or the operators'
 /// OpenPGP certificates (<see cref="BackupSealing"/>), so an operator can also open one with <c>gpg --decrypt</c>. Several
 /// generations are kept: the oldest beyond the count are deleted.
@@ -23,13 +71,13 @@ public static class NodeBackup
     private const string DatabasesEntry = "databases";
     private const string KeysEntry = "keys";
 
-    /// <param name="databasePaths">The node's SQLite stores, open or not (each kept under its file name).</param>
+    /// <param name="sources">The node's stores, open or not (each kept under its name).</param>
     /// <param name="keysFolder">The node's keys (node certificate, pseudonymisation key, token keys …).</param>
     /// <param name="destination">The backup folder (another disk or a mounted share).</param>
     /// <param name="prefix">Names this node's files, e.g. <c>rcn-spoke-spoke-tokyo</c>.</param>
     /// <param name="keep">How many generations to keep (the newest).</param>
     /// <returns>The backup file written.</returns>
-    public static async Task<string> CreateAsync(IReadOnlyList<string> databasePaths, string keysFolder, string destination, string prefix, BackupSealing sealing, int keep,
+    public static async Task<string> CreateAsync(IReadOnlyList<IBackupSource> sources, string keysFolder, string destination, string prefix, BackupSealing sealing, int keep,
         TimeProvider clock, CancellationToken cancellationToken)
     {
         Directory.CreateDirectory(destination);
@@ -40,17 +88,10 @@ public static class NodeBackup
         try
         {
             Directory.CreateDirectory(Path.Combine(staging, DatabasesEntry));
-            foreach (var databasePath in databasePaths)
+            foreach (var source in sources)
             {
                 // A snapshot of the live store: readers and writers of the running node go on meanwhile.
-                await using var source = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = databasePath, Mode = SqliteOpenMode.ReadOnly, Pooling = false }.ToString());
-                await using var copy = new SqliteConnection(new SqliteConnectionStringBuilder
-                {
-                    DataSource = Path.Combine(staging, DatabasesEntry, Path.GetFileName(databasePath)), Pooling = false,
-                }.ToString());
-                await source.OpenAsync(cancellationToken);
-                await copy.OpenAsync(cancellationToken);
-                source.BackupDatabase(copy);
+                await source.CopyAsync(Path.Combine(staging, DatabasesEntry, source.Name), cancellationToken);
             }
             if (Directory.Exists(keysFolder))
             {
@@ -103,25 +144,22 @@ public static class NodeBackup
     /// left. The archive is checked whole (integrity packet) before the store is replaced.
     /// </summary>
     /// <exception cref="BackupUnreadableException">Wrong passphrase or key, or a damaged or foreign file.</exception>
-    public static async Task RestoreAsync(string backupFile, BackupOpening opening, IReadOnlyList<string> databasePaths, string keysFolder, CancellationToken cancellationToken)
+    public static async Task RestoreAsync(string backupFile, BackupOpening opening, IReadOnlyList<IBackupSource> sources, string keysFolder, string dataFolder,
+        CancellationToken cancellationToken)
     {
-        var unpacked = Path.Combine(Path.GetDirectoryName(Path.GetFullPath(databasePaths[0]))!, $".restore-{Guid.CreateVersion7():N}");
+        var unpacked = Path.Combine(dataFolder, $".restore-{Guid.CreateVersion7():N}");
         Directory.CreateDirectory(unpacked);
         try
         {
             await DecryptAsync(backupFile, opening, unpacked, cancellationToken);
-            var stores = databasePaths.Select(path => (Target: path, Copy: Path.Combine(unpacked, DatabasesEntry, Path.GetFileName(path)))).ToList();
-            if (stores.FirstOrDefault(s => !File.Exists(s.Copy)) is { Target: not null } missing)
+            var stores = sources.Select(source => (Source: source, Copy: Path.Combine(unpacked, DatabasesEntry, source.Name))).ToList();
+            if (stores.FirstOrDefault(s => !File.Exists(s.Copy)) is { Source: not null } missing)
             {
-                throw new BackupUnreadableException($"{backupFile} holds no {Path.GetFileName(missing.Target)}: it is not a backup of this kind of node.");
+                throw new BackupUnreadableException($"{backupFile} holds no {missing.Source.Name}: it is not a backup of this kind of node, or of this store.");
             }
-            foreach (var (target, copy) in stores)
+            foreach (var (source, copy) in stores)
             {
-                foreach (var suffix in new[] { "-wal", "-shm" })
-                {
-                    File.Delete(target + suffix);
-                }
-                File.Copy(copy, target, overwrite: true);
+                await source.RestoreAsync(copy, cancellationToken);
             }
             if (Directory.Exists(Path.Combine(unpacked, KeysEntry)))
             {

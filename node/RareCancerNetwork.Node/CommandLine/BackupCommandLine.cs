@@ -4,9 +4,8 @@ using Spectre.Console;
 
 namespace RareCancerNetwork.Node.CommandLine;
 
-/// <summary>What a node's backup takes: its SQLite stores and its keys folder, or why this node cannot be backed up this way.</summary>
-/// <param name="Refusal">Set when the node's store is backed up otherwise (a hub on PostgreSQL).</param>
-public sealed record BackupScope(IReadOnlyList<string> DatabasePaths, string KeysFolder, string DataFolder, string? Refusal = null);
+/// <summary>What a node's backup takes: its stores and its keys folder.</summary>
+public sealed record BackupScope(IReadOnlyList<IBackupSource> Sources, string KeysFolder, string DataFolder);
 
 /// <summary>
 /// The <c>backup</c> and <c>restore</c> commands every node has: a passphrase file and/or operators' OpenPGP certificates to
@@ -32,18 +31,14 @@ public static class BackupCommandLine
         command.SetAction(async (result, cancellationToken) => await ReportingAsync(async () =>
         {
             var scope = scopeOf(result);
-            if (scope.Refusal is not null)
+            if (!await scope.Sources[0].HoldsDataAsync(cancellationToken))
             {
-                throw new BackupUnreadableException(scope.Refusal);
-            }
-            if (!File.Exists(scope.DatabasePaths[0]))
-            {
-                throw new BackupUnreadableException($"No store at {scope.DatabasePaths[0]}: is --data the node's data folder?");
+                throw new BackupUnreadableException($"No store at {scope.Sources[0].Description}: is --data the node's data folder?");
             }
             var sealing = new BackupSealing(
                 result.GetValue(passphrase) is { } file ? NodeBackup.ReadPassphrase(file) : null,
                 [.. (result.GetValue(recipients) ?? []).Select(path => BackupSealing.ReadRecipient(path, TimeProvider.System.GetUtcNow()))]);
-            var written = await NodeBackup.CreateAsync(scope.DatabasePaths, scope.KeysFolder, result.GetValue(to)!, prefix, sealing, result.GetValue(keep),
+            var written = await NodeBackup.CreateAsync(scope.Sources, scope.KeysFolder, result.GetValue(to)!, prefix, sealing, result.GetValue(keep),
                 TimeProvider.System, cancellationToken);
             var sealedFor = string.Join(", ", (sealing.Passphrase is null ? Array.Empty<string>() : ["the passphrase"])
                 .Concat(sealing.Recipients.Select(r => $"key {BackupSealing.KeyId(r)}")));
@@ -68,13 +63,9 @@ public static class BackupCommandLine
         command.SetAction(async (result, cancellationToken) => await ReportingAsync(async () =>
         {
             var scope = scopeOf(result);
-            if (scope.Refusal is not null)
+            if (!result.GetValue(replace) && await scope.Sources[0].HoldsDataAsync(cancellationToken))
             {
-                throw new BackupUnreadableException(scope.Refusal);
-            }
-            if (File.Exists(scope.DatabasePaths[0]) && !result.GetValue(replace))
-            {
-                throw new BackupUnreadableException($"{scope.DatabasePaths[0]} exists; stop the node and pass --replace to overwrite it.");
+                throw new BackupUnreadableException($"{scope.Sources[0].Description} holds data; stop the node and pass --replace to overwrite it.");
             }
             var opening = (result.GetValue(passphrase), result.GetValue(secretKey)) switch
             {
@@ -84,7 +75,7 @@ public static class BackupCommandLine
                 _ => throw new BackupUnreadableException("Give either --passphrase-file or --secret-key."),
             };
             Directory.CreateDirectory(scope.DataFolder);
-            await NodeBackup.RestoreAsync(result.GetValue(from)!, opening, scope.DatabasePaths, scope.KeysFolder, cancellationToken);
+            await NodeBackup.RestoreAsync(result.GetValue(from)!, opening, scope.Sources, scope.KeysFolder, scope.DataFolder, cancellationToken);
             AnsiConsole.MarkupLine($"[green]Restored.[/] {Markup.Escape(restoredMessage)}");
         }));
         return command;

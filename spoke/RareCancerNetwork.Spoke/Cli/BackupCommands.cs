@@ -1,4 +1,5 @@
 using System.CommandLine;
+using RareCancerNetwork.Node.Backup;
 using RareCancerNetwork.Node.CommandLine;
 
 namespace RareCancerNetwork.Spoke.Cli;
@@ -16,7 +17,7 @@ internal static class BackupCommands
     private static Func<ParseResult, BackupScope> ScopeOf(Option<string> data) => result =>
     {
         var options = new SpokeOptions { DataFolder = result.GetValue(data)! };
-        return new BackupScope([options.DatabasePath], options.KeysFolder, options.FullDataFolder);
+        return new BackupScope([new SqliteBackupSource(options.DatabasePath)], options.KeysFolder, options.FullDataFolder);
     };
 
     public static Command Backup()

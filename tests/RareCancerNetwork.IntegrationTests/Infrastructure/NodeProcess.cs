@@ -51,9 +51,12 @@ public sealed class NodeProcess : IDisposable
     }
 
     /// <summary>Runs a command to completion and returns its output; fails the test on a non-zero exit.</summary>
-    public static async Task<string> RunAsync(string program, params string[] arguments)
+    public static Task<string> RunAsync(string program, params string[] arguments) => RunAsync(program, null, arguments);
+
+    /// <summary>Runs a command to completion with these environment settings; fails the test on a non-zero exit.</summary>
+    public static async Task<string> RunAsync(string program, IDictionary<string, string>? environment, params string[] arguments)
     {
-        var (exitCode, output) = await RunForExitCodeAsync(program, arguments);
+        var (exitCode, output) = await RunForExitCodeAsync(program, environment, arguments);
         Assert.True(exitCode == 0, $"'{string.Join(' ', arguments)}' exited {exitCode}:\n{output}");
         return output;
     }
