@@ -23,7 +23,10 @@ public static class Clients
             .AddHubTokenClient(hubUrl, hubCaPath, clientId, secret, certificate)
             .BuildServiceProvider();
         var source = new HubTokenSource(services.GetRequiredService<OpenIddictClientService>(), scopes, TimeProvider.System);
-        return await source.GetAsync(CancellationToken.None);
+        var token = await source.GetAsync(CancellationToken.None);
+        LogScan.Sensitive(token, "access token");
+        LogScan.Sensitive(secret, "client secret");
+        return token;
     }
 
     public static GrpcChannel Channel(string url, string caPath, string? accessToken,

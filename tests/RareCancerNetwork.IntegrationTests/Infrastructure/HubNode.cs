@@ -44,7 +44,9 @@ public sealed class HubNode : IAsyncDisposable
         {
             ["Hub:DataFolder"] = dataFolder,
             ["Hub:ListenUrls:0"] = $"https://127.0.0.1:{port}",
-            ["Logging:LogLevel:Default"] = "Warning",
+            // Information and above reaches the run's log scan; the console shows warnings only.
+            ["Logging:LogLevel:Default"] = "Information",
+            ["Logging:Console:LogLevel:Default"] = "Warning",
         };
         // RCN_TEST_HUB_STORE=Postgres runs every hub of the suite on a fresh PostgreSQL database (CI's second pass).
         if (string.Equals(Environment.GetEnvironmentVariable("RCN_TEST_HUB_STORE"), "Postgres", StringComparison.OrdinalIgnoreCase)
@@ -58,6 +60,7 @@ public sealed class HubNode : IAsyncDisposable
             settings[key] = value;
         }
         var app = HubHost.Build([], settings);
+        app.Services.GetRequiredService<Microsoft.Extensions.Logging.ILoggerFactory>().AddProvider(LogScan.Provider);
         await HubHost.InitializeAsync(app.Services, CancellationToken.None);
         await app.StartAsync();
         return new HubNode(app, NodeListener.BoundAddresses(app)[0] + "/", dataFolder);
@@ -85,19 +88,23 @@ public sealed class HubNode : IAsyncDisposable
         var certificate = NodeClientCertificate.LoadOrCreate(Path.Combine(spokeDataFolder, "keys"), nodeId);
         await using var scope = Services.CreateAsyncScope();
         var credentials = await scope.ServiceProvider.GetRequiredService<ClientRegistry>().RegisterSpokeNodeAsync(nodeId, facilityCode, certificate, CancellationToken.None);
+        LogScan.Sensitive(credentials.ClientSecret, "client secret");
         return new RegisteredNode(credentials, certificate);
     }
 
     public async Task<IssuedCredentials> RegisterLocalClientAsync(string nodeId, string name)
     {
         await using var scope = Services.CreateAsyncScope();
-        return await scope.ServiceProvider.GetRequiredService<ClientRegistry>().RegisterLocalClientAsync(nodeId, name, $"{name} 利用者", CancellationToken.None);
+        var credentials = await scope.ServiceProvider.GetRequiredService<ClientRegistry>().RegisterLocalClientAsync(nodeId, name, $"{name} 利用者", CancellationToken.None);
+        LogScan.Sensitive(credentials.ClientSecret, "client secret");
+        return credentials;
     }
 
     public async Task<IssuedCredentials> RegisterExpertAsync(string expertId, string name, int capacity, params OrganSystem[] specialties)
     {
         await using var scope = Services.CreateAsyncScope();
         var credentials = await scope.ServiceProvider.GetRequiredService<ClientRegistry>().RegisterExpertAsync(expertId, name, specialties, capacity, CancellationToken.None);
+        LogScan.Sensitive(credentials.ClientSecret, "client secret");
         await Services.GetRequiredService<ConsultationStore>().AssignWaitingAsync(CancellationToken.None);
         return credentials;
     }

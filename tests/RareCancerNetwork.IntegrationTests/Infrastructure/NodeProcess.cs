@@ -139,6 +139,7 @@ public sealed class NodeProcess : IDisposable
     {
         if (line is not null)
         {
+            LogScan.Capture(line);
             _output.Enqueue(line);
             _lineArrived.Release();
         }

@@ -11,6 +11,7 @@ public static class People
 
     public static async Task<string> AddAndSignInAsync(HubNode hub, string folder, string userId, string role, string facility, string? expertId = null)
     {
+        LogScan.Sensitive(Password, "password");
         var added = await hub.Services.GetRequiredService<UserAccounts>().AddAsync(userId, userId, role, facility, expertId, Password, enableTotp: false, CancellationToken.None);
         using var page = new SignInPage(hub.Url, hub.CaPath);
         Task? submitted = null;
@@ -18,7 +19,9 @@ public static class People
             (code, _, _) => submitted = SubmitAsync(page, code, userId, added.TotpSecret),
             TimeSpan.FromMinutes(2), TestContext.Current.CancellationToken);
         await submitted!;
-        return await session.AccessTokenAsync(TestContext.Current.CancellationToken);
+        var token = await session.AccessTokenAsync(TestContext.Current.CancellationToken);
+        LogScan.Sensitive(token, "access token");
+        return token;
     }
 
     private static async Task SubmitAsync(SignInPage page, string code, string userId, string? totpSecret)

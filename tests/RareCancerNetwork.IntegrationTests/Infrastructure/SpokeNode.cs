@@ -1,3 +1,4 @@
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.AspNetCore.Builder;
 using RareCancerNetwork.Node.Hosting;
 using RareCancerNetwork.Spoke;
@@ -42,13 +43,15 @@ public sealed class SpokeNode : IAsyncDisposable
             ["Spoke:Hub:ClientId"] = node.ClientId,
             ["Spoke:Delivery:InitialBackoffSeconds"] = "0.1",
             ["Spoke:Delivery:MaxBackoffSeconds"] = "1",
-            ["Logging:LogLevel:Default"] = "Warning",
+            ["Logging:LogLevel:Default"] = "Information",
+            ["Logging:Console:LogLevel:Default"] = "Warning",
         };
         foreach (var (key, value) in extra ?? new Dictionary<string, string?>())
         {
             settings[key] = value;
         }
         var app = SpokeHost.Build([], settings);
+        app.Services.GetRequiredService<Microsoft.Extensions.Logging.ILoggerFactory>().AddProvider(LogScan.Provider);
         await SpokeHost.InitializeAsync(app.Services, CancellationToken.None);
         await app.StartAsync();
         return new SpokeNode(app, NodeListener.BoundAddresses(app)[0], dataFolder, nodeId);

@@ -19,6 +19,8 @@ public sealed class TempFolder : IDisposable
     {
         // Pooled connections keep the database files open.
         SqliteConnection.ClearAllPools();
+        // The run's log scan must know every local patient id the spokes here held.
+        LogScan.HarvestLocalPatientIds(Path);
         try
         {
             Directory.Delete(Path, recursive: true);
