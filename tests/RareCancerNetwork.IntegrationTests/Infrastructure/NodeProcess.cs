@@ -15,10 +15,12 @@ public sealed class NodeProcess : IDisposable
     private readonly Process _process;
     private readonly ConcurrentQueue<string> _output = new();
     private readonly SemaphoreSlim _lineArrived = new(0);
+    private readonly bool _isLog;
 
-    private NodeProcess(Process process)
+    private NodeProcess(Process process, bool isLog)
     {
         _process = process;
+        _isLog = isLog;
         _process.OutputDataReceived += (_, e) => Receive(e.Data);
         _process.ErrorDataReceived += (_, e) => Receive(e.Data);
         _process.BeginOutputReadLine();
@@ -33,7 +35,11 @@ public sealed class NodeProcess : IDisposable
 
     public string Output => string.Join(Environment.NewLine, _output);
 
-    public static NodeProcess Start(string program, IEnumerable<string> arguments, IDictionary<string, string>? environment = null)
+    /// <summary>Starts a node process; a serving node's output is its log, which the run's log scan reads.</summary>
+    public static NodeProcess Start(string program, IEnumerable<string> arguments, IDictionary<string, string>? environment = null) =>
+        Start(program, arguments, environment, isLog: true);
+
+    private static NodeProcess Start(string program, IEnumerable<string> arguments, IDictionary<string, string>? environment, bool isLog)
     {
         var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         info.ArgumentList.Add(program);
@@ -47,7 +53,7 @@ public sealed class NodeProcess : IDisposable
         {
             info.Environment[key] = value;
         }
-        return new NodeProcess(Process.Start(info) ?? throw new InvalidOperationException($"Could not start {program}."));
+        return new NodeProcess(Process.Start(info) ?? throw new InvalidOperationException($"Could not start {program}."), isLog);
     }
 
     /// <summary>Runs a command to completion and returns its output; fails the test on a non-zero exit.</summary>
@@ -68,7 +74,9 @@ public sealed class NodeProcess : IDisposable
     /// <summary>Runs a command to completion with these environment settings (e.g. the hub's store); returns its exit code and output.</summary>
     public static async Task<(int ExitCode, string Output)> RunForExitCodeAsync(string program, IDictionary<string, string>? environment, params string[] arguments)
     {
-        using var node = Start(program, arguments, environment);
+        // A command's output is what it shows the person who ran it at their own facility (their local ids, a secret issued
+        // once), not a log: the scan leaves it out.
+        using var node = Start(program, arguments, environment, isLog: false);
         await node._process.WaitForExitAsync(TestContext.Current.CancellationToken).WaitAsync(TimeSpan.FromMinutes(2), TestContext.Current.CancellationToken);
         node._process.WaitForExit();
         return (node._process.ExitCode, node.Output);
@@ -139,7 +147,10 @@ public sealed class NodeProcess : IDisposable
     {
         if (line is not null)
         {
-            LogScan.Capture(line);
+            if (_isLog)
+            {
+                LogScan.Capture(line);
+            }
             _output.Enqueue(line);
             _lineArrived.Release();
         }
