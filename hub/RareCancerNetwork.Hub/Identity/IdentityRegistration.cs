@@ -99,7 +99,7 @@ public static class IdentityRegistration
                 validation.AddAudiences(NetworkClaims.Audiences.Hub);
                 validation.UseAspNetCore();
             });
-        services.AddAuthentication(OpenIddictValidationAspNetCoreDefaults.AuthenticationScheme);
+        services.AddCachedBearer(OpenIddictValidationAspNetCoreDefaults.AuthenticationScheme);
         return builder;
     }
 

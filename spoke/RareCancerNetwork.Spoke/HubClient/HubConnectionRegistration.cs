@@ -31,7 +31,7 @@ public static class HubConnectionRegistration
             validation.ConfigurationManager = new PersistedHubKeys(validation.ConfigurationManager!, Path.Combine(options.KeysFolder, "hub-signing-keys.json"),
                 HubClientRegistration.IssuerUri(options.Hub.EffectiveIssuer), loggers.CreateLogger<PersistedHubKeys>(), clock));
         services.AddHostedService<HubKeysPrefetchWorker>();
-        services.AddAuthentication(OpenIddictValidationAspNetCoreDefaults.AuthenticationScheme);
+        services.AddCachedBearer(OpenIddictValidationAspNetCoreDefaults.AuthenticationScheme);
         return builder;
     }
 }
