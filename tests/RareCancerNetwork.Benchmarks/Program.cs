@@ -5,21 +5,28 @@ using Microsoft.Data.Sqlite;
 using RareCancerNetwork.Benchmarks;
 using Spectre.Console;
 
+// The subscribers' process of the many-spokes scenario (started by the scenario itself).
+if (args is ["feed-subscribers", var subscriberManifest, var subscriberHub, var subscriberCa])
+{
+    return await ManySpokes.SubscribeAsync(subscriberManifest, subscriberHub, subscriberCa);
+}
+
 var quick = new Option<bool>("--quick") { Description = "Every scenario briefly, to check the program works (CI); the figures mean nothing" };
 var records = new Option<int>("--records") { Description = "Registry records for the bulk sync (in 10 rounds)", DefaultValueFactory = _ => 1_000_000 };
 var slideSize = new Option<int>("--slide-mib") { Description = "Size of each slide image in MiB (3 rounds)", DefaultValueFactory = _ => 1024 };
+var spokeCount = new Option<int>("--spokes") { Description = "Spokes with open event feeds in the many-spokes scenario", DefaultValueFactory = _ => 500 };
 var catchUp = new Option<int>("--catch-up-records") { Description = "Registry records queued while the hub is down", DefaultValueFactory = _ => 100_000 };
 var json = new Option<FileInfo?>("--json") { Description = "Write the results as JSON here" };
 var docs = new Option<FileInfo?>("--docs") { Description = "Replace the results section of this Markdown file (docs/benchmarks.md)" };
 var diagnostics = new Option<bool>("--diagnostics") { Description = "Also measure the hub's registry store alone, without RPC (where a delivery's time goes)" };
 var only = new Option<string[]>("--only")
 {
-    Description = "Run only these product scenarios: reads, submissions, sync, statistics (after sync), catch-up, slides (the raw limits always run)",
+    Description = "Run only these product scenarios: reads, submissions, sync, statistics (after sync), catch-up, slides, spokes (the raw limits always run)",
     AllowMultipleArgumentsPerToken = true,
 };
 var root = new RootCommand("Measures the network against the machine's raw limits, in one run. Exit code 1 when a scenario lost or duplicated data.")
 {
-    quick, records, catchUp, slideSize, json, docs, only, diagnostics,
+    quick, records, catchUp, slideSize, spokeCount, json, docs, only, diagnostics,
 };
 root.SetAction(async (result, cancellationToken) =>
 {
@@ -139,6 +146,16 @@ root.SetAction(async (result, cancellationToken) =>
             scenarios.Add(new ScenarioResult($"slide image upload to the spoke, {slideBytes / (1024 * 1024):N0} MiB", upload, stream, "≥ 50% of the raw stream", slidesVerified, note));
             scenarios.Add(new ScenarioResult("the same slide sent on to the hub by the spoke", toHub, stream, "≥ 50% of the raw stream", slidesVerified, "resumable; stored once"));
             scenarios.Add(new ScenarioResult("the same slide downloaded by the expert", download, stream, "≥ 50% of the raw stream", slidesVerified, "byte-exact"));
+        }
+
+        if (Runs("spokes"))
+        {
+            var spokes = isQuick ? 20 : result.GetValue(spokeCount);
+            var many = await new ManySpokes(network, Progress).RunAsync(spokes, isQuick ? 2 : 10, Path.Combine(folder, "spokes"));
+            scenarios.Add(new ScenarioResult($"{spokes:N0} spokes with open event feeds: a directory change reaches every spoke", many.LatencyP99, null,
+                "p99 ≤ 100 ms (absolute)", many.Verified, "from the start of the change to the event's arrival at each subscriber; every spoke got it once"));
+            scenarios.Add(new ScenarioResult("the same, hub memory", many.MemoryMiB, null, "≤ 1,024 MiB (absolute)", many.Verified,
+                $"the benchmark process: the hub and its one full spoke (the subscribers run in a second process); {many.MemoryBeforeMiB:N0} MiB before the feeds opened"));
         }
 
         var machine = $"{Environment.ProcessorCount} cores, {GC.GetGCMemoryInfo().TotalAvailableMemoryBytes / (1024 * 1024 * 1024.0):F1} GiB memory, " +
