@@ -37,7 +37,16 @@ public sealed class BenchmarkNetwork : IAsyncDisposable
     private WebApplication? _hub;
     private WebApplication? _spoke;
 
-    private BenchmarkNetwork(string folder) => _folder = folder;
+    private readonly IReadOnlyDictionary<string, string?> _hubStore;
+
+    private BenchmarkNetwork(string folder, IReadOnlyDictionary<string, string?>? hubStore)
+    {
+        _folder = folder;
+        _hubStore = hubStore ?? new Dictionary<string, string?>();
+    }
+
+    /// <summary>Where the hub keeps its store: SQLite in its data folder, or the PostgreSQL database of the settings given.</summary>
+    public string HubStore => _hubStore.TryGetValue("Hub:Storage:Provider", out var provider) && provider is not null ? provider : "Sqlite";
 
     public string HubFolder => Path.Combine(_folder, "hub");
     public string SpokeFolder => Path.Combine(_folder, "spoke");
@@ -52,9 +61,10 @@ public sealed class BenchmarkNetwork : IAsyncDisposable
     public string ExpertToken { get; private set; } = "";
     private string _nodeClientId = "";
 
-    public static async Task<BenchmarkNetwork> StartAsync(string folder)
+    /// <param name="hubStore">Hub storage settings (<c>Hub:Storage:Provider</c>, <c>…:ConnectionString</c>); none for the embedded SQLite.</param>
+    public static async Task<BenchmarkNetwork> StartAsync(string folder, IReadOnlyDictionary<string, string?>? hubStore = null)
     {
-        var network = new BenchmarkNetwork(folder);
+        var network = new BenchmarkNetwork(folder, hubStore);
         await network.StartHubAsync(port: 0);
         var certificate = NodeClientCertificate.LoadOrCreate(Path.Combine(network.SpokeFolder, "keys"), NodeId);
         await using (var scope = network.HubServices.CreateAsyncScope())
@@ -102,6 +112,10 @@ public sealed class BenchmarkNetwork : IAsyncDisposable
         foreach (var (key, value) in Unthrottled)
         {
             settings["Hub:" + key] = value;
+        }
+        foreach (var (key, value) in _hubStore)
+        {
+            settings[key] = value;
         }
         _hub = HubHost.Build([], settings);
         await HubHost.InitializeAsync(_hub.Services, CancellationToken.None);

@@ -15,18 +15,22 @@ var quick = new Option<bool>("--quick") { Description = "Every scenario briefly,
 var records = new Option<int>("--records") { Description = "Registry records for the bulk sync (in 10 rounds)", DefaultValueFactory = _ => 1_000_000 };
 var slideSize = new Option<int>("--slide-mib") { Description = "Size of each slide image in MiB (3 rounds)", DefaultValueFactory = _ => 1024 };
 var spokeCount = new Option<int>("--spokes") { Description = "Spokes with open event feeds in the many-spokes scenario", DefaultValueFactory = _ => 500 };
+var postgresRecords = new Option<int>("--postgres-records")
+{
+    Description = "Registry records for the bulk sync with the hub on PostgreSQL (in 10 rounds)", DefaultValueFactory = _ => 200_000,
+};
 var catchUp = new Option<int>("--catch-up-records") { Description = "Registry records queued while the hub is down", DefaultValueFactory = _ => 100_000 };
 var json = new Option<FileInfo?>("--json") { Description = "Write the results as JSON here" };
 var docs = new Option<FileInfo?>("--docs") { Description = "Replace the results section of this Markdown file (docs/benchmarks.md)" };
 var diagnostics = new Option<bool>("--diagnostics") { Description = "Also measure the hub's registry store alone, without RPC (where a delivery's time goes)" };
 var only = new Option<string[]>("--only")
 {
-    Description = "Run only these product scenarios: reads, submissions, sync, statistics (after sync), catch-up, slides, spokes (the raw limits always run)",
+    Description = "Run only these product scenarios: reads, submissions, sync, statistics (after sync), catch-up, slides, spokes, postgres (the raw limits always run)",
     AllowMultipleArgumentsPerToken = true,
 };
 var root = new RootCommand("Measures the network against the machine's raw limits, in one run. Exit code 1 when a scenario lost or duplicated data.")
 {
-    quick, records, catchUp, slideSize, spokeCount, json, docs, only, diagnostics,
+    quick, records, catchUp, slideSize, spokeCount, postgresRecords, json, docs, only, diagnostics,
 };
 root.SetAction(async (result, cancellationToken) =>
 {
@@ -158,6 +162,11 @@ root.SetAction(async (result, cancellationToken) =>
                 $"the benchmark process: the hub and its one full spoke (the subscribers run in a second process); {many.MemoryBeforeMiB:N0} MiB before the feeds opened"));
         }
 
+        if (Runs("postgres"))
+        {
+            await RunOnPostgresAsync(folder, isQuick ? 2_000 : result.GetValue(postgresRecords), syncRounds, rounds, shortRun, raw, scenarios, Progress);
+        }
+
         var machine = $"{Environment.ProcessorCount} cores, {GC.GetGCMemoryInfo().TotalAvailableMemoryBytes / (1024 * 1024 * 1024.0):F1} GiB memory, " +
             $"{RuntimeInformation.OSDescription}, .NET {Environment.Version}; hub and spoke in this process on 127.0.0.1 with TLS, SQLite (WAL, synchronous=FULL); " +
             $"process peak working set {System.Diagnostics.Process.GetCurrentProcess().PeakWorkingSet64 / (1024 * 1024):N0} MiB";
@@ -193,6 +202,46 @@ root.SetAction(async (result, cancellationToken) =>
     }
 });
 return await root.Parse(args).InvokeAsync();
+
+// The hub on PostgreSQL (a durable throwaway cluster on this machine) for the bulk sync and single submissions, beside its
+// own raw limits: PostgreSQL's batched inserts of the hub's registry rows and one row per transaction, in the same run.
+static async Task RunOnPostgresAsync(string folder, int records, int syncRounds, int rounds, TimeSpan shortRun, List<Figure> raw, List<ScenarioResult> scenarios,
+    Action<string> progress)
+{
+    if (RareCancerNetwork.Tests.Shared.PostgresCluster.FindBinaries() is not { } binaries)
+    {
+        progress("PostgreSQL is not installed (apt-get install postgresql): the hub-on-PostgreSQL scenarios are left out of this run.");
+        return;
+    }
+    await using var cluster = await RareCancerNetwork.Tests.Shared.PostgresCluster.StartAsync(binaries, durable: true);
+    var batched = new Figure($"raw PostgreSQL registry inserts, 1,000 records per transaction (durable), {records:N0} in {syncRounds} rounds", "records/s",
+        await RawPostgres.BatchedRegistryInsertsAsync(await cluster.CreateDatabaseAsync(), records, syncRounds));
+    progress($"raw PostgreSQL batched inserts: {batched.Median:N0} records/s");
+    var singles = new List<double>();
+    for (var round = 0; round < rounds; round++)
+    {
+        singles.Add(await RawPostgres.SingleRowCommitsAsync(await cluster.CreateDatabaseAsync(), shortRun));
+    }
+    var single = new Figure("raw PostgreSQL one row per transaction (durable)", "commits/s", singles);
+    progress($"raw PostgreSQL single-row commits: {single.Median:N0}/s");
+    raw.Add(batched);
+    raw.Add(single);
+    var store = new Dictionary<string, string?>
+    {
+        ["Hub:Storage:Provider"] = "Postgres",
+        ["Hub:Storage:ConnectionString"] = await cluster.CreateDatabaseAsync(),
+    };
+    await using var network = await BenchmarkNetwork.StartAsync(Path.Combine(folder, "network-postgres"), store);
+    var product = new Scenarios(network, progress);
+    var (syncRate, importRate, syncVerified) = await product.BulkRegistrySyncAsync(records, syncRounds);
+    scenarios.Add(new ScenarioResult($"hub on PostgreSQL: bulk registry sync spoke → hub, {records:N0} records", syncRate, batched,
+        "reported beside SQLite (PostgreSQL's own raw limit)", syncVerified, $"import at the spoke alone: {importRate.Median:N0} records/s; every record at the hub exactly once"));
+    var (submitRate, submitP99, delivered, submitVerified) = await product.SubmissionsAsync(rounds, shortRun);
+    scenarios.Add(new ScenarioResult("hub on PostgreSQL: consultation submissions, 64 in flight", submitRate, single, "reported beside SQLite", submitVerified,
+        $"acknowledged at the spoke (its own SQLite store); p99 {submitP99.Median.ToString("F1", CultureInfo.InvariantCulture)} ms"));
+    scenarios.Add(new ScenarioResult("hub on PostgreSQL: the same, delivered to the hub end to end", delivered, single, "reported beside SQLite", submitVerified,
+        "every acknowledged submission at the hub exactly once"));
+}
 
 /// <summary>The generated part of docs/benchmarks.md, between its two markers.</summary>
 internal static class ResultsSection

@@ -123,9 +123,9 @@ public static class RawLimits
     private const string VersionSql =
         "INSERT INTO registry_record_versions (record_id, version, content_sha256, record, received_at) VALUES ($id, 1, $sha256, $record, $now)";
 
-    private sealed record Row(string Id, string Pseudonym, byte[] Bytes, string Sha256);
+    internal sealed record Row(string Id, string Pseudonym, byte[] Bytes, string Sha256);
 
-    private static List<Row> SampleRows(int count) => [.. Enumerable.Range(0, count).Select(_ =>
+    internal static List<Row> SampleRows(int count) => [.. Enumerable.Range(0, count).Select(_ =>
     {
         var record = RegistrySamples.Record();
         var bytes = record.ToByteArray();

@@ -12,13 +12,11 @@ namespace RareCancerNetwork.Tests.Shared;
 /// When PostgreSQL is not installed, tests that need it are skipped with how to install it; under CI
 /// (<c>CI=true</c>) they fail instead, so a CI run can never pass without them.
 /// </summary>
-public sealed class PostgresCluster : IAsyncDisposable
+public sealed partial class PostgresCluster : IAsyncDisposable
 {
     public const string InstallHint = "PostgreSQL is not installed, so the hub's PostgreSQL tests were skipped. " +
         "Install it with 'sudo apt-get install postgresql' (Debian/Ubuntu; the tests find /usr/lib/postgresql/*/bin, or set RCN_PG_BIN).";
 
-    private static readonly SemaphoreSlim StartLock = new(1, 1);
-    private static PostgresCluster? _shared;
     private static int _databaseCounter;
 
     private readonly string _folder;
@@ -52,34 +50,6 @@ public sealed class PostgresCluster : IAsyncDisposable
             : null;
     }
 
-    /// <summary>The process's cluster, started on first use; skips (or, under CI, fails) the test when PostgreSQL is missing.</summary>
-    public static async Task<PostgresCluster> SharedAsync()
-    {
-        var binaries = FindBinaries();
-        if (binaries is null)
-        {
-            if (string.Equals(Environment.GetEnvironmentVariable("CI"), "true", StringComparison.OrdinalIgnoreCase))
-            {
-                throw new InvalidOperationException("CI must run the PostgreSQL tests, and " + InstallHint);
-            }
-            Assert.Skip(InstallHint);
-        }
-        await StartLock.WaitAsync();
-        try
-        {
-            if (_shared is null)
-            {
-                _shared = await StartAsync(binaries!);
-                AppDomain.CurrentDomain.ProcessExit += (_, _) => _shared.Stop();
-            }
-            return _shared;
-        }
-        finally
-        {
-            StartLock.Release();
-        }
-    }
-
     /// <summary>A new, empty database (C collation; UTF8 unless a test wants a database the hub must refuse) and its connection string.</summary>
     public async Task<string> CreateDatabaseAsync(string encoding = "UTF8")
     {
@@ -105,7 +75,11 @@ public sealed class PostgresCluster : IAsyncDisposable
             MaxPoolSize = 30,
         }.ToString();
 
-    private static async Task<PostgresCluster> StartAsync(string binaries)
+    /// <summary>
+    /// Starts a cluster of its own. Tests run it without fsync (a test's data need not survive a power cut); the benchmark
+    /// runs it <paramref name="durable"/>, as production does, so that its figures include the commits' flushes.
+    /// </summary>
+    public static async Task<PostgresCluster> StartAsync(string binaries, bool durable = false)
     {
         // PostgreSQL refuses to run as root; then the cluster belongs to 'nobody', in a folder it can reach.
         var runAs = Environment.IsPrivilegedProcess ? "nobody" : null;
@@ -125,7 +99,7 @@ public sealed class PostgresCluster : IAsyncDisposable
             {
                 Run(Path.Combine(binaries, "pg_ctl"),
                     ["-D", data, "-l", Path.Combine(folder, "server.log"), "-w", "-t", "60",
-                     "-o", $"-p {port} -h 127.0.0.1 -k {folder} -c fsync=off -c full_page_writes=off -c max_connections=400", "start"], runAs);
+                     "-o", $"-p {port} -h 127.0.0.1 -k {folder} {(durable ? "" : "-c fsync=off -c full_page_writes=off ")}-c max_connections=400", "start"], runAs);
                 await using var connection = new NpgsqlConnection(cluster.ConnectionString("postgres"));
                 await connection.OpenAsync();
                 return cluster;
@@ -137,7 +111,7 @@ public sealed class PostgresCluster : IAsyncDisposable
         }
     }
 
-    private void Stop()
+    public void Stop()
     {
         try
         {

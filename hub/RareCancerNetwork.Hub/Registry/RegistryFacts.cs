@@ -15,7 +15,7 @@ public static class RegistryFacts
     private const string ProjectionName = "registry_facts";
     private static readonly string[] Tables = ["registry_biomarker_facts", "registry_treatment_facts", "registry_panel_test_facts", "registry_record_facts"];
 
-    /// <summary>Replaces the record's facts with those of <paramref name="record"/>.</summary>
+    /// <summary>Replaces the record's facts with those of <paramref name="record"/> (gathered writes: the caller flushes before it commits).</summary>
     /// <param name="replacing">Whether an earlier version (with facts perhaps) is being replaced.</param>
     public static async Task WriteAsync(StatementCache statements, RegistryRecord record, bool replacing, CancellationToken cancellationToken)
     {
@@ -23,7 +23,7 @@ public static class RegistryFacts
         {
             foreach (var table in Tables)
             {
-                await statements.Statement($"DELETE FROM {table} WHERE record_id = @id").With("@id", record.RecordId).ExecuteNonQueryAsync(cancellationToken);
+                await statements.WriteAsync(statements.Statement($"DELETE FROM {table} WHERE record_id = @id").With("@id", record.RecordId), cancellationToken);
             }
         }
         if (!record.Consent.SecondaryUse)
@@ -31,7 +31,7 @@ public static class RegistryFacts
             return;
         }
         var recommended = record.PanelTests.Any(t => t.TreatmentRecommended);
-        await statements.Statement(
+        await statements.WriteAsync(statements.Statement(
             """
             INSERT INTO registry_record_facts (record_id, facility_code, enrolment_month, category, prefecture, panel_tested, actionable, recommended, reached,
                 progression_date, death_date, last_contact_date)
@@ -44,38 +44,34 @@ public static class RegistryFacts
             // Reached: a treatment line chosen because of a biomarker, after a panel recommended a treatment.
             .With("@reached", Flag(recommended && record.TreatmentLines.Any(l => l.BiomarkerMatched)))
             .With("@progression", record.FollowUp?.ProgressionDate ?? "").With("@death", record.FollowUp?.DeathDate ?? "")
-            .With("@contact", record.FollowUp?.LastContactDate ?? "")
-            .ExecuteNonQueryAsync(cancellationToken);
+            .With("@contact", record.FollowUp?.LastContactDate ?? ""), cancellationToken);
         for (var i = 0; i < record.PanelTests.Count; i++)
         {
             var test = record.PanelTests[i];
-            await statements.Statement(
+            await statements.WriteAsync(statements.Statement(
                 """
                 INSERT INTO registry_panel_test_facts (record_id, ordinal, ordered_month, performing_facility_code, actionable, recommended, genomic_consent)
                 VALUES (@id, @ordinal, @month, @facility, @actionable, @recommended, @consent)
                 """)
                 .With("@id", record.RecordId).With("@ordinal", i).With("@month", Month(test.OrderedDate)).With("@facility", test.PerformingFacilityCode)
                 .With("@actionable", Flag(test.ActionableAlterationFound)).With("@recommended", Flag(test.TreatmentRecommended))
-                .With("@consent", (int)test.GenomicDatabaseConsent)
-                .ExecuteNonQueryAsync(cancellationToken);
+                .With("@consent", (int)test.GenomicDatabaseConsent), cancellationToken);
         }
         foreach (var (gene, type) in record.Biomarkers.Select(b => (b.Gene, b.AlterationType)).Distinct())
         {
-            await statements.Statement("INSERT INTO registry_biomarker_facts (record_id, gene, alteration_type) VALUES (@id, @gene, @type)")
-                .With("@id", record.RecordId).With("@gene", gene).With("@type", (int)type)
-                .ExecuteNonQueryAsync(cancellationToken);
+            await statements.WriteAsync(statements.Statement("INSERT INTO registry_biomarker_facts (record_id, gene, alteration_type) VALUES (@id, @gene, @type)")
+                .With("@id", record.RecordId).With("@gene", gene).With("@type", (int)type), cancellationToken);
         }
         for (var i = 0; i < record.TreatmentLines.Count; i++)
         {
             var line = record.TreatmentLines[i];
-            await statements.Statement(
+            await statements.WriteAsync(statements.Statement(
                 """
                 INSERT INTO registry_treatment_facts (record_id, ordinal, regimen_key, trial_id, arm_id, start_date, best_response)
                 VALUES (@id, @ordinal, @regimen, @trial, @arm, @start, @response)
                 """)
                 .With("@id", record.RecordId).With("@ordinal", i).With("@regimen", RegimenKey(line.Regimen)).With("@trial", line.TrialId)
-                .With("@arm", line.ArmId).With("@start", line.StartDate).With("@response", (int)line.BestResponse)
-                .ExecuteNonQueryAsync(cancellationToken);
+                .With("@arm", line.ArmId).With("@start", line.StartDate).With("@response", (int)line.BestResponse), cancellationToken);
         }
     }
 
@@ -130,6 +126,7 @@ public static class RegistryFacts
                 {
                     await WriteAsync(statements, record, replacing: true, cancellationToken);
                 }
+                await statements.FlushAsync(cancellationToken);
                 return records;
             }, cancellationToken);
             read += page.Count;

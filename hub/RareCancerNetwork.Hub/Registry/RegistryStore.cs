@@ -37,6 +37,8 @@ public sealed class RegistryStore(HubDatabase database, EventFeed feed, TimeProv
                 results.Add(result);
                 closedQueries += closed;
             }
+            // On PostgreSQL the batch's writes travel together (one round trip, not one per row), before the commit.
+            await statements.FlushAsync(cancellationToken);
             return (results, closedQueries);
         }, cancellationToken);
         if (closedQueries > 0)
@@ -217,6 +219,8 @@ public sealed class RegistryStore(HubDatabase database, EventFeed feed, TimeProv
         }
         if (current is not null && record.Version <= current.Value.Record.Version)
         {
+            // The version may have been written earlier in this batch.
+            await statements.FlushAsync(cancellationToken);
             var stored = statements.Statement("SELECT content_sha256 FROM registry_record_versions WHERE record_id = @id AND version = @version")
                 .With("@id", record.RecordId).With("@version", record.Version);
             if (await stored.ExecuteScalarAsync(cancellationToken) as string == sha256)
@@ -234,7 +238,7 @@ public sealed class RegistryStore(HubDatabase database, EventFeed feed, TimeProv
         }
         // The batch knows whether the registry holds the record: a plain insert for a new one (another instance
         // inserting it first is a unique violation, and the whole batch runs again), an update otherwise.
-        await statements.Statement(current is null
+        await statements.WriteAsync(statements.Statement(current is null
             ? """
               INSERT INTO registry_records (record_id, spoke_node_id, facility_code, patient_pseudonym, version, enrolment_date, category, prefecture, secondary_use, record, updated_at)
               VALUES (@id, @node, @facility, @pseudonym, @version, @enrolled, @category, @prefecture, @secondaryUse, @record, @now)
@@ -246,15 +250,19 @@ public sealed class RegistryStore(HubDatabase database, EventFeed feed, TimeProv
               """)
             .With("@id", record.RecordId).With("@node", nodeId).With("@facility", record.EnrollingFacilityCode).With("@pseudonym", record.PatientPseudonym)
             .With("@version", record.Version).With("@enrolled", record.EnrolmentDate).With("@category", (int)record.Diagnosis.Category)
-            .With("@prefecture", record.Prefecture).With("@secondaryUse", record.Consent.SecondaryUse ? 1 : 0).With("@record", bytes).With("@now", now)
-            .ExecuteNonQueryAsync(cancellationToken);
-        await statements.Statement("INSERT INTO registry_record_versions (record_id, version, content_sha256, record, received_at) VALUES (@id, @version, @sha256, @record, @now)")
-            .With("@id", record.RecordId).With("@version", record.Version).With("@sha256", sha256).With("@record", bytes).With("@now", now)
-            .ExecuteNonQueryAsync(cancellationToken);
+            .With("@prefecture", record.Prefecture).With("@secondaryUse", record.Consent.SecondaryUse ? 1 : 0).With("@record", bytes).With("@now", now),
+            cancellationToken);
+        await statements.WriteAsync(statements.Statement(
+            "INSERT INTO registry_record_versions (record_id, version, content_sha256, record, received_at) VALUES (@id, @version, @sha256, @record, @now)")
+            .With("@id", record.RecordId).With("@version", record.Version).With("@sha256", sha256).With("@record", bytes).With("@now", now), cancellationToken);
         await RegistryFacts.WriteAsync(statements, record, replacing: current is not null, cancellationToken);
         // Later versions of the same record in this batch replace this one.
         batch.Current[record.RecordId] = (nodeId, record);
         result.Outcome = RegistryDeliveryOutcome.Stored;
+        if (current is not null && batch.WithOpenQueries.Contains(record.RecordId))
+        {
+            await statements.FlushAsync(cancellationToken);
+        }
         var closed = current is { } replaced && batch.WithOpenQueries.Contains(record.RecordId)
             ? await DataQueryStore.CloseChangedFieldsAsync(statements.Connection, statements.Transaction, nodeId, replaced.Record, record, instant, cancellationToken)
             : 0;
