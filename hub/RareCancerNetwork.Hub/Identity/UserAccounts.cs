@@ -168,15 +168,7 @@ public sealed partial class UserAccounts(HubDatabase database, IDataProtectionPr
     public Task GrantExactStatisticsAsync(string userId, string grantedBy, CancellationToken cancellationToken) =>
         database.WriteAsync(async (connection, transaction) =>
         {
-            await using (var administrator = connection.Command(
-                "SELECT COUNT(*) FROM users WHERE user_id = @id AND role = @role AND disabled_at IS NULL", transaction)
-                .With("@id", grantedBy).With("@role", NetworkClaims.Roles.Administrator))
-            {
-                if (await administrator.ScalarInt64Async(cancellationToken) == 0)
-                {
-                    throw new PreconditionFailedException("NOT_ADMINISTRATOR", $"{grantedBy} is not an active administrator; only an administrator grants exact statistics.");
-                }
-            }
+            await RequireAdministratorAsync(connection, transaction, grantedBy, "only an administrator grants exact statistics", cancellationToken);
             await using var grant = connection.Command(
                 """
                 UPDATE users SET exact_statistics_granted_by = @by, exact_statistics_granted_at = @now
@@ -188,6 +180,18 @@ public sealed partial class UserAccounts(HubDatabase database, IDataProtectionPr
                 throw new PreconditionFailedException("NOT_STATISTICIAN", $"{userId} is not an active statistician; exact statistics are granted to statisticians only.");
             }
         }, cancellationToken);
+
+    /// <summary>FAILED_PRECONDITION unless <paramref name="userId"/> is an active administrator (who is recorded as doing it).</summary>
+    public static async Task RequireAdministratorAsync(System.Data.Common.DbConnection connection, System.Data.Common.DbTransaction transaction, string userId,
+        string why, CancellationToken cancellationToken)
+    {
+        await using var administrator = connection.Command("SELECT COUNT(*) FROM users WHERE user_id = @id AND role = @role AND disabled_at IS NULL", transaction)
+            .With("@id", userId).With("@role", NetworkClaims.Roles.Administrator);
+        if (await administrator.ScalarInt64Async(cancellationToken) == 0)
+        {
+            throw new PreconditionFailedException("NOT_ADMINISTRATOR", $"{userId} is not an active administrator; {why}.");
+        }
+    }
 
     public async Task<bool> RevokeExactStatisticsAsync(string userId, CancellationToken cancellationToken)
     {

@@ -1,6 +1,5 @@
 using Google.Protobuf.WellKnownTypes;
 using RareCancerNetwork.Hub.Storage;
-using RareCancerNetwork.Node.Authorization;
 using RareCancerNetwork.Node.Errors;
 using RareCancerNetwork.Node.Storage;
 using RareCancerNetwork.Protos.V1;
@@ -31,14 +30,7 @@ public sealed class HubRestores(HubDatabase database, TimeProvider clock)
         var request = new RedeliveryRequest { RequestId = Guid.CreateVersion7().ToString(), RestoredTo = Timestamp.FromDateTimeOffset(restoredTo) };
         await database.WriteAsync(async (connection, transaction) =>
         {
-            await using (var administrator = connection.Command("SELECT COUNT(*) FROM users WHERE user_id = @id AND role = @role AND disabled_at IS NULL", transaction)
-                .With("@id", recordedBy).With("@role", NetworkClaims.Roles.Administrator))
-            {
-                if (await administrator.ScalarInt64Async(cancellationToken) == 0)
-                {
-                    throw new PreconditionFailedException("NOT_ADMINISTRATOR", $"{recordedBy} is not an active administrator of this hub.");
-                }
-            }
+            await Identity.UserAccounts.RequireAdministratorAsync(connection, transaction, recordedBy, "only an administrator records a restore", cancellationToken);
             await using (var feeds = connection.Command("UPDATE spoke_feed_heads SET last_sequence = last_sequence + @gap", transaction).With("@gap", FeedSequenceGap))
             {
                 await feeds.ExecuteNonQueryAsync(cancellationToken);

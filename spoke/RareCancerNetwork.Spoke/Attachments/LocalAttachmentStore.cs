@@ -127,9 +127,9 @@ public sealed class LocalAttachmentStore(SpokeDatabase database, LocalConsultati
             SELECT d.sha256, d.hub_received_bytes, d.hub_complete, COALESCE(d.last_error, ''),
                    o.delivered_at IS NOT NULL, o.failed_at IS NOT NULL, o.parked_at IS NOT NULL, COALESCE(o.last_error, '')
             FROM attachment_deliveries d
-            LEFT JOIN outbox o ON o.ordering_key = 'attachment:' || d.consultation_id || ':' || d.sha256 AND o.kind = $kind
+            LEFT JOIN outbox o ON o.ordering_key = 'attachment:' || d.consultation_id || ':' || d.sha256 AND o.kind = 'deliver_attachment'
             WHERE d.consultation_id = $id
-            """).With("$id", consultationId).With("$kind", DeliverKind);
+            """).With("$id", consultationId);
         await using var reader = await select.ExecuteReaderAsync(cancellationToken);
         var progress = new Dictionary<string, HubProgress>(StringComparer.Ordinal);
         while (await reader.ReadAsync(cancellationToken))

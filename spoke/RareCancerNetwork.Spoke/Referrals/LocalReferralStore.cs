@@ -31,19 +31,23 @@ public sealed class LocalReferralStore(SpokeDatabase database, LocalDirectorySto
 
     public static string OrderingKey(string referralId) => $"referral:{referralId}";
 
-    // Read from the referral's outbox entries (one ordering key, indexed): whether the referral itself is still on its way,
-    // the latest refusal not followed by a delivery, and whether an entry is parked or queued.
+    // Read from the referral's outbox entries by its ordering key (the kind term, as written, selects the small partial index
+    // ix_outbox_referrals): whether the referral itself is still on its way, the latest refusal not followed by a delivery,
+    // and whether an entry is parked or queued.
+    private const string ReferralKinds = $"kind IN ('{DeliverKind}', '{TransitionKind}')";
+
     private const string Columns =
         $"""
         r.referral, r.sent_here, r.addressed_here, r.local_patient_id, r.effective_state, r.referral_id, r.updated_at,
-        EXISTS (SELECT 1 FROM outbox o WHERE o.ordering_key = 'referral:' || r.referral_id AND o.kind = '{DeliverKind}'
+        EXISTS (SELECT 1 FROM outbox o WHERE o.ordering_key = 'referral:' || r.referral_id AND o.{ReferralKinds} AND o.kind = '{DeliverKind}'
             AND o.delivered_at IS NULL AND o.failed_at IS NULL),
-        (SELECT o.last_error FROM outbox o WHERE o.ordering_key = 'referral:' || r.referral_id AND o.failed_at IS NOT NULL
-            AND NOT EXISTS (SELECT 1 FROM outbox later WHERE later.ordering_key = o.ordering_key AND later.outbox_id > o.outbox_id AND later.delivered_at IS NOT NULL)
+        (SELECT o.last_error FROM outbox o WHERE o.ordering_key = 'referral:' || r.referral_id AND o.{ReferralKinds} AND o.failed_at IS NOT NULL
+            AND NOT EXISTS (SELECT 1 FROM outbox later WHERE later.ordering_key = o.ordering_key AND later.{ReferralKinds}
+                AND later.outbox_id > o.outbox_id AND later.delivered_at IS NOT NULL)
             ORDER BY o.outbox_id DESC LIMIT 1),
-        (SELECT COALESCE(o.last_error, '') FROM outbox o WHERE o.ordering_key = 'referral:' || r.referral_id AND o.parked_at IS NOT NULL
+        (SELECT COALESCE(o.last_error, '') FROM outbox o WHERE o.ordering_key = 'referral:' || r.referral_id AND o.{ReferralKinds} AND o.parked_at IS NOT NULL
             AND o.delivered_at IS NULL AND o.failed_at IS NULL ORDER BY o.outbox_id LIMIT 1),
-        EXISTS (SELECT 1 FROM outbox o WHERE o.ordering_key = 'referral:' || r.referral_id AND o.delivered_at IS NULL AND o.failed_at IS NULL)
+        EXISTS (SELECT 1 FROM outbox o WHERE o.ordering_key = 'referral:' || r.referral_id AND o.{ReferralKinds} AND o.delivered_at IS NULL AND o.failed_at IS NULL)
         """;
 
     public async Task<(LocalReferral Referral, bool Duplicate)> CreateAsync(string createdBy, NewReferral created, CancellationToken cancellationToken)
