@@ -167,8 +167,12 @@ public sealed class BackupTests
             // Nothing left waiting or parked (the audit entries of the reads above included); the request is acted on once.
             var outbox = spoke.Services.GetRequiredService<RareCancerNetwork.Spoke.Outbox.OutboxStore>();
             await Eventually.UntilAsync(() => outbox.StatusAsync(Ct), s => s.Pending == 0 && s.Parked.Count == 0, "the outbox empty");
-            var request = Assert.Single((await hub.Services.GetRequiredService<RareCancerNetwork.Hub.Sync.HubRestores>().ListAsync(Ct)));
+            var restores = hub.Services.GetRequiredService<RareCancerNetwork.Hub.Sync.HubRestores>();
+            var request = Assert.Single(await restores.ListAsync("spoke-restore", Ct));
             Assert.Null(await outbox.RedeliverAsync(request, Ct));
+            // A spoke registered after the restore has nothing to send again for it.
+            await hub.RegisterSpokeAsync("spoke-after-restore", "CORE-011", folder.Sub("later"));
+            Assert.Empty(await restores.ListAsync("spoke-after-restore", Ct));
         }
         finally
         {

@@ -43,11 +43,19 @@ public sealed class HubRestores(HubDatabase database, TimeProvider clock)
         return request;
     }
 
-    /// <summary>Every restore recorded, oldest first (a handful in a hub's life; a spoke skips those it has acted on).</summary>
-    public async Task<IReadOnlyList<RedeliveryRequest>> ListAsync(CancellationToken cancellationToken)
+    /// <summary>
+    /// The restores recorded since the spoke was registered, oldest first (a handful in a hub's life; the spoke skips those it
+    /// has acted on). A spoke registered after a restore has nothing to send again for it.
+    /// </summary>
+    public async Task<IReadOnlyList<RedeliveryRequest>> ListAsync(string nodeId, CancellationToken cancellationToken)
     {
         await using var connection = await database.OpenAsync(cancellationToken);
-        await using var command = connection.Command("SELECT request_id, restored_to FROM hub_restores ORDER BY recorded_at, request_id");
+        await using var command = connection.Command(
+            """
+            SELECT r.request_id, r.restored_to FROM hub_restores r
+            WHERE r.recorded_at > (SELECT n.registered_at FROM spoke_nodes n WHERE n.node_id = @node)
+            ORDER BY r.recorded_at, r.request_id
+            """).With("@node", nodeId);
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         var requests = new List<RedeliveryRequest>();
         while (await reader.ReadAsync(cancellationToken))

@@ -228,7 +228,7 @@ public sealed partial class SpokeSyncGrpcService(ConsultationStore store, HubAtt
             ReceivedAt = Google.Protobuf.WellKnownTypes.Timestamp.FromDateTimeOffset(received),
             FeedHead = await feed.HeadAsync(nodeId, context.CancellationToken),
             ContractVersion = RareCancerNetwork.Protos.Contract.ContractVersion.Current,
-            RedeliveryRequests = { await restores.ListAsync(context.CancellationToken) },
+            RedeliveryRequests = { await restores.ListAsync(nodeId, context.CancellationToken) },
         };
     }
 
