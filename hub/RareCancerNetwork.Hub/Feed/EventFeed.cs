@@ -63,7 +63,6 @@ public sealed class EventFeed(HubDatabase database)
         return events;
     }
 
-    /// <summary>A task that completes at the next <see cref="Notify"/> for the node. Take it before reading, so no event slips between.</summary>
     /// <summary>The sequence of the latest event in a node's feed (0 when it has none).</summary>
     public async Task<long> HeadAsync(string nodeId, CancellationToken cancellationToken)
     {
@@ -72,6 +71,7 @@ public sealed class EventFeed(HubDatabase database)
         return await command.ScalarInt64Async(cancellationToken);
     }
 
+    /// <summary>A task that completes at the next <see cref="Notify"/> for the node. Take it before reading, so no event slips between.</summary>
     public Task NextChangeAsync(string nodeId) =>
         _waiters.GetOrAdd(nodeId, _ => new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).Task;
 

@@ -259,13 +259,13 @@ public sealed class RegistryStore(HubDatabase database, EventFeed feed, TimeProv
         // Later versions of the same record in this batch replace this one.
         batch.Current[record.RecordId] = (nodeId, record);
         result.Outcome = RegistryDeliveryOutcome.Stored;
-        if (current is not null && batch.WithOpenQueries.Contains(record.RecordId))
+        var closed = 0;
+        if (current is { } replaced && batch.WithOpenQueries.Contains(record.RecordId))
         {
+            // The data queries read this batch's writes.
             await statements.FlushAsync(cancellationToken);
+            closed = await DataQueryStore.CloseChangedFieldsAsync(statements.Connection, statements.Transaction, nodeId, replaced.Record, record, instant, cancellationToken);
         }
-        var closed = current is { } replaced && batch.WithOpenQueries.Contains(record.RecordId)
-            ? await DataQueryStore.CloseChangedFieldsAsync(statements.Connection, statements.Transaction, nodeId, replaced.Record, record, instant, cancellationToken)
-            : 0;
         return (result, closed);
     }
 

@@ -122,6 +122,7 @@ public sealed class LocalAttachmentStore(SpokeDatabase database, LocalConsultati
     private async Task<Dictionary<string, HubProgress>> HubProgressAsync(string consultationId, CancellationToken cancellationToken)
     {
         await using var connection = await database.OpenAsync(cancellationToken);
+        // The kind is written out (DeliverKind) so that the planner can use the partial index ix_outbox_attachments.
         await using var select = connection.Command(
             """
             SELECT d.sha256, d.hub_received_bytes, d.hub_complete, COALESCE(d.last_error, ''),

@@ -36,7 +36,6 @@ public sealed class HubConnection : IDisposable
 
     public HubTokenSource Tokens { get; }
 
-
     public SpokeSyncService.SpokeSyncServiceClient Sync { get; }
 
     public RegistrySyncService.RegistrySyncServiceClient Registry { get; }

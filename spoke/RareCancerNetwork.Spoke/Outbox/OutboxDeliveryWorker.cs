@@ -1,7 +1,7 @@
-using RareCancerNetwork.Node.Telemetry;
 using Grpc.Core;
 using Microsoft.Extensions.Options;
 using Polly;
+using RareCancerNetwork.Node.Telemetry;
 using RareCancerNetwork.Protos.V1;
 using RareCancerNetwork.Spoke.HubClient;
 using RareCancerNetwork.Spoke.Referrals;

@@ -1,6 +1,6 @@
-using RareCancerNetwork.Node.Telemetry;
 using Google.Protobuf.WellKnownTypes;
 using Microsoft.Extensions.Options;
+using RareCancerNetwork.Node.Telemetry;
 using RareCancerNetwork.Spoke.Feed;
 using RareCancerNetwork.Spoke.HubClient;
 
