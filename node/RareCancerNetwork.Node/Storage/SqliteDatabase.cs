@@ -45,16 +45,173 @@ public sealed partial class SqliteDatabase : IRelationalStore
     async Task<System.Data.Common.DbConnection> IRelationalStore.OpenAsync(CancellationToken cancellationToken) => await OpenAsync(cancellationToken);
 
     /// <summary>
-    /// SQLite takes the write lock at <c>BEGIN IMMEDIATE</c> and holds it to commit, so writers run one at a
-    /// time and a unit never needs running again.
+    /// Group commit: units of work queue for one writer, which runs every unit waiting into one transaction
+    /// (each in a savepoint of its own, so a unit that fails is undone alone) and commits them with one
+    /// <c>fsync</c>. A caller is answered only after the commit that holds its unit, so nothing is acknowledged
+    /// before it is on disk; under load many callers share each commit instead of queuing in SQLite's busy handler.
     /// </summary>
-    public async Task<T> WriteAsync<T>(Func<System.Data.Common.DbConnection, System.Data.Common.DbTransaction, Task<T>> work, CancellationToken cancellationToken)
+    public Task<T> WriteAsync<T>(Func<System.Data.Common.DbConnection, System.Data.Common.DbTransaction, Task<T>> work, CancellationToken cancellationToken)
     {
-        await using var connection = await OpenAsync(cancellationToken);
-        await using var transaction = connection.BeginTransaction(deferred: false);
-        var result = await work(connection, transaction);
-        await transaction.CommitAsync(cancellationToken);
-        return result;
+        if (InsideWrite.Value)
+        {
+            // The writer runs one unit at a time; a unit that waited for another would wait forever.
+            throw new InvalidOperationException("A unit of work cannot start another: use the connection and transaction it was given.");
+        }
+        var unit = new PendingWrite<T>(work, cancellationToken);
+        _pendingWrites.Enqueue(unit);
+        if (Interlocked.CompareExchange(ref _writerRunning, 1, 0) == 0)
+        {
+            _ = Task.Run(RunWriterAsync, CancellationToken.None);
+        }
+        return unit.Result;
+    }
+
+    private static readonly AsyncLocal<bool> InsideWrite = new();
+    private readonly System.Collections.Concurrent.ConcurrentQueue<PendingWrite> _pendingWrites = new();
+    private int _writerRunning;
+
+    /// <summary>Enough units to fill a commit under any realistic load; bounds the latency one group adds.</summary>
+    private const int MaxUnitsPerCommit = 256;
+
+    private async Task RunWriterAsync()
+    {
+        while (true)
+        {
+            var group = new List<PendingWrite>();
+            while (group.Count < MaxUnitsPerCommit && _pendingWrites.TryDequeue(out var unit))
+            {
+                if (!unit.CancelIfRequested())
+                {
+                    group.Add(unit);
+                }
+            }
+            if (group.Count > 0)
+            {
+                await CommitGroupAsync(group);
+                continue;
+            }
+            Volatile.Write(ref _writerRunning, 0);
+            // A unit queued after the last look but before the flag was cleared found the writer still running.
+            if (_pendingWrites.IsEmpty || Interlocked.CompareExchange(ref _writerRunning, 1, 0) != 0)
+            {
+                return;
+            }
+        }
+    }
+
+    private async Task CommitGroupAsync(List<PendingWrite> group)
+    {
+        var ran = new List<PendingWrite>(group.Count);
+        try
+        {
+            await using var connection = await OpenAsync(CancellationToken.None);
+            await using var transaction = connection.BeginTransaction(deferred: false);
+            foreach (var unit in group)
+            {
+                transaction.Save(UnitSavepoint);
+                if (await unit.RunAsync(connection, transaction))
+                {
+                    transaction.Release(UnitSavepoint);
+                    ran.Add(unit);
+                }
+                else
+                {
+                    // Throws when SQLite has already rolled the whole transaction back (disk full, I/O error):
+                    // then no unit of the group is committed and every caller is told so below.
+                    transaction.Rollback(UnitSavepoint);
+                    transaction.Release(UnitSavepoint);
+                }
+            }
+            await transaction.CommitAsync(CancellationToken.None);
+        }
+        catch (Exception exception)
+        {
+            foreach (var unit in group)
+            {
+                unit.Fail(exception);
+            }
+            return;
+        }
+        foreach (var unit in ran)
+        {
+            unit.Complete();
+        }
+    }
+
+    private const string UnitSavepoint = "rcn_unit";
+
+    private abstract class PendingWrite
+    {
+        /// <summary>The caller's context (trace, log scopes) for its unit, though the writer runs it.</summary>
+        private readonly ExecutionContext? _callerContext = ExecutionContext.Capture();
+
+        /// <summary>Runs the unit; false when it failed (its caller has been told and its savepoint is to be undone).</summary>
+        public async Task<bool> RunAsync(SqliteConnection connection, SqliteTransaction transaction)
+        {
+            Task? running = null;
+            void Start()
+            {
+                InsideWrite.Value = true;
+                running = StartAsync(connection, transaction);
+            }
+            try
+            {
+                if (_callerContext is null)
+                {
+                    Start();
+                }
+                else
+                {
+                    ExecutionContext.Run(_callerContext, _ => Start(), null);
+                }
+                await running!;
+                return true;
+            }
+            catch (Exception exception)
+            {
+                Fail(exception);
+                return false;
+            }
+        }
+
+        protected abstract Task StartAsync(SqliteConnection connection, SqliteTransaction transaction);
+
+        public abstract bool CancelIfRequested();
+
+        public abstract void Complete();
+
+        public abstract void Fail(Exception exception);
+    }
+
+    private sealed class PendingWrite<T>(Func<System.Data.Common.DbConnection, System.Data.Common.DbTransaction, Task<T>> work, CancellationToken cancellationToken)
+        : PendingWrite
+    {
+        private readonly TaskCompletionSource<T> _result = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        private T? _value;
+
+        public Task<T> Result => _result.Task;
+
+        protected override async Task StartAsync(SqliteConnection connection, SqliteTransaction transaction)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            _value = await work(connection, transaction);
+        }
+
+        public override bool CancelIfRequested() => cancellationToken.IsCancellationRequested && _result.TrySetCanceled(cancellationToken);
+
+        public override void Complete() => _result.TrySetResult(_value!);
+
+        public override void Fail(Exception exception)
+        {
+            if (exception is OperationCanceledException && cancellationToken.IsCancellationRequested)
+            {
+                _result.TrySetCanceled(cancellationToken);
+            }
+            else
+            {
+                _result.TrySetException(exception);
+            }
+        }
     }
 
     /// <summary>Applies every migration newer than the database's <c>user_version</c>, each in its own transaction.</summary>

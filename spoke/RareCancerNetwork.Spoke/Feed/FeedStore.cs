@@ -35,22 +35,20 @@ public sealed class FeedStore(SpokeDatabase database, IOptions<SpokeOptions> opt
     public async Task<FeedApplyResult> ApplyAsync(SubscribeEventsResponse @event, CancellationToken cancellationToken)
     {
         var now = clock.GetUtcNow().ToDbText();
-        await using var connection = await database.OpenAsync(cancellationToken);
-        await using var transaction = connection.BeginTransaction();
-        var result = await ApplyChangeAsync(connection, transaction, @event, options.Value.NodeId, now, cancellationToken);
-        await using (var cursor = connection.Command(
-            "UPDATE feed_cursor SET after_sequence = $sequence, updated_at = $now WHERE id = 1 AND after_sequence < $sequence", transaction)
-            .With("$sequence", @event.Sequence).With("$now", now))
+        return await database.WriteAsync(async (connection, transaction) =>
         {
-            if (await cursor.ExecuteNonQueryAsync(cancellationToken) == 0)
+            // The cursor moves first: when it is already past this event (a replay after reconnect), nothing changes.
+            await using (var cursor = connection.Command(
+                "UPDATE feed_cursor SET after_sequence = $sequence, updated_at = $now WHERE id = 1 AND after_sequence < $sequence", transaction)
+                .With("$sequence", @event.Sequence).With("$now", now))
             {
-                // Already applied (a replay after reconnect): change nothing.
-                await transaction.RollbackAsync(cancellationToken);
-                return FeedApplyResult.Applied;
+                if (await cursor.ExecuteNonQueryAsync(cancellationToken) == 0)
+                {
+                    return FeedApplyResult.Applied;
+                }
             }
-        }
-        await transaction.CommitAsync(cancellationToken);
-        return result;
+            return await ApplyChangeAsync(connection, transaction, @event, options.Value.NodeId, now, cancellationToken);
+        }, cancellationToken);
     }
 
     private static async Task<FeedApplyResult> ApplyChangeAsync(SqliteConnection connection, SqliteTransaction transaction,

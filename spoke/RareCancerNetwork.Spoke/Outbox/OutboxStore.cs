@@ -120,50 +120,50 @@ public sealed class OutboxStore(SpokeDatabase database, TimeProvider clock)
     public async Task MarkDeliveredAsync(IReadOnlyList<OutboxEntry> entries, CancellationToken cancellationToken)
     {
         var now = clock.GetUtcNow().ToDbText();
-        await using var connection = await database.OpenAsync(cancellationToken);
-        await using var transaction = connection.BeginTransaction();
-        foreach (var entry in entries)
+        await database.WriteAsync(async (connection, transaction) =>
         {
-            await using (var outbox = connection.Command(
-                "UPDATE outbox SET delivered_at = $now, attempts = attempts + 1, last_error = NULL, next_attempt_at = NULL WHERE outbox_id = $id", transaction)
-                .With("$now", now).With("$id", entry.OutboxId))
+            foreach (var entry in entries)
             {
-                await outbox.ExecuteNonQueryAsync(cancellationToken);
+                await using (var outbox = connection.Command(
+                    "UPDATE outbox SET delivered_at = $now, attempts = attempts + 1, last_error = NULL, next_attempt_at = NULL WHERE outbox_id = $id", transaction)
+                    .With("$now", now).With("$id", entry.OutboxId))
+                {
+                    await outbox.ExecuteNonQueryAsync(cancellationToken);
+                }
+                if (entry.Kind == DeliverConsultationKind)
+                {
+                    // The feed carries later statuses; here only SUBMITTED advances to RECEIVED.
+                    await using var record = connection.Command(
+                        """
+                        UPDATE consultations SET delivery_state = $delivered, delivery_error = NULL, updated_at = $now,
+                            status = CASE WHEN status = $submitted THEN $received ELSE status END
+                        WHERE consultation_id = $id
+                        """, transaction)
+                        .With("$delivered", (int)DeliveryState.Delivered).With("$now", now).With("$submitted", (int)ConsultationStatus.Submitted)
+                        .With("$received", (int)ConsultationStatus.Received).With("$id", entry.AggregateId);
+                    await record.ExecuteNonQueryAsync(cancellationToken);
+                }
             }
-            if (entry.Kind == DeliverConsultationKind)
-            {
-                // The feed carries later statuses; here only SUBMITTED advances to RECEIVED.
-                await using var record = connection.Command(
-                    """
-                    UPDATE consultations SET delivery_state = $delivered, delivery_error = NULL, updated_at = $now,
-                        status = CASE WHEN status = $submitted THEN $received ELSE status END
-                    WHERE consultation_id = $id
-                    """, transaction)
-                    .With("$delivered", (int)DeliveryState.Delivered).With("$now", now).With("$submitted", (int)ConsultationStatus.Submitted)
-                    .With("$received", (int)ConsultationStatus.Received).With("$id", entry.AggregateId);
-                await record.ExecuteNonQueryAsync(cancellationToken);
-            }
-        }
-        await transaction.CommitAsync(cancellationToken);
+        }, cancellationToken);
     }
 
     /// <summary>The hub refused the entries for good (invalid, forbidden, conflicting): kept with the reason, visible, not resent.</summary>
     public async Task MarkRefusedAsync(IReadOnlyList<OutboxEntry> entries, string reason, CancellationToken cancellationToken)
     {
         var now = clock.GetUtcNow().ToDbText();
-        await using var connection = await database.OpenAsync(cancellationToken);
-        await using var transaction = connection.BeginTransaction();
-        foreach (var entry in entries)
+        await database.WriteAsync(async (connection, transaction) =>
         {
-            await using (var outbox = connection.Command(
-                "UPDATE outbox SET failed_at = $now, attempts = attempts + 1, last_error = $reason, next_attempt_at = NULL WHERE outbox_id = $id", transaction)
-                .With("$now", now).With("$reason", reason).With("$id", entry.OutboxId))
+            foreach (var entry in entries)
             {
-                await outbox.ExecuteNonQueryAsync(cancellationToken);
+                await using (var outbox = connection.Command(
+                    "UPDATE outbox SET failed_at = $now, attempts = attempts + 1, last_error = $reason, next_attempt_at = NULL WHERE outbox_id = $id", transaction)
+                    .With("$now", now).With("$reason", reason).With("$id", entry.OutboxId))
+                {
+                    await outbox.ExecuteNonQueryAsync(cancellationToken);
+                }
+                await SetRecordStateAsync(connection, transaction, entry, DeliveryState.Rejected, reason, ConsultationStatus.Rejected, now, cancellationToken);
             }
-            await SetRecordStateAsync(connection, transaction, entry, DeliveryState.Rejected, reason, ConsultationStatus.Rejected, now, cancellationToken);
-        }
-        await transaction.CommitAsync(cancellationToken);
+        }, cancellationToken);
     }
 
     /// <summary>
@@ -175,23 +175,23 @@ public sealed class OutboxStore(SpokeDatabase database, TimeProvider clock)
     {
         var now = clock.GetUtcNow();
         var park = entries.Max(e => e.Attempts) + 1 >= parkAfterAttempts;
-        await using var connection = await database.OpenAsync(cancellationToken);
-        await using var transaction = connection.BeginTransaction();
-        foreach (var entry in entries)
+        await database.WriteAsync(async (connection, transaction) =>
         {
-            await using (var outbox = connection.Command(
-                "UPDATE outbox SET attempts = attempts + 1, last_error = $reason, next_attempt_at = $next, parked_at = $parked WHERE outbox_id = $id", transaction)
-                .With("$reason", reason).With("$next", park ? null : (now + retryAfter).ToDbText())
-                .With("$parked", park ? now.ToDbText() : null).With("$id", entry.OutboxId))
+            foreach (var entry in entries)
             {
-                await outbox.ExecuteNonQueryAsync(cancellationToken);
+                await using (var outbox = connection.Command(
+                    "UPDATE outbox SET attempts = attempts + 1, last_error = $reason, next_attempt_at = $next, parked_at = $parked WHERE outbox_id = $id", transaction)
+                    .With("$reason", reason).With("$next", park ? null : (now + retryAfter).ToDbText())
+                    .With("$parked", park ? now.ToDbText() : null).With("$id", entry.OutboxId))
+                {
+                    await outbox.ExecuteNonQueryAsync(cancellationToken);
+                }
+                if (park)
+                {
+                    await SetRecordStateAsync(connection, transaction, entry, DeliveryState.Parked, reason, null, now.ToDbText(), cancellationToken);
+                }
             }
-            if (park)
-            {
-                await SetRecordStateAsync(connection, transaction, entry, DeliveryState.Parked, reason, null, now.ToDbText(), cancellationToken);
-            }
-        }
-        await transaction.CommitAsync(cancellationToken);
+        }, cancellationToken);
         return park;
     }
 

@@ -25,8 +25,8 @@ public sealed partial class LocalConsultationStore(SpokeDatabase database, Patie
         var requestSha256 = Convert.ToHexStringLower(SHA256.HashData(request.ToByteArray()));
         var contentSha256 = ContentSha256(request);
         var now = clock.GetUtcNow();
-        await using (var connection = await database.OpenAsync(cancellationToken))
-        await using (var transaction = connection.BeginTransaction())
+        // The submission and its outbox entry share a commit with whatever else is being written at the moment (group commit).
+        var (consultationId, duplicate) = await database.Database.WriteAsync<(string, bool)>(async (connection, transaction) =>
         {
             await using (var existing = connection.Command("SELECT request_sha256 FROM consultations WHERE consultation_id = $id", transaction)
                 .With("$id", request.ConsultationId))
@@ -34,7 +34,7 @@ public sealed partial class LocalConsultationStore(SpokeDatabase database, Patie
                 if (await existing.ExecuteScalarAsync(cancellationToken) is string previous)
                 {
                     return previous == requestSha256
-                        ? (await GetAsync(request.ConsultationId, cancellationToken), true)
+                        ? (request.ConsultationId, true)
                         : throw new ConflictException($"Consultation {request.ConsultationId} was already submitted with different content; use a new consultation_id.");
                 }
             }
@@ -44,7 +44,7 @@ public sealed partial class LocalConsultationStore(SpokeDatabase database, Patie
             {
                 if (await sameContent.ExecuteScalarAsync(cancellationToken) is string original)
                 {
-                    return (await GetAsync(original, cancellationToken), true);
+                    return (original, true);
                 }
             }
             var pseudonym = pseudonymizer.Pseudonymise(request.LocalPatientId);
@@ -71,10 +71,13 @@ public sealed partial class LocalConsultationStore(SpokeDatabase database, Patie
             };
             await OutboxStore.EnqueueAsync(connection, transaction, OutboxStore.DeliverConsultationKind, request.ConsultationId,
                 OrderingKey(request.ConsultationId), delivery.ToByteArray(), now, cancellationToken);
-            await transaction.CommitAsync(cancellationToken);
+            return (request.ConsultationId, false);
+        }, cancellationToken);
+        if (!duplicate)
+        {
+            outboxSignal.Wake();
         }
-        outboxSignal.Wake();
-        return (await GetAsync(request.ConsultationId, cancellationToken), false);
+        return (await GetAsync(consultationId, cancellationToken), duplicate);
     }
 
     public async Task<LocalConsultation> GetAsync(string consultationId, CancellationToken cancellationToken)

@@ -1,0 +1,130 @@
+using System.Data.Common;
+using RareCancerNetwork.Node.Errors;
+using RareCancerNetwork.Node.Storage;
+
+namespace RareCancerNetwork.Spoke.Tests;
+
+/// <summary>
+/// The node's SQLite writer commits the units waiting together (group commit). Each unit must still behave as its own
+/// transaction: committed before its caller hears, undone alone when it fails, and never run when its caller gave up first.
+/// </summary>
+public sealed class GroupCommitTests
+{
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    private static readonly AsyncLocal<string?> CallerTrace = new();
+
+    [Fact]
+    public async Task UnitsWaitingShareOneCommit_AFailingUnitIsUndoneAlone_OthersAreCommitted()
+    {
+        await using var spoke = await SpokeStoreFixture.CreateAsync();
+        var database = spoke.Database.Database;
+        await database.WriteAsync((connection, transaction) => ExecuteAsync(connection, transaction, "CREATE TABLE marks (id INTEGER PRIMARY KEY)"), Ct);
+
+        // The first unit holds the writer until every other unit is queued behind it, so they form one group.
+        var gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var holding = database.WriteAsync(async (connection, transaction) =>
+        {
+            await gate.Task;
+            return await ExecuteAsync(connection, transaction, "INSERT INTO marks VALUES (0)");
+        }, Ct);
+        var transactionsSeen = new System.Collections.Concurrent.ConcurrentBag<DbTransaction>();
+        var units = Enumerable.Range(1, 40).Select(id => database.WriteAsync(async (connection, transaction) =>
+        {
+            transactionsSeen.Add(transaction);
+            await ExecuteAsync(connection, transaction, $"INSERT INTO marks VALUES ({id})");
+            // Every fifth unit fails after writing: its row must not survive, and nobody else's may be lost with it.
+            return id % 5 == 0 ? throw new ConflictException($"unit {id} refused") : id;
+        }, Ct)).ToList();
+        gate.SetResult();
+        await holding;
+
+        foreach (var (unit, id) in units.Select((unit, index) => (unit, index + 1)))
+        {
+            if (id % 5 == 0)
+            {
+                var refused = await Assert.ThrowsAsync<ConflictException>(() => unit);
+                Assert.Equal($"unit {id} refused", refused.Message);
+            }
+            else
+            {
+                Assert.Equal(id, await unit);
+            }
+        }
+        var expected = Enumerable.Range(0, 41).Where(id => id == 0 || id % 5 != 0).Select(id => (long)id).ToList();
+        Assert.Equal(expected, await MarksAsync(spoke));
+        // They shared commits: far fewer transactions than units.
+        Assert.True(transactionsSeen.Distinct().Count() < 10, $"{transactionsSeen.Distinct().Count()} transactions for 40 units");
+    }
+
+    [Fact]
+    public async Task AUnitRunsInItsCallersContext_AndCannotStartAnother()
+    {
+        await using var spoke = await SpokeStoreFixture.CreateAsync();
+        CallerTrace.Value = "caller-1";
+        var seen = await spoke.Database.Database.WriteAsync((_, _) => Task.FromResult(CallerTrace.Value), Ct);
+        Assert.Equal("caller-1", seen);
+
+        var nested = await Assert.ThrowsAsync<InvalidOperationException>(() => spoke.Database.Database.WriteAsync(
+            (_, _) => spoke.Database.Database.WriteAsync((_, _) => Task.FromResult(1), Ct), Ct));
+        Assert.Contains("cannot start another", nested.Message, StringComparison.Ordinal);
+        // The writer keeps serving after a refused unit.
+        Assert.Equal(2, await spoke.Database.Database.WriteAsync((_, _) => Task.FromResult(2), Ct));
+    }
+
+    [Fact]
+    public async Task AUnitWhoseCallerGaveUpBeforeItRan_IsNotRun()
+    {
+        await using var spoke = await SpokeStoreFixture.CreateAsync();
+        var database = spoke.Database.Database;
+        await database.WriteAsync((connection, transaction) => ExecuteAsync(connection, transaction, "CREATE TABLE marks (id INTEGER PRIMARY KEY)"), Ct);
+        var gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var holding = database.WriteAsync(async (connection, transaction) =>
+        {
+            await gate.Task;
+            return await ExecuteAsync(connection, transaction, "INSERT INTO marks VALUES (1)");
+        }, Ct);
+        using var giveUp = new CancellationTokenSource();
+        var abandoned = database.WriteAsync((connection, transaction) => ExecuteAsync(connection, transaction, "INSERT INTO marks VALUES (2)"), giveUp.Token);
+        await giveUp.CancelAsync();
+        gate.SetResult();
+        await holding;
+
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => abandoned);
+        Assert.Equal([1L], await MarksAsync(spoke));
+    }
+
+    [Fact]
+    public async Task ConcurrentSubmissions_EachAcknowledgedOnce_TheSameOneTwiceIsADuplicate()
+    {
+        await using var spoke = await SpokeStoreFixture.CreateAsync();
+        var submissions = Enumerable.Range(0, 60).Select(_ => SpokeStoreFixture.Submission()).ToList();
+        // Every submission sent twice at once, as a client retrying after a lost reply would.
+        var results = await Task.WhenAll(submissions.Concat(submissions).Select(request => spoke.Store.SubmitAsync("CORE-004", "t", request.Clone(), Ct)));
+
+        Assert.Equal(60, results.Count(result => !result.Duplicate));
+        Assert.Equal(60, results.Count(result => result.Duplicate));
+        Assert.Equal(submissions.Select(s => s.ConsultationId).Order(), results.Select(r => r.Consultation.ConsultationId).Distinct().Order());
+        Assert.Equal(60, await spoke.ScalarAsync("SELECT COUNT(*) FROM consultations"));
+        Assert.Equal(60, await spoke.ScalarAsync("SELECT COUNT(*) FROM outbox WHERE kind = 'deliver_consultation'"));
+    }
+
+    private static async Task<int> ExecuteAsync(DbConnection connection, DbTransaction transaction, string sql)
+    {
+        await using var command = connection.Command(sql, transaction);
+        return await command.ExecuteNonQueryAsync(Ct);
+    }
+
+    private static async Task<List<long>> MarksAsync(SpokeStoreFixture spoke)
+    {
+        await using var connection = await spoke.Database.OpenAsync(Ct);
+        await using var command = connection.Command("SELECT id FROM marks ORDER BY id");
+        await using var reader = await command.ExecuteReaderAsync(Ct);
+        var marks = new List<long>();
+        while (await reader.ReadAsync(Ct))
+        {
+            marks.Add(reader.GetInt64(0));
+        }
+        return marks;
+    }
+}
