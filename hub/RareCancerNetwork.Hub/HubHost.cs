@@ -3,6 +3,7 @@ using RareCancerNetwork.Hub.Audit;
 using RareCancerNetwork.Hub.Consultations;
 using RareCancerNetwork.Hub.Directory;
 using RareCancerNetwork.Hub.Identity;
+using RareCancerNetwork.Hub.Hotline;
 using RareCancerNetwork.Hub.Referrals;
 using RareCancerNetwork.Hub.Registry;
 using RareCancerNetwork.Hub.Statistics;
@@ -42,6 +43,7 @@ public static class HubHost
         builder.AddSpokeSync();
         builder.AddRegistry();
         builder.AddReferrals();
+        builder.AddHotline();
         builder.AddStatistics();
         builder.AddHubAudit();
 
@@ -54,6 +56,7 @@ public static class HubHost
         app.MapSpokeSync();
         app.MapRegistry();
         app.MapReferrals();
+        app.MapHotline();
         app.MapStatistics();
         app.MapHubAudit();
         return app;

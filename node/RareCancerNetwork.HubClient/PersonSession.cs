@@ -15,7 +15,7 @@ public sealed class PersonSession
     private static readonly string[] RequestedScopes =
     [
         NetworkClaims.Scopes.OfflineAccess, NetworkClaims.Scopes.Local, NetworkClaims.Scopes.Expert,
-        NetworkClaims.Scopes.Directory, NetworkClaims.Scopes.Statistics, NetworkClaims.Scopes.Admin, NetworkClaims.Scopes.Registry,
+        NetworkClaims.Scopes.Directory, NetworkClaims.Scopes.Statistics, NetworkClaims.Scopes.Admin, NetworkClaims.Scopes.Registry, NetworkClaims.Scopes.Hotline,
     ];
 
     private readonly string _path;

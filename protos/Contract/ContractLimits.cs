@@ -63,6 +63,19 @@ public static class ContractLimits
     public const int DataQueryField = 200;
     public const int DataQueryText = 2_000;
 
+    public const int HotlineMinutes = 600;
+    public const int HotlineCancerDescription = 200;
+    public const int HotlineNotes = 8_000;
+    public const int HotlineSuggestedFacilities = 10;
+    public const int CallbackName = 100;
+    public const int CallbackPhone = 30;
+    public const int CallbackWhen = 200;
+    public const int HotlineSearchText = 200;
+    public const int HotlinePageSize = 200;
+    public const int FacilitySuggestions = 100;
+    public static readonly int HotlineTopicCount = System.Enum.GetValues<RareCancerNetwork.Protos.V1.HotlineTopic>().Length - 1;
+    public static readonly int HotlineOutcomeCount = System.Enum.GetValues<RareCancerNetwork.Protos.V1.HotlineOutcome>().Length - 1;
+
     /// <summary>Open consultations an expert takes at once (set when the expert is registered).</summary>
     public const int ExpertCapacity = 1_000;
 
@@ -138,6 +151,20 @@ public static class ContractLimits
         new("ActOnIncomingReferralRequest.note", 0, ReferralNote, "characters"),
         new("CancelReferralRequest.reason", 1, ReferralReason, "characters"),
         new("ListReferralsRequest.page_size", 0, ReferralPageSize, "entries"),
+        new("HotlineCallEntry.duration_minutes", 1, HotlineMinutes, "minutes"),
+        new("HotlineCallEntry.cancer_description", 0, HotlineCancerDescription, "characters"),
+        new("HotlineCallEntry.topics", 1, HotlineTopicCount, "entries"),
+        new("HotlineCallEntry.notes", 0, HotlineNotes, "characters"),
+        new("HotlineCallEntry.outcomes", 1, HotlineOutcomeCount, "entries"),
+        new("HotlineCallEntry.suggested_facility_codes", 0, HotlineSuggestedFacilities, "entries"),
+        new("CallbackContact.name", 0, CallbackName, "characters"),
+        new("CallbackContact.phone", 1, CallbackPhone, "characters"),
+        new("CallbackContact.when_to_call", 0, CallbackWhen, "characters"),
+        new("SearchHotlineCallsRequest.text", 0, HotlineSearchText, "characters"),
+        new("SearchHotlineCallsRequest.page_size", 0, HotlinePageSize, "entries"),
+        new("SuggestFacilitiesRequest.limit", 0, FacilitySuggestions, "entries"),
+        new("ReferFromHotlineCallRequest.local_patient_id", 1, LocalPatientId, "characters"),
+        new("ReferFromHotlineCallRequest.reason", 1, ReferralReason, "characters"),
     ];
 
     private static readonly string[] MarkdownHeader = ["| field | limit |", "|---|---|"];

@@ -7,6 +7,7 @@ using RareCancerNetwork.Spoke.Feed;
 using RareCancerNetwork.Spoke.HubClient;
 using RareCancerNetwork.Spoke.LocalApi;
 using RareCancerNetwork.Spoke.Outbox;
+using RareCancerNetwork.Spoke.Hotline;
 using RareCancerNetwork.Spoke.Referrals;
 using RareCancerNetwork.Spoke.Registry;
 using RareCancerNetwork.Spoke.Store;
@@ -45,6 +46,7 @@ public static class SpokeHost
         builder.AddLocalRegistry();
         builder.AddLocalDirectory();
         builder.AddLocalReferrals();
+        builder.AddLocalHotline();
         builder.AddHubConnection(options);
         builder.AddOutbox();
         builder.AddAttachments();
@@ -57,6 +59,7 @@ public static class SpokeHost
         app.MapLocalRegistry();
         app.MapLocalDirectory();
         app.MapLocalReferrals();
+        app.MapLocalHotline();
         return app;
     }
 

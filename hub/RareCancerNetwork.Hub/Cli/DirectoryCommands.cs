@@ -45,19 +45,21 @@ internal static class DirectoryCommands
         var noSpecialties = new Option<bool>("--no-specialties") { Description = "Clear the organ specialties" };
         var core = new Option<bool?>("--core-center") { Description = "Whether it is a regional rare-cancer core center (true or false)" };
         var servedBy = new Option<string?>("--served-by") { Description = "Spoke node that serves it, or 'auto' for its region's core center" };
+        var contactUrl = new Option<string?>("--contact-url") { Description = "The facility's page for patients (https), shown by the public finder; '' clears it" };
 
         FacilityChange Change(ParseResult result)
         {
             var servedByValue = result.GetValue(servedBy);
             var organs = result.GetValue(noSpecialties) ? [] : result.GetValue(specialties)?.Select(ParseOrgan).ToList();
             return new FacilityChange(result.GetValue(code)!, result.GetValue(name), result.GetValue(designation) is { } d ? ParseDesignation(d) : null,
-                result.GetValue(prefecture), organs, result.GetValue(core), servedByValue is "auto" ? null : servedByValue, servedByValue is "auto");
+                result.GetValue(prefecture), organs, result.GetValue(core), servedByValue is "auto" ? null : servedByValue, servedByValue is "auto",
+                result.GetValue(contactUrl));
         }
 
-        var add = new Command("add", "Add a facility.") { code, name, designation, prefecture, specialties, core, servedBy };
+        var add = new Command("add", "Add a facility.") { code, name, designation, prefecture, specialties, core, servedBy, contactUrl };
         add.SetAction((result, cancellationToken) => withHub(result, async (services, _, cancellationToken) =>
             Published(await Administration(services).AddFacilityAsync(Change(result), cancellationToken)), cancellationToken));
-        var update = new Command("update", "Change a facility; options left out stay as they are.") { code, name, designation, prefecture, specialties, noSpecialties, core, servedBy };
+        var update = new Command("update", "Change a facility; options left out stay as they are.") { code, name, designation, prefecture, specialties, noSpecialties, core, servedBy, contactUrl };
         update.SetAction((result, cancellationToken) => withHub(result, async (services, _, cancellationToken) =>
             Published(await Administration(services).UpdateFacilityAsync(Change(result), cancellationToken)), cancellationToken));
         var retire = new Command("retire", "Retire a facility: kept for what points to it, offered for nothing new.") { code };

@@ -18,7 +18,8 @@ public sealed record FacilityChange(
     IReadOnlyCollection<OrganSystem>? OrganSpecialties = null,
     bool? RareCancerCoreCenter = null,
     string? ServedByNodeId = null,
-    bool ServedByAutomatic = false);
+    bool ServedByAutomatic = false,
+    string? ContactUrl = null);
 
 /// <summary>
 /// The administrator's maintenance of the directory: facilities added, updated and retired, trials
@@ -195,6 +196,15 @@ public sealed partial class DirectoryAdministration(HubDatabase database, EventF
                 await Execute(connection.Command("INSERT INTO facility_specialties (facility_code, organ_system) VALUES (@code, @organ)", transaction)
                     .With("@code", change.FacilityCode).With("@organ", (int)organ), cancellationToken);
             }
+        }
+        if (change.ContactUrl is { } url)
+        {
+            if (url.Length > 0 && (url.Length > 500 || !Uri.TryCreate(url, UriKind.Absolute, out var parsed) || parsed.Scheme != Uri.UriSchemeHttps))
+            {
+                throw new InvalidFieldsException([new FieldViolation("contact_url", "must be an https address of at most 500 characters, e.g. https://www.example-hospital.jp/patients/")]);
+            }
+            await Execute(connection.Command("UPDATE facilities SET contact_url = @url WHERE facility_code = @code", transaction)
+                .With("@url", url).With("@code", change.FacilityCode), cancellationToken);
         }
         if (change.RareCancerCoreCenter is { } core)
         {

@@ -157,7 +157,7 @@ public static class DirectoryPublisher
         var facilities = new List<Facility>();
         await using (var command = connection.Command(
             """
-            SELECT facility_code, name_ja, designation, prefecture, region, rare_cancer_core_center, served_by_node_override, retired_at
+            SELECT facility_code, name_ja, designation, prefecture, region, rare_cancer_core_center, served_by_node_override, retired_at, contact_url
             FROM facilities ORDER BY facility_code
             """, transaction))
         await using (var reader = await command.ExecuteReaderAsync(cancellationToken))
@@ -172,6 +172,7 @@ public static class DirectoryPublisher
                     Prefecture = reader.GetString(3),
                     Region = reader.GetString(4),
                     Retired = !reader.IsDBNull(7),
+                    ContactUrl = reader.GetString(8),
                 };
                 facility.Designations.Add(facility.Designation);
                 if (reader.GetInt32(5) != 0)

@@ -10,6 +10,7 @@ public static class DirectoryRegistration
     {
         builder.Services.AddScoped<DirectorySeeder>();
         builder.Services.AddScoped<DirectoryAdministration>();
+        builder.Services.AddSingleton<PublicDirectoryCopy>();
         return builder;
     }
 
@@ -17,6 +18,8 @@ public static class DirectoryRegistration
     {
         app.MapGrpcService<DirectoryGrpcService>();
         app.MapGrpcService<TrialMatchingGrpcService>();
+        // The public finder's endpoint (gRPC and GET /api/v1/public/facilities): no sign-in; its policy admits anyone.
+        app.MapGrpcService<PublicDirectoryGrpcService>().AllowAnonymous();
         return app;
     }
 

@@ -19,7 +19,7 @@ public static class IdentityRegistration
     public static readonly IReadOnlyList<string> NetworkScopes =
     [
         NetworkClaims.Scopes.Sync, NetworkClaims.Scopes.Expert, NetworkClaims.Scopes.Local, NetworkClaims.Scopes.Directory,
-        NetworkClaims.Scopes.Admin, NetworkClaims.Scopes.Statistics, NetworkClaims.Scopes.Registry,
+        NetworkClaims.Scopes.Admin, NetworkClaims.Scopes.Statistics, NetworkClaims.Scopes.Registry, NetworkClaims.Scopes.Hotline,
     ];
 
     public static WebApplicationBuilder AddHubIdentity(this WebApplicationBuilder builder, HubOptions options)

@@ -16,7 +16,8 @@ internal static class PersonTokens
 {
     public static IReadOnlyList<string> AllowedScopes(string role) => role switch
     {
-        NetworkClaims.Roles.Pathologist or NetworkClaims.Roles.ReferralCoordinator => [NetworkClaims.Scopes.Local],
+        NetworkClaims.Roles.Pathologist or NetworkClaims.Roles.ReferralCoordinator or NetworkClaims.Roles.HotlineCounsellor => [NetworkClaims.Scopes.Local],
+        NetworkClaims.Roles.CentralHotlineCounsellor => [NetworkClaims.Scopes.Hotline, NetworkClaims.Scopes.Directory],
         NetworkClaims.Roles.ExpertPathologist => [NetworkClaims.Scopes.Expert, NetworkClaims.Scopes.Directory],
         NetworkClaims.Roles.Statistician => [NetworkClaims.Scopes.Statistics, NetworkClaims.Scopes.Directory],
         NetworkClaims.Roles.Administrator => [NetworkClaims.Scopes.Admin, NetworkClaims.Scopes.Directory],

@@ -130,7 +130,8 @@ public sealed record FigureFilter(string FromMonth, string ToMonth, string Regio
 }
 
 /// <summary>A counted item's values on every dimension it can be filtered or shown by, as category codes.</summary>
-public sealed record FactDimensions(string Month, string Region, string Prefecture, string Organ, string Designation, string Kind = "", string Outcome = "")
+public sealed record FactDimensions(string Month, string Region, string Prefecture, string Organ, string Designation, string Kind = "", string Outcome = "",
+    string Centre = "")
 {
     public string Of(Dimension dimension) => dimension switch
     {
@@ -141,6 +142,7 @@ public sealed record FactDimensions(string Month, string Region, string Prefectu
         Dimension.Designation => Designation,
         Dimension.ReferralKind => Kind,
         Dimension.ReferralOutcome => Outcome,
+        Dimension.HotlineCentre => Centre,
         _ => throw new ArgumentOutOfRangeException(nameof(dimension), dimension, "not a dimension of facts"),
     };
 }

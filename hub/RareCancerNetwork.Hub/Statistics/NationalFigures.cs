@@ -27,6 +27,8 @@ public sealed class NationalFigures(StatisticsStore store)
             [Dimension.Month, Dimension.Region, Dimension.Prefecture, Dimension.OrganSystem, Dimension.Designation]),
         Figure.PanelTests => (Dimension.Month, Dimension.Designation,
             [Dimension.Month, Dimension.Region, Dimension.Prefecture, Dimension.OrganSystem, Dimension.Designation]),
+        Figure.HotlineCalls => (Dimension.Month, Dimension.HotlineCentre,
+            [Dimension.Month, Dimension.Region, Dimension.Prefecture, Dimension.OrganSystem, Dimension.Designation, Dimension.HotlineCentre]),
         _ => null,
     };
 
@@ -35,6 +37,7 @@ public sealed class NationalFigures(StatisticsStore store)
     {
         Figure.ConsultationTurnaround or Figure.ConsultationDiscordance => [Dimension.OrganSystem],
         Figure.GenomicConsent => [Dimension.Designation],
+        Figure.HotlineOutcomes => [Dimension.HotlineCentre],
         _ when PivotOf(query.Figure) is not null => [rows, columns],
         _ => [],
     };
@@ -61,6 +64,9 @@ public sealed class NationalFigures(StatisticsStore store)
             Figure.ActionableFunnel => await ActionableFunnelAsync(filter, cancellationToken),
             Figure.BiomarkerPrevalence => await BiomarkerPrevalenceAsync(filter, cancellationToken),
             Figure.TreatmentOutcomes => await TreatmentOutcomesAsync(query.Cohort, filter, cancellationToken),
+            Figure.HotlineCalls => await HotlineCallsAsync(snapshot, rows, columns, filter, categories, cancellationToken),
+            Figure.HotlineTopics => await HotlineTopicsAsync(snapshot, filter, cancellationToken),
+            Figure.HotlineOutcomes => await HotlineOutcomesAsync(snapshot, filter, cancellationToken),
             _ => throw new ArgumentOutOfRangeException(nameof(query), query.Figure, "not a figure"),
         };
     }
@@ -333,6 +339,72 @@ public sealed class NationalFigures(StatisticsStore store)
         }
     }
 
+    private const string HotlineCountedJa = "ホットラインの相談記録（相談内容の記述と相談者の連絡先は各相談センターに留まり、ハブには届かない）";
+    private const string HotlineCountedEn = "hotline calls as recorded (the notes and the caller's contact stay at the centre that took the call; the hub never has them)";
+
+    private static async Task<FigureDraft> HotlineCallsAsync(FigureSnapshot snapshot, Dimension rows, Dimension columns, FigureFilter filter, CategoryLists categories,
+        CancellationToken cancellationToken)
+    {
+        var facts = (await snapshot.HotlineCallsAsync(cancellationToken)).Where(c => filter.Matches(c.Dimensions)).ToList();
+        var table = CountGrid("calls", "ホットライン相談件数", "Hotline calls", "件", "calls", rows, columns, categories,
+            facts.Select(f => (f.Dimensions.Of(rows), f.Dimensions.Of(columns), 1L)));
+        return new FigureDraft("ホットライン相談件数", "Hotline calls", [NameCentres(table, facts)], [], facts.Count, HotlineCountedJa, HotlineCountedEn);
+    }
+
+    private static async Task<FigureDraft> HotlineTopicsAsync(FigureSnapshot snapshot, FigureFilter filter, CancellationToken cancellationToken)
+    {
+        var facts = (await snapshot.HotlineCallsAsync(cancellationToken)).Where(c => filter.Matches(c.Dimensions)).ToList();
+        var topics = Enum.GetValues<HotlineTopic>().Where(t => t != HotlineTopic.Unspecified).ToList();
+        var cells = new DraftCell[topics.Count, 2];
+        for (var i = 0; i < topics.Count; i++)
+        {
+            var about = facts.Count(f => f.Topics.Contains(topics[i]));
+            cells[i, 0] = new CountCell(about);
+            cells[i, 1] = new RateCell(about, facts.Count);
+        }
+        var table = new TableDraft("topics", "相談内容別の件数（1件の相談に複数の内容がありうる）", "Calls by topic (a call may have several topics)", "件", "calls",
+            Dimension.Item, Dimension.Measure, [.. topics.Select(t => StatisticsLabels.Of(StatisticsLabels.TopicCode(t)))],
+            [StatisticsLabels.Of("calls", "相談件数", "Calls"), StatisticsLabels.Of("share_of_calls", "全相談に占める割合", "Share of all calls")],
+            TotalRow: false, TotalColumn: false, cells);
+        return new FigureDraft("ホットラインの相談内容", "Hotline topics", [table], [], facts.Count, HotlineCountedJa, HotlineCountedEn);
+    }
+
+    private static async Task<FigureDraft> HotlineOutcomesAsync(FigureSnapshot snapshot, FigureFilter filter, CancellationToken cancellationToken)
+    {
+        var facts = (await snapshot.HotlineCallsAsync(cancellationToken)).Where(c => filter.Matches(c.Dimensions)).ToList();
+        var centres = facts.Select(f => f.Dimensions.Centre).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToList();
+        var groups = centres.Select(c => facts.Where(f => f.Dimensions.Centre == c).ToList()).Append(facts).ToList();
+        var cells = new DraftCell[groups.Count, 4];
+        for (var i = 0; i < groups.Count; i++)
+        {
+            var group = groups[i];
+            cells[i, 0] = new CountCell(group.Count);
+            cells[i, 1] = new RateCell(group.Count(f => f.FacilitySuggested), group.Count);
+            cells[i, 2] = new RateCell(group.Count(f => f.ReferralMade), group.Count);
+            cells[i, 3] = new RateCell(group.Count(f => f.FacilitySuggested || f.ReferralMade), group.Count);
+        }
+        var table = new TableDraft("outcomes", "相談センター別：医療機関の紹介・紹介状の作成に至った割合", "By centre: the share that ended in a suggested facility or a referral",
+            "件", "calls", Dimension.HotlineCentre, Dimension.Measure, [.. centres.Select(StatisticsLabels.Of), StatisticsLabels.Total],
+            [StatisticsLabels.Of("calls", "相談件数", "Calls"), StatisticsLabels.Of("facility_suggested", "医療機関を案内", "Facility suggested"),
+                StatisticsLabels.Of("referral_made", "紹介を実施", "Referral made"),
+                StatisticsLabels.Of("suggested_or_referred", "案内または紹介", "Suggested or referred")],
+            TotalRow: true, TotalColumn: false, cells);
+        return new FigureDraft("ホットラインの相談結果", "Hotline outcomes", [NameCentres(table, facts)], [], facts.Count, HotlineCountedJa, HotlineCountedEn);
+    }
+
+    /// <summary>Centres are counted by facility code and shown by name.</summary>
+    private static TableDraft NameCentres(TableDraft table, IReadOnlyList<HotlineFact> facts)
+    {
+        var names = facts.GroupBy(f => f.Dimensions.Centre, StringComparer.Ordinal).ToDictionary(g => g.Key, g => g.First().CentreName, StringComparer.Ordinal);
+        var centres = (table.RowDimension == Dimension.HotlineCentre ? table.Rows : []).Concat(table.ColumnDimension == Dimension.HotlineCentre ? table.Columns : []);
+        foreach (var category in centres.Where(c => names.ContainsKey(c.Code)))
+        {
+            category.LabelJa = names[category.Code];
+            category.LabelEn = $"{names[category.Code]} ({category.Code})";
+        }
+        return table;
+    }
+
     private static TableDraft CountGrid(string key, string titleJa, string titleEn, string unitJa, string unitEn, Dimension rows, Dimension columns,
         CategoryLists categories, IEnumerable<(string Row, string Column, long Count)> counts)
     {
@@ -391,6 +463,8 @@ public sealed class NationalFigures(StatisticsStore store)
                     .Select(d => StatisticsLabels.Of(StatisticsLabels.DesignationCode(d))),
                 Dimension.ReferralKind => ReferralKinds.Select(StatisticsLabels.Of),
                 Dimension.ReferralOutcome => Enum.GetValues<ReferralOutcome>().Select(o => StatisticsLabels.Of(StatisticsLabels.OutcomeCode(o))),
+                // The centres that took calls (every one observed, appended below in code order).
+                Dimension.HotlineCentre => [],
                 _ => throw new ArgumentOutOfRangeException(nameof(dimension), dimension, "not a dimension of two-way tables"),
             };
             var list = known.ToList();
@@ -431,6 +505,7 @@ public sealed class FigureSnapshot(StatisticsStore store, IReadOnlyList<Prefectu
     private Task<IReadOnlyList<ConsultationFact>>? _consultations;
     private Task<IReadOnlyList<ReferralFact>>? _referrals;
     private Task<IReadOnlyDictionary<string, string>>? _experts;
+    private Task<IReadOnlyList<HotlineFact>>? _hotlineCalls;
 
     public IReadOnlyList<Prefecture> Prefectures => prefectures;
 
@@ -439,4 +514,6 @@ public sealed class FigureSnapshot(StatisticsStore store, IReadOnlyList<Prefectu
     public Task<IReadOnlyList<ReferralFact>> ReferralsAsync(CancellationToken cancellationToken) => _referrals ??= store.ReferralsAsync(cancellationToken);
 
     public Task<IReadOnlyDictionary<string, string>> ExpertsAsync(CancellationToken cancellationToken) => _experts ??= store.ExpertsAsync(cancellationToken);
+
+    public Task<IReadOnlyList<HotlineFact>> HotlineCallsAsync(CancellationToken cancellationToken) => _hotlineCalls ??= store.HotlineCallsAsync(cancellationToken);
 }

@@ -7,6 +7,9 @@ public static class StatisticsLabels
 {
     public const string TotalCode = "total";
 
+    /// <summary>A hotline caller who did not say (the patient's prefecture, and so its region).</summary>
+    public const string NotToldCode = "not_told";
+
     private static readonly Dictionary<string, (string Ja, string En)> Labels = new(StringComparer.Ordinal)
     {
         [TotalCode] = ("計", "Total"),
@@ -47,6 +50,16 @@ public static class StatisticsLabels
         ["outcome:" + nameof(ReferralOutcome.NotEnrolled)] = ("試験登録せず", "Not enrolled"),
         ["outcome:" + nameof(ReferralOutcome.PatientDeclined)] = ("患者辞退", "Patient declined"),
         ["outcome:" + nameof(ReferralOutcome.Other)] = ("その他", "Other"),
+        [NotToldCode] = ("不明（聞き取れず）", "Not told"),
+        [nameof(OrganSystem.Unspecified)] = ("不明・その他", "Unknown or other"),
+        ["topic:" + nameof(HotlineTopic.WishToBeSeen)] = ("受診希望", "Wish to be seen"),
+        ["topic:" + nameof(HotlineTopic.SecondOpinion)] = ("セカンドオピニオン", "Second opinion"),
+        ["topic:" + nameof(HotlineTopic.TreatmentOptions)] = ("治療法", "Treatment options"),
+        ["topic:" + nameof(HotlineTopic.ClinicalTrials)] = ("臨床試験・治験", "Clinical trials"),
+        ["topic:" + nameof(HotlineTopic.Diagnosis)] = ("診断", "Diagnosis"),
+        ["topic:" + nameof(HotlineTopic.LivingWithTheDisease)] = ("療養生活", "Living with the disease"),
+        ["topic:" + nameof(HotlineTopic.Costs)] = ("費用", "Costs"),
+        ["topic:" + nameof(HotlineTopic.Other)] = ("その他", "Other"),
         ["alteration:" + nameof(AlterationType.Mutation)] = ("変異", "mutation"),
         ["alteration:" + nameof(AlterationType.Amplification)] = ("増幅", "amplification"),
         ["alteration:" + nameof(AlterationType.Deletion)] = ("欠失", "deletion"),
@@ -76,6 +89,8 @@ public static class StatisticsLabels
     public static string OutcomeCode(ReferralOutcome outcome) => "outcome:" + outcome;
 
     public static string AlterationCode(AlterationType type) => "alteration:" + type;
+
+    public static string TopicCode(HotlineTopic topic) => "topic:" + topic;
 
     public static string ResponseCode(RecistResponse response) => "response:" + response;
 

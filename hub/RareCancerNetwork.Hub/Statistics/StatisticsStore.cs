@@ -16,6 +16,13 @@ public sealed record ConsultationFact(FactDimensions Dimensions, ConsultationSta
 public sealed record ReferralFact(FactDimensions Dimensions, string PatientPseudonym, bool Accepted, bool Rejected, DateTimeOffset CreatedAt,
     DateTimeOffset? AcceptedAt, bool CrossesRegions);
 
+/// <summary>
+/// A hotline call as its figures count it: the patient's place (not told: <see cref="StatisticsLabels.NotToldCode"/>), the category,
+/// the centre that took it (and its name), its topics and how it ended. Never its notes (a spoke's never reach the hub).
+/// </summary>
+public sealed record HotlineFact(FactDimensions Dimensions, string CentreName, IReadOnlyList<HotlineTopic> Topics, bool FacilitySuggested, bool ReferralMade,
+    bool SecondOpinionArranged);
+
 /// <summary>A treatment line of a cohort with its patient's follow-up dates (YYYY-MM-DD, empty when unknown).</summary>
 public sealed record TreatmentFact(string StartDate, RecistResponse BestResponse, string ProgressionDate, string DeathDate, string LastContactDate);
 
@@ -116,6 +123,47 @@ public sealed class StatisticsStore(HubDatabase database, TimeProvider clock)
                     StatisticsLabels.OrganCode((OrganSystem)reader.GetInt32(4)), StatisticsLabels.DesignationCode((FacilityDesignation)reader.GetInt32(3))),
                 (ConsultationStatus)reader.GetInt32(5), reader.GetNullableString(6), submitted,
                 reader.IsDBNull(7) ? null : reader.GetInstant(7), reader.IsDBNull(8) ? Concordance.Unspecified : (Concordance)reader.GetInt32(8)));
+        }
+        return facts;
+    }
+
+    public async Task<IReadOnlyList<HotlineFact>> HotlineCallsAsync(CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken);
+        var topics = new Dictionary<string, List<HotlineTopic>>(StringComparer.Ordinal);
+        await using (var command = connection.Command("SELECT call_id, topic FROM hotline_call_topics ORDER BY call_id, topic"))
+        await using (var reader = await command.ExecuteReaderAsync(cancellationToken))
+        {
+            while (await reader.ReadAsync(cancellationToken))
+            {
+                var callId = reader.GetString(0);
+                if (!topics.TryGetValue(callId, out var list))
+                {
+                    topics[callId] = list = [];
+                }
+                list.Add((HotlineTopic)reader.GetInt32(1));
+            }
+        }
+        var facts = new List<HotlineFact>();
+        await using (var command = connection.Command(
+            """
+            SELECT h.call_id, h.started_month, p.region, h.patient_prefecture, h.cancer_category, f.designation, h.centre_facility_code, f.name_ja,
+                h.facility_suggested, h.referral_made, h.second_opinion
+            FROM hotline_calls h JOIN facilities f ON f.facility_code = h.centre_facility_code
+                LEFT JOIN prefectures p ON p.name_ja = h.patient_prefecture
+            """))
+        await using (var reader = await command.ExecuteReaderAsync(cancellationToken))
+        {
+            while (await reader.ReadAsync(cancellationToken))
+            {
+                var prefecture = reader.GetString(3);
+                facts.Add(new HotlineFact(
+                    new FactDimensions(reader.GetString(1), reader.GetNullableString(2) ?? StatisticsLabels.NotToldCode,
+                        prefecture.Length == 0 ? StatisticsLabels.NotToldCode : prefecture, StatisticsLabels.OrganCode((OrganSystem)reader.GetInt32(4)),
+                        StatisticsLabels.DesignationCode((FacilityDesignation)reader.GetInt32(5)), Centre: reader.GetString(6)),
+                    reader.GetString(7), topics.GetValueOrDefault(reader.GetString(0), []),
+                    reader.GetInt32(8) != 0, reader.GetInt32(9) != 0, reader.GetInt32(10) != 0));
+            }
         }
         return facts;
     }

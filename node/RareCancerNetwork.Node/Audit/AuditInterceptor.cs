@@ -116,9 +116,11 @@ public sealed class AuditInterceptor(AuditLog log, NodeDescription node) : Inter
     {
         var rpcName = method[(method.LastIndexOf('/') + 1)..];
         var dataQuery = rpcName.Contains("DataQuer", StringComparison.Ordinal);
-        var referral = !dataQuery && method.Contains("Referral", StringComparison.Ordinal);
+        var hotline = method.Contains("Hotline", StringComparison.Ordinal);
+        var referral = !dataQuery && !hotline && method.Contains("Referral", StringComparison.Ordinal);
         var registry = !dataQuery && !referral && method.Contains("Registry", StringComparison.Ordinal);
         var (type, idName, nestedName) = dataQuery ? ("registry_data_query", "query_id", "")
+            : hotline ? ("hotline_call", "call_id", "call")
             : referral ? ("referral", "referral_id", "referral")
             : registry ? ("registry_record", "record_id", "record")
             : ("consultation", "consultation_id", "");
@@ -156,14 +158,15 @@ public sealed class AuditInterceptor(AuditLog log, NodeDescription node) : Inter
             || rpcName.StartsWith("Forward", StringComparison.Ordinal) || rpcName.StartsWith("Create", StringComparison.Ordinal)
             || rpcName.StartsWith("Import", StringComparison.Ordinal) || rpcName.StartsWith("Raise", StringComparison.Ordinal)
             || rpcName.StartsWith("Refer", StringComparison.Ordinal) || rpcName.StartsWith("Request", StringComparison.Ordinal)
-            || rpcName.StartsWith("Upload", StringComparison.Ordinal) => "C",
+            || rpcName.StartsWith("Upload", StringComparison.Ordinal) || rpcName.StartsWith("Record", StringComparison.Ordinal) => "C",
         _ when rpcName.StartsWith("Update", StringComparison.Ordinal) || rpcName.StartsWith("Resolve", StringComparison.Ordinal)
             || rpcName.StartsWith("Cancel", StringComparison.Ordinal) || rpcName.StartsWith("Answer", StringComparison.Ordinal)
-            || rpcName.StartsWith("Confirm", StringComparison.Ordinal) => "U",
+            || rpcName.StartsWith("Confirm", StringComparison.Ordinal) || rpcName.StartsWith("Amend", StringComparison.Ordinal) => "U",
         _ when rpcName.StartsWith("Get", StringComparison.Ordinal) || rpcName.StartsWith("List", StringComparison.Ordinal)
             || rpcName.StartsWith("Count", StringComparison.Ordinal) || rpcName.StartsWith("Match", StringComparison.Ordinal)
             || rpcName.StartsWith("Fetch", StringComparison.Ordinal) || rpcName.StartsWith("Subscribe", StringComparison.Ordinal)
-            || rpcName.StartsWith("Export", StringComparison.Ordinal) || rpcName.StartsWith("Download", StringComparison.Ordinal) => "R",
+            || rpcName.StartsWith("Export", StringComparison.Ordinal) || rpcName.StartsWith("Download", StringComparison.Ordinal)
+            || rpcName.StartsWith("Search", StringComparison.Ordinal) => "R",
         _ => "E",
     };
 

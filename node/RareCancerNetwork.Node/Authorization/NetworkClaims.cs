@@ -36,14 +36,19 @@ public static class NetworkClaims
         public const string Administrator = "administrator";
         /// <summary>Keeps the national registry's data right: reads its records (never local patient ids) and raises data queries.</summary>
         public const string RegistryDataManager = "registry_data_manager";
+        /// <summary>Takes hotline calls at a core center, through its spoke: sees that centre's calls only.</summary>
+        public const string HotlineCounsellor = "hotline_counsellor";
+        /// <summary>Takes hotline calls at the central institution, through the hub: sees the hub's own calls only.</summary>
+        public const string CentralHotlineCounsellor = "central_hotline_counsellor";
 
-        public static readonly IReadOnlyList<string> All = [Pathologist, ExpertPathologist, ReferralCoordinator, Statistician, Administrator, RegistryDataManager];
+        public static readonly IReadOnlyList<string> All =
+            [Pathologist, ExpertPathologist, ReferralCoordinator, Statistician, Administrator, RegistryDataManager, HotlineCounsellor, CentralHotlineCounsellor];
 
         /// <summary>Roles that reach national record-level data or administer the network sign in with a second factor.</summary>
         public static bool RequiresSecondFactor(string role) => role is Administrator or RegistryDataManager;
 
         /// <summary>Roles that act through their facility's spoke rather than at the hub.</summary>
-        public static bool UsesSpoke(string role) => role is Pathologist or ReferralCoordinator;
+        public static bool UsesSpoke(string role) => role is Pathologist or ReferralCoordinator or HotlineCounsellor;
     }
 
     /// <summary>The public OAuth client of the command-line tools (device authorization grant).</summary>
@@ -65,6 +70,8 @@ public static class NetworkClaims
         public const string Statistics = "rcn.stats";
         /// <summary>The national registry's data management (records and data queries) at the hub.</summary>
         public const string Registry = "rcn.registry";
+        /// <summary>The central institution's hotline at the hub (its own calls only).</summary>
+        public const string Hotline = "rcn.hotline";
         /// <summary>Refresh tokens for people's sessions.</summary>
         public const string OfflineAccess = "offline_access";
     }

@@ -21,6 +21,10 @@ public enum InstitutionRule
     NationalAggregates,
     /// <summary>The national registry's records and data queries, for its data managers (no local patient ids exist at the hub).</summary>
     RegistryDataQuality,
+    /// <summary>Only the hotline calls of the caller's own centre (the facility in the token), never another centre's.</summary>
+    OwnCentre,
+    /// <summary>The directory's public part only (names, places, designations, organ systems, contact pages), for anyone.</summary>
+    PublicDirectory,
 }
 
 /// <summary>The declared policy of one RPC: who may call it, with which scope, within which institution.</summary>
@@ -34,6 +38,8 @@ public static class CallerRoles
     public const string SpokeNode = "spoke_node";
     public const string LocalClient = "local_client";
     public const string ExpertClient = "expert_client";
+    /// <summary>Anyone, signed in or not: the public facility finder.</summary>
+    public const string Public = "public";
 
     public static readonly IReadOnlyList<string> All =
         [SpokeNode, LocalClient, ExpertClient, .. NetworkClaims.Roles.All];
@@ -60,8 +66,12 @@ public static class RpcPolicies
     private static readonly string[] DataManagers = [NetworkClaims.Roles.RegistryDataManager];
     // Who acts on referrals addressed to the facility: its referral coordinators, and automation with the facility's client.
     private static readonly string[] Coordinators = [CallerRoles.LocalClient, NetworkClaims.Roles.ReferralCoordinator];
+    // A core center's counsellors at its spoke (its hotline calls; the referrals they make), and automation with the facility's client.
+    private static readonly string[] Counsellors = [CallerRoles.LocalClient, NetworkClaims.Roles.HotlineCounsellor];
+    private static readonly string[] CentralCounsellors = [NetworkClaims.Roles.CentralHotlineCounsellor];
     private static readonly string[] DirectoryReaders =
-        [CallerRoles.SpokeNode, CallerRoles.ExpertClient, NetworkClaims.Roles.ExpertPathologist, NetworkClaims.Roles.Statistician, NetworkClaims.Roles.Administrator];
+        [CallerRoles.SpokeNode, CallerRoles.ExpertClient, NetworkClaims.Roles.ExpertPathologist, NetworkClaims.Roles.Statistician, NetworkClaims.Roles.Administrator,
+            NetworkClaims.Roles.CentralHotlineCounsellor];
 
     public static readonly IReadOnlyDictionary<string, RpcPolicy> Hub = Build(
     [
@@ -110,6 +120,14 @@ public static class RpcPolicies
         // Counts of each spoke's queues, no patient data: the dashboard's sync panel.
         Policy(StatisticsService.Descriptor, "ListSpokeSyncStatus", [NetworkClaims.Roles.Statistician], NetworkClaims.Scopes.Statistics, InstitutionRule.None, false),
         Policy(AuditService.Descriptor, "GetAccessStatistics", [NetworkClaims.Roles.Administrator], NetworkClaims.Scopes.Admin, InstitutionRule.None, false),
+        Policy(HotlineSyncService.Descriptor, "DeliverHotlineCall", [CallerRoles.SpokeNode], NetworkClaims.Scopes.Sync, InstitutionRule.OwnNode, true),
+        Policy(HotlineService.Descriptor, "RecordHotlineCall", CentralCounsellors, NetworkClaims.Scopes.Hotline, InstitutionRule.OwnCentre, true),
+        Policy(HotlineService.Descriptor, "AmendHotlineCall", CentralCounsellors, NetworkClaims.Scopes.Hotline, InstitutionRule.OwnCentre, true),
+        Policy(HotlineService.Descriptor, "GetHotlineCall", CentralCounsellors, NetworkClaims.Scopes.Hotline, InstitutionRule.OwnCentre, true),
+        Policy(HotlineService.Descriptor, "SearchHotlineCalls", CentralCounsellors, NetworkClaims.Scopes.Hotline, InstitutionRule.OwnCentre, true),
+        Policy(HotlineService.Descriptor, "SuggestFacilities", CentralCounsellors, NetworkClaims.Scopes.Hotline, InstitutionRule.None, false),
+        // The public facility finder: anyone, no token; public directory data only.
+        Policy(PublicDirectoryService.Descriptor, "FindFacilities", [CallerRoles.Public], "", InstitutionRule.PublicDirectory, false),
     ]);
 
     public static readonly IReadOnlyDictionary<string, RpcPolicy> Spoke = Build(
@@ -143,6 +161,12 @@ public static class RpcPolicies
         Policy(LocalDirectoryService.Descriptor, "ListDirectoryExperts", LocalUsers, NetworkClaims.Scopes.Local, InstitutionRule.None, false),
         Policy(LocalDirectoryService.Descriptor, "ListLocalTrials", LocalUsers, NetworkClaims.Scopes.Local, InstitutionRule.None, false),
         Policy(LocalDirectoryService.Descriptor, "MatchRegistryRecord", LocalUsers, NetworkClaims.Scopes.Local, InstitutionRule.ThisSpoke, true),
+        Policy(LocalHotlineService.Descriptor, "RecordLocalHotlineCall", Counsellors, NetworkClaims.Scopes.Local, InstitutionRule.ThisSpoke, true),
+        Policy(LocalHotlineService.Descriptor, "AmendLocalHotlineCall", Counsellors, NetworkClaims.Scopes.Local, InstitutionRule.ThisSpoke, true),
+        Policy(LocalHotlineService.Descriptor, "GetLocalHotlineCall", Counsellors, NetworkClaims.Scopes.Local, InstitutionRule.ThisSpoke, true),
+        Policy(LocalHotlineService.Descriptor, "SearchLocalHotlineCalls", Counsellors, NetworkClaims.Scopes.Local, InstitutionRule.ThisSpoke, true),
+        Policy(LocalHotlineService.Descriptor, "SuggestLocalFacilities", Counsellors, NetworkClaims.Scopes.Local, InstitutionRule.None, false),
+        Policy(LocalHotlineService.Descriptor, "ReferFromHotlineCall", Counsellors, NetworkClaims.Scopes.Local, InstitutionRule.ThisSpoke, true),
     ]);
 
     /// <summary>Services whose RPCs are exempt from the table: gRPC health (anonymous) and reflection (schema only).</summary>
@@ -161,7 +185,7 @@ public static class RpcPolicies
         {
             foreach (var policy in table.Values)
             {
-                lines.Add($"| {node} | `{policy.Method}` | {string.Join(", ", policy.Callers.Select(c => $"`{c}`"))} | `{policy.Scope}` | {Describe(policy.Institution)} | {(policy.PatientLevel ? "yes" : "no")} |");
+                lines.Add($"| {node} | `{policy.Method}` | {string.Join(", ", policy.Callers.Select(c => $"`{c}`"))} | {(policy.Scope.Length == 0 ? "none" : $"`{policy.Scope}`")} | {Describe(policy.Institution)} | {(policy.PatientLevel ? "yes" : "no")} |");
             }
         }
         return string.Join('\n', lines);
@@ -176,6 +200,8 @@ public static class RpcPolicies
         InstitutionRule.National => "the national registry, records with secondary-use consent only",
         InstitutionRule.NationalAggregates => "the whole network as aggregates only: records consent allows, small cells suppressed (exact figures with the permission, audited)",
         InstitutionRule.RegistryDataQuality => "the national registry's records and their data queries (no local patient ids)",
+        InstitutionRule.OwnCentre => "the hotline calls of the caller's own centre only",
+        InstitutionRule.PublicDirectory => "the directory's public part only (no sign-in)",
         _ => rule.ToString(),
     };
 

@@ -51,6 +51,11 @@ public sealed class RpcPolicyInterceptor(NodeDescription node, ICallerStanding s
         {
             throw new AccessDeniedException($"{context.Method} has no declared authorization policy.");
         }
+        if (policy.Callers.Contains(CallerRoles.Public))
+        {
+            // Public data for anyone: no token to check (a token, if sent, grants nothing more).
+            return;
+        }
         var user = context.GetHttpContext().User;
         var role = CallerRoles.Of(user);
         if (!policy.Callers.Contains(role))

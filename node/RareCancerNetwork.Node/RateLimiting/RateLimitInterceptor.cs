@@ -31,6 +31,18 @@ public sealed class RateLimitOptions
     /// <summary>Calls a spoke node may make at once before its sustained rate applies.</summary>
     [Range(1, 100_000)]
     public int NodeBurst { get; set; } = 2_000;
+
+    /// <summary>Sustained calls per second from one address without a token (the public facility finder).</summary>
+    [Range(1, 100_000)]
+    public int PublicRequestsPerSecond { get; set; } = 10;
+
+    /// <summary>Calls one address without a token may make at once.</summary>
+    [Range(1, 100_000)]
+    public int PublicBurst { get; set; } = 40;
+
+    /// <summary>Sustained calls per second without a token from all addresses together: the public can never take the hub's capacity from the network.</summary>
+    [Range(1, 100_000)]
+    public int PublicTotalRequestsPerSecond { get; set; } = 500;
 }
 
 /// <summary>
@@ -42,6 +54,8 @@ public sealed class RateLimitOptions
 public sealed class RateLimitInterceptor : Interceptor, IDisposable
 {
     private static readonly string NodePrefix = NetworkClaims.Kinds.SpokeNode + "|";
+    private const string PublicPrefix = "public|";
+    private const string AllOfThePublic = "public|*";
     public override Task<TResponse> ClientStreamingServerHandler<TRequest, TResponse>(
         IAsyncStreamReader<TRequest> requestStream, ServerCallContext context, ClientStreamingServerMethod<TRequest, TResponse> continuation)
     {
@@ -61,11 +75,16 @@ public sealed class RateLimitInterceptor : Interceptor, IDisposable
     public RateLimitInterceptor(Microsoft.Extensions.Options.IOptions<RateLimitOptions> options)
     {
         var limits = options.Value;
-        // The partition key is "kind|subject": a spoke node gets the node budget, everyone else the person/client one.
+        // The partition key is "kind|subject": a spoke node gets the node budget, everyone else the person/client one; a call without a
+        // token is "public|address" (and all of them together "public|*").
         _limiter = PartitionedRateLimiter.Create<string, string>(key => RateLimitPartition.GetTokenBucketLimiter(key, _ => new TokenBucketRateLimiterOptions
         {
-            TokenLimit = key.StartsWith(NodePrefix, StringComparison.Ordinal) ? limits.NodeBurst : limits.Burst,
-            TokensPerPeriod = key.StartsWith(NodePrefix, StringComparison.Ordinal) ? limits.NodeRequestsPerSecond : limits.RequestsPerSecond,
+            TokenLimit = key == AllOfThePublic ? limits.PublicTotalRequestsPerSecond
+                : key.StartsWith(PublicPrefix, StringComparison.Ordinal) ? limits.PublicBurst
+                : key.StartsWith(NodePrefix, StringComparison.Ordinal) ? limits.NodeBurst : limits.Burst,
+            TokensPerPeriod = key == AllOfThePublic ? limits.PublicTotalRequestsPerSecond
+                : key.StartsWith(PublicPrefix, StringComparison.Ordinal) ? limits.PublicRequestsPerSecond
+                : key.StartsWith(NodePrefix, StringComparison.Ordinal) ? limits.NodeRequestsPerSecond : limits.RequestsPerSecond,
             ReplenishmentPeriod = TimeSpan.FromSeconds(1),
             QueueLimit = 0,
             AutoReplenishment = true,
@@ -91,18 +110,38 @@ public sealed class RateLimitInterceptor : Interceptor, IDisposable
         {
             return;
         }
-        var user = context.GetHttpContext().User;
-        var key = $"{user.FindFirst(NetworkClaims.ClientKind)?.Value}|{user.FindFirst(NetworkClaims.Subject)?.Value ?? "anonymous"}";
-        using var lease = _limiter.AttemptAcquire(key);
-        if (lease.IsAcquired)
+        var http = context.GetHttpContext();
+        var user = http.User;
+        if (user.FindFirst(NetworkClaims.Subject)?.Value is { } subject)
         {
+            using var lease = _limiter.AttemptAcquire($"{user.FindFirst(NetworkClaims.ClientKind)?.Value}|{subject}");
+            if (!lease.IsAcquired)
+            {
+                Refuse(lease, "this caller");
+            }
             return;
         }
+        using (var address = _limiter.AttemptAcquire(PublicPrefix + http.Connection.RemoteIpAddress))
+        {
+            if (!address.IsAcquired)
+            {
+                Refuse(address, "this address");
+            }
+        }
+        using var all = _limiter.AttemptAcquire(AllOfThePublic);
+        if (!all.IsAcquired)
+        {
+            Refuse(all, "the public as a whole");
+        }
+    }
+
+    private static void Refuse(RateLimitLease lease, string who)
+    {
         var retryAfter = lease.TryGetMetadata(MetadataName.RetryAfter, out var delay) ? delay : TimeSpan.FromSeconds(1);
         var status = new Google.Rpc.Status
         {
             Code = (int)Code.ResourceExhausted,
-            Message = $"Too many requests from this caller; retry after {Math.Ceiling(retryAfter.TotalSeconds)} s.",
+            Message = $"Too many requests from {who}; retry after {Math.Ceiling(retryAfter.TotalSeconds)} s.",
             Details = { Any.Pack(new RetryInfo { RetryDelay = Duration.FromTimeSpan(retryAfter) }) },
         };
         throw status.ToRpcException();

@@ -18,6 +18,16 @@ public static class ReferenceLists
 
     private static readonly Lazy<IReadOnlyList<string>> RegionNames = new(() => [.. Lines("prefectures.csv").Skip(1).Select(line => line.Split(',')[1]).Distinct()]);
 
+    private static readonly Lazy<Dictionary<string, (string Region, int Jis)>> PrefectureTable = new(() => Lines("prefectures.csv").Skip(1)
+        .Select(line => line.Split(','))
+        .ToDictionary(parts => parts[0], parts => (parts[1], int.Parse(parts[2], System.Globalization.CultureInfo.InvariantCulture)), StringComparer.Ordinal));
+
+    /// <summary>The region of a prefecture (e.g. 愛知県 → Chubu), or null for a name that is not one of the 47.</summary>
+    public static string? RegionOf(string prefecture) => PrefectureTable.Value.TryGetValue(prefecture, out var found) ? found.Region : null;
+
+    /// <summary>The prefecture's JIS X 0401 code as a number (北海道 1 … 沖縄県 47), or null.</summary>
+    public static int? JisOrder(string prefecture) => PrefectureTable.Value.TryGetValue(prefecture, out var found) ? found.Jis : null;
+
     /// <summary>The eight regions (Hokkaido … Kyushu-Okinawa), from north to south.</summary>
     public static IReadOnlyList<string> Regions => RegionNames.Value;
 

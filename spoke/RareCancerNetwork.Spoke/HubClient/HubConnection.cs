@@ -32,6 +32,7 @@ public sealed class HubConnection : IDisposable
         Sync = new SpokeSyncService.SpokeSyncServiceClient(calls);
         Registry = new RegistrySyncService.RegistrySyncServiceClient(calls);
         Referrals = new ReferralSyncService.ReferralSyncServiceClient(calls);
+        Hotline = new HotlineSyncService.HotlineSyncServiceClient(calls);
     }
 
     public HubTokenSource Tokens { get; }
@@ -41,6 +42,8 @@ public sealed class HubConnection : IDisposable
     public RegistrySyncService.RegistrySyncServiceClient Registry { get; }
 
     public ReferralSyncService.ReferralSyncServiceClient Referrals { get; }
+
+    public HotlineSyncService.HotlineSyncServiceClient Hotline { get; }
 
     public void Dispose() => _channel.Dispose();
 }

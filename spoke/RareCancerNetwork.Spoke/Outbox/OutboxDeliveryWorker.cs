@@ -269,6 +269,8 @@ public sealed partial class OutboxDeliveryWorker(
             hub.Referrals.DeliverReferralAsync(DeliverReferralRequest.Parser.ParseFrom(payload), call).ResponseAsync,
         [LocalReferralStore.TransitionKind] = (payload, call) =>
             hub.Referrals.DeliverReferralTransitionAsync(DeliverReferralTransitionRequest.Parser.ParseFrom(payload), call).ResponseAsync,
+        [Hotline.LocalHotlineStore.DeliverKind] = (payload, call) =>
+            hub.Hotline.DeliverHotlineCallAsync(DeliverHotlineCallRequest.Parser.ParseFrom(payload), call).ResponseAsync,
     };
 
     private Dictionary<string, Func<byte[], CallOptions, Task>>? _singleEntryCalls;

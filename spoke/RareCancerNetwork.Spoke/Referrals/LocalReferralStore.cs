@@ -52,6 +52,21 @@ public sealed class LocalReferralStore(SpokeDatabase database, LocalDirectorySto
 
     public async Task<(LocalReferral Referral, bool Duplicate)> CreateAsync(string createdBy, NewReferral created, CancellationToken cancellationToken)
     {
+        var result = await database.WriteAsync((connection, transaction) => CreateInAsync(connection, transaction, createdBy, created, cancellationToken), cancellationToken);
+        if (!result.Duplicate)
+        {
+            outboxSignal.Wake();
+        }
+        return result;
+    }
+
+    /// <summary>
+    /// Creates the referral in the caller's transaction (a hotline call records the referral it made in the same one); the caller
+    /// wakes the outbox once it has committed.
+    /// </summary>
+    public async Task<(LocalReferral Referral, bool Duplicate)> CreateInAsync(SqliteConnection connection, SqliteTransaction transaction, string createdBy,
+        NewReferral created, CancellationToken cancellationToken)
+    {
         var request = created.Request;
         var sha256 = Convert.ToHexStringLower(SHA256.HashData(request.ToByteArray()));
         var now = clock.GetUtcNow();
@@ -61,60 +76,51 @@ public sealed class LocalReferralStore(SpokeDatabase database, LocalDirectorySto
             throw new PreconditionFailedException("DIRECTORY_NOT_RECEIVED", "This spoke has not received the directory from the hub yet; try again once it has connected.");
         }
         var trials = (await directory.TrialsAsync(cancellationToken)).ToDictionary(t => t.TrialId);
-        LocalReferral view;
-        var duplicate = false;
-        await using (var connection = await database.OpenAsync(cancellationToken))
-        await using (var transaction = connection.BeginTransaction())
+        await using (var existing = connection.Command("SELECT request_sha256 FROM referrals WHERE referral_id = $id", transaction).With("$id", request.ReferralId))
         {
-            await using (var existing = connection.Command("SELECT request_sha256 FROM referrals WHERE referral_id = $id", transaction).With("$id", request.ReferralId))
+            if (await existing.ExecuteScalarAsync(cancellationToken) is { } stored)
             {
-                if (await existing.ExecuteScalarAsync(cancellationToken) is { } stored)
+                if (stored as string != sha256)
                 {
-                    if (stored as string != sha256)
-                    {
-                        throw new ConflictException($"Referral {request.ReferralId} exists with other content; make a new referral id.");
-                    }
-                    return (await ReadAsync(connection, transaction, request.ReferralId, cancellationToken), true);
+                    throw new ConflictException($"Referral {request.ReferralId} exists with other content; make a new referral id.");
                 }
+                return (await ReadAsync(connection, transaction, request.ReferralId, cancellationToken), true);
             }
-            var receiver = ReferralWorkflow.ResolveReceiver(request.Target, facilities, trials);
-            var (localPatientId, sharedRecord) = await PatientAsync(connection, transaction, request, cancellationToken);
-            var referral = new Referral
-            {
-                ReferralId = request.ReferralId,
-                SendingFacilityCode = options.Value.FacilityCode,
-                Target = request.Target,
-                ReceivingFacilityCode = receiver.FacilityCode,
-                PatientPseudonym = pseudonymizer.Pseudonymise(localPatientId),
-                Reason = request.Reason,
-                Urgency = request.Urgency,
-                Note = request.Note,
-                ConsultationId = request.ConsultationId,
-                RegistryRecordId = request.RegistryRecordId,
-                ClinicalSummary = request.ClinicalSummary,
-                SharedRecord = request.IncludeRegistryRecord ? sharedRecord : null,
-                TrialMatch = created.Match,
-                CreatedBy = createdBy,
-                CreatedAt = Timestamp.FromDateTimeOffset(now),
-                State = ReferralState.Requested,
-            };
-            await using (var insert = connection.Command(
-                """
-                INSERT INTO referrals (referral_id, sent_here, addressed_here, local_patient_id, request_sha256, referral, effective_state, created_at, updated_at)
-                VALUES ($id, 1, 0, $patient, $sha, $referral, $state, $now, $now)
-                """, transaction)
-                .With("$id", referral.ReferralId).With("$patient", localPatientId).With("$sha", sha256).With("$referral", referral.ToByteArray())
-                .With("$state", (int)ReferralState.Requested).With("$now", now.ToDbText()))
-            {
-                await insert.ExecuteNonQueryAsync(cancellationToken);
-            }
-            await OutboxStore.EnqueueAsync(connection, transaction, DeliverKind, referral.ReferralId, OrderingKey(referral.ReferralId),
-                new DeliverReferralRequest { Referral = referral }.ToByteArray(), now, cancellationToken);
-            view = await ReadAsync(connection, transaction, referral.ReferralId, cancellationToken);
-            await transaction.CommitAsync(cancellationToken);
         }
-        outboxSignal.Wake();
-        return (view, duplicate);
+        var receiver = ReferralWorkflow.ResolveReceiver(request.Target, facilities, trials);
+        var (localPatientId, sharedRecord) = await PatientAsync(connection, transaction, request, cancellationToken);
+        var referral = new Referral
+        {
+            ReferralId = request.ReferralId,
+            SendingFacilityCode = options.Value.FacilityCode,
+            Target = request.Target,
+            ReceivingFacilityCode = receiver.FacilityCode,
+            PatientPseudonym = pseudonymizer.Pseudonymise(localPatientId),
+            Reason = request.Reason,
+            Urgency = request.Urgency,
+            Note = request.Note,
+            ConsultationId = request.ConsultationId,
+            RegistryRecordId = request.RegistryRecordId,
+            ClinicalSummary = request.ClinicalSummary,
+            SharedRecord = request.IncludeRegistryRecord ? sharedRecord : null,
+            TrialMatch = created.Match,
+            CreatedBy = createdBy,
+            CreatedAt = Timestamp.FromDateTimeOffset(now),
+            State = ReferralState.Requested,
+        };
+        await using (var insert = connection.Command(
+            """
+            INSERT INTO referrals (referral_id, sent_here, addressed_here, local_patient_id, request_sha256, referral, effective_state, created_at, updated_at)
+            VALUES ($id, 1, 0, $patient, $sha, $referral, $state, $now, $now)
+            """, transaction)
+            .With("$id", referral.ReferralId).With("$patient", localPatientId).With("$sha", sha256).With("$referral", referral.ToByteArray())
+            .With("$state", (int)ReferralState.Requested).With("$now", now.ToDbText()))
+        {
+            await insert.ExecuteNonQueryAsync(cancellationToken);
+        }
+        await OutboxStore.EnqueueAsync(connection, transaction, DeliverKind, referral.ReferralId, OrderingKey(referral.ReferralId),
+            new DeliverReferralRequest { Referral = referral }.ToByteArray(), now, cancellationToken);
+        return (await ReadAsync(connection, transaction, referral.ReferralId, cancellationToken), false);
     }
 
     /// <summary>The receiving facility's step (receive, accept, reject, start, complete, fail), checked against the state as this spoke knows it.</summary>

@@ -177,11 +177,15 @@
   async function regionTable() {
     const place = document.querySelector('input[name="place"]:checked').value;
     const result = await figure('FIGURE_REGISTRY_ENROLMENT', { rows: place, columns: 'DIMENSION_DESIGNATION' });
-    const table = result.tables[0];
-    const element = $('region-table');
+    fillTable($('region-table'), result.tables[0], place === 'DIMENSION_REGION' ? '地域' : '都道府県');
+    $('region-provenance').textContent = provenance(result);
+  }
+
+  /** A released table as an HTML table: its rows' and columns' Japanese labels, hidden cells marked. */
+  function fillTable(element, table, corner) {
     element.replaceChildren();
     const head = element.createTHead().insertRow();
-    for (const label of [place === 'DIMENSION_REGION' ? '地域' : '都道府県', ...table.columns.map((c) => c.labelJa)]) {
+    for (const label of [corner, ...table.columns.map((c) => c.labelJa)]) {
       const th = document.createElement('th');
       th.textContent = label;
       head.appendChild(th);
@@ -198,7 +202,16 @@
         td.className = cell.suppressed ? 'suppressed' : '';
       });
     });
-    $('region-provenance').textContent = provenance(result);
+  }
+
+  async function hotline() {
+    const [outcomesByCentre, topics] = await Promise.all([figure('FIGURE_HOTLINE_OUTCOMES'), figure('FIGURE_HOTLINE_TOPICS')]);
+    const byCentre = outcomesByCentre.tables[0];
+    setFigure('headline-hotline-calls', text(cellAt(byCentre, 'total', 'calls')));
+    setFigure('headline-hotline-suggested', text(cellAt(byCentre, 'total', 'suggested_or_referred')).split(' ')[0]);
+    fillTable($('hotline-outcomes-table'), byCentre, '相談センター');
+    fillTable($('hotline-topics-table'), topics.tables[0], '相談内容');
+    $('hotline-provenance').textContent = provenance(outcomesByCentre);
   }
 
   async function outcomes(event) {
@@ -269,7 +282,7 @@
     }
     $('error').hidden = true;
     try {
-      await Promise.all([headlines(), regionTable(), spokes()]);
+      await Promise.all([headlines(), regionTable(), hotline(), spokes()]);
       if ($('cohort-regimen').value || $('cohort-trial').value) {
         await outcomes();
       }
