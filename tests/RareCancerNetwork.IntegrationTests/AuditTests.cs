@@ -96,8 +96,44 @@ public sealed class AuditTests(TestNetwork network)
         withSlide.Details.Attachments.Add(slide);
         await network.LocalA().SubmitConsultationAsync(withSlide, cancellationToken: Ct);
         var slideId = withSlide.ConsultationId;
+        // Hotline: a call at spoke A (recorded, amended, read, searched, referred from) and one at the hub's central hotline.
+        var hotlineA = new LocalHotlineService.LocalHotlineServiceClient(Clients.Channel(network.SpokeA.Url, network.SpokeA.CaPath, network.LocalTokenA));
+        var centralId = $"central-{Guid.CreateVersion7():N}"[..20];
+        var central = new HotlineService.HotlineServiceClient(network.HubChannel(
+            await People.AddAndSignInAsync(network.Hub, Path.GetTempPath(), centralId, NetworkClaims.Roles.CentralHotlineCounsellor, "CORE-011")));
+        HotlineCallEntry Hotline() => new()
+        {
+            StartedAt = Google.Protobuf.WellKnownTypes.Timestamp.FromDateTimeOffset(DateTimeOffset.UtcNow.AddMinutes(-5)), DurationMinutes = 10,
+            Channel = HotlineChannel.Phone, CallerRelation = CallerRelation.Patient, PatientAgeBand = AgeBand.NotTold, CancerCategory = OrganSystem.Bone,
+            Topics = { HotlineTopic.SecondOpinion }, Notes = "監査の確認", Outcomes = { HotlineOutcome.InformationGiven },
+        };
+        var hotlineCall = Guid.CreateVersion7().ToString();
+        var referredCall = (await hotlineA.RecordLocalHotlineCallAsync(new() { CallId = Guid.CreateVersion7().ToString(), Entry = Hotline() }, cancellationToken: Ct)).Call.Call.CallId;
+        var centralCall = Guid.CreateVersion7().ToString();
         var calls = new (string Method, AuditLog Log, string User, string Action, string ObjectId, Func<Task> Call)[]
         {
+            ("/rarecancer.network.v1.LocalHotlineService/RecordLocalHotlineCall", spokeLog, "local-spoke-a-pathology", "C", hotlineCall,
+                async () => await hotlineA.RecordLocalHotlineCallAsync(new() { CallId = hotlineCall, Entry = Hotline() }, cancellationToken: Ct)),
+            ("/rarecancer.network.v1.LocalHotlineService/AmendLocalHotlineCall", spokeLog, "local-spoke-a-pathology", "U", hotlineCall,
+                async () => await hotlineA.AmendLocalHotlineCallAsync(new() { CallId = hotlineCall, ExpectedRevision = 1, Entry = Hotline() }, cancellationToken: Ct)),
+            ("/rarecancer.network.v1.LocalHotlineService/GetLocalHotlineCall", spokeLog, "local-spoke-a-pathology", "R", hotlineCall,
+                async () => await hotlineA.GetLocalHotlineCallAsync(new() { CallId = hotlineCall }, cancellationToken: Ct)),
+            ("/rarecancer.network.v1.LocalHotlineService/SearchLocalHotlineCalls", spokeLog, "local-spoke-a-pathology", "R", "",
+                async () => await hotlineA.SearchLocalHotlineCallsAsync(new() { Query = new() { Text = "監査" } }, cancellationToken: Ct)),
+            ("/rarecancer.network.v1.LocalHotlineService/ReferFromHotlineCall", spokeLog, "local-spoke-a-pathology", "C", referredCall,
+                async () => await hotlineA.ReferFromHotlineCallAsync(new()
+                {
+                    CallId = referredCall, ExpectedRevision = 1, ReferralId = Guid.CreateVersion7().ToString(), FacilityCode = "CORE-011", LocalPatientId = "AUDIT-HOTLINE",
+                    Reason = "ホットラインから紹介", Urgency = Urgency.Routine,
+                }, cancellationToken: Ct)),
+            ("/rarecancer.network.v1.HotlineService/RecordHotlineCall", hubLog, centralId, "C", centralCall,
+                async () => await central.RecordHotlineCallAsync(new() { CallId = centralCall, Entry = Hotline() }, cancellationToken: Ct)),
+            ("/rarecancer.network.v1.HotlineService/AmendHotlineCall", hubLog, centralId, "U", centralCall,
+                async () => await central.AmendHotlineCallAsync(new() { CallId = centralCall, ExpectedRevision = 1, Entry = Hotline() }, cancellationToken: Ct)),
+            ("/rarecancer.network.v1.HotlineService/GetHotlineCall", hubLog, centralId, "R", centralCall,
+                async () => await central.GetHotlineCallAsync(new() { CallId = centralCall }, cancellationToken: Ct)),
+            ("/rarecancer.network.v1.HotlineService/SearchHotlineCalls", hubLog, centralId, "R", "",
+                async () => await central.SearchHotlineCallsAsync(new() { Text = "監査" }, cancellationToken: Ct)),
             ("/rarecancer.network.v1.LocalConsultationService/UploadAttachment", spokeLog, "local-spoke-a-pathology", "C", slideId,
                 async () => await AttachmentFiles.UploadAsync(network.LocalA(), slideId, slidePath, slide)),
             ("/rarecancer.network.v1.LocalConsultationService/GetAttachmentUpload", spokeLog, "local-spoke-a-pathology", "R", slideId, async () =>
@@ -242,7 +278,8 @@ public sealed class AuditTests(TestNetwork network)
         {
             var entries = await AuditDeltaAsync(log, call, e => e.Event == method);
             var entry = Assert.Single(entries);
-            var objectType = method.Contains("DataQuer", StringComparison.Ordinal) ? "registry_data_query"
+            var objectType = method.Contains("Hotline", StringComparison.Ordinal) ? "hotline_call"
+                : method.Contains("DataQuer", StringComparison.Ordinal) ? "registry_data_query"
                 : method.Contains("Referral", StringComparison.Ordinal) ? "referral"
                 : method.Contains("Registry", StringComparison.Ordinal) ? "registry_record" : "consultation";
             // A call refused by the domain (the conflict resolution of a record not in conflict) is audited as a failure.
@@ -258,7 +295,8 @@ public sealed class AuditTests(TestNetwork network)
             .Append("/rarecancer.network.v1.RegistrySyncService/DeliverRegistryRecords")
             .Append("/rarecancer.network.v1.ReferralSyncService/DeliverReferral").Append("/rarecancer.network.v1.ReferralSyncService/DeliverReferralTransition")
             .Append("/rarecancer.network.v1.SpokeSyncService/DeliverConsultationWithdrawal").Append("/rarecancer.network.v1.SpokeSyncService/DeliverReportAcknowledgement")
-            .Append("/rarecancer.network.v1.SpokeSyncService/DeliverInformationAnswer").Append("/rarecancer.network.v1.SpokeSyncService/DeliverAttachment");
+            .Append("/rarecancer.network.v1.SpokeSyncService/DeliverInformationAnswer").Append("/rarecancer.network.v1.SpokeSyncService/DeliverAttachment")
+            .Append("/rarecancer.network.v1.HotlineSyncService/DeliverHotlineCall");
         Assert.Equal(RpcPolicies.Hub.Values.Concat(RpcPolicies.Spoke.Values).Where(p => p.PatientLevel).Select(p => p.Method).Order(), covered.Order());
         // The spoke's own delivery of the new consultation was audited at the hub as the node.
         await Eventually.UntilAsync(() => EntriesAsync(hubLog), all => all.Any(e => e.Event.EndsWith("/DeliverConsultation", StringComparison.Ordinal) && e.ObjectId == newId),
@@ -282,6 +320,11 @@ public sealed class AuditTests(TestNetwork network)
         await Eventually.UntilAsync(() => EntriesAsync(hubLog), all =>
             all.Any(e => e.Event.EndsWith("/DeliverInformationAnswer", StringComparison.Ordinal) && e.ObjectId == asked.ConsultationId && e.Action == "U"),
             "the answer's audit entry at the hub");
+        // The node's deliveries of the hotline call: as the node, naming the call (never its content).
+        await Eventually.UntilAsync(() => EntriesAsync(hubLog), all =>
+            all.Any(e => e.Event.EndsWith("/DeliverHotlineCall", StringComparison.Ordinal) && e.ObjectId == hotlineCall && e.ObjectType == "hotline_call"
+                && e.Action == "C" && e.UserId == "node-spoke-a"),
+            "the hotline call's delivery audited at the hub");
         // The node's upload of the slide: one entry for the stream, naming the consultation.
         Assert.Single(await EntriesAsync(hubLog), e => e.Event.EndsWith("/DeliverAttachment", StringComparison.Ordinal) && e.ObjectId == slideId && e.Action == "C"
             && e.UserId == "node-spoke-a" && e.Outcome == AuditVocabulary.Success);

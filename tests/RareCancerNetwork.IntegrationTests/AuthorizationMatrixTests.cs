@@ -55,7 +55,13 @@ public sealed class AuthorizationMatrixTests(AuthorizationMatrixTests.Network ne
 
     private static Outcome Expected(string node, RpcPolicy policy, string role, bool own, bool isListing)
     {
-        var spokeAudience = role is CallerRoles.LocalClient or NetworkClaims.Roles.Pathologist or NetworkClaims.Roles.ReferralCoordinator;
+        if (policy.Callers.Contains(CallerRoles.Public))
+        {
+            // Public data: no token needed, and none (of whatever audience) changes the answer.
+            return Outcome.Ok;
+        }
+        var spokeAudience = role is CallerRoles.LocalClient or NetworkClaims.Roles.Pathologist or NetworkClaims.Roles.ReferralCoordinator
+            or NetworkClaims.Roles.HotlineCounsellor;
         // A token names one API: hub tokens are refused by spokes, and spoke B's tokens by spoke A.
         var audienceMatches = node == "hub" ? !spokeAudience : spokeAudience && own;
         if (!audienceMatches)
@@ -110,6 +116,8 @@ public sealed class AuthorizationMatrixTests(AuthorizationMatrixTests.Network ne
         private string _queryQ2 = "";
         private const string ExampleTrial = "jRCT2031990101";
         private string _referralF = "";
+        private string _hotlineH = "";
+        private string _hotlineHC = "";
         private string _consultationS = "";
         // Consultation P: spoke A's, with a slide whole at the spoke and the hub, assigned to expert 1.
         private string _consultationP = "";
@@ -163,6 +171,10 @@ public sealed class AuthorizationMatrixTests(AuthorizationMatrixTests.Network ne
                 (NetworkClaims.Roles.Administrator, false, "admin-b", "CORE-001", null),
                 (NetworkClaims.Roles.RegistryDataManager, true, "dm-a", "CORE-004", null),
                 (NetworkClaims.Roles.RegistryDataManager, false, "dm-b", "CORE-001", null),
+                (NetworkClaims.Roles.HotlineCounsellor, true, "hotline-a", "CORE-004", null),
+                (NetworkClaims.Roles.HotlineCounsellor, false, "hotline-b", "CORE-001", null),
+                (NetworkClaims.Roles.CentralHotlineCounsellor, true, "central-hotline-a", "CORE-011", null),
+                (NetworkClaims.Roles.CentralHotlineCounsellor, false, "central-hotline-b", "CORE-010", null),
             };
             var signIns = people.Select(async p => (p.Role, p.Own, Token: await People.AddAndSignInAsync(_hub, _folder.Path, p.UserId, p.Role, p.Facility, p.ExpertId)));
             foreach (var (role, own, token) in await Task.WhenAll(signIns))
@@ -218,7 +230,69 @@ public sealed class AuthorizationMatrixTests(AuthorizationMatrixTests.Network ne
             _referralF = (await ReferralsA(Token(CallerRoles.LocalClient, true)).CreateReferralAsync(NewReferral())).Referral.Referral.ReferralId;
             await Eventually.UntilAsync(async () => (await ReferralsA(Token(CallerRoles.LocalClient, true)).GetReferralAsync(new() { ReferralId = _referralF })).Referral,
                 r => r.AddressedHere, "referral F routed back to spoke A");
+            // Hotline call H at spoke A, and HC at the hub's central hotline (centre CORE-011).
+            _hotlineH = (await HotlineA(Token(CallerRoles.LocalClient, true)).RecordLocalHotlineCallAsync(
+                new() { CallId = Guid.CreateVersion7().ToString(), Entry = HotlineEntry() })).Call.Call.CallId;
+            _hotlineHC = (await Hotline(Token(NetworkClaims.Roles.CentralHotlineCounsellor, true)).RecordHotlineCallAsync(
+                new() { CallId = Guid.CreateVersion7().ToString(), Entry = HotlineEntry() })).Call.CallId;
             DeclareCalls();
+        }
+
+        private static HotlineCallEntry HotlineEntry() => new()
+        {
+            StartedAt = Google.Protobuf.WellKnownTypes.Timestamp.FromDateTimeOffset(DateTimeOffset.UtcNow.AddMinutes(-5)), DurationMinutes = 10,
+            Channel = HotlineChannel.Phone, CallerRelation = CallerRelation.Patient, PatientAgeBand = AgeBand.NotTold, CancerCategory = OrganSystem.SoftTissue,
+            Topics = { HotlineTopic.SecondOpinion }, Notes = "セカンドオピニオンの相談", Outcomes = { HotlineOutcome.InformationGiven },
+        };
+
+        private void DeclareHotlineCalls()
+        {
+            var h = _hotlineH;
+            var hc = _hotlineHC;
+            Calls["/rarecancer.network.v1.HotlineSyncService/DeliverHotlineCall"] = new(async t =>
+            {
+                var call = Node.Hotline.HotlineCalls.ForHub(Node.Hotline.HotlineCalls.Create(Guid.CreateVersion7().ToString(), "CORE-004", "matrix", HotlineEntry(), DateTimeOffset.UtcNow));
+                return !(await new HotlineSyncService.HotlineSyncServiceClient(HubChannel(t)).DeliverHotlineCallAsync(new() { Call = call })).Duplicate;
+            });
+            // A counsellor records for their own centre: another centre's counsellor records a call of theirs, not of CORE-011.
+            Calls["/rarecancer.network.v1.HotlineService/RecordHotlineCall"] = new(async t =>
+                (await Hotline(t).RecordHotlineCallAsync(new() { CallId = Guid.CreateVersion7().ToString(), Entry = HotlineEntry() })).Call.CentreFacilityCode == "CORE-011",
+                IsListing: true);
+            Calls["/rarecancer.network.v1.HotlineService/AmendHotlineCall"] = new(async t =>
+            {
+                var current = (await Hotline(Token(NetworkClaims.Roles.CentralHotlineCounsellor, true)).GetHotlineCallAsync(new() { CallId = hc })).Call.Revision;
+                return (await Hotline(t).AmendHotlineCallAsync(new() { CallId = hc, ExpectedRevision = current, Entry = HotlineEntry() })).Call.CallId == hc;
+            });
+            Calls["/rarecancer.network.v1.HotlineService/GetHotlineCall"] = new(async t => (await Hotline(t).GetHotlineCallAsync(new() { CallId = hc })).Call.CallId == hc);
+            Calls["/rarecancer.network.v1.HotlineService/SearchHotlineCalls"] = new(
+                async t => (await Hotline(t).SearchHotlineCallsAsync(new() { PageSize = 200 })).Calls.Any(x => x.CallId == hc), IsListing: true);
+            Calls["/rarecancer.network.v1.HotlineService/SuggestFacilities"] = new(
+                async t => (await Hotline(t).SuggestFacilitiesAsync(new() { OrganSystem = OrganSystem.SoftTissue })).Suggestions is not null);
+            Calls["/rarecancer.network.v1.PublicDirectoryService/FindFacilities"] = new(
+                async t => (await new PublicDirectoryService.PublicDirectoryServiceClient(HubChannel(t)).FindFacilitiesAsync(new())).Facilities.Count > 0);
+            Calls["/rarecancer.network.v1.LocalHotlineService/RecordLocalHotlineCall"] = new(
+                async t => !(await HotlineA(t).RecordLocalHotlineCallAsync(new() { CallId = Guid.CreateVersion7().ToString(), Entry = HotlineEntry() })).Duplicate);
+            Calls["/rarecancer.network.v1.LocalHotlineService/AmendLocalHotlineCall"] = new(async t =>
+            {
+                var current = (await HotlineA(Token(CallerRoles.LocalClient, true)).GetLocalHotlineCallAsync(new() { CallId = h })).Call.Call.Revision;
+                return (await HotlineA(t).AmendLocalHotlineCallAsync(new() { CallId = h, ExpectedRevision = current, Entry = HotlineEntry() })).Call.Call.CallId == h;
+            });
+            Calls["/rarecancer.network.v1.LocalHotlineService/GetLocalHotlineCall"] = new(
+                async t => (await HotlineA(t).GetLocalHotlineCallAsync(new() { CallId = h })).Call.Call.CallId == h);
+            Calls["/rarecancer.network.v1.LocalHotlineService/SearchLocalHotlineCalls"] = new(
+                async t => (await HotlineA(t).SearchLocalHotlineCallsAsync(new() { Query = new() { PageSize = 200 } })).Calls.Any(x => x.Call.CallId == h), IsListing: true);
+            Calls["/rarecancer.network.v1.LocalHotlineService/SuggestLocalFacilities"] = new(
+                async t => (await HotlineA(t).SuggestLocalFacilitiesAsync(new() { Query = new() { OrganSystem = OrganSystem.SoftTissue } })).Suggestions is not null);
+            Calls["/rarecancer.network.v1.LocalHotlineService/ReferFromHotlineCall"] = new(async t =>
+            {
+                var fresh = (await HotlineA(Token(CallerRoles.LocalClient, true)).RecordLocalHotlineCallAsync(
+                    new() { CallId = Guid.CreateVersion7().ToString(), Entry = HotlineEntry() })).Call.Call.CallId;
+                return (await HotlineA(t).ReferFromHotlineCallAsync(new()
+                {
+                    CallId = fresh, ExpectedRevision = 1, ReferralId = Guid.CreateVersion7().ToString(), FacilityCode = "CORE-011", LocalPatientId = "MATRIX-HOTLINE",
+                    Reason = "ホットラインから紹介", Urgency = Urgency.Routine,
+                })).Call.Call.CallId == fresh;
+            });
         }
 
         private static CreateReferralRequest NewReferral() => new()
@@ -229,6 +303,7 @@ public sealed class AuthorizationMatrixTests(AuthorizationMatrixTests.Network ne
 
         private void DeclareCalls()
         {
+            DeclareHotlineCalls();
             var c = _consultationC;
             Calls["/rarecancer.network.v1.DirectoryService/ListFacilities"] = new(async t => (await Directory(t).ListFacilitiesAsync(new() { PageSize = 5 })).Facilities.Count > 0);
             Calls["/rarecancer.network.v1.DirectoryService/GetFacility"] = new(async t => (await Directory(t).GetFacilityAsync(new() { FacilityCode = "CORE-001" })).Facility is not null);
@@ -604,6 +679,9 @@ public sealed class AuthorizationMatrixTests(AuthorizationMatrixTests.Network ne
         }
 
         private Grpc.Net.Client.GrpcChannel HubChannel(string token) => Clients.Channel(_hub.Url, _hub.CaPath, token, _certificates.GetValueOrDefault(token));
+        private HotlineService.HotlineServiceClient Hotline(string token) => new(HubChannel(token));
+        private LocalHotlineService.LocalHotlineServiceClient HotlineA(string token) =>
+            new(Clients.Channel(_spokeA.Url, _spokeA.CaPath, token, _certificates.GetValueOrDefault(token)));
         private DirectoryService.DirectoryServiceClient Directory(string token) => new(HubChannel(token));
         private RegistryDataManagementService.RegistryDataManagementServiceClient DataManagement(string token) => new(HubChannel(token));
         private ExpertConsultationService.ExpertConsultationServiceClient Expert(string token) => new(HubChannel(token));

@@ -19,7 +19,7 @@ public sealed class DiscoveryTests(TestNetwork network)
 
         var scopes = discovery.RootElement.GetProperty("scopes_supported").EnumerateArray().Select(s => s.GetString()).ToList();
 
-        Assert.Equal(["offline_access", "openid", "rcn.admin", "rcn.directory", "rcn.expert", "rcn.local", "rcn.registry", "rcn.stats", "rcn.sync"], scopes.Order());
+        Assert.Equal(["offline_access", "openid", "rcn.admin", "rcn.directory", "rcn.expert", "rcn.hotline", "rcn.local", "rcn.registry", "rcn.stats", "rcn.sync"], scopes.Order());
     }
 
     [Fact]
