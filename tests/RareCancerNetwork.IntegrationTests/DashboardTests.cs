@@ -19,23 +19,10 @@ public sealed class DashboardTests
 {
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
 
-    /// <summary>Debian's chromium (installed by .ci/run); under CI its absence fails the test instead of skipping it.</summary>
-    private static string ChromiumPath()
-    {
-        var path = new[] { Environment.GetEnvironmentVariable("RCN_CHROMIUM"), "/usr/bin/chromium", "/usr/bin/chromium-browser" }.FirstOrDefault(File.Exists);
-        if (path is null)
-        {
-            Assert.False(string.Equals(Environment.GetEnvironmentVariable("CI"), "true", StringComparison.OrdinalIgnoreCase),
-                "CI must run the browser tests: install Debian's chromium (apt-get install chromium)");
-            Assert.Skip("Headless Chromium is not installed (sudo apt-get install chromium); the dashboard tests need it.");
-        }
-        return path;
-    }
-
     [Fact]
     public async Task Statistician_SignsIn_SeesTheSeededFigures_TheCurve_AndTheSpokes_WithNoConsoleError()
     {
-        var chromium = ChromiumPath();
+        var chromium = Browser.ChromiumPath();
         using var folder = new TempFolder("rcn-dashboard");
         await using var hub = await HubNode.StartAsync(folder.Sub("hub"));
         var node = await hub.RegisterSpokeAsync("spoke-tokyo", "CORE-004", folder.Sub("tokyo"));

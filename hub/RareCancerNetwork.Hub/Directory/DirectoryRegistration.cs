@@ -20,6 +20,7 @@ public static class DirectoryRegistration
         app.MapGrpcService<TrialMatchingGrpcService>();
         // The public finder's endpoint (gRPC and GET /api/v1/public/facilities): no sign-in; its policy admits anyone.
         app.MapGrpcService<PublicDirectoryGrpcService>().AllowAnonymous();
+        FinderPage.Map(app);
         return app;
     }
 
