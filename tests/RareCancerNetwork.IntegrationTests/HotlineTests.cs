@@ -355,4 +355,46 @@ public sealed class HotlineTests(TestNetwork network)
             cancellationToken: Ct)).Suggestions;
         Assert.Equal(["CORE-001", "CORE-004", "HUB-018", "CORE-005"], fromHokkaido.Select(s => s.Facility.FacilityCode));
     }
+
+    [Fact]
+    public async Task ACounsellorAtTheCommandLine_RecordsSearchesAmendsAndRefers()
+    {
+        await PeopleAsync();
+        using var folder = new TempFolder("rcn-hotline-cli");
+        var client = await network.Hub.RegisterLocalClientAsync("spoke-a", $"hotline-cli-{Guid.CreateVersion7().ToString("N")[^8..]}");
+        var profile = folder.Sub("profile.json");
+        await File.WriteAllTextAsync(profile, System.Text.Json.JsonSerializer.Serialize(
+            new { HubUrl = network.Hub.Url, HubCaCertificatePath = network.Hub.CaPath, client.ClientId, client.ClientSecret }), Ct);
+        string[] local = ["--profile", profile, "--session", folder.Sub("no-session.json"), "--spoke-url", network.SpokeA.Url, "--spoke-ca", network.SpokeA.CaPath];
+        var marker = Guid.CreateVersion7().ToString("N")[^10..];
+
+        var suggested = await NodeProcess.RunAsync(NodeProcess.SpokeProgram, ["hotline", "suggest", "--organ", "endocrine", "--prefecture", "愛知県", .. local]);
+        Assert.True(suggested.IndexOf("CORE-005", StringComparison.Ordinal) < suggested.IndexOf("CORE-001", StringComparison.Ordinal), suggested);
+        var recorded = await NodeProcess.RunAsync(NodeProcess.SpokeProgram,
+        [
+            "hotline", "record", "--minutes", "12", "--caller", "family", "--prefecture", "愛知県", "--age", "40_to_64", "--category", "endocrine",
+            "--topic", "wish_to_be_seen", "--topic", "second_opinion", "--outcome", "facility_suggested", "--outcome", "call_back", "--suggest", "CORE-005",
+            "--notes", $"副腎がんの受診先について。{marker}", "--callback-phone", "052-000-1111", "--callback-name", "家族", .. local,
+        ]);
+        var callId = System.Text.RegularExpressions.Regex.Match(recorded, "[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[0-9a-f]{4}-[0-9a-f]{12}").Value;
+        Assert.NotEqual("", callId);
+        Assert.Contains("052-000-1111", recorded, StringComparison.Ordinal);
+
+        var found = await NodeProcess.RunAsync(NodeProcess.SpokeProgram, ["hotline", "search", "--text", $"副腎 {marker}", .. local]);
+        Assert.Contains(callId, found, StringComparison.Ordinal);
+        var (badExit, bad) = await NodeProcess.RunForExitCodeAsync(NodeProcess.SpokeProgram, ["hotline", "search", "--topic", "weather", .. local]);
+        Assert.NotEqual(0, badExit);
+        Assert.Contains("--topic 'weather' is not one of", bad, StringComparison.Ordinal);
+
+        await NodeProcess.RunAsync(NodeProcess.SpokeProgram,
+            ["hotline", "amend", callId, "--outcome", "facility_suggested", "--append-notes", "折り返し済み", "--clear-callback", .. local]);
+        var referred = await NodeProcess.RunAsync(NodeProcess.SpokeProgram,
+            ["hotline", "refer", callId, "--to-facility", "CORE-005", "--patient", "HOTLINE-CLI-1", "--reason", "受診調整のため紹介", .. local]);
+        Assert.Contains("CORE-005", referred, StringComparison.Ordinal);
+        var shown = Google.Protobuf.JsonParser.Default.Parse<LocalHotlineCall>(await NodeProcess.RunAsync(NodeProcess.SpokeProgram, ["hotline", "show", callId, "--json", .. local]));
+        Assert.Equal(3, shown.Call.Revision);
+        Assert.Null(shown.CallbackContact);
+        Assert.Equal([HotlineOutcome.FacilitySuggested, HotlineOutcome.ReferralMade], shown.Call.Outcomes);
+        Assert.Equal($"副腎がんの受診先について。{marker}\n折り返し済み", shown.Call.Notes);
+    }
 }

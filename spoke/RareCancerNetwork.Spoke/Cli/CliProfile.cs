@@ -42,6 +42,7 @@ public sealed class LocalApiConnection : IAsyncDisposable
         Registry = new LocalRegistryService.LocalRegistryServiceClient(channel);
         Directory = new LocalDirectoryService.LocalDirectoryServiceClient(channel);
         Referrals = new LocalReferralService.LocalReferralServiceClient(channel);
+        Hotline = new LocalHotlineService.LocalHotlineServiceClient(channel);
     }
 
     public LocalConsultationService.LocalConsultationServiceClient Consultations { get; }
@@ -51,6 +52,8 @@ public sealed class LocalApiConnection : IAsyncDisposable
     public LocalDirectoryService.LocalDirectoryServiceClient Directory { get; }
 
     public LocalReferralService.LocalReferralServiceClient Referrals { get; }
+
+    public LocalHotlineService.LocalHotlineServiceClient Hotline { get; }
 
     /// <summary>A person's session (from 'login') when there is one; else the client profile.</summary>
     public static LocalApiConnection Open(string sessionPath, string profilePath, string spokeUrl, string? spokeCaPath)

@@ -68,7 +68,7 @@ public static class SpokeCommandLine
             client.Options.Add(SpokeCa);
             root.Subcommands.Add(client);
         }
-        foreach (var group in new[] { RegistryCommands.Import(Connect), DirectoryCommands.Create(Connect), ReferralCommands.Create(Connect) })
+        foreach (var group in new[] { RegistryCommands.Import(Connect), DirectoryCommands.Create(Connect), ReferralCommands.Create(Connect), HotlineCommands.Create(Connect) })
         {
             foreach (var leaf in group.Subcommands)
             {
