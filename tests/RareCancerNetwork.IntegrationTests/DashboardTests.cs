@@ -77,6 +77,8 @@ public sealed class DashboardTests
             Assert.Equal($"{hub.Url}dashboard/", page.Url);
             await Assertions.Expect(page.Locator("[data-testid=headline-panel-tests]")).ToHaveTextAsync("24");
             await Assertions.Expect(page.Locator("[data-testid=headline-consultations]")).ToHaveTextAsync("0");
+            await Assertions.Expect(page.Locator("[data-testid=headline-hotline-calls]")).ToHaveTextAsync("0");
+            await Assertions.Expect(page.Locator("[data-testid=hotline-topics-table]")).ToContainTextAsync("セカンドオピニオン");
             await Assertions.Expect(page.Locator("#headline-provenance")).ToContainTextAsync("集計対象 24件");
             await Assertions.Expect(page.Locator("#region-table")).ToContainTextAsync("関東");
             var kanto = page.Locator("#region-table tr", new() { HasText = "関東" });
