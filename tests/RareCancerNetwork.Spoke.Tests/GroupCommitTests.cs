@@ -19,15 +19,8 @@ public sealed class GroupCommitTests
     {
         await using var spoke = await SpokeStoreFixture.CreateAsync();
         var database = spoke.Database.Database;
-        await database.WriteAsync((connection, transaction) => ExecuteAsync(connection, transaction, "CREATE TABLE marks (id INTEGER PRIMARY KEY)"), Ct);
-
         // The first unit holds the writer until every other unit is queued behind it, so they form one group.
-        var gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        var holding = database.WriteAsync(async (connection, transaction) =>
-        {
-            await gate.Task;
-            return await ExecuteAsync(connection, transaction, "INSERT INTO marks VALUES (0)");
-        }, Ct);
+        var (gate, holding) = await HoldTheWriterAsync(database, 0);
         var transactionsSeen = new System.Collections.Concurrent.ConcurrentBag<DbTransaction>();
         var units = Enumerable.Range(1, 40).Select(id => database.WriteAsync(async (connection, transaction) =>
         {
@@ -77,13 +70,7 @@ public sealed class GroupCommitTests
     {
         await using var spoke = await SpokeStoreFixture.CreateAsync();
         var database = spoke.Database.Database;
-        await database.WriteAsync((connection, transaction) => ExecuteAsync(connection, transaction, "CREATE TABLE marks (id INTEGER PRIMARY KEY)"), Ct);
-        var gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        var holding = database.WriteAsync(async (connection, transaction) =>
-        {
-            await gate.Task;
-            return await ExecuteAsync(connection, transaction, "INSERT INTO marks VALUES (1)");
-        }, Ct);
+        var (gate, holding) = await HoldTheWriterAsync(database, 1);
         using var giveUp = new CancellationTokenSource();
         var abandoned = database.WriteAsync((connection, transaction) => ExecuteAsync(connection, transaction, "INSERT INTO marks VALUES (2)"), giveUp.Token);
         await giveUp.CancelAsync();
@@ -107,6 +94,19 @@ public sealed class GroupCommitTests
         Assert.Equal(submissions.Select(s => s.ConsultationId).Order(), results.Select(r => r.Consultation.ConsultationId).Distinct().Order());
         Assert.Equal(60, await spoke.ScalarAsync("SELECT COUNT(*) FROM consultations"));
         Assert.Equal(60, await spoke.ScalarAsync("SELECT COUNT(*) FROM outbox WHERE kind = 'deliver_consultation'"));
+    }
+
+    /// <summary>Makes the marks table, then queues a unit that writes <paramref name="mark"/> once the gate opens: the writer waits for it.</summary>
+    private static async Task<(TaskCompletionSource Gate, Task<int> Holding)> HoldTheWriterAsync(SqliteDatabase database, int mark)
+    {
+        await database.WriteAsync((connection, transaction) => ExecuteAsync(connection, transaction, "CREATE TABLE marks (id INTEGER PRIMARY KEY)"), Ct);
+        var gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var holding = database.WriteAsync(async (connection, transaction) =>
+        {
+            await gate.Task;
+            return await ExecuteAsync(connection, transaction, $"INSERT INTO marks VALUES ({mark})");
+        }, Ct);
+        return (gate, holding);
     }
 
     private static async Task<int> ExecuteAsync(DbConnection connection, DbTransaction transaction, string sql)
