@@ -201,11 +201,15 @@ public sealed class Scenarios(BenchmarkNetwork network, Action<string> progress)
     /// chunk by chunk and whole, stored), sent on by the spoke to the hub (the same again), downloaded by the expert (each
     /// chunk and the whole checked, written). MiB/s of each leg. Each file must arrive byte-exact and be stored once.
     /// </summary>
-    public async Task<(Figure Upload, Figure ToHub, Figure Download, bool Verified)> SlidesAsync(long sizeBytes, int rounds, string folder)
+    /// <remarks>
+    /// Memory growth is the benchmark process's working set (the client, the spoke and the hub together) at its highest while
+    /// the file crosses the three legs, less what it was just before (after a full collection): what moving the file costs.
+    /// </remarks>
+    public async Task<(Figure Upload, Figure ToHub, Figure Download, Figure MemoryGrowth, bool Verified)> SlidesAsync(long sizeBytes, int rounds, string folder)
     {
         var local = new LocalConsultationService.LocalConsultationServiceClient(network.Channel(network.SpokeUrl, network.SpokeCaPath, network.LocalToken));
         var expert = new ExpertConsultationService.ExpertConsultationServiceClient(network.Channel(network.HubUrl, network.HubCaPath, network.ExpertToken));
-        var (uploads, toHub, downloads) = (new List<double>(), new List<double>(), new List<double>());
+        var (uploads, toHub, downloads, growth) = (new List<double>(), new List<double>(), new List<double>(), new List<double>());
         var verified = true;
         var mebibytes = sizeBytes / (1024.0 * 1024);
         for (var round = 0; round < rounds; round++)
@@ -214,6 +218,20 @@ public sealed class Scenarios(BenchmarkNetwork network, Action<string> progress)
             var submission = Samples.Submission($"BENCH-SLIDE-{Guid.CreateVersion7():N}", OrganSystem.Bone);
             submission.Details.Attachments.Add(slide);
             await local.SubmitConsultationAsync(submission);
+            GC.Collect(GC.MaxGeneration, GCCollectionMode.Forced, blocking: true, compacting: true);
+            using var self = Process.GetCurrentProcess();
+            var baseline = self.WorkingSet64;
+            var peak = baseline;
+            using var sampling = new CancellationTokenSource();
+            var sampler = Task.Run(async () =>
+            {
+                while (!sampling.IsCancellationRequested)
+                {
+                    self.Refresh();
+                    peak = Math.Max(peak, self.WorkingSet64);
+                    await Task.Delay(50, CancellationToken.None);
+                }
+            }, CancellationToken.None);
             var clock = Stopwatch.StartNew();
             await AttachmentFiles.UploadAsync(local, submission.ConsultationId, path, slide);
             uploads.Add(mebibytes / clock.Elapsed.TotalSeconds);
@@ -224,14 +242,17 @@ public sealed class Scenarios(BenchmarkNetwork network, Action<string> progress)
             clock.Restart();
             await AttachmentFiles.DownloadAsync(expert, submission.ConsultationId, slide, target);
             downloads.Add(mebibytes / clock.Elapsed.TotalSeconds);
+            await sampling.CancelAsync();
+            await sampler;
+            growth.Add(Math.Max(0, peak - baseline) / (1024.0 * 1024));
             var exact = wholeAtHub == 1 && await AttachmentFiles.Sha256Async(target) == slide.Sha256Hex;
             verified &= exact;
             progress($"slide round {round + 1} ({mebibytes:N0} MiB): to the spoke {uploads[^1]:N0} MiB/s, on to the hub {toHub[^1]:N0} MiB/s, " +
-                $"downloaded {downloads[^1]:N0} MiB/s" + (exact ? "" : " — NOT BYTE-EXACT OR NOT STORED ONCE"));
+                $"downloaded {downloads[^1]:N0} MiB/s, memory growth {growth[^1]:N0} MiB" + (exact ? "" : " — NOT BYTE-EXACT OR NOT STORED ONCE"));
             File.Delete(path);
             File.Delete(target);
         }
         return (new Figure("slide upload to the spoke's local API", "MiB/s", uploads), new Figure("slide sent on, spoke → hub", "MiB/s", toHub),
-            new Figure("slide downloaded by the expert", "MiB/s", downloads), verified);
+            new Figure("slide downloaded by the expert", "MiB/s", downloads), new Figure("process memory growth while the slide crosses", "MiB", growth), verified);
     }
 }
