@@ -177,4 +177,43 @@ public sealed class FinderTests
         Assert.Equal(HttpStatusCode.OK, page.StatusCode);
         Assert.Contains("<option value=\"愛知県\">愛知県</option>", await page.Content.ReadAsStringAsync(Ct), StringComparison.Ordinal);
     }
+
+    /// <summary>
+    /// The finder answers from its copy while the hub's store cannot answer at all: the published directory is locked (a
+    /// PostgreSQL hub, where a lock blocks readers), and the network's own directory call waits for it until its deadline.
+    /// </summary>
+    [Fact]
+    [Trait("HubStore", "own")]
+    public async Task TheFinder_KeepsAnswering_WhileTheHubsStoreIsLocked()
+    {
+        var connectionString = await (await Tests.Shared.PostgresCluster.SharedAsync()).CreateDatabaseAsync();
+        using var folder = new TempFolder("rcn-finder-locked");
+        await using var hub = await HubNode.StartAsync(folder.Sub("hub"), extra: new Dictionary<string, string?>
+        {
+            ["Hub:Storage:Provider"] = "Postgres", ["Hub:Storage:ConnectionString"] = connectionString,
+        });
+        await DeclareSpecialtiesAsync(hub);
+        var node = await hub.RegisterSpokeAsync("spoke-a", "CORE-004", folder.Sub("spoke-a"));
+        var token = await Clients.TokenAsync(hub.Url, hub.CaPath, node, NetworkClaims.Scopes.Directory);
+        var directory = new DirectoryService.DirectoryServiceClient(Clients.Channel(hub.Url, hub.CaPath, token, node.Certificate));
+        var finder = new PublicDirectoryService.PublicDirectoryServiceClient(Clients.Channel(hub.Url, hub.CaPath, null));
+        var query = new FindFacilitiesRequest { OrganSystem = OrganSystem.Endocrine, Prefecture = "愛知県" };
+        Assert.Equal(Endocrine, (await finder.FindFacilitiesAsync(query, cancellationToken: Ct)).Facilities.Select(f => f.FacilityCode));
+
+        await using var blocker = new Npgsql.NpgsqlConnection(connectionString);
+        await blocker.OpenAsync(Ct);
+        await using (var transaction = await blocker.BeginTransactionAsync(Ct))
+        {
+            await using (var command = new Npgsql.NpgsqlCommand("LOCK TABLE directory_entries, directory_head IN ACCESS EXCLUSIVE MODE", blocker, transaction))
+            {
+                await command.ExecuteNonQueryAsync(Ct);
+            }
+            await RareCancerNetwork.IntegrationTests.Infrastructure.RpcAssert.FailsAsync(Grpc.Core.StatusCode.DeadlineExceeded, () =>
+                directory.ListFacilitiesAsync(new() { PageSize = 5 }, deadline: DateTime.UtcNow.AddSeconds(2), cancellationToken: Ct).ResponseAsync);
+            var answer = await finder.FindFacilitiesAsync(query, deadline: DateTime.UtcNow.AddSeconds(10), cancellationToken: Ct);
+            Assert.Equal(Endocrine, answer.Facilities.Select(f => f.FacilityCode));
+            await transaction.RollbackAsync(Ct);
+        }
+        Assert.NotEmpty((await directory.ListFacilitiesAsync(new() { PageSize = 5 }, cancellationToken: Ct)).Facilities);
+    }
 }
