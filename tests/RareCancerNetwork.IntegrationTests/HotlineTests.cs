@@ -27,6 +27,7 @@ public sealed class HotlineTests(TestNetwork network)
 
     private static readonly SemaphoreSlim PeopleOnce = new(1);
     private static (string Counsellor, string Central, string OtherCentral, string ExactStatistician)? _people;
+    private static string _centralSession = "";
 
     private async Task<(string Counsellor, string Central, string OtherCentral, string ExactStatistician)> PeopleAsync()
     {
@@ -48,6 +49,7 @@ public sealed class HotlineTests(TestNetwork network)
                 var statistician = await People.AddAndSignInAsync(network.Hub, folder, statisticianId, NetworkClaims.Roles.Statistician, TestNetwork.FacilityA);
                 await users.GrantExactStatisticsAsync(statisticianId, administrator, Ct);
                 _people = (signIns[0], signIns[1], signIns[2], statistician);
+                _centralSession = Path.Combine(folder, $"hl-central-{suffix}.session.json");
                 // Endocrine rare cancers at four hospitals (the seeded directory names no specialties; an administrator declares them).
                 foreach (var facility in EndocrineFacilities)
                 {
@@ -396,5 +398,25 @@ public sealed class HotlineTests(TestNetwork network)
         Assert.Null(shown.CallbackContact);
         Assert.Equal([HotlineOutcome.FacilitySuggested, HotlineOutcome.ReferralMade], shown.Call.Outcomes);
         Assert.Equal($"副腎がんの受診先について。{marker}\n折り返し済み", shown.Call.Notes);
+
+        // The central institution's counsellor, signed in, at the hub's command line.
+        string[] session = ["--session", _centralSession];
+        var central = await NodeProcess.RunAsync(NodeProcess.HubProgram,
+        [
+            "hotline", "record", "--minutes", "30", "--caller", "patient", "--category", "bone", "--topic", "clinical_trials", "--outcome", "information_given",
+            "--notes", $"骨肉腫の治験について説明。{marker}", .. session,
+        ]);
+        var centralId = System.Text.RegularExpressions.Regex.Match(central, "[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[0-9a-f]{4}-[0-9a-f]{12}").Value;
+        Assert.Contains("CORE-011", central, StringComparison.Ordinal);
+        Assert.Contains(centralId, await NodeProcess.RunAsync(NodeProcess.HubProgram, ["hotline", "search", "--text", $"治験 {marker}", .. session]), StringComparison.Ordinal);
+        await NodeProcess.RunAsync(NodeProcess.HubProgram, ["hotline", "amend", centralId, "--outcome", "second_opinion_arranged", .. session]);
+        var centralShown = Google.Protobuf.JsonParser.Default.Parse<HotlineCall>(await NodeProcess.RunAsync(NodeProcess.HubProgram, ["hotline", "show", centralId, "--json", .. session]));
+        Assert.Equal((2, HotlineOutcome.SecondOpinionArranged), (centralShown.Revision, centralShown.Outcomes.Single()));
+        Assert.Contains("CORE-005", await NodeProcess.RunAsync(NodeProcess.HubProgram, ["hotline", "suggest", "--organ", "endocrine", "--prefecture", "岐阜県", .. session]),
+            StringComparison.Ordinal);
+        // A call of a spoke's centre is not the central counsellor's to read.
+        var (refusedExit, refused) = await NodeProcess.RunForExitCodeAsync(NodeProcess.HubProgram, ["hotline", "show", callId, .. session]);
+        Assert.NotEqual(0, refusedExit);
+        Assert.Contains("PermissionDenied", refused, StringComparison.Ordinal);
     }
 }

@@ -154,7 +154,8 @@ internal static class DataManagerCommands
         return registry;
     }
 
-    private static async Task<int> WithClientAsync<TClient>(FileInfo sessionFile, Func<CallInvoker, TClient> create, Func<TClient, Task> action)
+    /// <summary>Runs <paramref name="action"/> with a client of the hub as the signed-in person; failures are shown, not thrown.</summary>
+    internal static async Task<int> WithClientAsync<TClient>(FileInfo sessionFile, Func<CallInvoker, TClient> create, Func<TClient, Task> action)
     {
         try
         {

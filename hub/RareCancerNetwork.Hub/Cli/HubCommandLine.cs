@@ -49,6 +49,7 @@ public static partial class HubCommandLine
         root.Subcommands.Add(RegisterExpertCommand());
         root.Subcommands.Add(ExpertCommands.Create());
         root.Subcommands.Add(DataManagerCommands.Create());
+        root.Subcommands.Add(HotlineCommands.Create());
         var session = new Option<string>("--session") { DefaultValueFactory = _ => Environment.GetEnvironmentVariable("RCN_SESSION") ?? ".rcn/session.json" };
         var login = SessionCommands.Login(session);
         login.Options.Add(session);
