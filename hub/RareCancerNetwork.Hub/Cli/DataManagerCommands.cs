@@ -19,12 +19,7 @@ internal static class DataManagerCommands
 {
     public static Command Create()
     {
-        var session = new Option<FileInfo>("--session")
-        {
-            Description = "Signed-in session from 'login' (env RCN_SESSION)",
-            DefaultValueFactory = _ => new FileInfo(Environment.GetEnvironmentVariable("RCN_SESSION") ?? ".rcn/session.json"),
-            Recursive = true,
-        };
+        var session = SessionOption();
         var registry = new Command("registry", "The national registry's data management (registry data managers, signed in with 'login').") { session };
         Func<ParseResult, Func<RegistryDataManagementService.RegistryDataManagementServiceClient, Task>, Task<int>> withClientAsync =
             (result, action) => WithClientAsync(result.GetValue(session)!, invoker => new RegistryDataManagementService.RegistryDataManagementServiceClient(invoker), action);
@@ -153,6 +148,14 @@ internal static class DataManagerCommands
         registry.Subcommands.Add(match);
         return registry;
     }
+
+    /// <summary>The signed-in person's session file ('login' writes it), for every command group of a person at the hub.</summary>
+    internal static Option<FileInfo> SessionOption() => new("--session")
+    {
+        Description = "Signed-in session from 'login' (env RCN_SESSION)",
+        DefaultValueFactory = _ => new FileInfo(Environment.GetEnvironmentVariable("RCN_SESSION") ?? ".rcn/session.json"),
+        Recursive = true,
+    };
 
     /// <summary>Runs <paramref name="action"/> with a client of the hub as the signed-in person; failures are shown, not thrown.</summary>
     internal static async Task<int> WithClientAsync<TClient>(FileInfo sessionFile, Func<CallInvoker, TClient> create, Func<TClient, Task> action)

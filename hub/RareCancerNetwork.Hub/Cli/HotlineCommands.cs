@@ -13,12 +13,7 @@ internal static class HotlineCommands
 {
     public static Command Create()
     {
-        var session = new Option<FileInfo>("--session")
-        {
-            Description = "Signed-in session from 'login' (env RCN_SESSION)",
-            DefaultValueFactory = _ => new FileInfo(Environment.GetEnvironmentVariable("RCN_SESSION") ?? ".rcn/session.json"),
-            Recursive = true,
-        };
+        var session = DataManagerCommands.SessionOption();
         var hotline = new Command("hotline", "The central hotline's calls (central hotline counsellors, signed in with 'login').") { session };
         Task<int> WithClientAsync(ParseResult result, Func<HotlineService.HotlineServiceClient, Task> action) =>
             DataManagerCommands.WithClientAsync(result.GetValue(session)!, invoker => new HotlineService.HotlineServiceClient(invoker), action);
