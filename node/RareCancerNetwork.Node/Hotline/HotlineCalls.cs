@@ -244,14 +244,14 @@ public static partial class HotlineCalls
         var prefix = path.Length == 0 ? "" : path + ".";
         query ??= new SearchHotlineCallsRequest();
         v.Text($"{prefix}text", query.Text, ContractLimits.HotlineSearchText, required: false);
-        var today = DateOnly.MaxValue;
+        // A search's period may reach into the future (calls "until the end of the month").
         if (query.FromDate.Length > 0)
         {
-            v.Date($"{prefix}from_date", query.FromDate, today);
+            v.Date($"{prefix}from_date", query.FromDate, DateOnly.MaxValue);
         }
         if (query.ToDate.Length > 0)
         {
-            v.Date($"{prefix}to_date", query.ToDate, today);
+            v.Date($"{prefix}to_date", query.ToDate, DateOnly.MaxValue);
         }
         if (query.FromDate.Length > 0 && query.ToDate.Length > 0 && string.CompareOrdinal(query.FromDate, query.ToDate) > 0)
         {

@@ -1,3 +1,4 @@
+using RareCancerNetwork.Node.Errors;
 using Google.Protobuf;
 using Google.Protobuf.WellKnownTypes;
 using RareCancerNetwork.Node.Matching;
@@ -48,6 +49,15 @@ public sealed class LocalDirectoryStore(SpokeDatabase database, TimeProvider clo
             await copy.ExecuteNonQueryAsync(cancellationToken);
         }
         await transaction.CommitAsync(cancellationToken);
+    }
+
+    /// <summary>The facilities of the copy; FAILED_PRECONDITION while the spoke has not received the directory yet.</summary>
+    public async Task<List<Facility>> RequireFacilitiesAsync(CancellationToken cancellationToken)
+    {
+        var facilities = await FacilitiesAsync(cancellationToken);
+        return facilities.Count > 0
+            ? facilities
+            : throw new PreconditionFailedException("DIRECTORY_NOT_RECEIVED", "This spoke has not received the directory from the hub yet; try again once it has connected.");
     }
 
     public async Task<List<Facility>> FacilitiesAsync(CancellationToken cancellationToken) =>

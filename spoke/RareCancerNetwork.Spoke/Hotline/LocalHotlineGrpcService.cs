@@ -1,6 +1,5 @@
 using Grpc.Core;
 using RareCancerNetwork.Node.Authorization;
-using RareCancerNetwork.Node.Errors;
 using RareCancerNetwork.Node.Hotline;
 using RareCancerNetwork.Node.Validation;
 using RareCancerNetwork.Protos.Contract;
@@ -63,13 +62,8 @@ public sealed partial class LocalHotlineGrpcService(LocalHotlineStore store, Loc
         var v = new FieldValidator();
         var limit = FacilitySuggestions.Validate(v, "query", request.Query);
         v.ThrowIfInvalid();
-        var facilities = await directory.FacilitiesAsync(context.CancellationToken);
-        if (facilities.Count == 0)
-        {
-            throw new PreconditionFailedException("DIRECTORY_NOT_RECEIVED", "This spoke has not received the directory from the hub yet; try again once it has connected.");
-        }
         var response = new SuggestLocalFacilitiesResponse();
-        response.Suggestions.AddRange(FacilitySuggestions.Of(facilities, request.Query!, limit));
+        response.Suggestions.AddRange(FacilitySuggestions.Of(await directory.RequireFacilitiesAsync(context.CancellationToken), request.Query!, limit));
         return response;
     }
 

@@ -89,6 +89,7 @@ public sealed class LocalHotlineStore(SpokeDatabase database, LocalReferralStore
     /// <summary>Refers the caller's patient to a facility and records the referral on the call, in one transaction.</summary>
     public async Task<(LocalHotlineCall Call, Referral Referral)> ReferAsync(string madeBy, ReferFromHotlineCallRequest request, CancellationToken cancellationToken)
     {
+        var routes = await referrals.RoutesAsync(cancellationToken);
         var result = await database.WriteAsync<(LocalHotlineCall, Referral)>(async (connection, transaction) =>
         {
             var created = new CreateReferralRequest
@@ -99,7 +100,7 @@ public sealed class LocalHotlineStore(SpokeDatabase database, LocalReferralStore
                 Reason = request.Reason,
                 Urgency = request.Urgency,
             };
-            var (referral, _) = await referrals.CreateInAsync(connection, transaction, madeBy, new NewReferral(created, null), cancellationToken);
+            var (referral, _) = await referrals.CreateInAsync(connection, transaction, routes, madeBy, new NewReferral(created, null), cancellationToken);
             var call = await AmendInAsync(connection, transaction, request.CallId, request.ExpectedRevision, current =>
             {
                 var entry = HotlineCalls.EntryOf(current);

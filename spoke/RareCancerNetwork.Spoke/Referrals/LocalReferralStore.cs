@@ -52,7 +52,9 @@ public sealed class LocalReferralStore(SpokeDatabase database, LocalDirectorySto
 
     public async Task<(LocalReferral Referral, bool Duplicate)> CreateAsync(string createdBy, NewReferral created, CancellationToken cancellationToken)
     {
-        var result = await database.WriteAsync((connection, transaction) => CreateInAsync(connection, transaction, createdBy, created, cancellationToken), cancellationToken);
+        var routes = await RoutesAsync(cancellationToken);
+        var result = await database.WriteAsync((connection, transaction) => CreateInAsync(connection, transaction, routes, createdBy, created, cancellationToken),
+            cancellationToken);
         if (!result.Duplicate)
         {
             outboxSignal.Wake();
@@ -60,22 +62,23 @@ public sealed class LocalReferralStore(SpokeDatabase database, LocalDirectorySto
         return result;
     }
 
+    /// <summary>Where referrals can go: the directory copy's facilities and trials, read before a write begins (not while it holds the lock).</summary>
+    public sealed record Routes(IReadOnlyDictionary<string, Facility> Facilities, IReadOnlyDictionary<string, Trial> Trials);
+
+    public async Task<Routes> RoutesAsync(CancellationToken cancellationToken) => new(
+        (await directory.RequireFacilitiesAsync(cancellationToken)).ToDictionary(f => f.FacilityCode),
+        (await directory.TrialsAsync(cancellationToken)).ToDictionary(t => t.TrialId));
+
     /// <summary>
     /// Creates the referral in the caller's transaction (a hotline call records the referral it made in the same one); the caller
     /// wakes the outbox once it has committed.
     /// </summary>
-    public async Task<(LocalReferral Referral, bool Duplicate)> CreateInAsync(SqliteConnection connection, SqliteTransaction transaction, string createdBy,
-        NewReferral created, CancellationToken cancellationToken)
+    public async Task<(LocalReferral Referral, bool Duplicate)> CreateInAsync(SqliteConnection connection, SqliteTransaction transaction, Routes routes,
+        string createdBy, NewReferral created, CancellationToken cancellationToken)
     {
         var request = created.Request;
         var sha256 = Convert.ToHexStringLower(SHA256.HashData(request.ToByteArray()));
         var now = clock.GetUtcNow();
-        var facilities = (await directory.FacilitiesAsync(cancellationToken)).ToDictionary(f => f.FacilityCode);
-        if (facilities.Count == 0)
-        {
-            throw new PreconditionFailedException("DIRECTORY_NOT_RECEIVED", "This spoke has not received the directory from the hub yet; try again once it has connected.");
-        }
-        var trials = (await directory.TrialsAsync(cancellationToken)).ToDictionary(t => t.TrialId);
         await using (var existing = connection.Command("SELECT request_sha256 FROM referrals WHERE referral_id = $id", transaction).With("$id", request.ReferralId))
         {
             if (await existing.ExecuteScalarAsync(cancellationToken) is { } stored)
@@ -87,7 +90,7 @@ public sealed class LocalReferralStore(SpokeDatabase database, LocalDirectorySto
                 return (await ReadAsync(connection, transaction, request.ReferralId, cancellationToken), true);
             }
         }
-        var receiver = ReferralWorkflow.ResolveReceiver(request.Target, facilities, trials);
+        var receiver = ReferralWorkflow.ResolveReceiver(request.Target, routes.Facilities, routes.Trials);
         var (localPatientId, sharedRecord) = await PatientAsync(connection, transaction, request, cancellationToken);
         var referral = new Referral
         {
