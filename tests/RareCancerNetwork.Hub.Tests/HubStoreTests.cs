@@ -59,6 +59,49 @@ public sealed class HubStoreTests
         Assert.True(hub.Database.LatestVersion >= 6);
     }
 
+    /// <summary>A hub may be upgraded from any release: every earlier schema version migrates to the latest.</summary>
+    [Theory, InlineData(HubStorageProvider.Sqlite), InlineData(HubStorageProvider.Postgres)]
+    public async Task Migrate_FromEveryEarlierVersion_ReachesTheLatest(HubStorageProvider provider)
+    {
+        var latest = HubDatabase.Create(new HubOptions { DataFolder = Path.GetTempPath() }).LatestVersion;
+        for (var version = 1; version < latest; version++)
+        {
+            await using var hub = await HubStore.CreateEmptyAsync(provider, targetVersion: version);
+            Assert.Equal(version, await hub.Database.CurrentVersionAsync(Ct));
+            Assert.Equal(latest - version, await hub.Database.MigrateAsync(Ct));
+            Assert.Equal(latest, await hub.Database.CurrentVersionAsync(Ct));
+        }
+    }
+
+    /// <summary>
+    /// The upgrade a running network makes next (the previous version to the latest), with the rows a hub holds:
+    /// its directory, a spoke, a person and a consultation are all there afterwards, and the store serves new work.
+    /// </summary>
+    [Theory, InlineData(HubStorageProvider.Sqlite), InlineData(HubStorageProvider.Postgres)]
+    public async Task Migrate_FromThePreviousVersion_WithAHubsRows_KeepsThemAll(HubStorageProvider provider)
+    {
+        var latest = HubDatabase.Create(new HubOptions { DataFolder = Path.GetTempPath() }).LatestVersion;
+        await using var hub = await HubStore.CreateEmptyAsync(provider, targetVersion: latest - 1);
+        await hub.ExecuteAsync(
+            """
+            INSERT INTO prefectures VALUES ('東京都', 'Kanto', '13');
+            INSERT INTO facilities (facility_code, name_ja, designation, prefecture, region) VALUES ('CORE-004', '東京大学医学部附属病院', 1, '東京都', 'Kanto');
+            INSERT INTO spoke_nodes (node_id, facility_code, registered_at) VALUES ('spoke-test', 'CORE-004', '2026-01-01T00:00:00.0000000Z');
+            INSERT INTO experts (expert_id, display_name, capacity, registered_at) VALUES ('soft', '佐藤 一郎', 10, '2026-01-01T00:00:00.0000000Z');
+            INSERT INTO expert_specialties VALUES ('soft', 1);
+            INSERT INTO users (user_id, display_name, role, facility_code, expert_id, password_hash, registered_at)
+            VALUES ('sato', '佐藤 一郎', 'expert_pathologist', 'CORE-004', 'soft', 'h', '2026-01-01T00:00:00.0000000Z');
+            """);
+
+        Assert.Equal(1, await hub.Database.MigrateAsync(Ct));
+
+        Assert.Equal(1, await hub.ScalarAsync("SELECT COUNT(*) FROM facilities WHERE facility_code = 'CORE-004' AND name_ja = '東京大学医学部附属病院'"));
+        Assert.Equal(1, await hub.ScalarAsync("SELECT COUNT(*) FROM users WHERE user_id = 'sato' AND display_name = '佐藤 一郎' AND role = 'expert_pathologist' AND expert_id = 'soft'"));
+        Assert.Equal(1, await hub.ScalarAsync("SELECT COUNT(*) FROM spoke_nodes WHERE node_id = 'spoke-test'"));
+        var id = await hub.DeliverAsync(OrganSystem.SoftTissue);
+        Assert.Equal(1, await hub.ScalarAsync($"SELECT COUNT(*) FROM consultations WHERE consultation_id = '{id}' AND assigned_expert_id = 'soft'"));
+    }
+
     /// <summary>Every schema change is written for both providers: the same numbers and names in each dialect's folder.</summary>
     [Fact]
     public void BothProviders_ShipTheSameNumberedMigrations()
