@@ -55,6 +55,7 @@ public static class ContractLimits
     public const int PageToken = 200;
 
     public const int RegistryRecordsPerDelivery = 500;
+    public const int ConsultationsPerDelivery = 100;
     public const int RegistryShortText = 200;
     public const int PanelTests = 20;
     public const int Biomarkers = 100;
@@ -82,6 +83,7 @@ public static class ContractLimits
     public static readonly IReadOnlyList<ContractLimit> All =
     [
         new("DeliverRegistryRecordsRequest.records", 1, RegistryRecordsPerDelivery, "entries"),
+        new("DeliverConsultationsRequest.consultations", 1, ConsultationsPerDelivery, "entries"),
         new("ImportRegistryRecordsRequest.records", 1, RegistryRecordsPerDelivery, "entries"),
         new("RegistryRecord.age_at_enrolment", 0, PatientAgeYears, "years"),
         new("RegistryRecord.panel_tests", 0, PanelTests, "entries"),

@@ -292,6 +292,7 @@ public sealed class AuditTests(TestNetwork network)
         // Every patient-level RPC of the table was exercised here or in the delivery below.
         // (The spoke's own deliveries run beside this test, so they are checked below, not counted above.)
         var covered = calls.Select(c => c.Method).Append("/rarecancer.network.v1.SpokeSyncService/DeliverConsultation")
+            .Append("/rarecancer.network.v1.SpokeSyncService/DeliverConsultations")
             .Append("/rarecancer.network.v1.RegistrySyncService/DeliverRegistryRecords")
             .Append("/rarecancer.network.v1.ReferralSyncService/DeliverReferral").Append("/rarecancer.network.v1.ReferralSyncService/DeliverReferralTransition")
             .Append("/rarecancer.network.v1.SpokeSyncService/DeliverConsultationWithdrawal").Append("/rarecancer.network.v1.SpokeSyncService/DeliverReportAcknowledgement")
@@ -299,9 +300,11 @@ public sealed class AuditTests(TestNetwork network)
             .Append("/rarecancer.network.v1.HotlineSyncService/DeliverHotlineCall");
         Assert.Equal(RpcPolicies.Hub.Values.Concat(RpcPolicies.Spoke.Values).Where(p => p.PatientLevel).Select(p => p.Method).Order(), covered.Order());
         // The spoke's own delivery of the new consultation was audited at the hub as the node.
-        await Eventually.UntilAsync(() => EntriesAsync(hubLog), all => all.Any(e => e.Event.EndsWith("/DeliverConsultation", StringComparison.Ordinal) && e.ObjectId == newId),
+        // (Its outbox delivers consultations in batches: one entry per consultation the call carried.)
+        await Eventually.UntilAsync(() => EntriesAsync(hubLog), all => all.Any(e => e.Event.EndsWith("/DeliverConsultations", StringComparison.Ordinal) && e.ObjectId == newId),
             "the delivery's audit entry at the hub");
-        Assert.Single(await EntriesAsync(hubLog), e => e.Event.EndsWith("/DeliverConsultation", StringComparison.Ordinal) && e.ObjectId == newId);
+        Assert.Single(await EntriesAsync(hubLog), e => e.Event.EndsWith("/DeliverConsultations", StringComparison.Ordinal) && e.ObjectId == newId
+            && e.ObjectType == "consultation" && e.Action == "C" && e.UserId == "node-spoke-a");
         // Its registry deliveries too: patient-level, as the node, naming registry records.
         await Eventually.UntilAsync(() => EntriesAsync(hubLog), all => all.Any(e => e.Event.EndsWith("/DeliverRegistryRecords", StringComparison.Ordinal)
             && e.UserId == "node-spoke-a" && e.ObjectType == "registry_record" && e.Action == "C" && e.EventType == AuditVocabulary.EventTypePatientDataAccess),

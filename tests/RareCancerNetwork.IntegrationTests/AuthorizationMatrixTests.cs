@@ -377,6 +377,11 @@ public sealed class AuthorizationMatrixTests(AuthorizationMatrixTests.Network ne
                 var delivery = Samples.Delivery("CORE-004", 'd');
                 return !(await Sync(t).DeliverConsultationAsync(delivery)).Duplicate;
             });
+            Calls["/rarecancer.network.v1.SpokeSyncService/DeliverConsultations"] = new(async t =>
+            {
+                var delivery = Samples.Delivery("CORE-004", 'd');
+                return (await Sync(t).DeliverConsultationsAsync(new() { Consultations = { delivery } })).Results.Single().Outcome == ConsultationDeliveryOutcome.Stored;
+            });
             var p = _consultationP;
             var slideStart = new AttachmentUploadStart { ConsultationId = p, Sha256Hex = _slideP.Sha256Hex, Offset = _slideP.SizeBytes };
             Calls["/rarecancer.network.v1.SpokeSyncService/DeliverAttachment"] = new(async t =>

@@ -393,6 +393,67 @@ public abstract class ConsultationLoopScenarios(TestNetwork network)
         Assert.Equal(Concordance.MinorDiscordance, atSpoke.Reports[1].Concordance);
     }
 
+    /// <summary>
+    /// A batched delivery answers each consultation as a delivery of one would: stored, a repeat, or refused alone
+    /// (invalid with its field path, another node's, or a known id with other content) while the others are stored;
+    /// a call with none, too many, or another facility's consultation is refused whole and stores nothing.
+    /// </summary>
+    [Fact]
+    public async Task BatchedDelivery_AnswersEachConsultation_AndRefusesOnlyTheFaultyOnes()
+    {
+        var sync = network.Sync(network.NodeTokenA);
+        var ofB = Samples.Delivery(TestNetwork.FacilityB, 'b');
+        await network.Sync(network.NodeTokenB).DeliverConsultationAsync(ofB, cancellationToken: Ct);
+        var known = Samples.Delivery(TestNetwork.FacilityA, 'c');
+        await sync.DeliverConsultationAsync(known, cancellationToken: Ct);
+        var changedKnown = known.Clone();
+        changedKnown.Details.Question = "別の質問";
+        var invalid = Samples.Delivery(TestNetwork.FacilityA, 'e');
+        invalid.PatientPseudonym = "not-a-pseudonym";
+        var (first, second) = (Samples.Delivery(TestNetwork.FacilityA, 'f'), Samples.Delivery(TestNetwork.FacilityA, '1'));
+        second.Details.ClinicalSummary = "左大腿部の軟部腫瘍 𠮷野家";
+        var ofBUnderA = ofB.Clone();
+        ofBUnderA.RequestingFacilityCode = TestNetwork.FacilityA;
+
+        var answer = await sync.DeliverConsultationsAsync(new() { Consultations = { first, known, invalid, changedKnown, ofBUnderA, second, first } }, cancellationToken: Ct);
+
+        Assert.Equal([first.ConsultationId, known.ConsultationId, invalid.ConsultationId, known.ConsultationId, ofB.ConsultationId, second.ConsultationId, first.ConsultationId],
+            answer.Results.Select(r => r.ConsultationId));
+        Assert.Equal([ConsultationDeliveryOutcome.Stored, ConsultationDeliveryOutcome.Duplicate, ConsultationDeliveryOutcome.Refused, ConsultationDeliveryOutcome.Refused,
+                ConsultationDeliveryOutcome.Refused, ConsultationDeliveryOutcome.Stored, ConsultationDeliveryOutcome.Duplicate],
+            answer.Results.Select(r => r.Outcome));
+        Assert.Equal(("INVALID_ARGUMENT", true), (answer.Results[2].Refusal, answer.Results[2].Message.Contains("consultations[2].patient_pseudonym", StringComparison.Ordinal)));
+        Assert.Equal(("ALREADY_EXISTS", true), (answer.Results[3].Refusal, answer.Results[3].Message.Contains("different content", StringComparison.Ordinal)));
+        Assert.Equal(("PERMISSION_DENIED", true), (answer.Results[4].Refusal, answer.Results[4].Message.Contains("another spoke node", StringComparison.Ordinal)));
+        Assert.Equal(answer.Results[0].ReceivedAt, answer.Results[6].ReceivedAt);
+        Assert.Contains(answer.Results[0].Status, new[] { ConsultationStatus.Received, ConsultationStatus.Assigned });
+        // Stored once each, the Japanese text exactly; the refused ones as they were.
+        Assert.Equal(1, await network.Hub.CountAsync("consultations", "consultation_id", first.ConsultationId));
+        Assert.Equal(0, await network.Hub.CountAsync("consultations", "consultation_id", invalid.ConsultationId));
+        async Task<ConsultationDetails> DetailsAtHubAsync(string consultationId)
+        {
+            await using var connection = await network.Hub.Services.GetRequiredService<RareCancerNetwork.Hub.Storage.HubDatabase>().OpenAsync(Ct);
+            await using var command = connection.Command("SELECT details FROM consultations WHERE consultation_id = @id").With("@id", consultationId);
+            return ConsultationDetails.Parser.ParseFrom((byte[])(await command.ExecuteScalarAsync(Ct))!);
+        }
+        Assert.Equal("左大腿部の軟部腫瘍 𠮷野家", (await DetailsAtHubAsync(second.ConsultationId)).ClinicalSummary);
+        Assert.Equal(known.Details.Question, (await DetailsAtHubAsync(known.ConsultationId)).Question);
+
+        // Refused whole: nothing, too many, another facility's.
+        var none = await RpcAssert.FailsAsync(StatusCode.InvalidArgument, () => sync.DeliverConsultationsAsync(new(), cancellationToken: Ct).ResponseAsync);
+        Assert.Contains("consultations", none.Status.Detail, StringComparison.Ordinal);
+        var tooMany = new DeliverConsultationsRequest();
+        tooMany.Consultations.AddRange(Enumerable.Range(0, ContractLimits.ConsultationsPerDelivery + 1).Select(_ => Samples.Delivery(TestNetwork.FacilityA, 'a')));
+        var many = await RpcAssert.FailsAsync(StatusCode.InvalidArgument, () => sync.DeliverConsultationsAsync(tooMany, cancellationToken: Ct).ResponseAsync);
+        Assert.Contains($"1-{ContractLimits.ConsultationsPerDelivery}", many.Status.Detail, StringComparison.Ordinal);
+        var foreign = Samples.Delivery(TestNetwork.FacilityB, 'a');
+        var fresh = Samples.Delivery(TestNetwork.FacilityA, 'a');
+        var denied = await RpcAssert.FailsAsync(StatusCode.PermissionDenied,
+            () => sync.DeliverConsultationsAsync(new() { Consultations = { fresh, foreign } }, cancellationToken: Ct).ResponseAsync);
+        Assert.Contains("consultations[1].requesting_facility_code", denied.Status.Detail, StringComparison.Ordinal);
+        Assert.Equal(0, await network.Hub.CountAsync("consultations", "consultation_id", [fresh.ConsultationId, foreign.ConsultationId]));
+    }
+
     [Fact]
     public async Task SameSubmissionDeliveredTwice_OneConsultation()
     {

@@ -80,7 +80,7 @@ public sealed class HubFailoverTests
         Assert.Equal(await CountAsync(connectionString, "SELECT COUNT(*) FROM spoke_events WHERE spoke_node_id = 'spoke-osaka'"),
             await CountAsync(connectionString, "SELECT MAX(sequence) FROM spoke_events WHERE spoke_node_id = 'spoke-osaka'"));
         Assert.Equal(Submissions, (await client.ListConsultationsAsync(new() { PageSize = 100 }, cancellationToken: Ct)).Consultations.Count);
-        Assert.Contains("delivered by node spoke-osaka", hubB.Output, StringComparison.Ordinal);
+        Assert.Contains("Node spoke-osaka delivered", hubB.Output, StringComparison.Ordinal);
     }
 
     private static async Task<long> CountAsync(string connectionString, string sql)

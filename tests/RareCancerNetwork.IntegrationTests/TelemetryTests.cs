@@ -76,14 +76,14 @@ public sealed class TelemetryTests
         Assert.Contains("rcn_outbox_parked", spokeMetrics.Body, StringComparison.Ordinal);
 
         // One trace: the spoke's SubmitConsultation, its delivery from the outbox, the hub's store write.
-        var stored = await Eventually.UntilAsync(() => Task.FromResult(finished.FirstOrDefault(a => a.Source.Name == NodeTelemetry.SourceName && a.OperationName == "store consultation")),
+        var stored = await Eventually.UntilAsync(() => Task.FromResult(finished.FirstOrDefault(a => a.Source.Name == NodeTelemetry.SourceName && a.OperationName == "store consultations")),
             a => a is not null, "the hub's store span");
         var trace = finished.Where(a => a.TraceId == stored!.TraceId).ToList();
         static bool Request(Activity a, string rpc) =>
             a.Source.Name == "Microsoft.AspNetCore" && (a.GetTagItem("url.path")?.ToString() ?? a.DisplayName).Contains(rpc, StringComparison.Ordinal);
         Assert.Contains(trace, a => Request(a, "LocalConsultationService/SubmitConsultation"));
         Assert.Contains(trace, a => a.OperationName == "deliver deliver_consultation");
-        Assert.Contains(trace, a => Request(a, "SpokeSyncService/DeliverConsultation"));
+        Assert.Contains(trace, a => Request(a, "SpokeSyncService/DeliverConsultations"));
 
         // No patient data in any metric or in any span of the run.
         foreach (var secret in new[] { submission.LocalPatientId, pseudonym })

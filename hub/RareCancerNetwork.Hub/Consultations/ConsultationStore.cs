@@ -27,69 +27,111 @@ public sealed partial class ConsultationStore(HubDatabase database, EventFeed fe
     {
         // The store write of a delivered consultation, the last span of its trace from the spoke's API.
         using var activity = RareCancerNetwork.Node.Telemetry.NodeTelemetry.Source.StartActivity("store consultation");
-        var deliverySha256 = Convert.ToHexStringLower(SHA256.HashData(request.ToByteArray()));
         var now = clock.GetUtcNow();
         // Two instances receiving the same delivery at once: the consultation's primary key lets one
         // commit; the other's transaction is refused by the database, runs again and finds it stored.
-        var outcome = await database.WriteAsync(async (connection, transaction) =>
-        {
-            await using (var existing = connection.Command(
-                "SELECT spoke_node_id, delivery_sha256, status, received_at FROM consultations WHERE consultation_id = @id", transaction)
-                .With("@id", request.ConsultationId))
-            await using (var reader = await existing.ExecuteReaderAsync(cancellationToken))
-            {
-                if (await reader.ReadAsync(cancellationToken))
-                {
-                    if (reader.GetString(0) != nodeId)
-                    {
-                        throw new AccessDeniedException($"Consultation {request.ConsultationId} belongs to another spoke node.");
-                    }
-                    if (reader.GetString(1) != deliverySha256)
-                    {
-                        throw new ConflictException($"Consultation {request.ConsultationId} was already delivered with different content; use a new consultation_id.");
-                    }
-                    return new DeliveryOutcome((ConsultationStatus)reader.GetInt32(2), reader.GetInstant(3), Duplicate: true);
-                }
-            }
-            await using (var insert = connection.Command(
-                """
-                INSERT INTO consultations (consultation_id, spoke_node_id, facility_code, patient_pseudonym, submitted_by, submitted_at,
-                    received_at, organ_system, urgency, details, delivery_sha256, status, updated_at)
-                VALUES (@id, @node, @facility, @pseudonym, @by, @submittedAt, @now, @organ, @urgency, @details, @sha, @status, @now)
-                """, transaction)
-                .With("@id", request.ConsultationId).With("@node", nodeId).With("@facility", request.RequestingFacilityCode)
-                .With("@pseudonym", request.PatientPseudonym).With("@by", request.SubmittedBy)
-                .With("@submittedAt", request.SubmittedAt.ToDateTimeOffset().ToDbText()).With("@now", now.ToDbText())
-                .With("@organ", (int)request.Details.OrganSystem).With("@urgency", (int)request.Details.Urgency)
-                .With("@details", request.Details.ToByteArray()).With("@sha", deliverySha256).With("@status", (int)ConsultationStatus.Received))
-            {
-                await insert.ExecuteNonQueryAsync(cancellationToken);
-            }
-            // Offered to an expert only once every attached file is here, whole (a file the hub holds already counts).
-            var missing = await ConsultationAttachmentRows.RecordAsync(connection, transaction, request.ConsultationId, ConsultationAttachmentRows.OwnFiles,
-                request.Details.Attachments, cancellationToken);
-            if (missing > 0)
-            {
-                await SetStatusAsync(connection, transaction, request.ConsultationId, ConsultationStatus.AwaitingAttachments, now, cancellationToken);
-                await EventFeed.AppendStatusAsync(connection, transaction, nodeId, request.ConsultationId, now, ConsultationStatus.AwaitingAttachments, cancellationToken);
-                await ConsultationTimeline.AppendAsync(connection, transaction, nodeId, request.ConsultationId,
-                    ConsultationTimeline.Step(ConsultationStepKind.Received, ConsultationStatus.AwaitingAttachments, request.SubmittedBy,
-                        detail: $"waiting for {ConsultationAttachmentRows.Describe(request.Details.Attachments)}"), now, cancellationToken);
-                return new DeliveryOutcome(ConsultationStatus.AwaitingAttachments, now, Duplicate: false);
-            }
-            await EventFeed.AppendStatusAsync(connection, transaction, nodeId, request.ConsultationId, now, ConsultationStatus.Received, cancellationToken);
-            await ConsultationTimeline.AppendAsync(connection, transaction, nodeId, request.ConsultationId,
-                ConsultationTimeline.Step(ConsultationStepKind.Received, ConsultationStatus.Received, request.SubmittedBy), now, cancellationToken);
-            var status = await ExpertAssignment.TryAssignAsync(connection, transaction, request.ConsultationId, nodeId, request.Details.OrganSystem, now, cancellationToken)
-                ? ConsultationStatus.Assigned
-                : ConsultationStatus.Received;
-            return new DeliveryOutcome(status, now, Duplicate: false);
-        }, cancellationToken);
+        var outcome = await database.WriteAsync((connection, transaction) => DeliverInAsync(connection, transaction, nodeId, request, now, cancellationToken),
+            cancellationToken);
         if (!outcome.Duplicate)
         {
             feed.Notify([nodeId]);
         }
         return outcome;
+    }
+
+    /// <summary>
+    /// Several deliveries in one transaction (one commit, and on PostgreSQL one transaction's round trips instead of
+    /// one per consultation), each with its own answer: a consultation of another node or a repeat with other content
+    /// is refused alone (<see cref="AccessDeniedException"/> or <see cref="ConflictException"/> in its place) and the
+    /// others are stored. Those refusals are found before anything of that consultation is written.
+    /// </summary>
+    public async Task<IReadOnlyList<Result<DeliveryOutcome>>> DeliverManyAsync(string nodeId, IReadOnlyList<DeliverConsultationRequest> requests,
+        CancellationToken cancellationToken)
+    {
+        using var activity = RareCancerNetwork.Node.Telemetry.NodeTelemetry.Source.StartActivity("store consultations");
+        activity?.SetTag("rcn.consultations", requests.Count);
+        var now = clock.GetUtcNow();
+        var outcomes = await database.WriteAsync(async (connection, transaction) =>
+        {
+            var outcomes = new List<Result<DeliveryOutcome>>(requests.Count);
+            foreach (var request in requests)
+            {
+                try
+                {
+                    outcomes.Add(new(await DeliverInAsync(connection, transaction, nodeId, request, now, cancellationToken), null));
+                }
+                catch (Exception refusal) when (refusal is AccessDeniedException or ConflictException)
+                {
+                    outcomes.Add(new(null, (NetworkException)refusal));
+                }
+            }
+            return outcomes;
+        }, cancellationToken);
+        if (outcomes.Any(o => o.Value is { Duplicate: false }))
+        {
+            feed.Notify([nodeId]);
+        }
+        return outcomes;
+    }
+
+    /// <summary>One consultation's answer in a batch: its outcome, or why it was refused.</summary>
+    public sealed record Result<T>(T? Value, NetworkException? Refusal) where T : class;
+
+    private static async Task<DeliveryOutcome> DeliverInAsync(DbConnection connection, DbTransaction transaction, string nodeId, DeliverConsultationRequest request,
+        DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        var deliverySha256 = Convert.ToHexStringLower(SHA256.HashData(request.ToByteArray()));
+        await using (var existing = connection.Command(
+            "SELECT spoke_node_id, delivery_sha256, status, received_at FROM consultations WHERE consultation_id = @id", transaction)
+            .With("@id", request.ConsultationId))
+        await using (var reader = await existing.ExecuteReaderAsync(cancellationToken))
+        {
+            if (await reader.ReadAsync(cancellationToken))
+            {
+                if (reader.GetString(0) != nodeId)
+                {
+                    throw new AccessDeniedException($"Consultation {request.ConsultationId} belongs to another spoke node.");
+                }
+                if (reader.GetString(1) != deliverySha256)
+                {
+                    throw new ConflictException($"Consultation {request.ConsultationId} was already delivered with different content; use a new consultation_id.");
+                }
+                return new DeliveryOutcome((ConsultationStatus)reader.GetInt32(2), reader.GetInstant(3), Duplicate: true);
+            }
+        }
+        await using (var insert = connection.Command(
+            """
+            INSERT INTO consultations (consultation_id, spoke_node_id, facility_code, patient_pseudonym, submitted_by, submitted_at,
+                received_at, organ_system, urgency, details, delivery_sha256, status, updated_at)
+            VALUES (@id, @node, @facility, @pseudonym, @by, @submittedAt, @now, @organ, @urgency, @details, @sha, @status, @now)
+            """, transaction)
+            .With("@id", request.ConsultationId).With("@node", nodeId).With("@facility", request.RequestingFacilityCode)
+            .With("@pseudonym", request.PatientPseudonym).With("@by", request.SubmittedBy)
+            .With("@submittedAt", request.SubmittedAt.ToDateTimeOffset().ToDbText()).With("@now", now.ToDbText())
+            .With("@organ", (int)request.Details.OrganSystem).With("@urgency", (int)request.Details.Urgency)
+            .With("@details", request.Details.ToByteArray()).With("@sha", deliverySha256).With("@status", (int)ConsultationStatus.Received))
+        {
+            await insert.ExecuteNonQueryAsync(cancellationToken);
+        }
+        // Offered to an expert only once every attached file is here, whole (a file the hub holds already counts).
+        var missing = await ConsultationAttachmentRows.RecordAsync(connection, transaction, request.ConsultationId, ConsultationAttachmentRows.OwnFiles,
+            request.Details.Attachments, cancellationToken);
+        if (missing > 0)
+        {
+            await SetStatusAsync(connection, transaction, request.ConsultationId, ConsultationStatus.AwaitingAttachments, now, cancellationToken);
+            await EventFeed.AppendStatusAsync(connection, transaction, nodeId, request.ConsultationId, now, ConsultationStatus.AwaitingAttachments, cancellationToken);
+            await ConsultationTimeline.AppendAsync(connection, transaction, nodeId, request.ConsultationId,
+                ConsultationTimeline.Step(ConsultationStepKind.Received, ConsultationStatus.AwaitingAttachments, request.SubmittedBy,
+                    detail: $"waiting for {ConsultationAttachmentRows.Describe(request.Details.Attachments)}"), now, cancellationToken);
+            return new DeliveryOutcome(ConsultationStatus.AwaitingAttachments, now, Duplicate: false);
+        }
+        await EventFeed.AppendStatusAsync(connection, transaction, nodeId, request.ConsultationId, now, ConsultationStatus.Received, cancellationToken);
+        await ConsultationTimeline.AppendAsync(connection, transaction, nodeId, request.ConsultationId,
+            ConsultationTimeline.Step(ConsultationStepKind.Received, ConsultationStatus.Received, request.SubmittedBy), now, cancellationToken);
+        var status = await ExpertAssignment.TryAssignAsync(connection, transaction, request.ConsultationId, nodeId, request.Details.OrganSystem, now, cancellationToken)
+            ? ConsultationStatus.Assigned
+            : ConsultationStatus.Received;
+        return new DeliveryOutcome(status, now, Duplicate: false);
     }
 
     /// <summary>A consultation whose attached files have all arrived: received, and offered to an expert of its organ system.</summary>

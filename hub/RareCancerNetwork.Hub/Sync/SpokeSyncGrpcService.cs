@@ -31,16 +31,7 @@ public sealed partial class SpokeSyncGrpcService(ConsultationStore store, HubAtt
     public override async Task<DeliverConsultationResponse> DeliverConsultation(DeliverConsultationRequest request, ServerCallContext context)
     {
         var v = new FieldValidator();
-        v.Uuid("consultation_id", request.ConsultationId);
-        v.Text("requesting_facility_code", request.RequestingFacilityCode, 32);
-        v.Pseudonym("patient_pseudonym", request.PatientPseudonym);
-        v.Text("submitted_by", request.SubmittedBy, 200);
-        if (request.SubmittedAt is null)
-        {
-            v.Add("submitted_at", "is required");
-        }
-        ConsultationValidation.ValidateDetails(v, "details", request.Details, ConsultationValidation.TodayInJapan(clock));
-        attachments.Limits.Check(v, "details.attachments", request.Details?.Attachments ?? []);
+        ValidateDelivery(v, "", request);
         v.ThrowIfInvalid();
 
         var node = Node(context);
@@ -56,6 +47,90 @@ public sealed partial class SpokeSyncGrpcService(ConsultationStore store, HubAtt
             ReceivedAt = Timestamp.FromDateTimeOffset(outcome.ReceivedAt),
             Duplicate = outcome.Duplicate,
         };
+    }
+
+    public override async Task<DeliverConsultationsResponse> DeliverConsultations(DeliverConsultationsRequest request, ServerCallContext context)
+    {
+        if (request.Consultations.Count is 0 or > ContractLimits.ConsultationsPerDelivery)
+        {
+            throw new InvalidFieldsException([new FieldViolation("consultations",
+                $"must hold 1-{ContractLimits.ConsultationsPerDelivery} consultations; got {request.Consultations.Count}")]);
+        }
+        var node = Node(context);
+        // A node never sends another facility's consultations: that is a fault or an attack, refused as a whole.
+        var foreign = request.Consultations.Select((consultation, index) => (consultation, index))
+            .FirstOrDefault(c => c.consultation.RequestingFacilityCode != node.FacilityCode);
+        if (foreign.consultation is not null)
+        {
+            throw new AccessDeniedException($"consultations[{foreign.index}].requesting_facility_code is {foreign.consultation.RequestingFacilityCode}; "
+                + $"this node may deliver only for its own facility ({node.FacilityCode}).");
+        }
+        var results = new ConsultationDeliveryResult[request.Consultations.Count];
+        var accepted = new List<int>();
+        for (var i = 0; i < request.Consultations.Count; i++)
+        {
+            var consultation = request.Consultations[i];
+            var v = new FieldValidator();
+            ValidateDelivery(v, $"consultations[{i}].", consultation);
+            if (v.Violations.Count > 0)
+            {
+                results[i] = Refused(consultation.ConsultationId, StatusCode.InvalidArgument, v.Invalid().Message);
+            }
+            else
+            {
+                accepted.Add(i);
+            }
+        }
+        if (accepted.Count > 0)
+        {
+            var outcomes = await store.DeliverManyAsync(node.NodeId, accepted.Select(i => request.Consultations[i]).ToList(), context.CancellationToken);
+            for (var j = 0; j < accepted.Count; j++)
+            {
+                var consultationId = request.Consultations[accepted[j]].ConsultationId;
+                results[accepted[j]] = outcomes[j] switch
+                {
+                    { Value: { } outcome } => new ConsultationDeliveryResult
+                    {
+                        ConsultationId = consultationId,
+                        Outcome = outcome.Duplicate ? ConsultationDeliveryOutcome.Duplicate : ConsultationDeliveryOutcome.Stored,
+                        Status = outcome.Status,
+                        ReceivedAt = Timestamp.FromDateTimeOffset(outcome.ReceivedAt),
+                    },
+                    { Refusal: { } refusal } => Refused(consultationId, ErrorMappingInterceptor.ToRpcException(refusal).StatusCode, refusal.Message),
+                    _ => throw new InvalidOperationException("A batched delivery answered neither an outcome nor a refusal."),
+                };
+            }
+        }
+        var (stored, duplicates) = (results.Count(r => r.Outcome == ConsultationDeliveryOutcome.Stored), results.Count(r => r.Outcome == ConsultationDeliveryOutcome.Duplicate));
+        LogDeliveredMany(logger, node.NodeId, results.Length, stored, duplicates, results.Length - stored - duplicates);
+        return new DeliverConsultationsResponse { Results = { results } };
+    }
+
+    private static ConsultationDeliveryResult Refused(string consultationId, StatusCode code, string message) => new()
+    {
+        ConsultationId = consultationId,
+        Outcome = ConsultationDeliveryOutcome.Refused,
+        Refusal = ProtoEnumName(code),
+        Message = message,
+    };
+
+    /// <summary>The gRPC status's wire name (INVALID_ARGUMENT), as a person reading the spoke's list sees it elsewhere.</summary>
+    private static string ProtoEnumName(StatusCode code) =>
+        string.Concat(code.ToString().Select((c, i) => i > 0 && char.IsUpper(c) ? "_" + c : c.ToString())).ToUpperInvariant();
+
+    /// <summary>The checks of one delivered consultation; <paramref name="prefix"/> places its fields in a batch.</summary>
+    private void ValidateDelivery(FieldValidator v, string prefix, DeliverConsultationRequest request)
+    {
+        v.Uuid(prefix + "consultation_id", request.ConsultationId);
+        v.Text(prefix + "requesting_facility_code", request.RequestingFacilityCode, 32);
+        v.Pseudonym(prefix + "patient_pseudonym", request.PatientPseudonym);
+        v.Text(prefix + "submitted_by", request.SubmittedBy, 200);
+        if (request.SubmittedAt is null)
+        {
+            v.Add(prefix + "submitted_at", "is required");
+        }
+        ConsultationValidation.ValidateDetails(v, prefix + "details", request.Details, ConsultationValidation.TodayInJapan(clock));
+        attachments.Limits.Check(v, prefix + "details.attachments", request.Details?.Attachments ?? []);
     }
 
     public override async Task<DeliverConsultationWithdrawalResponse> DeliverConsultationWithdrawal(DeliverConsultationWithdrawalRequest request, ServerCallContext context)
@@ -240,6 +315,10 @@ public sealed partial class SpokeSyncGrpcService(ConsultationStore store, HubAtt
 
     [LoggerMessage(EventId = 1201, Level = LogLevel.Information, Message = "Consultation {ConsultationId} delivered by node {NodeId} (duplicate: {Duplicate})")]
     private static partial void LogDelivered(ILogger logger, string consultationId, string nodeId, bool duplicate);
+
+    [LoggerMessage(EventId = 1203, Level = LogLevel.Information,
+        Message = "Node {NodeId} delivered {Count} consultations: {Stored} stored, {Duplicates} repeats, {Refused} refused")]
+    private static partial void LogDeliveredMany(ILogger logger, string nodeId, int count, int stored, int duplicates, int refused);
 
     [LoggerMessage(EventId = 1202, Level = LogLevel.Information, Message = "Node {NodeId} subscribed to its feed after sequence {Cursor}")]
     private static partial void LogSubscribed(ILogger logger, string nodeId, long cursor);

@@ -29,7 +29,7 @@ public sealed class AuditInterceptor(AuditLog log, NodeDescription node) : Inter
         }
         if (IsPatientLevel(context.Method))
         {
-            await log.AppendAsync(Record(context, request, AuditVocabulary.Success, "OK"), context.CancellationToken);
+            await log.AppendAllAsync(Records(context, request, AuditVocabulary.Success, "OK"), context.CancellationToken);
         }
         return response;
     }
@@ -90,12 +90,30 @@ public sealed class AuditInterceptor(AuditLog log, NodeDescription node) : Inter
             OperationCanceledException => nameof(StatusCode.Cancelled),
             _ => nameof(StatusCode.Internal),
         };
-        var record = Record(context, request, AuditVocabulary.Failure, detail);
+        var records = Records(context, request, AuditVocabulary.Failure, detail)
+            .Select(record => denied ? record with { EventType = AuditVocabulary.EventTypeAuthorization } : record).ToList();
         // Note: the audit write must not be cancelled by the caller going away.
-        await log.AppendAsync(denied ? record with { EventType = AuditVocabulary.EventTypeAuthorization } : record, CancellationToken.None);
+        await log.AppendAllAsync(records, CancellationToken.None);
     }
 
     private bool IsPatientLevel(string method) => node.Policies.TryGetValue(method, out var policy) && policy.PatientLevel;
+
+    /// <summary>
+    /// A batched delivery of consultations is one entry per consultation it carries (each is a patient's object, as
+    /// in a delivery of one), written together; every other call is one entry.
+    /// </summary>
+    private static List<AuditRecord> Records(ServerCallContext context, object request, string outcome, string detail)
+    {
+        var record = Record(context, request, outcome, detail);
+        if (request is IMessage message && message.Descriptor.FindFieldByName(BatchedConsultations) is { IsRepeated: true } batch
+            && batch.Accessor.GetValue(message) is System.Collections.IList { Count: > 0 } consultations)
+        {
+            return consultations.Cast<IMessage>().Select(consultation => record with { ObjectId = AuditedObject(context.Method, consultation).Id }).ToList();
+        }
+        return [record];
+    }
+
+    private const string BatchedConsultations = "consultations";
 
     private static AuditRecord Record(ServerCallContext context, object request, string outcome, string detail)
     {

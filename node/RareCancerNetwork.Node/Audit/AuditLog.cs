@@ -35,46 +35,60 @@ public sealed class AuditLog(IRelationalStore database, string nodeId, TimeProvi
 
     public string NodeId => nodeId;
 
-    public Task<AuditEntry> AppendAsync(AuditRecord record, CancellationToken cancellationToken) =>
+    public async Task<AuditEntry> AppendAsync(AuditRecord record, CancellationToken cancellationToken) =>
+        (await AppendAllAsync([record], cancellationToken))[0];
+
+    /// <summary>Several entries in order, in one transaction (a batched call's entries, one per object it carried).</summary>
+    public Task<List<AuditEntry>> AppendAllAsync(IReadOnlyList<AuditRecord> records, CancellationToken cancellationToken) =>
         database.WriteAsync(async (connection, transaction) =>
         {
-            long sequence = 0;
-            var previous = GenesisHash;
-            await using (var last = connection.Command("SELECT sequence, entry_hash FROM audit_log ORDER BY sequence DESC LIMIT 1", transaction))
-            await using (var reader = await last.ExecuteReaderAsync(cancellationToken))
+            var entries = new List<AuditEntry>(records.Count);
+            foreach (var record in records)
             {
-                if (await reader.ReadAsync(cancellationToken))
-                {
-                    sequence = reader.GetInt64(0);
-                    previous = reader.GetString(1);
-                }
+                entries.Add(await AppendInAsync(connection, transaction, record, cancellationToken));
             }
-            var entry = new AuditEntry
-            {
-                Sequence = sequence + 1,
-                EntryId = Guid.CreateVersion7().ToString(),
-                OccurredAt = Timestamp.FromDateTimeOffset(clock.GetUtcNow()),
-                EventType = record.EventType,
-                Action = record.Action,
-                Outcome = record.Outcome,
-                Event = record.Event,
-                UserId = record.UserId,
-                UserRole = record.UserRole,
-                NodeId = nodeId,
-                SourceAddress = record.SourceAddress,
-                ObjectType = record.ObjectType,
-                ObjectId = record.ObjectId,
-                Detail = record.Detail,
-                PreviousHash = previous,
-            };
-            entry.EntryHash = Hash(entry);
-            await InsertAsync(connection, transaction, "audit_log", entry, cancellationToken);
-            if (onAppended is not null)
-            {
-                await onAppended(connection, transaction, entry, cancellationToken);
-            }
-            return entry;
+            return entries;
         }, cancellationToken);
+
+    private async Task<AuditEntry> AppendInAsync(DbConnection connection, DbTransaction transaction, AuditRecord record, CancellationToken cancellationToken)
+    {
+        long sequence = 0;
+        var previous = GenesisHash;
+        await using (var last = connection.Command("SELECT sequence, entry_hash FROM audit_log ORDER BY sequence DESC LIMIT 1", transaction))
+        await using (var reader = await last.ExecuteReaderAsync(cancellationToken))
+        {
+            if (await reader.ReadAsync(cancellationToken))
+            {
+                sequence = reader.GetInt64(0);
+                previous = reader.GetString(1);
+            }
+        }
+        var entry = new AuditEntry
+        {
+            Sequence = sequence + 1,
+            EntryId = Guid.CreateVersion7().ToString(),
+            OccurredAt = Timestamp.FromDateTimeOffset(clock.GetUtcNow()),
+            EventType = record.EventType,
+            Action = record.Action,
+            Outcome = record.Outcome,
+            Event = record.Event,
+            UserId = record.UserId,
+            UserRole = record.UserRole,
+            NodeId = nodeId,
+            SourceAddress = record.SourceAddress,
+            ObjectType = record.ObjectType,
+            ObjectId = record.ObjectId,
+            Detail = record.Detail,
+            PreviousHash = previous,
+        };
+        entry.EntryHash = Hash(entry);
+        await InsertAsync(connection, transaction, "audit_log", entry, cancellationToken);
+        if (onAppended is not null)
+        {
+            await onAppended(connection, transaction, entry, cancellationToken);
+        }
+        return entry;
+    }
 
     /// <summary>How many entries the trail holds (its last sequence).</summary>
     public async Task<long> LengthAsync(CancellationToken cancellationToken)

@@ -90,6 +90,7 @@ public static class RpcPolicies
         Policy(ExpertConsultationService.Descriptor, "ReviewReport", Experts, NetworkClaims.Scopes.Expert, InstitutionRule.AssignedExpert, true),
         Policy(ExpertConsultationService.Descriptor, "DownloadAttachment", Experts, NetworkClaims.Scopes.Expert, InstitutionRule.AssignedExpert, true),
         Policy(SpokeSyncService.Descriptor, "DeliverConsultation", [CallerRoles.SpokeNode], NetworkClaims.Scopes.Sync, InstitutionRule.OwnNode, true),
+        Policy(SpokeSyncService.Descriptor, "DeliverConsultations", [CallerRoles.SpokeNode], NetworkClaims.Scopes.Sync, InstitutionRule.OwnNode, true),
         Policy(SpokeSyncService.Descriptor, "DeliverConsultationWithdrawal", [CallerRoles.SpokeNode], NetworkClaims.Scopes.Sync, InstitutionRule.OwnNode, true),
         Policy(SpokeSyncService.Descriptor, "DeliverInformationAnswer", [CallerRoles.SpokeNode], NetworkClaims.Scopes.Sync, InstitutionRule.OwnNode, true),
         Policy(SpokeSyncService.Descriptor, "DeliverReportAcknowledgement", [CallerRoles.SpokeNode], NetworkClaims.Scopes.Sync, InstitutionRule.OwnNode, true),

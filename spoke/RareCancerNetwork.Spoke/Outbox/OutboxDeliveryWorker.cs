@@ -2,6 +2,7 @@ using Grpc.Core;
 using Microsoft.Extensions.Options;
 using Polly;
 using RareCancerNetwork.Node.Telemetry;
+using RareCancerNetwork.Protos.Contract;
 using RareCancerNetwork.Protos.V1;
 using RareCancerNetwork.Spoke.HubClient;
 using RareCancerNetwork.Spoke.Referrals;
@@ -33,6 +34,9 @@ public sealed partial class OutboxDeliveryWorker(
     private const int BatchSize = 500;
     // Two registry batches at once keep both the hub's store and the spoke's bookkeeping busy (benchmark: catch-up).
     private const int RegistryBatchesInFlight = 2;
+    // Consultations travel together too (one transaction at the hub per call), by count and by size: a call stays
+    // far below the 4 MiB message limit however long the clinical texts are.
+    private const int ConsultationBatchBytes = 1024 * 1024;
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
@@ -85,9 +89,12 @@ public sealed partial class OutboxDeliveryWorker(
                     await Task.WhenAll(DisjointBatches(kind.ToList(), BatchSize).Select(batch => AttemptAsync(hubCalls, batch, cancellationToken)));
                     continue;
                 }
-                var runs = kind.Key == OutboxStore.ForwardAuditKind
-                    ? kind.Chunk(BatchSize).Select(chunk => chunk.ToList())
-                    : kind.Select(entry => new List<OutboxEntry> { entry });
+                var runs = kind.Key switch
+                {
+                    OutboxStore.ForwardAuditKind => kind.Chunk(BatchSize).Select(chunk => chunk.ToList()),
+                    OutboxStore.DeliverConsultationKind => ConsultationBatches(kind),
+                    _ => kind.Select(entry => new List<OutboxEntry> { entry }),
+                };
                 foreach (var run in runs)
                 {
                     if (heldBack.Contains(run[0].OrderingKey))
@@ -137,18 +144,48 @@ public sealed partial class OutboxDeliveryWorker(
         }
     }
 
+    /// <summary>Consultations in calls of at most the contract's count and <see cref="ConsultationBatchBytes"/>; a larger one goes alone.</summary>
+    public static IEnumerable<List<OutboxEntry>> ConsultationBatches(IEnumerable<OutboxEntry> entries)
+    {
+        var (batch, bytes) = (new List<OutboxEntry>(), 0L);
+        foreach (var entry in entries)
+        {
+            if (batch.Count > 0 && (batch.Count == ContractLimits.ConsultationsPerDelivery || bytes + entry.Payload.Length > ConsultationBatchBytes))
+            {
+                yield return batch;
+                (batch, bytes) = (new List<OutboxEntry>(), 0L);
+            }
+            batch.Add(entry);
+            bytes += entry.Payload.Length;
+        }
+        if (batch.Count > 0)
+        {
+            yield return batch;
+        }
+    }
+
     /// <returns>False when the entries failed and wait for a later attempt (or were parked).</returns>
     private async Task<bool> AttemptAsync(ResiliencePipeline hubCalls, List<OutboxEntry> entries, CancellationToken cancellationToken)
     {
         var first = entries[0];
         var registryBatch = first.Kind == LocalRegistryStore.DeliverKind;
-        // The delivery continues the trace of the call that queued it (a consultation from the spoke's API to the hub's store).
+        var splittable = registryBatch || first.Kind == OutboxStore.DeliverConsultationKind;
+        // The delivery continues the trace of the call that queued it (a consultation from the spoke's API to the hub's store);
+        // a batch continues its first entry's and links the others'.
+        var links = entries.Skip(1).Select(e => System.Diagnostics.ActivityContext.TryParse(e.TraceParent, null, out var other) ? other : default)
+            .Where(context => context != default).Select(context => new System.Diagnostics.ActivityLink(context));
         using var activity = NodeTelemetry.Source.StartActivity($"deliver {first.Kind}", System.Diagnostics.ActivityKind.Client,
-            System.Diagnostics.ActivityContext.TryParse(first.TraceParent, null, out var queuedBy) ? queuedBy : default);
+            System.Diagnostics.ActivityContext.TryParse(first.TraceParent, null, out var queuedBy) ? queuedBy : default, links: links);
         activity?.SetTag("rcn.outbox.kind", first.Kind);
         activity?.SetTag("rcn.outbox.entries", entries.Count);
         try
         {
+            if (first.Kind == OutboxStore.DeliverConsultationKind)
+            {
+                var answer = await hubCalls.ExecuteAsync(token => DeliverConsultationsAsync(entries, token), cancellationToken);
+                await ApplyConsultationResultsAsync(entries, answer.Results);
+                return true;
+            }
             var registryResults = await hubCalls.ExecuteAsync(token => SendAsync(entries, token), cancellationToken);
             if (registryResults is not null)
             {
@@ -183,10 +220,10 @@ public sealed partial class OutboxDeliveryWorker(
             LogRefused(logger, first.Kind, first.AggregateId, ((exception as RpcException)?.StatusCode ?? StatusCode.Unknown).ToString());
             return true;
         }
-        catch (Exception exception) when (!cancellationToken.IsCancellationRequested && registryBatch && entries.Count > 1)
+        catch (Exception exception) when (!cancellationToken.IsCancellationRequested && splittable && entries.Count > 1)
         {
-            // One faulty version must not hold back (or park) the batch around it: each half goes on its own,
-            // down to the single version the hub keeps failing on.
+            // One faulty entry must not hold back (or park) the batch around it: each half goes on its own,
+            // down to the single entry the hub keeps failing on.
             LogBatchSplit(logger, entries.Count, exception.GetType().Name);
             var half = entries.Count / 2;
             var firstHalf = await AttemptAsync(hubCalls, entries[..half], cancellationToken);
@@ -210,6 +247,47 @@ public sealed partial class OutboxDeliveryWorker(
         }
     }
 
+    private async ValueTask<DeliverConsultationsResponse> DeliverConsultationsAsync(List<OutboxEntry> entries, CancellationToken cancellationToken)
+    {
+        var request = new DeliverConsultationsRequest();
+        request.Consultations.AddRange(entries.Select(e => DeliverConsultationRequest.Parser.ParseFrom(e.Payload)));
+        try
+        {
+            var answer = await hub.Sync.DeliverConsultationsAsync(request, deadline: DateTime.UtcNow.Add(CallTimeout), cancellationToken: cancellationToken);
+            if (answer.Results.Count != entries.Count || answer.Results.Where((result, i) => result.ConsultationId != request.Consultations[i].ConsultationId).Any())
+            {
+                throw new InvalidDataException($"The hub answered {answer.Results.Count} of {entries.Count} consultations, or out of order.");
+            }
+            return answer;
+        }
+        catch (RpcException exception) when (exception.StatusCode == StatusCode.Unauthenticated)
+        {
+            hub.Tokens.Invalidate();
+            throw;
+        }
+    }
+
+    /// <summary>Stored and repeated consultations are delivered; a refused one is kept with the hub's reason, for its users.</summary>
+    private async Task ApplyConsultationResultsAsync(List<OutboxEntry> entries, Google.Protobuf.Collections.RepeatedField<ConsultationDeliveryResult> results)
+    {
+        // Note: the answer is in hand; recording it must not be cancelled half-way by shutdown (a repeat would only be a duplicate, but a
+        // refusal would be asked again).
+        var delivered = entries.Where((_, i) => results[i].Outcome != ConsultationDeliveryOutcome.Refused).ToList();
+        await outbox.MarkDeliveredAsync(delivered, CancellationToken.None);
+        for (var i = 0; i < entries.Count; i++)
+        {
+            if (results[i].Outcome == ConsultationDeliveryOutcome.Refused)
+            {
+                await outbox.MarkRefusedAsync([entries[i]], $"{results[i].Refusal}: {results[i].Message}", CancellationToken.None);
+                LogRefused(logger, entries[i].Kind, entries[i].AggregateId, results[i].Refusal);
+            }
+        }
+        LogConsultationsDelivered(logger, entries.Count, delivered.Count, entries.Count - delivered.Count, entries[0].Attempts + 1);
+    }
+
+    [LoggerMessage(EventId = 2108, Level = LogLevel.Information, Message = "{Count} consultations delivered to the hub ({Accepted} stored or already there, {Refused} refused; attempt {Attempt})")]
+    private static partial void LogConsultationsDelivered(ILogger logger, int count, int accepted, int refused, int attempt);
+
     /// <returns>The hub's answer per registry version; null for the kinds the hub answers as a whole.</returns>
     private async ValueTask<IReadOnlyList<RegistryDeliveryResult>?> SendAsync(List<OutboxEntry> entries, CancellationToken cancellationToken)
     {
@@ -217,11 +295,6 @@ public sealed partial class OutboxDeliveryWorker(
         {
             switch (entries[0].Kind)
             {
-                case OutboxStore.DeliverConsultationKind:
-                    var response = await hub.Sync.DeliverConsultationAsync(DeliverConsultationRequest.Parser.ParseFrom(entries[0].Payload),
-                        deadline: DateTime.UtcNow.Add(CallTimeout), cancellationToken: cancellationToken);
-                    LogDelivered(logger, entries[0].AggregateId, response.Duplicate, entries[0].Attempts + 1);
-                    break;
                 case OutboxStore.ForwardAuditKind:
                     var request = new ForwardAuditEntriesRequest();
                     request.Entries.AddRange(entries.Select(e => AuditEntry.Parser.ParseFrom(e.Payload)));
@@ -286,9 +359,6 @@ public sealed partial class OutboxDeliveryWorker(
 
     [LoggerMessage(EventId = 2106, Level = LogLevel.Error, Message = "Outbox delivery failed unexpectedly ({ExceptionType}); resuming after a pause")]
     private static partial void LogWorkerFailed(ILogger logger, string exceptionType);
-
-    [LoggerMessage(EventId = 2101, Level = LogLevel.Information, Message = "Consultation {ConsultationId} delivered to the hub (duplicate: {Duplicate}, attempt {Attempt})")]
-    private static partial void LogDelivered(ILogger logger, string consultationId, bool duplicate, int attempt);
 
     [LoggerMessage(EventId = 2102, Level = LogLevel.Warning, Message = "Hub unavailable; call retried ({Attempt}) in {DelaySeconds:F1}s ({Reason})")]
     private static partial void LogRetrying(ILogger logger, int attempt, double delaySeconds, string reason);
