@@ -23,6 +23,26 @@ public sealed class ExpertAssignmentTests
         Assert.Equal("soft-a", await hub.AssigneeAsync(third));
     }
 
+    /// <summary>
+    /// A batch that waits for an expert shares one received instant, so the queue orders it by consultation id (UUIDv7:
+    /// creation order to the millisecond). Whatever order the batch came in, each is told its place once and none is
+    /// re-placed by the ones after it.
+    /// </summary>
+    [Theory, InlineData(HubStorageProvider.Sqlite), InlineData(HubStorageProvider.Postgres)]
+    public async Task BatchedDelivery_WaitingCases_JoinTheQueueInCreationOrder_EachToldItsPlaceOnce(HubStorageProvider provider)
+    {
+        await using var hub = await HubStore.CreateAsync(provider);
+        var created = Enumerable.Range(0, 12).Select(_ => HubStore.NewDelivery(OrganSystem.Eye)).ToList();
+        var shuffled = created.AsEnumerable().Reverse().Where((_, i) => i % 2 == 0).Concat(created.AsEnumerable().Reverse().Where((_, i) => i % 2 == 1)).ToList();
+
+        var outcomes = await hub.Store.DeliverManyAsync(HubStore.NodeId, shuffled, CancellationToken.None);
+
+        Assert.All(outcomes, o => Assert.Equal(ConsultationStatus.Received, o.Value!.Status));
+        var places = (await hub.Feed.ReadAfterAsync(HubStore.NodeId, 0, 1000, CancellationToken.None))
+            .Where(e => e.QueuePositionChanged is not null).Select(e => (e.ConsultationId, e.QueuePositionChanged.Position)).ToList();
+        Assert.Equal(created.Select(c => c.ConsultationId).Order(StringComparer.Ordinal).Select((id, i) => (id, i + 1)), places);
+    }
+
     [Theory, InlineData(HubStorageProvider.Sqlite), InlineData(HubStorageProvider.Postgres)]
     public async Task Deliver_NoExpertOfTheSpecialty_WaitsInReceived_ThenAssignedWhenOneIsRegistered(HubStorageProvider provider)
     {

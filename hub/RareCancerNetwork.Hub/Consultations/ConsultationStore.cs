@@ -53,16 +53,19 @@ public sealed partial class ConsultationStore(HubDatabase database, EventFeed fe
         var now = clock.GetUtcNow();
         var outcomes = await database.WriteAsync(async (connection, transaction) =>
         {
-            var outcomes = new List<Result<DeliveryOutcome>>(requests.Count);
-            foreach (var request in requests)
+            var outcomes = new Result<DeliveryOutcome>[requests.Count];
+            // Stored in id order: the batch shares one received instant, so the queue orders them by id (UUIDv7, creation
+            // order to the millisecond), and each then joins at the back instead of re-placing the whole queue (benchmark:
+            // a batch stored in outbox order did, and delivery fell to a third).
+            foreach (var (request, index) in requests.Select((request, index) => (request, index)).OrderBy(r => r.request.ConsultationId, StringComparer.Ordinal))
             {
                 try
                 {
-                    outcomes.Add(new(await DeliverInAsync(connection, transaction, nodeId, request, now, cancellationToken), null));
+                    outcomes[index] = new(await DeliverInAsync(connection, transaction, nodeId, request, now, cancellationToken), null);
                 }
                 catch (Exception refusal) when (refusal is AccessDeniedException or ConflictException)
                 {
-                    outcomes.Add(new(null, (NetworkException)refusal));
+                    outcomes[index] = new(null, (NetworkException)refusal);
                 }
             }
             return outcomes;
