@@ -18,7 +18,7 @@ var slideRounds = new Option<int>("--slide-rounds") { Description = "Slide image
 var spokeCount = new Option<int>("--spokes") { Description = "Spokes with open event feeds in the many-spokes scenario", DefaultValueFactory = _ => 500 };
 var postgresRecords = new Option<int>("--postgres-records")
 {
-    Description = "Registry records for the bulk sync with the hub on PostgreSQL (in 10 rounds)", DefaultValueFactory = _ => 200_000,
+    Description = "Registry records for the bulk sync with the hub on PostgreSQL (in 10 rounds)", DefaultValueFactory = _ => 100_000,
 };
 var catchUp = new Option<int>("--catch-up-records") { Description = "Registry records queued while the hub is down", DefaultValueFactory = _ => 100_000 };
 var json = new Option<FileInfo?>("--json") { Description = "Write the results as JSON here" };

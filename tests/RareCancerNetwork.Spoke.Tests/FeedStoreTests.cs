@@ -32,6 +32,28 @@ public sealed class FeedStoreTests
         Assert.Equal(12, await spoke.Feed.CursorAsync(Ct));
     }
 
+    /// <summary>
+    /// A burst applied together (one transaction) ends where the same events applied one by one would: each answered, the
+    /// cursor past the last, replayed events inside the burst changing nothing.
+    /// </summary>
+    [Fact]
+    public async Task ApplyAll_ABurstInOneTransaction_EndsAsOneByOne_CursorPastTheLast()
+    {
+        await using var spoke = await SpokeStoreFixture.CreateAsync();
+        var id = (await spoke.Store.SubmitAsync("CORE-004", "t", SpokeStoreFixture.Submission(), Ct)).Consultation.ConsultationId;
+        var unknown = Guid.CreateVersion7().ToString();
+
+        var results = await spoke.Feed.ApplyAllAsync(
+            [Status(10, id, ConsultationStatus.Assigned), Report(11, id, 1), Status(10, id, ConsultationStatus.Assigned), Status(12, unknown, ConsultationStatus.Assigned),
+                Status(13, id, ConsultationStatus.Reported)], Ct);
+
+        Assert.Equal([FeedApplyResult.Applied, FeedApplyResult.Applied, FeedApplyResult.Applied, FeedApplyResult.UnknownConsultation, FeedApplyResult.Applied], results);
+        Assert.Equal(13, await spoke.Feed.CursorAsync(Ct));
+        var consultation = await spoke.Store.GetAsync(id, Ct);
+        Assert.Equal(ConsultationStatus.Reported, consultation.Status);
+        Assert.Single(consultation.Reports);
+    }
+
     /// <summary>A withdrawal not yet at the hub is not undone by a status the hub sent before it knew of it; a report that came first is.</summary>
     [Fact]
     public async Task Apply_AnEarlierStatus_DoesNotUndoAWithdrawalOnItsWay_AReportThatCameFirstDoes()

@@ -9,7 +9,8 @@ namespace RareCancerNetwork.Node.Audit;
 
 /// <summary>
 /// Appends exactly one audit entry for every call of a patient-level RPC (success or failure) and
-/// for every refused call of any RPC. The entry names the object by type and id, never its content.
+/// for every refused call of any RPC (a batched delivery of consultations: one per consultation it carried).
+/// The entry names the object by type and id, never its content.
 /// A read is audited before its data leaves the node: if the entry cannot be written, the call fails.
 /// </summary>
 public sealed class AuditInterceptor(AuditLog log, NodeDescription node) : Interceptor

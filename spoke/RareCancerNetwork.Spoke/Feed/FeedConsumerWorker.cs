@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using Grpc.Core;
 using Microsoft.Extensions.Options;
+using RareCancerNetwork.Protos.V1;
 using RareCancerNetwork.Spoke.Directory;
 using RareCancerNetwork.Spoke.HubClient;
 using RareCancerNetwork.Spoke.Store;
@@ -16,6 +17,7 @@ public sealed partial class FeedConsumerWorker(FeedStore store, DirectorySync di
     : BackgroundService
 {
     private static readonly TimeSpan HealthySession = TimeSpan.FromSeconds(30);
+    private const int EventsPerTransaction = 500;
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
@@ -53,21 +55,35 @@ public sealed partial class FeedConsumerWorker(FeedStore store, DirectorySync di
             await directory.CatchUpAsync(0, cancellationToken);
             await reportKeys.RefreshAsync(hub, null, cancellationToken);
             using var call = hub.Sync.SubscribeEvents(new() { AfterSequence = cursor }, cancellationToken: cancellationToken);
-            await foreach (var @event in call.ResponseStream.ReadAllAsync(cancellationToken))
+            var stream = call.ResponseStream;
+            var next = stream.MoveNext(cancellationToken);
+            while (await next)
             {
-                if (@event.DirectoryChanged is { } change)
+                // The events that have already arrived are applied together, in one transaction: a burst (a batch of
+                // consultations at the hub is hundreds of events) costs a few commits at the spoke, not one each.
+                var events = new List<SubscribeEventsResponse> { stream.Current };
+                next = stream.MoveNext(cancellationToken);
+                while (next.IsCompleted && events.Count < EventsPerTransaction && await next)
                 {
-                    // The copy holds the announced version before the feed moves past the announcement.
-                    await directory.CatchUpAsync(change.DirectoryVersion, cancellationToken);
+                    events.Add(stream.Current);
+                    next = stream.MoveNext(cancellationToken);
                 }
-                if (@event.ReportIssued is { } report)
+                foreach (var @event in events)
                 {
-                    // A report signed with a key this spoke does not hold yet (after a rollover): fetch the keys first.
-                    await reportKeys.RefreshAsync(hub, report, cancellationToken);
+                    if (@event.DirectoryChanged is { } change)
+                    {
+                        // The copy holds the announced version before the feed moves past the announcement.
+                        await directory.CatchUpAsync(change.DirectoryVersion, cancellationToken);
+                    }
+                    if (@event.ReportIssued is { } report)
+                    {
+                        // A report signed with a key this spoke does not hold yet (after a rollover): fetch the keys first.
+                        await reportKeys.RefreshAsync(hub, report, cancellationToken);
+                    }
                 }
-                var result = await store.ApplyAsync(@event, cancellationToken);
-                applied++;
-                if (result != FeedApplyResult.Applied)
+                var results = await store.ApplyAllAsync(events, cancellationToken);
+                applied += events.Count;
+                foreach (var (@event, result) in events.Zip(results).Where(r => r.Second != FeedApplyResult.Applied))
                 {
                     LogSkipped(logger, @event.Sequence, @event.EventCase, @event.ConsultationId, result);
                 }

@@ -20,8 +20,8 @@ public enum FeedApplyResult
 }
 
 /// <summary>
-/// Applies hub feed events to the spoke's store. Each event and the cursor that moves past it commit in
-/// one transaction: after a crash the feed resumes exactly after the last applied event.
+/// Applies hub feed events to the spoke's store. Events and the cursor that moves past the last of them commit
+/// in one transaction: after a crash the feed resumes exactly after the last applied event.
 /// </summary>
 public sealed class FeedStore(SpokeDatabase database, IOptions<SpokeOptions> options, TimeProvider clock)
 {
@@ -32,22 +32,32 @@ public sealed class FeedStore(SpokeDatabase database, IOptions<SpokeOptions> opt
         return (long)(await command.ExecuteScalarAsync(cancellationToken))!;
     }
 
-    public async Task<FeedApplyResult> ApplyAsync(SubscribeEventsResponse @event, CancellationToken cancellationToken)
+    public async Task<FeedApplyResult> ApplyAsync(SubscribeEventsResponse @event, CancellationToken cancellationToken) =>
+        (await ApplyAllAsync([@event], cancellationToken))[0];
+
+    /// <summary>Events in feed order, in one transaction with the cursor past the last: all of them are applied, or none.</summary>
+    public async Task<IReadOnlyList<FeedApplyResult>> ApplyAllAsync(IReadOnlyList<SubscribeEventsResponse> events, CancellationToken cancellationToken)
     {
         var now = clock.GetUtcNow().ToDbText();
         return await database.WriteAsync(async (connection, transaction) =>
         {
-            // The cursor moves first: when it is already past this event (a replay after reconnect), nothing changes.
-            await using (var cursor = connection.Command(
-                "UPDATE feed_cursor SET after_sequence = $sequence, updated_at = $now WHERE id = 1 AND after_sequence < $sequence", transaction)
-                .With("$sequence", @event.Sequence).With("$now", now))
+            var results = new List<FeedApplyResult>(events.Count);
+            foreach (var @event in events)
             {
-                if (await cursor.ExecuteNonQueryAsync(cancellationToken) == 0)
+                // The cursor moves first: when it is already past this event (a replay after reconnect), nothing changes.
+                await using (var cursor = connection.Command(
+                    "UPDATE feed_cursor SET after_sequence = $sequence, updated_at = $now WHERE id = 1 AND after_sequence < $sequence", transaction)
+                    .With("$sequence", @event.Sequence).With("$now", now))
                 {
-                    return FeedApplyResult.Applied;
+                    if (await cursor.ExecuteNonQueryAsync(cancellationToken) == 0)
+                    {
+                        results.Add(FeedApplyResult.Applied);
+                        continue;
+                    }
                 }
+                results.Add(await ApplyChangeAsync(connection, transaction, @event, options.Value.NodeId, now, cancellationToken));
             }
-            return await ApplyChangeAsync(connection, transaction, @event, options.Value.NodeId, now, cancellationToken);
+            return results;
         }, cancellationToken);
     }
 
