@@ -41,7 +41,9 @@ root.SetAction(async (result, cancellationToken) =>
     var recordCount = isQuick ? 2_000 : result.GetValue(records);
     var catchUpCount = isQuick ? 1_000 : result.GetValue(catchUp);
     var rounds = isQuick ? 1 : 3;
-    var shortRun = isQuick ? TimeSpan.FromSeconds(0.5) : TimeSpan.FromSeconds(5);
+    // Rounds of 3 s are hundreds of thousands of echoes and tens of thousands of commits: plenty for a median and a p99,
+    // and they keep a full run under 10 minutes on 2 cores.
+    var shortRun = isQuick ? TimeSpan.FromSeconds(0.5) : TimeSpan.FromSeconds(3);
     // Submission rounds are short: each round then waits for everything it acknowledged to reach the hub, which takes far
     // longer than the round (10,000 submissions in 2 s; at 64 in flight that is still thousands of latencies per round).
     var submissionRun = isQuick ? TimeSpan.FromSeconds(0.5) : TimeSpan.FromSeconds(2);
@@ -56,9 +58,10 @@ root.SetAction(async (result, cancellationToken) =>
         await using var network = await BenchmarkNetwork.StartAsync(Path.Combine(folder, "network"));
         Progress($"hub {network.HubUrl}, spoke {network.SpokeUrl}");
 
-        // Raw limits first, on an idle machine. The echo is warmed up once, unmeasured: its first seconds (JIT, TLS sessions,
-        // HTTP/2 windows) ran at a third of its speed and made the raw limit, and so every ratio to it, a matter of luck.
-        await RawLimits.EchoAsync(Path.Combine(network.HubFolder, "tls"), 64, shortRun);
+        // Raw limits first, on an idle machine. The echo is warmed up once, unmeasured: its first seconds (JIT and its tiers,
+        // TLS sessions, HTTP/2 windows) ran at a fifth to a third of its speed and made the raw limit, and so every ratio to
+        // it, a matter of luck. 3 s were not enough (rounds at 16,000-55,000 calls/s against 80,000 once warm).
+        await RawLimits.EchoAsync(Path.Combine(network.HubFolder, "tls"), 64, isQuick ? shortRun : TimeSpan.FromSeconds(10));
         var (echoRates, echoP99s) = (new List<double>(), new List<double>());
         for (var round = 0; round < rounds; round++)
         {
@@ -245,7 +248,8 @@ static async Task RunOnPostgresAsync(string folder, int records, int syncRounds,
     var (syncRate, importRate, syncVerified) = await product.BulkRegistrySyncAsync(records, syncRounds);
     scenarios.Add(new ScenarioResult($"hub on PostgreSQL: bulk registry sync spoke → hub, {records:N0} records", syncRate, batched,
         "reported beside SQLite (PostgreSQL's own raw limit)", syncVerified, $"import at the spoke alone: {importRate.Median:N0} records/s; every record at the hub exactly once"));
-    var (submitRate, submitP99, delivered, submitVerified) = await product.SubmissionsAsync(rounds, submissionRun);
+    // Half as long as on SQLite: each round waits for its end-to-end delivery, several times slower on PostgreSQL.
+    var (submitRate, submitP99, delivered, submitVerified) = await product.SubmissionsAsync(rounds, submissionRun / 2);
     scenarios.Add(new ScenarioResult("hub on PostgreSQL: consultation submissions, 64 in flight", submitRate, single, "reported beside SQLite", submitVerified,
         $"acknowledged at the spoke (its own SQLite store); p99 {submitP99.Median.ToString("F1", CultureInfo.InvariantCulture)} ms"));
     scenarios.Add(new ScenarioResult("hub on PostgreSQL: the same, delivered to the hub end to end", delivered, single, "reported beside SQLite", submitVerified,
