@@ -20,10 +20,7 @@ internal static class HotlineCommands
 
         var call = new HotlineCommandLine.CallOptions();
         var record = new Command("record", "Record a call taken by your centre.");
-        foreach (var option in call.All)
-        {
-            record.Options.Add(option);
-        }
+        record.WithOptions(call.All);
         record.SetAction((result, cancellationToken) => WithClientAsync(result, async client =>
         {
             var response = await client.RecordHotlineCallAsync(
@@ -35,10 +32,7 @@ internal static class HotlineCommands
         var amendId = new Argument<string>("call-id");
         var amendOptions = new HotlineCommandLine.AmendOptions();
         var amend = new Command("amend", "Amend one of your centre's calls (a new revision).") { amendId };
-        foreach (var option in amendOptions.All)
-        {
-            amend.Options.Add(option);
-        }
+        amend.WithOptions(amendOptions.All);
         amend.SetAction((result, cancellationToken) => WithClientAsync(result, async client =>
         {
             var current = (await client.GetHotlineCallAsync(new() { CallId = result.GetValue(amendId) }, cancellationToken: cancellationToken)).Call;
@@ -66,10 +60,7 @@ internal static class HotlineCommands
 
         var searchOptions = new HotlineCommandLine.SearchOptions();
         var search = new Command("search", "Find your centre's calls, newest first.");
-        foreach (var option in searchOptions.All)
-        {
-            search.Options.Add(option);
-        }
+        search.WithOptions(searchOptions.All);
         search.SetAction((result, cancellationToken) => WithClientAsync(result, async client =>
         {
             var query = searchOptions.Request(result);
@@ -89,10 +80,7 @@ internal static class HotlineCommands
 
         var suggestOptions = new HotlineCommandLine.SuggestOptions();
         var suggest = new Command("suggest", "Where can this patient be seen? Facilities treating the category, nearest first.");
-        foreach (var option in suggestOptions.All)
-        {
-            suggest.Options.Add(option);
-        }
+        suggest.WithOptions(suggestOptions.All);
         suggest.SetAction((result, cancellationToken) => WithClientAsync(result, async client =>
             HotlineCommandLine.PrintSuggestions((await client.SuggestFacilitiesAsync(suggestOptions.Request(result), cancellationToken: cancellationToken)).Suggestions)));
 

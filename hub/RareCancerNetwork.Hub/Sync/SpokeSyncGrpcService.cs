@@ -7,6 +7,7 @@ using RareCancerNetwork.Hub.Storage;
 using RareCancerNetwork.Hub.Feed;
 using RareCancerNetwork.Node.Attachments;
 using RareCancerNetwork.Node.Authorization;
+using RareCancerNetwork.Node.CommandLine;
 using RareCancerNetwork.Node.Errors;
 using RareCancerNetwork.Node.Validation;
 using RareCancerNetwork.Protos.Contract;
@@ -110,13 +111,10 @@ public sealed partial class SpokeSyncGrpcService(ConsultationStore store, HubAtt
     {
         ConsultationId = consultationId,
         Outcome = ConsultationDeliveryOutcome.Refused,
-        Refusal = ProtoEnumName(code),
+        // The status's canonical gRPC name (INVALID_ARGUMENT).
+        Refusal = ProtoEnumNames.UpperSnakeCase(code.ToString()),
         Message = message,
     };
-
-    /// <summary>The gRPC status's wire name (INVALID_ARGUMENT), as a person reading the spoke's list sees it elsewhere.</summary>
-    private static string ProtoEnumName(StatusCode code) =>
-        string.Concat(code.ToString().Select((c, i) => i > 0 && char.IsUpper(c) ? "_" + c : c.ToString())).ToUpperInvariant();
 
     /// <summary>The checks of one delivered consultation; <paramref name="prefix"/> places its fields in a batch.</summary>
     private void ValidateDelivery(FieldValidator v, string prefix, DeliverConsultationRequest request)

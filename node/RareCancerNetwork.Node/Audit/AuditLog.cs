@@ -42,30 +42,34 @@ public sealed class AuditLog(IRelationalStore database, string nodeId, TimeProvi
     public Task<List<AuditEntry>> AppendAllAsync(IReadOnlyList<AuditRecord> records, CancellationToken cancellationToken) =>
         database.WriteAsync(async (connection, transaction) =>
         {
+            // The chain's end is read once; each entry of the batch then links to the one before it.
+            long sequence = 0;
+            var previous = GenesisHash;
+            await using (var last = connection.Command("SELECT sequence, entry_hash FROM audit_log ORDER BY sequence DESC LIMIT 1", transaction))
+            await using (var reader = await last.ExecuteReaderAsync(cancellationToken))
+            {
+                if (await reader.ReadAsync(cancellationToken))
+                {
+                    sequence = reader.GetInt64(0);
+                    previous = reader.GetString(1);
+                }
+            }
             var entries = new List<AuditEntry>(records.Count);
             foreach (var record in records)
             {
-                entries.Add(await AppendInAsync(connection, transaction, record, cancellationToken));
+                var entry = await AppendInAsync(connection, transaction, record, ++sequence, previous, cancellationToken);
+                previous = entry.EntryHash;
+                entries.Add(entry);
             }
             return entries;
         }, cancellationToken);
 
-    private async Task<AuditEntry> AppendInAsync(DbConnection connection, DbTransaction transaction, AuditRecord record, CancellationToken cancellationToken)
+    private async Task<AuditEntry> AppendInAsync(DbConnection connection, DbTransaction transaction, AuditRecord record, long sequence, string previous,
+        CancellationToken cancellationToken)
     {
-        long sequence = 0;
-        var previous = GenesisHash;
-        await using (var last = connection.Command("SELECT sequence, entry_hash FROM audit_log ORDER BY sequence DESC LIMIT 1", transaction))
-        await using (var reader = await last.ExecuteReaderAsync(cancellationToken))
-        {
-            if (await reader.ReadAsync(cancellationToken))
-            {
-                sequence = reader.GetInt64(0);
-                previous = reader.GetString(1);
-            }
-        }
         var entry = new AuditEntry
         {
-            Sequence = sequence + 1,
+            Sequence = sequence,
             EntryId = Guid.CreateVersion7().ToString(),
             OccurredAt = Timestamp.FromDateTimeOffset(clock.GetUtcNow()),
             EventType = record.EventType,

@@ -24,10 +24,7 @@ public static class BackupCommandLine
         };
         var keep = new Option<int>("--keep") { Description = "Generations to keep, newest first", DefaultValueFactory = _ => 7 };
         var command = new Command("backup", description) { to, passphrase, recipients, keep };
-        foreach (var option in nodeOptions)
-        {
-            command.Options.Add(option);
-        }
+        command.WithOptions(nodeOptions);
         command.SetAction(async (result, cancellationToken) => await ReportingAsync(async () =>
         {
             var scope = scopeOf(result);
@@ -56,10 +53,7 @@ public static class BackupCommandLine
         var secretKeyPassphrase = new Option<string>("--secret-key-passphrase-file") { Description = "A file whose first line is the secret key's own passphrase" };
         var replace = new Option<bool>("--replace") { Description = "Replace the stores and keys already in the data folder" };
         var command = new Command("restore", description) { from, passphrase, secretKey, secretKeyPassphrase, replace };
-        foreach (var option in nodeOptions)
-        {
-            command.Options.Add(option);
-        }
+        command.WithOptions(nodeOptions);
         command.SetAction(async (result, cancellationToken) => await ReportingAsync(async () =>
         {
             var scope = scopeOf(result);

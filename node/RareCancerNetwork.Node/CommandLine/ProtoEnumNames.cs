@@ -39,6 +39,9 @@ public static class ProtoEnumNames
     }
 
     // The common prefix protobuf style gives every value: the enum's name in UPPER_SNAKE_CASE plus '_'.
-    private static string Prefix<TEnum>() where TEnum : struct, Enum =>
-        string.Concat(typeof(TEnum).Name.Select((c, i) => i > 0 && char.IsUpper(c) ? "_" + c : c.ToString())).ToUpperInvariant() + "_";
+    private static string Prefix<TEnum>() where TEnum : struct, Enum => UpperSnakeCase(typeof(TEnum).Name) + "_";
+
+    /// <summary>A C# name as protobuf and gRPC spell it on the wire (InvalidArgument → INVALID_ARGUMENT).</summary>
+    public static string UpperSnakeCase(string pascalCase) =>
+        string.Concat(pascalCase.Select((c, i) => i > 0 && char.IsUpper(c) ? "_" + c : c.ToString())).ToUpperInvariant();
 }

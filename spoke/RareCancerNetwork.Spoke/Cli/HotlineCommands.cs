@@ -30,10 +30,7 @@ internal static class HotlineCommands
         var phone = new Option<string?>("--callback-phone") { Description = "The number to call back, with --outcome call_back (stays at this centre)" };
         var when = new Option<string?>("--callback-when") { Description = "When to call back" };
         var command = new Command("record", "Record a call taken by this centre; it reaches the hub without its notes and the caller's contact.") { name, phone, when };
-        foreach (var option in call.All)
-        {
-            command.Options.Add(option);
-        }
+        command.WithOptions(call.All);
         command.SetAction((result, cancellationToken) => SpokeCommandLine.ClientAsync(async () =>
         {
             var entry = await call.EntryAsync(result, cancellationToken);
@@ -54,10 +51,7 @@ internal static class HotlineCommands
         var amend = new HotlineCommandLine.AmendOptions();
         var clearContact = new Option<bool>("--clear-callback") { Description = "Forget whom to call back (not with the outcome call_back)" };
         var command = new Command("amend", "Amend a call (a new revision, sent to the hub in turn).") { id, clearContact };
-        foreach (var option in amend.All)
-        {
-            command.Options.Add(option);
-        }
+        command.WithOptions(amend.All);
         command.SetAction((result, cancellationToken) => SpokeCommandLine.ClientAsync(async () =>
         {
             await using var connection = connect(result);
@@ -95,10 +89,7 @@ internal static class HotlineCommands
     {
         var search = new HotlineCommandLine.SearchOptions();
         var command = new Command("search", "Find this centre's calls, newest first.");
-        foreach (var option in search.All)
-        {
-            command.Options.Add(option);
-        }
+        command.WithOptions(search.All);
         command.SetAction((result, cancellationToken) => SpokeCommandLine.ClientAsync(async () =>
         {
             var query = search.Request(result);
@@ -123,10 +114,7 @@ internal static class HotlineCommands
     {
         var suggest = new HotlineCommandLine.SuggestOptions();
         var command = new Command("suggest", "Where can this patient be seen? Facilities treating the category, nearest first (from this spoke's directory copy).");
-        foreach (var option in suggest.All)
-        {
-            command.Options.Add(option);
-        }
+        command.WithOptions(suggest.All);
         command.SetAction((result, cancellationToken) => SpokeCommandLine.ClientAsync(async () =>
         {
             await using var connection = connect(result);

@@ -182,11 +182,11 @@ public sealed partial class OutboxDeliveryWorker(
         {
             if (first.Kind == OutboxStore.DeliverConsultationKind)
             {
-                var answer = await hubCalls.ExecuteAsync(token => DeliverConsultationsAsync(entries, token), cancellationToken);
+                var answer = await hubCalls.ExecuteAsync(token => RenewingTokenAsync(() => DeliverConsultationsAsync(entries, token)), cancellationToken);
                 await ApplyConsultationResultsAsync(entries, answer.Results);
                 return true;
             }
-            var registryResults = await hubCalls.ExecuteAsync(token => SendAsync(entries, token), cancellationToken);
+            var registryResults = await hubCalls.ExecuteAsync(token => RenewingTokenAsync(() => SendAsync(entries, token)), cancellationToken);
             if (registryResults is not null)
             {
                 // Each version has its own answer: stored, stale (the record waits for a person), refused.
@@ -251,14 +251,20 @@ public sealed partial class OutboxDeliveryWorker(
     {
         var request = new DeliverConsultationsRequest();
         request.Consultations.AddRange(entries.Select(e => DeliverConsultationRequest.Parser.ParseFrom(e.Payload)));
+        var answer = await hub.Sync.DeliverConsultationsAsync(request, deadline: DateTime.UtcNow.Add(CallTimeout), cancellationToken: cancellationToken);
+        if (answer.Results.Count != entries.Count || answer.Results.Where((result, i) => result.ConsultationId != request.Consultations[i].ConsultationId).Any())
+        {
+            throw new InvalidDataException($"The hub answered {answer.Results.Count} of {entries.Count} consultations, or out of order.");
+        }
+        return answer;
+    }
+
+    /// <summary>A call to the hub that, when the hub no longer accepts our token (expired, keys rotated), fetches a new one for the next try.</summary>
+    private async ValueTask<T> RenewingTokenAsync<T>(Func<ValueTask<T>> call)
+    {
         try
         {
-            var answer = await hub.Sync.DeliverConsultationsAsync(request, deadline: DateTime.UtcNow.Add(CallTimeout), cancellationToken: cancellationToken);
-            if (answer.Results.Count != entries.Count || answer.Results.Where((result, i) => result.ConsultationId != request.Consultations[i].ConsultationId).Any())
-            {
-                throw new InvalidDataException($"The hub answered {answer.Results.Count} of {entries.Count} consultations, or out of order.");
-            }
-            return answer;
+            return await call();
         }
         catch (RpcException exception) when (exception.StatusCode == StatusCode.Unauthenticated)
         {
@@ -273,7 +279,10 @@ public sealed partial class OutboxDeliveryWorker(
         // Note: the answer is in hand; recording it must not be cancelled half-way by shutdown (a repeat would only be a duplicate, but a
         // refusal would be asked again).
         var delivered = entries.Where((_, i) => results[i].Outcome != ConsultationDeliveryOutcome.Refused).ToList();
-        await outbox.MarkDeliveredAsync(delivered, CancellationToken.None);
+        if (delivered.Count > 0)
+        {
+            await outbox.MarkDeliveredAsync(delivered, CancellationToken.None);
+        }
         for (var i = 0; i < entries.Count; i++)
         {
             if (results[i].Outcome == ConsultationDeliveryOutcome.Refused)
@@ -291,38 +300,29 @@ public sealed partial class OutboxDeliveryWorker(
     /// <returns>The hub's answer per registry version; null for the kinds the hub answers as a whole.</returns>
     private async ValueTask<IReadOnlyList<RegistryDeliveryResult>?> SendAsync(List<OutboxEntry> entries, CancellationToken cancellationToken)
     {
-        try
+        switch (entries[0].Kind)
         {
-            switch (entries[0].Kind)
-            {
-                case OutboxStore.ForwardAuditKind:
-                    var request = new ForwardAuditEntriesRequest();
-                    request.Entries.AddRange(entries.Select(e => AuditEntry.Parser.ParseFrom(e.Payload)));
-                    await hub.Sync.ForwardAuditEntriesAsync(request, deadline: DateTime.UtcNow.Add(CallTimeout), cancellationToken: cancellationToken);
-                    break;
-                case LocalRegistryStore.DeliverKind:
-                    var batch = new DeliverRegistryRecordsRequest();
-                    batch.Records.AddRange(entries.Select(e => RegistryRecord.Parser.ParseFrom(e.Payload)));
-                    var answer = await hub.Registry.DeliverRegistryRecordsAsync(batch, deadline: DateTime.UtcNow.Add(CallTimeout), cancellationToken: cancellationToken);
-                    if (answer.Results.Count != entries.Count)
-                    {
-                        throw new InvalidDataException($"The hub answered {answer.Results.Count} of {entries.Count} registry versions.");
-                    }
-                    return answer.Results;
-                default:
-                    // One message, one call; what the hub makes of it comes back through the feed.
-                    var call = SingleEntryCalls.GetValueOrDefault(entries[0].Kind) ?? throw new InvalidDataException($"Unknown outbox entry kind '{entries[0].Kind}'.");
-                    await call(entries[0].Payload, new CallOptions(deadline: DateTime.UtcNow.Add(CallTimeout), cancellationToken: cancellationToken));
-                    break;
-            }
-            return null;
+            case OutboxStore.ForwardAuditKind:
+                var request = new ForwardAuditEntriesRequest();
+                request.Entries.AddRange(entries.Select(e => AuditEntry.Parser.ParseFrom(e.Payload)));
+                await hub.Sync.ForwardAuditEntriesAsync(request, deadline: DateTime.UtcNow.Add(CallTimeout), cancellationToken: cancellationToken);
+                break;
+            case LocalRegistryStore.DeliverKind:
+                var batch = new DeliverRegistryRecordsRequest();
+                batch.Records.AddRange(entries.Select(e => RegistryRecord.Parser.ParseFrom(e.Payload)));
+                var answer = await hub.Registry.DeliverRegistryRecordsAsync(batch, deadline: DateTime.UtcNow.Add(CallTimeout), cancellationToken: cancellationToken);
+                if (answer.Results.Count != entries.Count)
+                {
+                    throw new InvalidDataException($"The hub answered {answer.Results.Count} of {entries.Count} registry versions.");
+                }
+                return answer.Results;
+            default:
+                // One message, one call; what the hub makes of it comes back through the feed.
+                var call = SingleEntryCalls.GetValueOrDefault(entries[0].Kind) ?? throw new InvalidDataException($"Unknown outbox entry kind '{entries[0].Kind}'.");
+                await call(entries[0].Payload, new CallOptions(deadline: DateTime.UtcNow.Add(CallTimeout), cancellationToken: cancellationToken));
+                break;
         }
-        catch (RpcException exception) when (exception.StatusCode == StatusCode.Unauthenticated)
-        {
-            // The hub no longer accepts our token (expired, keys rotated): fetch a new one on the next try.
-            hub.Tokens.Invalidate();
-            throw;
-        }
+        return null;
     }
 
     /// <summary>The kinds delivered one entry per call, each by its RPC.</summary>
