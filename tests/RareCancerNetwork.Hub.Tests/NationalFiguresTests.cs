@@ -46,7 +46,7 @@ public sealed class NationalFiguresTests
     private static StatisticsCell Cell(StatisticsTable table, string row, string column) =>
         table.Cells[table.Rows.ToList().FindIndex(r => r.Code == row) * table.Columns.Count + table.Columns.ToList().FindIndex(c => c.Code == column)];
 
-    /// <summary>300 generated records: some without secondary-use consent, some replaced by a second version, some withdrawn.</summary>
+    /// <summary>300 generated records: some without secondary-use consent, some replaced by later versions (two in one delivery), some withdrawn.</summary>
     private static async Task<List<RegistryRecord>> SeedRegistryAsync(HubStore hub)
     {
         var random = new Random(11);
@@ -99,6 +99,22 @@ public sealed class NationalFiguresTests
             records[i] = next;
         }
         await registry.DeliverAsync(HubStore.NodeId, records.Where(r => r.Version == 2).ToList(), Ct);
+        // Two more versions of a record in one delivery (facts gathered per delivery): only the later one counts.
+        var twice = new List<RegistryRecord>();
+        for (var i = 2; i < 300; i += 13)
+        {
+            var next = records[i].Clone();
+            next.Version++;
+            next.Diagnosis.Category = OrganSystem.Gynecologic;
+            next.Consent.SecondaryUse = !next.Consent.SecondaryUse;
+            var last = next.Clone();
+            last.Version++;
+            last.Consent.SecondaryUse = random.Next(2) == 0;
+            last.Biomarkers.Add(new Biomarker { Gene = "NTRK1", AlterationType = AlterationType.Fusion });
+            twice.AddRange([next, last]);
+            records[i] = last;
+        }
+        Assert.All(await registry.DeliverAsync(HubStore.NodeId, twice, Ct), result => Assert.Equal(RegistryDeliveryOutcome.Stored, result.Outcome));
         foreach (var withdrawn in records.Where((_, i) => i % 23 == 5).ToList())
         {
             await registry.WithdrawAsync(HubStore.NodeId, new DeliverRegistryWithdrawalRequest

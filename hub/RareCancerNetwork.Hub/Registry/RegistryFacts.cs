@@ -15,64 +15,136 @@ public static class RegistryFacts
     private const string ProjectionName = "registry_facts";
     private static readonly string[] Tables = ["registry_biomarker_facts", "registry_treatment_facts", "registry_panel_test_facts", "registry_record_facts"];
 
-    /// <summary>Replaces the record's facts with those of <paramref name="record"/> (gathered writes: the caller flushes before it commits).</summary>
-    /// <param name="replacing">Whether an earlier version (with facts perhaps) is being replaced.</param>
-    public static async Task WriteAsync(StatementCache statements, RegistryRecord record, bool replacing, CancellationToken cancellationToken)
+    /// <summary>
+    /// The facts of one unit of work's records, gathered as its versions are applied and written by <see cref="WriteAsync"/>
+    /// with one statement per table: a statement per fact row (seven for a typical record) was half of a registry
+    /// delivery's cost at the hub (docs/benchmarks.md).
+    /// </summary>
+    public sealed class Pending(HubStorageProvider provider)
     {
-        if (replacing)
+        // Only the latest version of a record in the unit counts.
+        private readonly Dictionary<string, RegistryRecord> _records = new(StringComparer.Ordinal);
+
+        /// <summary>Replaces the record's facts with those of <paramref name="record"/> (none without secondary-use consent).</summary>
+        /// <param name="replacing">Whether an earlier version (with facts perhaps) is being replaced.</param>
+        public async Task ReplaceAsync(StatementCache statements, RegistryRecord record, bool replacing, CancellationToken cancellationToken)
         {
-            foreach (var table in Tables)
+            // An earlier version gathered in this unit is simply forgotten; one stored before has its rows deleted.
+            if (replacing && !_records.Remove(record.RecordId))
             {
-                await statements.WriteAsync(statements.Statement($"DELETE FROM {table} WHERE record_id = @id").With("@id", record.RecordId), cancellationToken);
+                foreach (var table in Tables)
+                {
+                    await statements.WriteAsync(statements.Statement($"DELETE FROM {table} WHERE record_id = @id").With("@id", record.RecordId), cancellationToken);
+                }
+            }
+            if (record.Consent.SecondaryUse)
+            {
+                _records[record.RecordId] = record;
             }
         }
-        if (!record.Consent.SecondaryUse)
+
+        /// <summary>Writes the gathered facts (on PostgreSQL gathered too: the caller flushes before it commits).</summary>
+        public async Task WriteAsync(StatementCache statements, CancellationToken cancellationToken)
         {
-            return;
+            if (_records.Count == 0)
+            {
+                return;
+            }
+            using var records = new FactRows();
+            using var panelTests = new FactRows();
+            using var biomarkers = new FactRows();
+            using var treatments = new FactRows();
+            foreach (var record in _records.Values)
+            {
+                var recommended = record.PanelTests.Any(t => t.TreatmentRecommended);
+                records.Add(record.RecordId, record.EnrollingFacilityCode, Month(record.EnrolmentDate), (int)record.Diagnosis.Category, record.Prefecture,
+                    Flag(record.PanelTests.Count > 0), Flag(record.PanelTests.Any(t => t.ActionableAlterationFound)), Flag(recommended),
+                    // Reached: a treatment line chosen because of a biomarker, after a panel recommended a treatment.
+                    Flag(recommended && record.TreatmentLines.Any(l => l.BiomarkerMatched)),
+                    record.FollowUp?.ProgressionDate ?? "", record.FollowUp?.DeathDate ?? "", record.FollowUp?.LastContactDate ?? "");
+                for (var i = 0; i < record.PanelTests.Count; i++)
+                {
+                    var test = record.PanelTests[i];
+                    panelTests.Add(record.RecordId, i, Month(test.OrderedDate), test.PerformingFacilityCode, Flag(test.ActionableAlterationFound),
+                        Flag(test.TreatmentRecommended), (int)test.GenomicDatabaseConsent);
+                }
+                foreach (var (gene, type) in record.Biomarkers.Select(b => (b.Gene, b.AlterationType)).Distinct())
+                {
+                    biomarkers.Add(record.RecordId, gene, (int)type);
+                }
+                for (var i = 0; i < record.TreatmentLines.Count; i++)
+                {
+                    var line = record.TreatmentLines[i];
+                    treatments.Add(record.RecordId, i, RegimenKey(line.Regimen), line.TrialId, line.ArmId, line.StartDate, (int)line.BestResponse);
+                }
+            }
+            _records.Clear();
+            await InsertAsync(statements, records, "registry_record_facts",
+                "record_id:t, facility_code:t, enrolment_month:t, category:i, prefecture:t, panel_tested:i, actionable:i, recommended:i, reached:i, progression_date:t, death_date:t, last_contact_date:t",
+                cancellationToken);
+            await InsertAsync(statements, panelTests, "registry_panel_test_facts",
+                "record_id:t, ordinal:i, ordered_month:t, performing_facility_code:t, actionable:i, recommended:i, genomic_consent:i", cancellationToken);
+            await InsertAsync(statements, biomarkers, "registry_biomarker_facts", "record_id:t, gene:t, alteration_type:i", cancellationToken);
+            await InsertAsync(statements, treatments, "registry_treatment_facts",
+                "record_id:t, ordinal:i, regimen_key:t, trial_id:t, arm_id:t, start_date:t, best_response:i", cancellationToken);
         }
-        var recommended = record.PanelTests.Any(t => t.TreatmentRecommended);
-        await statements.WriteAsync(statements.Statement(
-            """
-            INSERT INTO registry_record_facts (record_id, facility_code, enrolment_month, category, prefecture, panel_tested, actionable, recommended, reached,
-                progression_date, death_date, last_contact_date)
-            VALUES (@id, @facility, @month, @category, @prefecture, @tested, @actionable, @recommended, @reached, @progression, @death, @contact)
-            """)
-            .With("@id", record.RecordId).With("@facility", record.EnrollingFacilityCode).With("@month", Month(record.EnrolmentDate))
-            .With("@category", (int)record.Diagnosis.Category).With("@prefecture", record.Prefecture)
-            .With("@tested", Flag(record.PanelTests.Count > 0)).With("@actionable", Flag(record.PanelTests.Any(t => t.ActionableAlterationFound)))
-            .With("@recommended", Flag(recommended))
-            // Reached: a treatment line chosen because of a biomarker, after a panel recommended a treatment.
-            .With("@reached", Flag(recommended && record.TreatmentLines.Any(l => l.BiomarkerMatched)))
-            .With("@progression", record.FollowUp?.ProgressionDate ?? "").With("@death", record.FollowUp?.DeathDate ?? "")
-            .With("@contact", record.FollowUp?.LastContactDate ?? ""), cancellationToken);
-        for (var i = 0; i < record.PanelTests.Count; i++)
+
+        /// <summary>Every row of a table in one statement: the rows travel as one JSON array of arrays, which SQL unpacks.</summary>
+        /// <param name="columns">Each column with its kind: <c>name:t</c> text, <c>name:i</c> integer.</param>
+        private async Task InsertAsync(StatementCache statements, FactRows rows, string table, string columns, CancellationToken cancellationToken)
         {
-            var test = record.PanelTests[i];
-            await statements.WriteAsync(statements.Statement(
-                """
-                INSERT INTO registry_panel_test_facts (record_id, ordinal, ordered_month, performing_facility_code, actionable, recommended, genomic_consent)
-                VALUES (@id, @ordinal, @month, @facility, @actionable, @recommended, @consent)
-                """)
-                .With("@id", record.RecordId).With("@ordinal", i).With("@month", Month(test.OrderedDate)).With("@facility", test.PerformingFacilityCode)
-                .With("@actionable", Flag(test.ActionableAlterationFound)).With("@recommended", Flag(test.TreatmentRecommended))
-                .With("@consent", (int)test.GenomicDatabaseConsent), cancellationToken);
+            if (rows.Count == 0)
+            {
+                return;
+            }
+            var parsed = columns.Split(", ").Select(c => c.Split(':')).ToList();
+            var values = string.Join(", ", parsed.Select((c, i) => c[1] == "i" ? $"CAST(value ->> {i} AS INTEGER)" : $"value ->> {i}"));
+            var source = provider == HubStorageProvider.Postgres ? "jsonb_array_elements(CAST(@rows AS jsonb))" : "json_each(@rows)";
+            var sql = $"INSERT INTO {table} ({string.Join(", ", parsed.Select(c => c[0]))}) SELECT {values} FROM {source}";
+            await statements.WriteAsync(statements.Statement(sql).With("@rows", rows.ToJson()), cancellationToken);
         }
-        foreach (var (gene, type) in record.Biomarkers.Select(b => (b.Gene, b.AlterationType)).Distinct())
+    }
+
+    /// <summary>Rows of one fact table as a JSON array of arrays.</summary>
+    private sealed class FactRows : IDisposable
+    {
+        private readonly System.Buffers.ArrayBufferWriter<byte> _buffer = new();
+        private readonly System.Text.Json.Utf8JsonWriter _writer;
+
+        public FactRows()
         {
-            await statements.WriteAsync(statements.Statement("INSERT INTO registry_biomarker_facts (record_id, gene, alteration_type) VALUES (@id, @gene, @type)")
-                .With("@id", record.RecordId).With("@gene", gene).With("@type", (int)type), cancellationToken);
+            _writer = new System.Text.Json.Utf8JsonWriter(_buffer);
+            _writer.WriteStartArray();
         }
-        for (var i = 0; i < record.TreatmentLines.Count; i++)
+
+        public int Count { get; private set; }
+
+        public void Add(params ReadOnlySpan<object> values)
         {
-            var line = record.TreatmentLines[i];
-            await statements.WriteAsync(statements.Statement(
-                """
-                INSERT INTO registry_treatment_facts (record_id, ordinal, regimen_key, trial_id, arm_id, start_date, best_response)
-                VALUES (@id, @ordinal, @regimen, @trial, @arm, @start, @response)
-                """)
-                .With("@id", record.RecordId).With("@ordinal", i).With("@regimen", RegimenKey(line.Regimen)).With("@trial", line.TrialId)
-                .With("@arm", line.ArmId).With("@start", line.StartDate).With("@response", (int)line.BestResponse), cancellationToken);
+            _writer.WriteStartArray();
+            foreach (var value in values)
+            {
+                if (value is int number)
+                {
+                    _writer.WriteNumberValue(number);
+                }
+                else
+                {
+                    _writer.WriteStringValue((string)value);
+                }
+            }
+            _writer.WriteEndArray();
+            Count++;
         }
+
+        public string ToJson()
+        {
+            _writer.WriteEndArray();
+            _writer.Flush();
+            return System.Text.Encoding.UTF8.GetString(_buffer.WrittenSpan);
+        }
+
+        public void Dispose() => _writer.Dispose();
     }
 
     /// <summary>Removes every fact of a record (a withdrawal of consent).</summary>
@@ -122,10 +194,12 @@ public static class RegistryFacts
                     }
                 }
                 await using var statements = new StatementCache(connection, transaction);
+                var facts = new Pending(database.Provider);
                 foreach (var record in records)
                 {
-                    await WriteAsync(statements, record, replacing: true, cancellationToken);
+                    await facts.ReplaceAsync(statements, record, replacing: true, cancellationToken);
                 }
+                await facts.WriteAsync(statements, cancellationToken);
                 await statements.FlushAsync(cancellationToken);
                 return records;
             }, cancellationToken);

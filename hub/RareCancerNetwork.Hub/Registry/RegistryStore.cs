@@ -29,14 +29,16 @@ public sealed class RegistryStore(HubDatabase database, EventFeed feed, TimeProv
             // compiled once for the batch (the benchmark's bulk sync showed per-record lookups dominating).
             await using var statements = new StatementCache(connection, transaction);
             var batch = await BatchStateAsync(connection, transaction, records.Select(r => r.RecordId).Distinct().ToList(), cancellationToken);
+            var facts = new RegistryFacts.Pending(database.Provider);
             var results = new List<RegistryDeliveryResult>(records.Count);
             var closedQueries = 0;
             foreach (var record in records)
             {
-                var (result, closed) = await ApplyAsync(statements, batch, nodeId, record, now, cancellationToken);
+                var (result, closed) = await ApplyAsync(statements, batch, facts, nodeId, record, now, cancellationToken);
                 results.Add(result);
                 closedQueries += closed;
             }
+            await facts.WriteAsync(statements, cancellationToken);
             // On PostgreSQL the batch's writes travel together (one round trip, not one per row), before the commit.
             await statements.FlushAsync(cancellationToken);
             return (results, closedQueries);
@@ -197,7 +199,7 @@ public sealed class RegistryStore(HubDatabase database, EventFeed feed, TimeProv
     }
 
     /// <returns>The record's outcome, and how many data queries the version closed (by changing their field).</returns>
-    private static async Task<(RegistryDeliveryResult Result, int ClosedQueries)> ApplyAsync(StatementCache statements, BatchState batch, string nodeId,
+    private static async Task<(RegistryDeliveryResult Result, int ClosedQueries)> ApplyAsync(StatementCache statements, BatchState batch, RegistryFacts.Pending facts, string nodeId,
         RegistryRecord record, DateTimeOffset instant, CancellationToken cancellationToken)
     {
         var now = instant.ToDbText();
@@ -255,7 +257,7 @@ public sealed class RegistryStore(HubDatabase database, EventFeed feed, TimeProv
         await statements.WriteAsync(statements.Statement(
             "INSERT INTO registry_record_versions (record_id, version, content_sha256, record, received_at) VALUES (@id, @version, @sha256, @record, @now)")
             .With("@id", record.RecordId).With("@version", record.Version).With("@sha256", sha256).With("@record", bytes).With("@now", now), cancellationToken);
-        await RegistryFacts.WriteAsync(statements, record, replacing: current is not null, cancellationToken);
+        await facts.ReplaceAsync(statements, record, replacing: current is not null, cancellationToken);
         // Later versions of the same record in this batch replace this one.
         batch.Current[record.RecordId] = (nodeId, record);
         result.Outcome = RegistryDeliveryOutcome.Stored;

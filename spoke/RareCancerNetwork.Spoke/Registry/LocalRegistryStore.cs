@@ -47,8 +47,8 @@ public sealed class LocalRegistryStore(SpokeDatabase database, PatientPseudonymi
                 """
                 SELECT r.record_id, r.local_patient_id, v.record FROM registry_records r
                 JOIN registry_record_versions v ON v.record_id = r.record_id AND v.version = 1 AND v.origin = 'spoke'
-                WHERE r.natural_key = $key AND r.record_id <> $id
-                """, transaction).With("$key", NaturalKey(record, localPatientId)).With("$id", record.RecordId))
+                WHERE r.local_patient_id = $patient AND r.natural_key = $key AND r.record_id <> $id
+                """, transaction).With("$patient", localPatientId).With("$key", NaturalKey(record, localPatientId)).With("$id", record.RecordId))
             await using (var reader = await sameCancer.ExecuteReaderAsync(cancellationToken))
             {
                 if (await reader.ReadAsync(cancellationToken))
@@ -419,8 +419,12 @@ public sealed class LocalRegistryStore(SpokeDatabase database, PatientPseudonymi
             {
                 // Already held: this patient's primary cancer. A given record_id that names another record is a mistake in the file.
                 var existing = statements.Statement(
-                    "SELECT record_id, natural_key = $key FROM registry_records WHERE natural_key = $key OR record_id = $id ORDER BY natural_key = $key DESC LIMIT 1")
-                    .With("$key", NaturalKey(record, localPatientId)).With("$id", record.RecordId);
+                    """
+                    SELECT record_id, local_patient_id = $patient AND natural_key = $key FROM registry_records
+                    WHERE (local_patient_id = $patient AND natural_key = $key) OR record_id = $id
+                    ORDER BY local_patient_id = $patient AND natural_key = $key DESC LIMIT 1
+                    """)
+                    .With("$patient", localPatientId).With("$key", NaturalKey(record, localPatientId)).With("$id", record.RecordId);
                 await using (var reader = await existing.ExecuteReaderAsync(cancellationToken))
                 {
                     if (await reader.ReadAsync(cancellationToken))
