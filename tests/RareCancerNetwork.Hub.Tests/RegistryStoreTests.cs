@@ -50,6 +50,30 @@ public sealed class RegistryStoreTests
     }
 
     [Theory, InlineData(HubStorageProvider.Sqlite), InlineData(HubStorageProvider.Postgres)]
+    public async Task Pages_OfOneFacilityAndOfAll_WalkEachRecordOnce_InRecordIdOrder(HubStorageProvider provider)
+    {
+        var (hub, registry) = await CreateAsync(provider);
+        await using var _ = hub;
+        await hub.ExecuteAsync("INSERT INTO facilities (facility_code, name_ja, designation, prefecture, region) VALUES ('COOP-7', '連携病院', 3, '東京都', 'Kanto')");
+        var records = Enumerable.Range(0, 7).Select(i => RegistrySamples.Record(i % 3 == 0 ? "COOP-7" : "CORE-004")).ToList();
+        await registry.DeliverAsync(HubStore.NodeId, records, Ct);
+        async Task<List<string>> WalkAsync(string facility)
+        {
+            var (ids, token) = (new List<string>(), "");
+            do
+            {
+                var (page, next) = await registry.PageAsync(facility, 2, token, Ct);
+                ids.AddRange(page.Select(r => r.RecordId));
+                token = next;
+            }
+            while (token.Length > 0);
+            return ids;
+        }
+        Assert.Equal(records.Where(r => r.EnrollingFacilityCode == "COOP-7").Select(r => r.RecordId).Order(StringComparer.Ordinal), await WalkAsync("COOP-7"));
+        Assert.Equal(records.Select(r => r.RecordId).Order(StringComparer.Ordinal), await WalkAsync(""));
+    }
+
+    [Theory, InlineData(HubStorageProvider.Sqlite), InlineData(HubStorageProvider.Postgres)]
     public async Task FirstVersionTheHubSees_MayBeLater_AGapAfterwardsIsStale_AnotherNodesRecordIsRefused(HubStorageProvider provider)
     {
         var (hub, registry) = await CreateAsync(provider);

@@ -168,12 +168,15 @@ public sealed class RegistryStore(HubDatabase database, EventFeed feed, TimeProv
     {
         var (_, afterId) = KeysetPageToken.Decode(pageToken);
         await using var connection = await database.OpenAsync(cancellationToken);
-        await using var command = connection.Command(
-            """
-            SELECT record_id, record FROM registry_records
-            WHERE (@facility = '' OR facility_code = @facility) AND (@after IS NULL OR record_id > @after) ORDER BY record_id LIMIT @limit
-            """)
-            .With("@facility", facilityCode).With("@after", afterId).With("@limit", pageSize + 1);
+        // Two statements, not one with "@facility = '' OR": a facility's page then walks its index (facility, record id).
+        await using var command = connection.Command(facilityCode.Length > 0
+                ? "SELECT record_id, record FROM registry_records WHERE facility_code = @facility AND record_id > @after ORDER BY facility_code, record_id LIMIT @limit"
+                : "SELECT record_id, record FROM registry_records WHERE record_id > @after ORDER BY record_id LIMIT @limit")
+            .With("@after", afterId ?? "").With("@limit", pageSize + 1);
+        if (facilityCode.Length > 0)
+        {
+            command.With("@facility", facilityCode);
+        }
         return await RecordPageAsync(command, pageSize, cancellationToken);
     }
 
