@@ -96,6 +96,32 @@ public sealed class GroupCommitTests
         Assert.Equal(60, await spoke.ScalarAsync("SELECT COUNT(*) FROM outbox WHERE kind = 'deliver_consultation'"));
     }
 
+    /// <summary>The settings are applied once per physical connection (not per open): every connection must still have them.</summary>
+    [Fact]
+    public async Task EveryConnection_HasTheNodesSettings_NewAndPooled()
+    {
+        await using var spoke = await SpokeStoreFixture.CreateAsync();
+        var database = spoke.Database.Database;
+        async Task<string> SettingsAsync()
+        {
+            await using var connection = await database.OpenAsync(Ct);
+            var values = new List<string>();
+            foreach (var pragma in new[] { "foreign_keys", "busy_timeout", "synchronous", "temp_store", "mmap_size", "cache_size" })
+            {
+                await using var command = connection.CreateCommand();
+                command.CommandText = $"PRAGMA {pragma};";
+                values.Add($"{pragma}={await command.ExecuteScalarAsync(Ct)}");
+            }
+            return string.Join(' ', values);
+        }
+        const string expected = "foreign_keys=1 busy_timeout=30000 synchronous=2 temp_store=2 mmap_size=1073741824 cache_size=-16384";
+        // Many at once (several physical connections), again (pooled ones), and after the pool was emptied (new ones).
+        Assert.All(await Task.WhenAll(Enumerable.Range(0, 8).Select(_ => Task.Run(SettingsAsync, Ct))), settings => Assert.Equal(expected, settings));
+        Assert.All(await Task.WhenAll(Enumerable.Range(0, 8).Select(_ => Task.Run(SettingsAsync, Ct))), settings => Assert.Equal(expected, settings));
+        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+        Assert.Equal(expected, await SettingsAsync());
+    }
+
     /// <summary>Makes the marks table, then queues a unit that writes <paramref name="mark"/> once the gate opens: the writer waits for it.</summary>
     private static async Task<(TaskCompletionSource Gate, Task<int> Holding)> HoldTheWriterAsync(SqliteDatabase database, int mark)
     {
