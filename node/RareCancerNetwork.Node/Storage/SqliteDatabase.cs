@@ -40,17 +40,14 @@ public sealed partial class SqliteDatabase : IRelationalStore
         var connection = new SqliteConnection(ConnectionString);
         await connection.OpenAsync(cancellationToken);
         // The settings belong to the physical connection, which the pool hands out again: set once per connection, not per
-        // open (each open parsed and ran them; a quarter of the SQLite time of an authenticated read).
+        // open (each open parsed and ran them: SQL parsing stood out in a perf profile of authenticated reads).
         if (connection.Handle is { } handle && !Configured.TryGetValue(handle, out _))
         {
             await using var pragmas = connection.CreateCommand();
             // temp_store: group commit's savepoints keep each touched page's old image in a sub-journal, which otherwise is a
-            // temporary file (a quarter of a bulk sync's file writes). mmap_size: pages are read from the mapped file instead of
-            // copied by a read call each time a connection's cache was dropped after another connection's commit (a bulk
-            // sync read 78 KB per record that way, 22 KB with the mapping); cache_size 16 MiB (2 by default) keeps a writer's
-            // index pages between its batches. Measured in docs/benchmarks.md.
-            pragmas.CommandText =
-                "PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 30000; PRAGMA synchronous = FULL; PRAGMA temp_store = MEMORY; PRAGMA mmap_size = 1073741824; PRAGMA cache_size = -16384;";
+            // temporary file (a fifth of a bulk sync's file writes, docs/benchmarks.md). Memory-mapped reads were measured
+            // too and not kept: the mapped pages of a large database count in the process's memory (a gigabyte).
+            pragmas.CommandText = "PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 30000; PRAGMA synchronous = FULL; PRAGMA temp_store = MEMORY;";
             await pragmas.ExecuteNonQueryAsync(cancellationToken);
             Configured.AddOrUpdate(handle, Configured);
         }
