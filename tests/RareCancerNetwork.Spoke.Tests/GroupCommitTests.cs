@@ -114,9 +114,18 @@ public sealed class GroupCommitTests
             }
             return string.Join(' ', values);
         }
-        const string expected = "foreign_keys=1 busy_timeout=30000 synchronous=2 temp_store=2";
+        // Temporary storage in memory only while the writer runs a group (its savepoints' sub-journals), never left behind.
+        const string expected = "foreign_keys=1 busy_timeout=30000 synchronous=2 temp_store=0";
         // Many at once (several physical connections), again (pooled ones), and after the pool was emptied (new ones).
         Assert.All(await Task.WhenAll(Enumerable.Range(0, 8).Select(_ => Task.Run(SettingsAsync, Ct))), settings => Assert.Equal(expected, settings));
+        Assert.All(await Task.WhenAll(Enumerable.Range(0, 8).Select(_ => Task.Run(SettingsAsync, Ct))), settings => Assert.Equal(expected, settings));
+        Assert.Equal(2L, await database.WriteAsync(async (connection, transaction) =>
+        {
+            await using var command = connection.CreateCommand();
+            command.Transaction = transaction;
+            command.CommandText = "PRAGMA temp_store;";
+            return (long)(await command.ExecuteScalarAsync(Ct))!;
+        }, Ct));
         Assert.All(await Task.WhenAll(Enumerable.Range(0, 8).Select(_ => Task.Run(SettingsAsync, Ct))), settings => Assert.Equal(expected, settings));
         Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
         Assert.Equal(expected, await SettingsAsync());

@@ -44,10 +44,7 @@ public sealed partial class SqliteDatabase : IRelationalStore
         if (connection.Handle is { } handle && !Configured.TryGetValue(handle, out _))
         {
             await using var pragmas = connection.CreateCommand();
-            // temp_store: group commit's savepoints keep each touched page's old image in a sub-journal, which otherwise is a
-            // temporary file (a fifth of a bulk sync's file writes, docs/benchmarks.md). Memory-mapped reads were measured
-            // too and not kept: the mapped pages of a large database count in the process's memory (a gigabyte).
-            pragmas.CommandText = "PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 30000; PRAGMA synchronous = FULL; PRAGMA temp_store = MEMORY;";
+            pragmas.CommandText = "PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 30000; PRAGMA synchronous = FULL;";
             await pragmas.ExecuteNonQueryAsync(cancellationToken);
             Configured.AddOrUpdate(handle, Configured);
         }
@@ -117,6 +114,10 @@ public sealed partial class SqliteDatabase : IRelationalStore
         try
         {
             await using var connection = await OpenAsync(CancellationToken.None);
+            // Each unit's savepoint keeps the old image of every page it touches in a sub-journal: in memory while the
+            // group runs (as a temporary file it was a fifth of a bulk sync's file writes). Only here: with every
+            // connection's temporary storage in memory, the statistics' GROUP BYs ran a quarter slower (docs/benchmarks.md).
+            await using var memory = await TemporaryStorageAsync(connection, "MEMORY");
             await using var transaction = connection.BeginTransaction(deferred: false);
             foreach (var unit in group)
             {
@@ -151,6 +152,24 @@ public sealed partial class SqliteDatabase : IRelationalStore
     }
 
     private const string UnitSavepoint = "rcn_unit";
+
+    /// <summary>Sets the connection's temporary storage until the result is disposed, then back to the default.</summary>
+    private static async Task<IAsyncDisposable> TemporaryStorageAsync(SqliteConnection connection, string storage)
+    {
+        await SetAsync(storage);
+        return new AsyncDisposal(() => SetAsync("DEFAULT"));
+        async Task SetAsync(string value)
+        {
+            await using var pragma = connection.CreateCommand();
+            pragma.CommandText = $"PRAGMA temp_store = {value};";
+            await pragma.ExecuteNonQueryAsync();
+        }
+    }
+
+    private sealed class AsyncDisposal(Func<Task> dispose) : IAsyncDisposable
+    {
+        public async ValueTask DisposeAsync() => await dispose();
+    }
 
     private abstract class PendingWrite
     {
