@@ -17,8 +17,8 @@ public static class RegistryFacts
 
     /// <summary>
     /// The facts of one unit of work's records, gathered as its versions are applied and written by <see cref="WriteAsync"/>
-    /// with one statement per table: a statement per fact row (seven for a typical record) was half of a registry
-    /// delivery's cost at the hub (docs/benchmarks.md).
+    /// with one statement per table, not one per fact row (seven for a typical record): the facts are half of a registry
+    /// delivery's storing at the hub, and their statements' own cost was a tenth of it (docs/benchmarks.md).
     /// </summary>
     public sealed class Pending(HubStorageProvider provider)
     {
