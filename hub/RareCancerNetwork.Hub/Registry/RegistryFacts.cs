@@ -32,10 +32,7 @@ public static class RegistryFacts
             // An earlier version gathered in this unit is simply forgotten; one stored before has its rows deleted.
             if (replacing && !_records.Remove(record.RecordId))
             {
-                foreach (var table in Tables)
-                {
-                    await statements.WriteAsync(statements.Statement($"DELETE FROM {table} WHERE record_id = @id").With("@id", record.RecordId), cancellationToken);
-                }
+                await DeleteAsync(statements, record.RecordId, cancellationToken);
             }
             if (record.Consent.SecondaryUse)
             {
@@ -150,10 +147,16 @@ public static class RegistryFacts
     /// <summary>Removes every fact of a record (a withdrawal of consent).</summary>
     public static async Task DeleteAsync(DbConnection connection, DbTransaction transaction, string recordId, CancellationToken cancellationToken)
     {
+        await using var statements = new StatementCache(connection, transaction);
+        await DeleteAsync(statements, recordId, cancellationToken);
+        await statements.FlushAsync(cancellationToken);
+    }
+
+    private static async Task DeleteAsync(StatementCache statements, string recordId, CancellationToken cancellationToken)
+    {
         foreach (var table in Tables)
         {
-            await using var command = connection.Command($"DELETE FROM {table} WHERE record_id = @id", transaction).With("@id", recordId);
-            await command.ExecuteNonQueryAsync(cancellationToken);
+            await statements.WriteAsync(statements.Statement($"DELETE FROM {table} WHERE record_id = @id").With("@id", recordId), cancellationToken);
         }
     }
 

@@ -33,20 +33,20 @@ public sealed partial class SqliteDatabase : IRelationalStore
     public string ConnectionString { get; }
 
     /// <summary>Physical connections already configured (weakly held: a connection the pool closes is forgotten with it).</summary>
-    private static readonly System.Runtime.CompilerServices.ConditionalWeakTable<SQLitePCL.sqlite3, object> Configured = new();
+    private static readonly System.Runtime.CompilerServices.ConditionalWeakTable<SQLitePCL.sqlite3, object?> Configured = new();
 
     public async Task<SqliteConnection> OpenAsync(CancellationToken cancellationToken)
     {
         var connection = new SqliteConnection(ConnectionString);
         await connection.OpenAsync(cancellationToken);
         // The settings belong to the physical connection, which the pool hands out again: set once per connection, not per
-        // open (each open parsed and ran them: SQL parsing stood out in a perf profile of authenticated reads).
+        // open (each open parsed and ran them: with six settings, SQL parsing stood out in a perf profile of authenticated reads).
         if (connection.Handle is { } handle && !Configured.TryGetValue(handle, out _))
         {
             await using var pragmas = connection.CreateCommand();
             pragmas.CommandText = "PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 30000; PRAGMA synchronous = FULL;";
             await pragmas.ExecuteNonQueryAsync(cancellationToken);
-            Configured.AddOrUpdate(handle, Configured);
+            Configured.AddOrUpdate(handle, null);
         }
         return connection;
     }
@@ -117,25 +117,32 @@ public sealed partial class SqliteDatabase : IRelationalStore
             // Each unit's savepoint keeps the old image of every page it touches in a sub-journal: in memory while the
             // group runs (as a temporary file it was a fifth of a bulk sync's file writes). Only here: with every
             // connection's temporary storage in memory, the statistics' GROUP BYs ran a quarter slower (docs/benchmarks.md).
-            await using var memory = await TemporaryStorageAsync(connection, "MEMORY");
-            await using var transaction = connection.BeginTransaction(deferred: false);
-            foreach (var unit in group)
+            await SetTemporaryStorageAsync(connection, "MEMORY");
+            try
             {
-                transaction.Save(UnitSavepoint);
-                if (await unit.RunAsync(connection, transaction))
+                await using var transaction = connection.BeginTransaction(deferred: false);
+                foreach (var unit in group)
                 {
-                    transaction.Release(UnitSavepoint);
-                    ran.Add(unit);
+                    transaction.Save(UnitSavepoint);
+                    if (await unit.RunAsync(connection, transaction))
+                    {
+                        transaction.Release(UnitSavepoint);
+                        ran.Add(unit);
+                    }
+                    else
+                    {
+                        // Throws when SQLite has already rolled the whole transaction back (disk full, I/O error):
+                        // then no unit of the group is committed and every caller is told so below.
+                        transaction.Rollback(UnitSavepoint);
+                        transaction.Release(UnitSavepoint);
+                    }
                 }
-                else
-                {
-                    // Throws when SQLite has already rolled the whole transaction back (disk full, I/O error):
-                    // then no unit of the group is committed and every caller is told so below.
-                    transaction.Rollback(UnitSavepoint);
-                    transaction.Release(UnitSavepoint);
-                }
+                await transaction.CommitAsync(CancellationToken.None);
             }
-            await transaction.CommitAsync(CancellationToken.None);
+            finally
+            {
+                await RestoreTemporaryStorageAsync(connection);
+            }
         }
         catch (Exception exception)
         {
@@ -153,22 +160,25 @@ public sealed partial class SqliteDatabase : IRelationalStore
 
     private const string UnitSavepoint = "rcn_unit";
 
-    /// <summary>Sets the connection's temporary storage until the result is disposed, then back to the default.</summary>
-    private static async Task<IAsyncDisposable> TemporaryStorageAsync(SqliteConnection connection, string storage)
+    private static async Task SetTemporaryStorageAsync(SqliteConnection connection, string storage)
     {
-        await SetAsync(storage);
-        return new AsyncDisposal(() => SetAsync("DEFAULT"));
-        async Task SetAsync(string value)
-        {
-            await using var pragma = connection.CreateCommand();
-            pragma.CommandText = $"PRAGMA temp_store = {value};";
-            await pragma.ExecuteNonQueryAsync();
-        }
+        await using var pragma = connection.CreateCommand();
+        pragma.CommandText = $"PRAGMA temp_store = {storage};";
+        await pragma.ExecuteNonQueryAsync();
     }
 
-    private sealed class AsyncDisposal(Func<Task> dispose) : IAsyncDisposable
+    /// <summary>Back to the default after the group; never a reason to fail a group that committed (a connection left with
+    /// its temporary storage in memory only sorts slower).</summary>
+    private static async Task RestoreTemporaryStorageAsync(SqliteConnection connection)
     {
-        public async ValueTask DisposeAsync() => await dispose();
+        try
+        {
+            await SetTemporaryStorageAsync(connection, "DEFAULT");
+        }
+        catch (SqliteException)
+        {
+            // Ignored on purpose: see above.
+        }
     }
 
     private abstract class PendingWrite
