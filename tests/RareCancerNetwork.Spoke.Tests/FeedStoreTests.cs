@@ -13,7 +13,7 @@ public sealed class FeedStoreTests
     public async Task Apply_StatusAndReport_AdvancesCursor_ReplayChangesNothing()
     {
         await using var spoke = await SpokeStoreFixture.CreateAsync();
-        var id = (await spoke.Store.SubmitAsync("CORE-004", "t", SpokeStoreFixture.Submission(), Ct)).Consultation.ConsultationId;
+        var id = (await spoke.Store.SubmitAsync("CORE-004", "t", SpokeStoreFixture.Submission(), null, Ct)).Consultation.ConsultationId;
 
         Assert.Equal(FeedApplyResult.Applied, await spoke.Feed.ApplyAsync(Status(10, id, ConsultationStatus.Assigned), Ct));
         Assert.Equal(FeedApplyResult.Applied, await spoke.Feed.ApplyAsync(Report(11, id, 1), Ct));
@@ -40,7 +40,7 @@ public sealed class FeedStoreTests
     public async Task ApplyAll_ABurstInOneTransaction_EndsAsOneByOne_CursorPastTheLast()
     {
         await using var spoke = await SpokeStoreFixture.CreateAsync();
-        var id = (await spoke.Store.SubmitAsync("CORE-004", "t", SpokeStoreFixture.Submission(), Ct)).Consultation.ConsultationId;
+        var id = (await spoke.Store.SubmitAsync("CORE-004", "t", SpokeStoreFixture.Submission(), null, Ct)).Consultation.ConsultationId;
         var unknown = Guid.CreateVersion7().ToString();
 
         var results = await spoke.Feed.ApplyAllAsync(
@@ -59,7 +59,7 @@ public sealed class FeedStoreTests
     public async Task Apply_AnEarlierStatus_DoesNotUndoAWithdrawalOnItsWay_AReportThatCameFirstDoes()
     {
         await using var spoke = await SpokeStoreFixture.CreateAsync();
-        var id = (await spoke.Store.SubmitAsync("CORE-004", "t", SpokeStoreFixture.Submission(), Ct)).Consultation.ConsultationId;
+        var id = (await spoke.Store.SubmitAsync("CORE-004", "t", SpokeStoreFixture.Submission(), null, Ct)).Consultation.ConsultationId;
         await spoke.Store.WithdrawAsync("t", new WithdrawConsultationRequest { ConsultationId = id, Reason = "検体不良" }, Ct);
 
         await spoke.Feed.ApplyAsync(Status(10, id, ConsultationStatus.AwaitingAttachments), Ct);
@@ -67,7 +67,7 @@ public sealed class FeedStoreTests
         await spoke.Feed.ApplyAsync(Status(11, id, ConsultationStatus.Withdrawn), Ct);
         Assert.Equal(ConsultationStatus.Withdrawn, (await spoke.Store.GetAsync(id, Ct)).Status);
 
-        var other = (await spoke.Store.SubmitAsync("CORE-004", "t", SpokeStoreFixture.Submission(), Ct)).Consultation.ConsultationId;
+        var other = (await spoke.Store.SubmitAsync("CORE-004", "t", SpokeStoreFixture.Submission(), null, Ct)).Consultation.ConsultationId;
         await spoke.Store.WithdrawAsync("t", new WithdrawConsultationRequest { ConsultationId = other, Reason = "重複" }, Ct);
         await spoke.Feed.ApplyAsync(Status(12, other, ConsultationStatus.Reported), Ct);
         Assert.Equal(ConsultationStatus.Reported, (await spoke.Store.GetAsync(other, Ct)).Status);
@@ -81,7 +81,7 @@ public sealed class FeedStoreTests
     public async Task Apply_AnEarlierStatus_DoesNotUndoAnAcknowledgementOrAnAnswerOnItsWay_ANewRequestDoes()
     {
         await using var spoke = await SpokeStoreFixture.CreateAsync();
-        var id = (await spoke.Store.SubmitAsync("CORE-004", "t", SpokeStoreFixture.Submission(), Ct)).Consultation.ConsultationId;
+        var id = (await spoke.Store.SubmitAsync("CORE-004", "t", SpokeStoreFixture.Submission(), null, Ct)).Consultation.ConsultationId;
         await spoke.Outbox.MarkDeliveredAsync(await spoke.Outbox.DueAsync(10, Ct), Ct);
         await spoke.Feed.ApplyAsync(Status(1, id, ConsultationStatus.Assigned), Ct);
 
@@ -150,7 +150,7 @@ public sealed class FeedStoreTests
     public async Task Apply_AlteredReport_IsNotStored_UnknownConsultation_IsSkipped_CursorStillAdvances()
     {
         await using var spoke = await SpokeStoreFixture.CreateAsync();
-        var id = (await spoke.Store.SubmitAsync("CORE-004", "t", SpokeStoreFixture.Submission(), Ct)).Consultation.ConsultationId;
+        var id = (await spoke.Store.SubmitAsync("CORE-004", "t", SpokeStoreFixture.Submission(), null, Ct)).Consultation.ConsultationId;
         var altered = Report(5, id, 1);
         altered.ReportIssued.Comment = "書き換え";
         Assert.Equal(FeedApplyResult.ReportDigestMismatch, await spoke.Feed.ApplyAsync(altered, Ct));

@@ -87,7 +87,7 @@ public sealed class GroupCommitTests
         await using var spoke = await SpokeStoreFixture.CreateAsync();
         var submissions = Enumerable.Range(0, 60).Select(_ => SpokeStoreFixture.Submission()).ToList();
         // Every submission sent twice at once, as a client retrying after a lost reply would.
-        var results = await Task.WhenAll(submissions.Concat(submissions).Select(request => spoke.Store.SubmitAsync("CORE-004", "t", request.Clone(), Ct)));
+        var results = await Task.WhenAll(submissions.Concat(submissions).Select(request => spoke.Store.SubmitAsync("CORE-004", "t", request.Clone(), null, Ct)));
 
         Assert.Equal(60, results.Count(result => !result.Duplicate));
         Assert.Equal(60, results.Count(result => result.Duplicate));

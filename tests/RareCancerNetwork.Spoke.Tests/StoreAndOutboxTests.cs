@@ -13,7 +13,7 @@ public sealed class StoreAndOutboxTests
     {
         await using var spoke = await SpokeStoreFixture.CreateAsync();
         var request = SpokeStoreFixture.Submission("P-SECRET-42");
-        var (stored, duplicate) = await spoke.Store.SubmitAsync("CORE-004", "tester", request, Ct);
+        var (stored, duplicate) = await spoke.Store.SubmitAsync("CORE-004", "tester", request, null, Ct);
         Assert.False(duplicate);
         Assert.Equal(ConsultationStatus.Submitted, stored.Status);
         Assert.Equal(DeliveryState.Pending, stored.DeliveryState);
@@ -32,15 +32,15 @@ public sealed class StoreAndOutboxTests
     {
         await using var spoke = await SpokeStoreFixture.CreateAsync();
         var request = SpokeStoreFixture.Submission();
-        await spoke.Store.SubmitAsync("CORE-004", "tester", request, Ct);
-        var (_, duplicate) = await spoke.Store.SubmitAsync("CORE-004", "tester", request, Ct);
+        await spoke.Store.SubmitAsync("CORE-004", "tester", request, null, Ct);
+        var (_, duplicate) = await spoke.Store.SubmitAsync("CORE-004", "tester", request, null, Ct);
         Assert.True(duplicate);
         Assert.Equal(1, await spoke.ScalarAsync("SELECT COUNT(*) FROM consultations"));
         Assert.Equal(1, await spoke.ScalarAsync("SELECT COUNT(*) FROM outbox"));
 
         var changed = request.Clone();
         changed.LocalPatientId = "P-2";
-        await Assert.ThrowsAsync<ConflictException>(() => spoke.Store.SubmitAsync("CORE-004", "tester", changed, Ct));
+        await Assert.ThrowsAsync<ConflictException>(() => spoke.Store.SubmitAsync("CORE-004", "tester", changed, null, Ct));
         Assert.Equal(1, await spoke.ScalarAsync("SELECT COUNT(*) FROM outbox"));
     }
 
@@ -52,8 +52,8 @@ public sealed class StoreAndOutboxTests
         string rejected;
         await using (var first = await SpokeStoreFixture.CreateAsync(folder))
         {
-            delivered = (await first.Store.SubmitAsync("CORE-004", "t", SpokeStoreFixture.Submission(), Ct)).Consultation.ConsultationId;
-            rejected = (await first.Store.SubmitAsync("CORE-004", "t", SpokeStoreFixture.Submission(), Ct)).Consultation.ConsultationId;
+            delivered = (await first.Store.SubmitAsync("CORE-004", "t", SpokeStoreFixture.Submission(), null, Ct)).Consultation.ConsultationId;
+            rejected = (await first.Store.SubmitAsync("CORE-004", "t", SpokeStoreFixture.Submission(), null, Ct)).Consultation.ConsultationId;
             Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
             // Reopen the same files as a restarted node would (dispose of `first` removes the folder later).
             var reopened = await SpokeStoreFixture.CreateAsync(folder);
@@ -80,7 +80,7 @@ public sealed class StoreAndOutboxTests
         var ids = new List<string>();
         for (var i = 0; i < 7; i++)
         {
-            ids.Add((await spoke.Store.SubmitAsync("CORE-004", "t", SpokeStoreFixture.Submission($"P-{i}"), Ct)).Consultation.ConsultationId);
+            ids.Add((await spoke.Store.SubmitAsync("CORE-004", "t", SpokeStoreFixture.Submission($"P-{i}"), null, Ct)).Consultation.ConsultationId);
         }
         var seen = new List<string>();
         var token = "";
@@ -99,11 +99,11 @@ public sealed class StoreAndOutboxTests
     {
         await using var spoke = await SpokeStoreFixture.CreateAsync();
         var first = SpokeStoreFixture.Submission("P-7");
-        await spoke.Store.SubmitAsync("CORE-004", "tester", first, Ct);
+        await spoke.Store.SubmitAsync("CORE-004", "tester", first, null, Ct);
         var rerun = first.Clone();
         rerun.ConsultationId = Guid.CreateVersion7().ToString();
 
-        var (returned, duplicate) = await spoke.Store.SubmitAsync("CORE-004", "tester", rerun, Ct);
+        var (returned, duplicate) = await spoke.Store.SubmitAsync("CORE-004", "tester", rerun, null, Ct);
 
         Assert.True(duplicate);
         Assert.Equal(first.ConsultationId, returned.ConsultationId);
@@ -114,8 +114,8 @@ public sealed class StoreAndOutboxTests
     public async Task FailedEntry_WaitsForItsNextAttempt_WithoutHoldingBackOtherRecords()
     {
         await using var spoke = await SpokeStoreFixture.CreateAsync();
-        var poison = (await spoke.Store.SubmitAsync("CORE-004", "t", SpokeStoreFixture.Submission("P-1"), Ct)).Consultation.ConsultationId;
-        var later = (await spoke.Store.SubmitAsync("CORE-004", "t", SpokeStoreFixture.Submission("P-2"), Ct)).Consultation.ConsultationId;
+        var poison = (await spoke.Store.SubmitAsync("CORE-004", "t", SpokeStoreFixture.Submission("P-1"), null, Ct)).Consultation.ConsultationId;
+        var later = (await spoke.Store.SubmitAsync("CORE-004", "t", SpokeStoreFixture.Submission("P-2"), null, Ct)).Consultation.ConsultationId;
         var due = await spoke.Outbox.DueAsync(10, Ct);
 
         var parked = await spoke.Outbox.RecordFailureAsync([due[0]], "Internal: boom", TimeSpan.FromHours(1), parkAfterAttempts: 5, Ct);
@@ -129,7 +129,7 @@ public sealed class StoreAndOutboxTests
     public async Task EntryFailingRepeatedly_IsParkedWithItsReason_AndResentOnRequest()
     {
         await using var spoke = await SpokeStoreFixture.CreateAsync();
-        var id = (await spoke.Store.SubmitAsync("CORE-004", "t", SpokeStoreFixture.Submission(), Ct)).Consultation.ConsultationId;
+        var id = (await spoke.Store.SubmitAsync("CORE-004", "t", SpokeStoreFixture.Submission(), null, Ct)).Consultation.ConsultationId;
         var entry = Assert.Single(await spoke.Outbox.DueAsync(10, Ct));
 
         Assert.True(await spoke.Outbox.RecordFailureAsync([entry], "Internal: boom", TimeSpan.Zero, parkAfterAttempts: 1, Ct));

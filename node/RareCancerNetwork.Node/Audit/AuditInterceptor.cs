@@ -11,26 +11,35 @@ namespace RareCancerNetwork.Node.Audit;
 /// Appends exactly one audit entry for every call of a patient-level RPC (success or failure) and
 /// for every refused call of any RPC (a batched delivery of consultations: one per consultation it carried).
 /// The entry names the object by type and id, never its content.
-/// A read is audited before its data leaves the node: if the entry cannot be written, the call fails.
+/// A read is audited before its data leaves the node: if the entry cannot be written, the call fails. A unary call's
+/// service may commit the success entry with its own write (<see cref="CallAudit"/>).
 /// </summary>
 public sealed class AuditInterceptor(AuditLog log, NodeDescription node) : Interceptor
 {
     public override async Task<TResponse> UnaryServerHandler<TRequest, TResponse>(
         TRequest request, ServerCallContext context, UnaryServerMethod<TRequest, TResponse> continuation)
     {
+        // The success entry is ready before the call: a service may commit it with the call's own write.
+        CallAudit? audit = null;
+        if (IsPatientLevel(context.Method))
+        {
+            audit = new CallAudit(log, Records(context, request, AuditVocabulary.Success, "OK"));
+            audit.AttachTo(context);
+        }
         TResponse response;
         try
         {
             response = await continuation(request, context);
         }
-        catch (Exception exception)
+        catch (Exception exception) when (audit is not { Committed: true })
         {
+            // (A call whose change committed with its entry and failed afterwards has its one entry: the change happened.)
             await RecordFailureAsync(request, context, exception);
             throw;
         }
-        if (IsPatientLevel(context.Method))
+        if (audit is { Committed: false })
         {
-            await log.AppendAllAsync(Records(context, request, AuditVocabulary.Success, "OK"), context.CancellationToken);
+            await audit.AppendAsync(context.CancellationToken);
         }
         return response;
     }

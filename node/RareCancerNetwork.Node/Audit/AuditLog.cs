@@ -35,34 +35,44 @@ public sealed class AuditLog(IRelationalStore database, string nodeId, TimeProvi
 
     public string NodeId => nodeId;
 
+    internal IRelationalStore Store => database;
+
     public async Task<AuditEntry> AppendAsync(AuditRecord record, CancellationToken cancellationToken) =>
         (await AppendAllAsync([record], cancellationToken))[0];
 
     /// <summary>Several entries in order, in one transaction (a batched call's entries, one per object it carried).</summary>
     public Task<List<AuditEntry>> AppendAllAsync(IReadOnlyList<AuditRecord> records, CancellationToken cancellationToken) =>
-        database.WriteAsync(async (connection, transaction) =>
+        database.WriteAsync((connection, transaction) => AppendAllInAsync(connection, transaction, records, cancellationToken), cancellationToken);
+
+    /// <summary>
+    /// Several entries in order, inside a write transaction of this node's database that the caller runs (a change and its
+    /// entry then commit together). That transaction is one of <see cref="IRelationalStore.WriteAsync"/>, which
+    /// serialises it with every other append, so the chain does not fork.
+    /// </summary>
+    public async Task<List<AuditEntry>> AppendAllInAsync(DbConnection connection, DbTransaction transaction, IReadOnlyList<AuditRecord> records,
+        CancellationToken cancellationToken)
+    {
+        // The chain's end is read once; each entry of the batch then links to the one before it.
+        long sequence = 0;
+        var previous = GenesisHash;
+        await using (var last = connection.Command("SELECT sequence, entry_hash FROM audit_log ORDER BY sequence DESC LIMIT 1", transaction))
+        await using (var reader = await last.ExecuteReaderAsync(cancellationToken))
         {
-            // The chain's end is read once; each entry of the batch then links to the one before it.
-            long sequence = 0;
-            var previous = GenesisHash;
-            await using (var last = connection.Command("SELECT sequence, entry_hash FROM audit_log ORDER BY sequence DESC LIMIT 1", transaction))
-            await using (var reader = await last.ExecuteReaderAsync(cancellationToken))
+            if (await reader.ReadAsync(cancellationToken))
             {
-                if (await reader.ReadAsync(cancellationToken))
-                {
-                    sequence = reader.GetInt64(0);
-                    previous = reader.GetString(1);
-                }
+                sequence = reader.GetInt64(0);
+                previous = reader.GetString(1);
             }
-            var entries = new List<AuditEntry>(records.Count);
-            foreach (var record in records)
-            {
-                var entry = await AppendInAsync(connection, transaction, record, ++sequence, previous, cancellationToken);
-                previous = entry.EntryHash;
-                entries.Add(entry);
-            }
-            return entries;
-        }, cancellationToken);
+        }
+        var entries = new List<AuditEntry>(records.Count);
+        foreach (var record in records)
+        {
+            var entry = await AppendInAsync(connection, transaction, record, ++sequence, previous, cancellationToken);
+            previous = entry.EntryHash;
+            entries.Add(entry);
+        }
+        return entries;
+    }
 
     private async Task<AuditEntry> AppendInAsync(DbConnection connection, DbTransaction transaction, AuditRecord record, long sequence, string previous,
         CancellationToken cancellationToken)

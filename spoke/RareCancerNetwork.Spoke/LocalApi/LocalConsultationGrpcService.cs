@@ -1,6 +1,7 @@
 using Grpc.Core;
 using Microsoft.Extensions.Options;
 using RareCancerNetwork.Node.Attachments;
+using RareCancerNetwork.Node.Audit;
 using RareCancerNetwork.Node.Authorization;
 using RareCancerNetwork.Node.Consultations;
 using RareCancerNetwork.Node.Validation;
@@ -27,7 +28,7 @@ public sealed partial class LocalConsultationGrpcService(
         v.ThrowIfInvalid();
 
         var caller = NetworkCaller.From(context.GetHttpContext().User);
-        var (consultation, duplicate) = await store.SubmitAsync(options.Value.FacilityCode, caller.Subject, request, context.CancellationToken);
+        var (consultation, duplicate) = await store.SubmitAsync(options.Value.FacilityCode, caller.Subject, request, CallAudit.Of(context), context.CancellationToken);
         // A file this spoke holds already (attached before) goes on to the hub without a second upload.
         await attachments.QueueHeldAsync(consultation, context.CancellationToken);
         await attachments.AddTransfersAsync(consultation, context.CancellationToken);

@@ -2,6 +2,7 @@ using System.Security.Cryptography;
 using Google.Protobuf;
 using Google.Protobuf.WellKnownTypes;
 using Microsoft.Data.Sqlite;
+using RareCancerNetwork.Node.Audit;
 using RareCancerNetwork.Node.Errors;
 using RareCancerNetwork.Node.Storage;
 using RareCancerNetwork.Protos.V1;
@@ -20,13 +21,14 @@ public sealed partial class LocalConsultationStore(SpokeDatabase database, Patie
         "consultation_id, local_patient_id, details, status, delivery_state, delivery_error, submitted_at, updated_at, submitted_by, withdrawal_reason, acknowledged_version, acknowledged_at, queue_position";
 
     public async Task<(LocalConsultation Consultation, bool Duplicate)> SubmitAsync(
-        string facilityCode, string submittedBy, SubmitConsultationRequest request, CancellationToken cancellationToken)
+        string facilityCode, string submittedBy, SubmitConsultationRequest request, CallAudit? audit, CancellationToken cancellationToken)
     {
         var requestSha256 = Convert.ToHexStringLower(SHA256.HashData(request.ToByteArray()));
         var contentSha256 = ContentSha256(request);
         var now = clock.GetUtcNow();
-        // The submission and its outbox entry share a commit with whatever else is being written at the moment (group commit).
-        var (consultationId, duplicate) = await database.Database.WriteAsync<(string, bool)>(async (connection, transaction) =>
+        // The submission, its outbox entry and the call's audit entry share a commit with whatever else is being written at
+        // the moment (group commit).
+        var (consultationId, duplicate) = await database.Database.WriteAsync<(string, bool)>(audit, async (connection, transaction) =>
         {
             await using (var existing = connection.Command("SELECT request_sha256 FROM consultations WHERE consultation_id = $id", transaction)
                 .With("$id", request.ConsultationId))
