@@ -35,11 +35,15 @@ public sealed class TelemetryTests
         ActivitySource.AddActivityListener(listener);
 
         using var folder = new TempFolder("rcn-telemetry");
-        var telemetry = new Dictionary<string, string?> { ["Hub:Telemetry:ScrapeToken"] = ScrapeToken };
+        // Spans are made when a collector is configured: one that refuses connections (nothing listens on the discard port),
+        // as the spans are read here from the process itself.
+        const string collector = "http://127.0.0.1:9";
+        var telemetry = new Dictionary<string, string?> { ["Hub:Telemetry:ScrapeToken"] = ScrapeToken, ["Hub:Telemetry:OtlpEndpoint"] = collector };
         await using var hub = await HubNode.StartAsync(folder.Sub("hub"), extra: telemetry);
         var node = await hub.RegisterSpokeAsync("spoke-t", "CORE-004", folder.Sub("spoke"));
         await using var spoke = await SpokeNode.StartAsync(folder.Sub("spoke"), hub.Url, hub.CaPath, "spoke-t", "CORE-004", node,
-            extra: new Dictionary<string, string?> { ["Spoke:Telemetry:ScrapeToken"] = ScrapeToken, ["Spoke:Delivery:StatusReportSeconds"] = "1" });
+            extra: new Dictionary<string, string?> { ["Spoke:Telemetry:ScrapeToken"] = ScrapeToken, ["Spoke:Telemetry:OtlpEndpoint"] = collector,
+                ["Spoke:Delivery:StatusReportSeconds"] = "1" });
         var localToken = await Clients.TokenAsync(hub.Url, hub.CaPath, await hub.RegisterLocalClientAsync("spoke-t", "pathology"), NetworkClaims.Scopes.Local);
         var local = new LocalConsultationService.LocalConsultationServiceClient(Clients.Channel(spoke.Url, spoke.CaPath, localToken));
 

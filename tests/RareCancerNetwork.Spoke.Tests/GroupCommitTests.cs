@@ -131,6 +131,58 @@ public sealed class GroupCommitTests
         Assert.Equal(expected, await SettingsAsync());
     }
 
+    [Fact]
+    public async Task TheWritersUnits_ReuseACompiledStatement_EachWithOnlyItsOwnParameters()
+    {
+        await using var spoke = await SpokeStoreFixture.CreateAsync();
+        var database = spoke.Database.Database;
+        const string insert = "INSERT INTO marks VALUES (@id) RETURNING id";
+        var (gate, holding) = await HoldTheWriterAsync(database, 0);
+        var commands = new System.Collections.Concurrent.ConcurrentBag<DbCommand>();
+        var units = Enumerable.Range(1, 20).Select(id => database.WriteAsync(async (connection, transaction) =>
+        {
+            await using var command = id == 10 ? connection.Command(insert, transaction) : connection.Command(insert, transaction).With("@id", id);
+            commands.Add(command);
+            return (long)(await command.ExecuteScalarAsync(Ct))!;
+        }, Ct)).ToList();
+        gate.SetResult();
+        await holding;
+
+        // The unit that bound nothing is told so: the command it was given kept no value of the unit before it.
+        await Assert.ThrowsAsync<InvalidOperationException>(() => units[9]);
+        Assert.Equal(Enumerable.Range(1, 20).Where(id => id != 10).Select(id => (long)id), await Task.WhenAll(units.Where((_, index) => index != 9)));
+        // One compiled statement for all of them: each unit was given the command the unit before it disposed.
+        Assert.Single(commands.Distinct(ReferenceEqualityComparer.Instance));
+        Assert.Equal([0L, .. Enumerable.Range(1, 20).Where(id => id != 10).Select(id => (long)id)], await MarksAsync(spoke));
+    }
+
+    [Fact]
+    public async Task AStatementInUse_IsNotGivenToASecondCommandOfTheSameText()
+    {
+        await using var spoke = await SpokeStoreFixture.CreateAsync();
+        var database = spoke.Database.Database;
+        var (gate, holding) = await HoldTheWriterAsync(database, 0);
+        gate.SetResult();
+        await holding;
+        const string select = "SELECT id FROM marks WHERE id >= @from ORDER BY id";
+        var pairs = await database.WriteAsync(async (connection, transaction) =>
+        {
+            await ExecuteAsync(connection, transaction, "INSERT INTO marks VALUES (1), (2)");
+            var seen = new List<(long Outer, long Inner)>();
+            await using var outer = connection.Command(select, transaction).With("@from", 0);
+            await using var outerRows = await outer.ExecuteReaderAsync(Ct);
+            while (await outerRows.ReadAsync(Ct))
+            {
+                // The same text while the outer reader is open: its own command, its own rows.
+                await using var inner = connection.Command(select, transaction).With("@from", outerRows.GetInt64(0) + 1);
+                Assert.NotSame(outer, inner);
+                seen.Add((outerRows.GetInt64(0), Convert.ToInt64(await inner.ExecuteScalarAsync(Ct) ?? -1L, System.Globalization.CultureInfo.InvariantCulture)));
+            }
+            return seen;
+        }, Ct);
+        Assert.Equal([(0L, 1L), (1L, 2L), (2L, -1L)], pairs);
+    }
+
     /// <summary>Makes the marks table, then queues a unit that writes <paramref name="mark"/> once the gate opens: the writer waits for it.</summary>
     private static async Task<(TaskCompletionSource Gate, Task<int> Holding)> HoldTheWriterAsync(SqliteDatabase database, int mark)
     {

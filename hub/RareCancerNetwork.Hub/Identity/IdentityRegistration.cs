@@ -5,6 +5,7 @@ using Microsoft.EntityFrameworkCore.Infrastructure;
 using Microsoft.EntityFrameworkCore.Storage;
 using Microsoft.IdentityModel.Tokens;
 using OpenIddict.Server;
+using OpenIddict.Server.AspNetCore;
 using RareCancerNetwork.Hub.Storage;
 using OpenIddict.Abstractions;
 using OpenIddict.Validation.AspNetCore;
@@ -100,6 +101,8 @@ public static class IdentityRegistration
                 validation.UseAspNetCore();
             });
         services.AddCachedBearer(OpenIddictValidationAspNetCoreDefaults.AuthenticationScheme);
+        // The OAuth server's endpoints are pages and form posts: a gRPC call never needs its request handler.
+        services.Configure<CallAuthenticationOptions>(calls => calls.NotForCalls.Add(OpenIddictServerAspNetCoreDefaults.AuthenticationScheme));
         return builder;
     }
 

@@ -78,7 +78,7 @@ public static class NodeDefaults
     public static WebApplication MapNodeDefaults(this WebApplication app)
     {
         app.UseMiddleware<AuthenticationFailureAuditMiddleware>();
-        app.UseAuthentication();
+        app.UseNodeAuthentication();
         app.UseAuthorization();
         // Note: health is anonymous so that load balancers and probes can use it; it reveals nothing.
         app.MapGrpcHealthChecksService().AllowAnonymous();

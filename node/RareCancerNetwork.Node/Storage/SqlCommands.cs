@@ -13,6 +13,10 @@ public static class SqlCommands
 {
     public static DbCommand Command(this DbConnection connection, string sql, DbTransaction? transaction = null)
     {
+        if (connection is Microsoft.Data.Sqlite.SqliteConnection sqlite)
+        {
+            return StatementReuse.Command(sqlite, sql, (Microsoft.Data.Sqlite.SqliteTransaction?)transaction);
+        }
         var command = connection.CreateCommand();
         command.CommandText = sql;
         command.Transaction = transaction;
@@ -62,11 +66,6 @@ public static class SqlCommands
 public static class SqliteCommands
 {
     public static Microsoft.Data.Sqlite.SqliteCommand Command(this Microsoft.Data.Sqlite.SqliteConnection connection, string sql,
-        Microsoft.Data.Sqlite.SqliteTransaction? transaction = null)
-    {
-        var command = connection.CreateCommand();
-        command.CommandText = sql;
-        command.Transaction = transaction;
-        return command;
-    }
+        Microsoft.Data.Sqlite.SqliteTransaction? transaction = null) =>
+        StatementReuse.Command(connection, sql, transaction);
 }

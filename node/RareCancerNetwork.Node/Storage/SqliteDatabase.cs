@@ -84,68 +84,70 @@ public sealed partial class SqliteDatabase : IRelationalStore
 
     private async Task RunWriterAsync()
     {
-        while (true)
+        // One connection for as long as units keep coming, with its compiled statements kept (StatementReuse); given back
+        // to the pool when the queue is empty.
+        var session = new WriterSession(this);
+        try
         {
-            var group = new List<PendingWrite>();
-            while (group.Count < MaxUnitsPerCommit && _pendingWrites.TryDequeue(out var unit))
+            while (true)
             {
-                if (!unit.CancelIfRequested())
+                var group = new List<PendingWrite>();
+                while (group.Count < MaxUnitsPerCommit && _pendingWrites.TryDequeue(out var unit))
                 {
-                    group.Add(unit);
+                    if (!unit.CancelIfRequested())
+                    {
+                        group.Add(unit);
+                    }
+                }
+                if (group.Count > 0)
+                {
+                    await CommitGroupAsync(session, group);
+                    continue;
+                }
+                await session.CloseAsync();
+                Volatile.Write(ref _writerRunning, 0);
+                // A unit queued after the last look but before the flag was cleared found the writer still running.
+                if (_pendingWrites.IsEmpty || Interlocked.CompareExchange(ref _writerRunning, 1, 0) != 0)
+                {
+                    return;
                 }
             }
-            if (group.Count > 0)
-            {
-                await CommitGroupAsync(group);
-                continue;
-            }
-            Volatile.Write(ref _writerRunning, 0);
-            // A unit queued after the last look but before the flag was cleared found the writer still running.
-            if (_pendingWrites.IsEmpty || Interlocked.CompareExchange(ref _writerRunning, 1, 0) != 0)
-            {
-                return;
-            }
+        }
+        finally
+        {
+            await session.CloseAsync();
         }
     }
 
-    private async Task CommitGroupAsync(List<PendingWrite> group)
+    private static async Task CommitGroupAsync(WriterSession session, List<PendingWrite> group)
     {
         var ran = new List<PendingWrite>(group.Count);
         try
         {
-            await using var connection = await OpenAsync(CancellationToken.None);
-            // Each unit's savepoint keeps the old image of every page it touches in a sub-journal: in memory while the
-            // group runs (as a temporary file it was a fifth of a bulk sync's file writes). Only here: with every
-            // connection's temporary storage in memory, the statistics' GROUP BYs ran a quarter slower (docs/benchmarks.md).
-            await SetTemporaryStorageAsync(connection, "MEMORY");
-            try
+            var connection = await session.ConnectionAsync();
+            await using var transaction = connection.BeginTransaction(deferred: false);
+            foreach (var unit in group)
             {
-                await using var transaction = connection.BeginTransaction(deferred: false);
-                foreach (var unit in group)
+                transaction.Save(UnitSavepoint);
+                if (await unit.RunAsync(connection, transaction))
                 {
-                    transaction.Save(UnitSavepoint);
-                    if (await unit.RunAsync(connection, transaction))
-                    {
-                        transaction.Release(UnitSavepoint);
-                        ran.Add(unit);
-                    }
-                    else
-                    {
-                        // Throws when SQLite has already rolled the whole transaction back (disk full, I/O error):
-                        // then no unit of the group is committed and every caller is told so below.
-                        transaction.Rollback(UnitSavepoint);
-                        transaction.Release(UnitSavepoint);
-                    }
+                    transaction.Release(UnitSavepoint);
+                    ran.Add(unit);
                 }
-                await transaction.CommitAsync(CancellationToken.None);
+                else
+                {
+                    // Throws when SQLite has already rolled the whole transaction back (disk full, I/O error):
+                    // then no unit of the group is committed and every caller is told so below.
+                    transaction.Rollback(UnitSavepoint);
+                    transaction.Release(UnitSavepoint);
+                }
             }
-            finally
-            {
-                await RestoreTemporaryStorageAsync(connection);
-            }
+            await transaction.CommitAsync(CancellationToken.None);
         }
         catch (Exception exception)
         {
+            // A connection that failed a group is not trusted with the next one.
+            await session.CloseAsync();
             foreach (var unit in group)
             {
                 unit.Fail(exception);
@@ -155,6 +157,61 @@ public sealed partial class SqliteDatabase : IRelationalStore
         foreach (var unit in ran)
         {
             unit.Complete();
+        }
+    }
+
+    /// <summary>The writer's connection while it has work: opened for the first group, closed when the queue runs dry.</summary>
+    private sealed class WriterSession(SqliteDatabase database)
+    {
+        private SqliteConnection? _connection;
+        private StatementReuse? _statements;
+
+        public async Task<SqliteConnection> ConnectionAsync()
+        {
+            if (_connection is null)
+            {
+                var connection = await database.OpenAsync(CancellationToken.None);
+                try
+                {
+                    // Each unit's savepoint keeps the old image of every page it touches in a sub-journal: in memory while
+                    // the writer runs (as a temporary file it was a fifth of a bulk sync's file writes). Only here: with every
+                    // connection's temporary storage in memory, the statistics' GROUP BYs ran a quarter slower (docs/benchmarks.md).
+                    await SetTemporaryStorageAsync(connection, "MEMORY");
+                }
+                catch
+                {
+                    await connection.DisposeAsync();
+                    throw;
+                }
+                _statements = StatementReuse.Attach(connection);
+                _connection = connection;
+            }
+            return _connection;
+        }
+
+        public async Task CloseAsync()
+        {
+            if (_connection is not { } connection)
+            {
+                return;
+            }
+            _connection = null;
+            try
+            {
+                // The kept statements are destroyed before the connection goes back to the pool.
+                _statements?.Dispose();
+                await RestoreTemporaryStorageAsync(connection);
+                await connection.DisposeAsync();
+            }
+            catch (Exception)
+            {
+                // Ignored on purpose: closing cannot undo a commit, and a writer stopped by it would leave every later
+                // write waiting forever.
+            }
+            finally
+            {
+                _statements = null;
+            }
         }
     }
 

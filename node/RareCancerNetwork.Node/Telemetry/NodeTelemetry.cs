@@ -29,7 +29,8 @@ public sealed class TelemetryOptions
 /// <summary>
 /// Metrics and traces of every node (OpenTelemetry): the standard ASP.NET Core, HTTP client (the gRPC calls to the hub)
 /// and runtime instruments, and the product's own; a Prometheus scrape endpoint at <c>/metrics</c> that is not anonymous
-/// unless configured; traces with W3C trace context, carried across the gRPC hop and through a spoke's outbox. No label,
+/// unless configured; traces with W3C trace context, carried across the gRPC hop and through a spoke's outbox, sent to an
+/// OpenTelemetry collector when one is configured. No label,
 /// tag or span attribute carries patient data: the product's instruments are counts, and request spans name routes.
 /// </summary>
 public static class NodeTelemetry
@@ -54,7 +55,7 @@ public static class NodeTelemetry
     {
         var options = builder.Configuration.GetSection($"{node.ConfigurationSection}:Telemetry").Get<TelemetryOptions>() ?? new TelemetryOptions();
         builder.Services.AddSingleton(options);
-        builder.Services.AddOpenTelemetry()
+        var telemetry = builder.Services.AddOpenTelemetry()
             .ConfigureResource(resource => resource.AddService(node.ConfigurationSection == "Hub" ? "rcn-hub" : "rcn-spoke", serviceInstanceId: node.NodeId))
             .WithMetrics(metrics =>
             {
@@ -63,18 +64,20 @@ public static class NodeTelemetry
                 {
                     metrics.AddOtlpExporter(otlp => otlp.Endpoint = new Uri(endpoint));
                 }
-            })
-            .WithTracing(tracing =>
+            });
+        // Spans only when there is a collector to send them to: without one, each request's span was made, enriched and
+        // dropped (about a twentieth of the CPU of an authenticated read), and nothing could ever read it.
+        if (options.OtlpEndpoint is { Length: > 0 } collector)
+        {
+            telemetry.WithTracing(tracing =>
             {
                 // Request spans name the route and status, never a query string or body.
                 tracing.AddSource(SourceName)
                     .AddAspNetCoreInstrumentation(aspNetCore => aspNetCore.Filter = http => http.Request.Path != MetricsPath)
-                    .AddHttpClientInstrumentation();
-                if (options.OtlpEndpoint is { Length: > 0 } endpoint)
-                {
-                    tracing.AddOtlpExporter(otlp => otlp.Endpoint = new Uri(endpoint));
-                }
+                    .AddHttpClientInstrumentation()
+                    .AddOtlpExporter(otlp => otlp.Endpoint = new Uri(collector));
             });
+        }
         return builder;
     }
 
