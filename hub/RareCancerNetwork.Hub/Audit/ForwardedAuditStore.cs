@@ -71,9 +71,9 @@ public sealed class ForwardedAuditStore(HubDatabase database)
         var results = new Dictionary<string, AuditVerification>();
         foreach (var node in nodes)
         {
-            var entries = await AuditLog.ReadEntriesAsync(connection.Command(
-                $"SELECT {AuditLog.Columns} FROM forwarded_audit_log WHERE origin_node_id = @node ORDER BY sequence").With("@node", node), cancellationToken);
-            results[node] = AuditLog.Verify(entries);
+            await using var command = connection.Command(
+                $"SELECT {AuditLog.Columns} FROM forwarded_audit_log WHERE origin_node_id = @node ORDER BY sequence").With("@node", node);
+            results[node] = AuditLog.Verify(await AuditLog.ReadEntriesAsync(command, cancellationToken));
         }
         return results;
     }

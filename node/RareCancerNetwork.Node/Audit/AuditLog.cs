@@ -205,7 +205,6 @@ public sealed class AuditLog(IRelationalStore database, string nodeId, TimeProvi
                 EntryHash = reader.GetString(15),
             });
         }
-        await command.DisposeAsync();
         return entries;
     }
 }

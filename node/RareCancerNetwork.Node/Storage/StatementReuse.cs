@@ -57,6 +57,11 @@ internal sealed class StatementReuse : IDisposable
     /// <summary>True when the command was kept (the caller must not destroy it).</summary>
     private bool Return(ReusableCommand command)
     {
+        if (!_disposed && _idle.TryGetValue(command.CommandText, out var kept) && ReferenceEquals(kept, command))
+        {
+            // Disposed twice: it is already back.
+            return true;
+        }
         if (_disposed || _connection.State != System.Data.ConnectionState.Open || _idle.Count >= MostStatements
             || !_idle.TryAdd(command.CommandText, command))
         {
