@@ -254,33 +254,35 @@ public sealed class LocalRegistryStore(SpokeDatabase database, PatientPseudonymi
     public async Task ApplyDeliveryResultsAsync(IReadOnlyList<OutboxEntry> entries, IReadOnlyList<RegistryDeliveryResult> results, CancellationToken cancellationToken)
     {
         var now = clock.GetUtcNow().ToDbText();
-        await using var connection = await database.OpenAsync(cancellationToken);
-        await using var transaction = connection.BeginTransaction();
-        await using var statements = new StatementCache(connection, transaction);
-        for (var i = 0; i < entries.Count; i++)
+        // A unit of the node's group writer, as the import's: two transactions of their own wrestled for SQLite's lock,
+        // each waiting in a sleeping busy handler while the other held it.
+        await database.WriteAsync(async (connection, transaction) =>
         {
-            var (entry, result) = (entries[i], results[i]);
-            switch (result.Outcome)
+            await using var statements = new StatementCache(connection, transaction);
+            for (var i = 0; i < entries.Count; i++)
             {
-                case RegistryDeliveryOutcome.Stored or RegistryDeliveryOutcome.Duplicate:
-                    await OutboxStore.MarkEntryAsync(statements, entry.OutboxId, delivered: true, null, now, cancellationToken);
-                    await SetStateAsync(statements, result.RecordId, RegistrySyncState.Synchronised, null, null, now, cancellationToken,
-                        onlyVersion: result.Version, onlyFrom: RegistrySyncState.Pending);
-                    break;
-                case RegistryDeliveryOutcome.Stale:
-                    await OutboxStore.MarkEntryAsync(statements, entry.OutboxId, delivered: true, null, now, cancellationToken);
-                    await SetStateAsync(statements, result.RecordId, RegistrySyncState.Conflict, result.Message, result.Current.ToByteArray(), now, cancellationToken);
-                    await OutboxStore.SupersedeAsync(connection, transaction, OrderingKey(result.RecordId),
-                        "superseded: an earlier version of this record is in conflict with the hub's", now, cancellationToken);
-                    break;
-                default:
-                    await OutboxStore.MarkEntryAsync(statements, entry.OutboxId, delivered: false, result.Message, now, cancellationToken);
-                    await SetStateAsync(statements, result.RecordId, RegistrySyncState.Rejected, result.Message, null, now, cancellationToken,
-                        onlyVersion: result.Version);
-                    break;
+                var (entry, result) = (entries[i], results[i]);
+                switch (result.Outcome)
+                {
+                    case RegistryDeliveryOutcome.Stored or RegistryDeliveryOutcome.Duplicate:
+                        await OutboxStore.MarkEntryAsync(statements, entry.OutboxId, delivered: true, null, now, cancellationToken);
+                        await SetStateAsync(statements, result.RecordId, RegistrySyncState.Synchronised, null, null, now, cancellationToken,
+                            onlyVersion: result.Version, onlyFrom: RegistrySyncState.Pending);
+                        break;
+                    case RegistryDeliveryOutcome.Stale:
+                        await OutboxStore.MarkEntryAsync(statements, entry.OutboxId, delivered: true, null, now, cancellationToken);
+                        await SetStateAsync(statements, result.RecordId, RegistrySyncState.Conflict, result.Message, result.Current.ToByteArray(), now, cancellationToken);
+                        await OutboxStore.SupersedeAsync(connection, transaction, OrderingKey(result.RecordId),
+                            "superseded: an earlier version of this record is in conflict with the hub's", now, cancellationToken);
+                        break;
+                    default:
+                        await OutboxStore.MarkEntryAsync(statements, entry.OutboxId, delivered: false, result.Message, now, cancellationToken);
+                        await SetStateAsync(statements, result.RecordId, RegistrySyncState.Rejected, result.Message, null, now, cancellationToken,
+                            onlyVersion: result.Version);
+                        break;
+                }
             }
-        }
-        await transaction.CommitAsync(cancellationToken);
+        }, cancellationToken);
     }
 
     public async Task<LocalRegistryRecord> GetAsync(string recordId, CancellationToken cancellationToken)
@@ -412,44 +414,45 @@ public sealed class LocalRegistryStore(SpokeDatabase database, PatientPseudonymi
         }
         if (valid.Count > 0)
         {
-            await using var connection = await database.OpenAsync(cancellationToken);
-            await using var transaction = connection.BeginTransaction();
-            await using var statements = new StatementCache(connection, transaction);
-            foreach (var (index, record, localPatientId) in valid)
+            // One unit of the node's group writer (see ApplyDeliveryResultsAsync).
+            await database.WriteAsync(async (connection, transaction) =>
             {
-                // Already held: this patient's primary cancer. A given record_id that names another record is a mistake in the file.
-                var existing = statements.Statement(
-                    """
-                    SELECT record_id, local_patient_id = $patient AND natural_key = $key FROM registry_records
-                    WHERE (local_patient_id = $patient AND natural_key = $key) OR record_id = $id
-                    ORDER BY local_patient_id = $patient AND natural_key = $key DESC LIMIT 1
-                    """)
-                    .With("$patient", localPatientId).With("$key", NaturalKey(record, localPatientId)).With("$id", record.RecordId);
-                await using (var reader = await existing.ExecuteReaderAsync(cancellationToken))
+                await using var statements = new StatementCache(connection, transaction);
+                foreach (var (index, record, localPatientId) in valid)
                 {
-                    if (await reader.ReadAsync(cancellationToken))
+                    // Already held: this patient's primary cancer. A given record_id that names another record is a mistake in the file.
+                    var existing = statements.Statement(
+                        """
+                        SELECT record_id, local_patient_id = $patient AND natural_key = $key FROM registry_records
+                        WHERE (local_patient_id = $patient AND natural_key = $key) OR record_id = $id
+                        ORDER BY local_patient_id = $patient AND natural_key = $key DESC LIMIT 1
+                        """)
+                        .With("$patient", localPatientId).With("$key", NaturalKey(record, localPatientId)).With("$id", record.RecordId);
+                    await using (var reader = await existing.ExecuteReaderAsync(cancellationToken))
                     {
-                        results[index] = reader.GetBoolean(1)
-                            ? new ImportedRecordResult { Outcome = ImportOutcome.AlreadyImported, RecordId = reader.GetString(0) }
-                            : new ImportedRecordResult
-                            {
-                                Outcome = ImportOutcome.Invalid,
-                                RecordId = record.RecordId,
-                                Problems = { new FieldProblem { Field = "record_id", Description = "is already the id of another patient's or another cancer's record" } },
-                            };
+                        if (await reader.ReadAsync(cancellationToken))
+                        {
+                            results[index] = reader.GetBoolean(1)
+                                ? new ImportedRecordResult { Outcome = ImportOutcome.AlreadyImported, RecordId = reader.GetString(0) }
+                                : new ImportedRecordResult
+                                {
+                                    Outcome = ImportOutcome.Invalid,
+                                    RecordId = record.RecordId,
+                                    Problems = { new FieldProblem { Field = "record_id", Description = "is already the id of another patient's or another cancer's record" } },
+                                };
+                            continue;
+                        }
+                    }
+                    if (await statements.Statement("SELECT COUNT(*) FROM registry_withdrawals WHERE record_id = $id").With("$id", record.RecordId).ScalarInt64Async(cancellationToken) > 0)
+                    {
+                        results[index] = new ImportedRecordResult { Outcome = ImportOutcome.Invalid, RecordId = record.RecordId };
+                        results[index].Problems.Add(new FieldProblem { Field = "record_id", Description = "consent for this record was withdrawn" });
                         continue;
                     }
+                    await InsertNewAsync(statements, record, localPatientId, now, cancellationToken);
+                    results[index] = new ImportedRecordResult { Outcome = ImportOutcome.Created, RecordId = record.RecordId };
                 }
-                if (await statements.Statement("SELECT COUNT(*) FROM registry_withdrawals WHERE record_id = $id").With("$id", record.RecordId).ScalarInt64Async(cancellationToken) > 0)
-                {
-                    results[index] = new ImportedRecordResult { Outcome = ImportOutcome.Invalid, RecordId = record.RecordId };
-                    results[index].Problems.Add(new FieldProblem { Field = "record_id", Description = "consent for this record was withdrawn" });
-                    continue;
-                }
-                await InsertNewAsync(statements, record, localPatientId, now, cancellationToken);
-                results[index] = new ImportedRecordResult { Outcome = ImportOutcome.Created, RecordId = record.RecordId };
-            }
-            await transaction.CommitAsync(cancellationToken);
+            }, cancellationToken);
             outboxSignal.Wake();
         }
         return results;
