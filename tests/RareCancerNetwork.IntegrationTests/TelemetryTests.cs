@@ -40,6 +40,7 @@ public sealed class TelemetryTests
         const string collector = "http://127.0.0.1:9";
         var telemetry = new Dictionary<string, string?> { ["Hub:Telemetry:ScrapeToken"] = ScrapeToken, ["Hub:Telemetry:OtlpEndpoint"] = collector };
         await using var hub = await HubNode.StartAsync(folder.Sub("hub"), extra: telemetry);
+        Assert.NotNull(hub.Services.GetService<OpenTelemetry.Trace.TracerProvider>());
         var node = await hub.RegisterSpokeAsync("spoke-t", "CORE-004", folder.Sub("spoke"));
         await using var spoke = await SpokeNode.StartAsync(folder.Sub("spoke"), hub.Url, hub.CaPath, "spoke-t", "CORE-004", node,
             extra: new Dictionary<string, string?> { ["Spoke:Telemetry:ScrapeToken"] = ScrapeToken, ["Spoke:Telemetry:OtlpEndpoint"] = collector,
@@ -96,6 +97,16 @@ public sealed class TelemetryTests
             Assert.DoesNotContain(finished, a => a.DisplayName.Contains(secret, StringComparison.Ordinal)
                 || a.TagObjects.Any(t => t.Value?.ToString()?.Contains(secret, StringComparison.Ordinal) == true));
         }
+    }
+
+    [Fact]
+    public async Task WithoutACollector_NoSpansAreMade_MetricsAreStillServed()
+    {
+        using var folder = new TempFolder("rcn-telemetry-none");
+        await using var hub = await HubNode.StartAsync(folder.Sub("hub"));
+        // Nothing could read a span: none is made (it cost a twentieth of a read's CPU, docs/benchmarks.md).
+        Assert.Null(hub.Services.GetService<OpenTelemetry.Trace.TracerProvider>());
+        Assert.NotNull(hub.Services.GetService<OpenTelemetry.Metrics.MeterProvider>());
     }
 
     private static async Task<string> PseudonymAtHubAsync(HubNode hub, string consultationId)
