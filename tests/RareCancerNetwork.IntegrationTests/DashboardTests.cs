@@ -143,7 +143,9 @@ public sealed class DashboardTests
     {
         await page.GotoAsync($"{hub.Url}dashboard/");
         await page.ClickAsync("#sign-in");
-        await page.WaitForURLAsync("**/connect/authorize?**");
+        // As long as the dashboard's own wait below: with the whole suite running on 2 cores the sign-in page once took
+        // longer than Playwright's default 30 s to fire its load event.
+        await page.WaitForURLAsync("**/connect/authorize?**", new() { Timeout = 60_000 });
         await page.FillAsync("input[name=user_id]", userId);
         await page.FillAsync("input[name=password]", People.Password);
         await page.FillAsync("input[name=one_time_code]", SignInPage.CurrentCode(totpSecret));
