@@ -181,6 +181,79 @@ public sealed class RegistryTests(TestNetwork network)
     }
 
     /// <summary>
+    /// A backlog longer than the registry batches the spoke keeps in flight: a new batch goes as soon as one is answered,
+    /// never one already in flight, and a record's later version waits until its first is answered. Every version
+    /// arrives once and in order (no conflict), in as many calls as batches.
+    /// </summary>
+    [Fact]
+    public async Task ABacklogLongerThanTheBatchesInFlight_ArrivesOnce_EachRecordsVersionsInOrder()
+    {
+        // Nine batches of 500: more than the eight in flight, so the ninth and the later versions are read while the first eight are out.
+        const int count = 4_500;
+        using var folder = new TempFolder("rcn-registry-window");
+        await using var link = new TcpRelay(network.Hub.Port);
+        var (queuing, client, node) = await OutageSpokeWithNodeAsync(link, folder, "spoke-window");
+        var records = Enumerable.Range(0, count).Select(i => RegistrySamples.Record("CORE-010")).ToList();
+        var chunks = records.Select((record, i) => new ImportedRecord { LocalPatientId = $"WINDOW-{i:D4}", Record = record }).Chunk(500).ToList();
+        var updated = records.Skip(3_500).Take(5).Select(r => r.RecordId).ToList();
+        await using (queuing)
+        {
+            link.Route();
+            link.DropConnections();
+            async Task ImportAsync(ImportedRecord[] chunk)
+            {
+                var import = new ImportRegistryRecordsRequest();
+                import.Records.AddRange(chunk);
+                Assert.All((await client.ImportRegistryRecordsAsync(import, cancellationToken: Ct)).Results, r => Assert.Equal(ImportOutcome.Created, r.Outcome));
+            }
+            foreach (var chunk in chunks.SkipLast(1))
+            {
+                await ImportAsync(chunk);
+            }
+            // Second versions of records in the eighth batch, queued before the last 500 first versions: they wait for their
+            // first versions' answers, and the reads after them must not send the batch in flight behind them again.
+            foreach (var id in updated)
+            {
+                var second = (await client.GetRegistryRecordAsync(new() { RecordId = id }, cancellationToken: Ct)).Record.Record.Clone();
+                second.Version = 2;
+                second.FollowUp.LastContactDate = "2026-02-20";
+                await client.UpdateRegistryRecordAsync(new() { Record = second }, cancellationToken: Ct);
+            }
+            await ImportAsync(chunks[^1]);
+        }
+        // Started again on the whole queue (what the first instance was sending only ever waited for the hub), so that its
+        // first read takes the first eight batches, whatever the timing of the imports.
+        await using var spoke = await SpokeNode.StartAsync(folder.Sub("spoke"), link.Url, network.Hub.CaPath, "spoke-window", "CORE-010", node);
+
+        link.Route(network.Hub.Port);
+
+        await Eventually.UntilAsync(() => HubVersionCountAsync(records.Select(r => r.RecordId)), n => n >= count + updated.Count, "every version at the hub",
+            TimeSpan.FromSeconds(120));
+        Assert.Equal(count, await HubRecordCountAsync(records.Select(r => r.RecordId)));
+        Assert.Equal(count + updated.Count, await HubVersionCountAsync(records.Select(r => r.RecordId)));
+        var hub = network.Hub.Services.GetRequiredService<RegistryStore>();
+        foreach (var id in updated)
+        {
+            Assert.Equal([1L, 2L], (await hub.VersionsAsync(id, Ct)).Select(v => v.Version));
+        }
+        var database = spoke.Services.GetRequiredService<RareCancerNetwork.Spoke.Store.SpokeDatabase>();
+        async Task<(long Answered, long Fewest, long Most)> AnswersAsync()
+        {
+            await using var connection = await database.OpenAsync(Ct);
+            await using var attempts = connection.Command(
+                "SELECT COUNT(*), COALESCE(MIN(attempts), 0), COALESCE(MAX(attempts), 0) FROM outbox WHERE kind = 'deliver_registry_record' AND delivered_at IS NOT NULL");
+            await using var reader = await attempts.ExecuteReaderAsync(Ct);
+            await reader.ReadAsync(Ct);
+            return (reader.GetInt64(0), reader.GetInt64(1), reader.GetInt64(2));
+        }
+        // None sent twice: each version was answered once (a second answer would count a second attempt), and none in conflict.
+        Assert.Equal((count + updated.Count, 1L, 1L), await Eventually.UntilAsync(AnswersAsync, a => a.Answered == count + updated.Count, "every answer recorded"));
+        await using var connection = await database.OpenAsync(Ct);
+        await using var synchronised = connection.Command($"SELECT COUNT(*) FROM registry_records WHERE sync_state = {(int)RegistrySyncState.Synchronised}");
+        Assert.Equal(count, await synchronised.ScalarInt64Async(Ct));
+    }
+
+    /// <summary>
     /// A partition in the middle of a sync, of the silent kind (bytes stop, nothing is closed): the spoke notices it
     /// (keepalive and deadlines), shows it in its status while it lasts, and once it heals every record reaches the hub
     /// exactly once.
@@ -262,6 +335,14 @@ public sealed class RegistryTests(TestNetwork network)
     private async Task<(SpokeNode Spoke, LocalRegistryService.LocalRegistryServiceClient Client)> OutageSpokeAsync(TcpRelay link, TempFolder folder, string nodeId,
         IDictionary<string, string?>? extra = null)
     {
+        var (spoke, client, _) = await OutageSpokeWithNodeAsync(link, folder, nodeId, extra);
+        return (spoke, client);
+    }
+
+    /// <returns>Also the node's registration, to start the spoke again on its folder.</returns>
+    private async Task<(SpokeNode Spoke, LocalRegistryService.LocalRegistryServiceClient Client, RegisteredNode Node)> OutageSpokeWithNodeAsync(TcpRelay link,
+        TempFolder folder, string nodeId, IDictionary<string, string?>? extra = null)
+    {
         var hub = network.Hub;
         var node = await hub.RegisterSpokeAsync(nodeId, "CORE-010", folder.Sub("spoke"));
         var local = await hub.RegisterLocalClientAsync(nodeId, "bulk-load");
@@ -280,7 +361,7 @@ public sealed class RegistryTests(TestNetwork network)
                 return false;
             }
         }, reached => reached, "the spoke has the hub's keys");
-        return (spoke, client);
+        return (spoke, client, node);
     }
 
     [Fact]

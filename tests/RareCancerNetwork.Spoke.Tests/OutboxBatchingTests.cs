@@ -47,4 +47,28 @@ public sealed class OutboxBatchingTests
         Assert.Equal([1L, 2L, 4L], pass.Select(e => e.OutboxId));
         Assert.Equal([3L], OutboxDeliveryWorker.ThisPass(due.Where(e => e.OutboxId != 2).ToList()).Where(e => e.OrderingKey == "referral:x").Select(e => e.OutboxId));
     }
+
+    [Fact]
+    public void WhileBatchesAreInFlight_NeitherTheirEntriesNorLaterVersionsOfTheirRecordsAreSentAgain()
+    {
+        // Record a's first version and b's are in flight; a's second version was queued after them.
+        List<OutboxEntry> due = [Entry(1, "a"), Entry(2, "b"), Entry(3, "c"), Entry(4, "a"), Entry(5, "d")];
+
+        var sendable = OutboxDeliveryWorker.Sendable(due, new HashSet<string> { "registry:a", "registry:b" });
+
+        Assert.Equal([3L, 5L], sendable.Select(e => e.OutboxId));
+    }
+
+    [Fact]
+    public void TheNextRead_StartsBeforeTheOldestEntryLeftBehind_OrAfterTheLastOneRead()
+    {
+        List<OutboxEntry> due = [Entry(10, "a"), Entry(11, "b"), Entry(12, "c"), Entry(13, "a"), Entry(14, "d")];
+        var inFlight = new HashSet<long> { 10, 11 };
+
+        // a's second version (13) waited behind its first: it is read again, and what was started after it with it.
+        Assert.Equal(12L, OutboxDeliveryWorker.NextReadAfter(due, inFlight, new HashSet<long> { 12, 14 }));
+        // Everything read is in flight or started: the next read finds only newer entries.
+        Assert.Equal(14L, OutboxDeliveryWorker.NextReadAfter(due, inFlight, new HashSet<long> { 12, 13, 14 }));
+        Assert.Equal(14L, OutboxDeliveryWorker.NextReadAfter(due, due.Select(e => e.OutboxId).ToHashSet(), new HashSet<long>()));
+    }
 }

@@ -111,6 +111,22 @@ public sealed class StoreAndOutboxTests
     }
 
     [Fact]
+    public async Task DueAfterAnEntry_LeavesOutThoseUpToIt_WhichAreStillPending()
+    {
+        await using var spoke = await SpokeStoreFixture.CreateAsync();
+        for (var i = 0; i < 3; i++)
+        {
+            await spoke.Store.SubmitAsync("CORE-004", "t", SpokeStoreFixture.Submission($"P-{i}"), null, Ct);
+        }
+        var all = await spoke.Outbox.DueAsync(10, Ct);
+
+        var after = await spoke.Outbox.DueAsync(10, all[0].OutboxId, Ct);
+
+        Assert.Equal(all.Skip(1).Select(e => e.OutboxId), after.Select(e => e.OutboxId));
+        Assert.Equal(3, all.Count);
+    }
+
+    [Fact]
     public async Task FailedEntry_WaitsForItsNextAttempt_WithoutHoldingBackOtherRecords()
     {
         await using var spoke = await SpokeStoreFixture.CreateAsync();

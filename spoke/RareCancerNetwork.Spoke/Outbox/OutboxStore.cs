@@ -83,20 +83,23 @@ public sealed class OutboxStore(SpokeDatabase database, TimeProvider clock)
     /// that is parked or waiting for its next attempt. Attached files are not among them: they stream on their own
     /// worker, so a slide of gigabytes never holds back a registry record.
     /// </summary>
-    public async Task<IReadOnlyList<OutboxEntry>> DueAsync(int limit, CancellationToken cancellationToken)
+    public Task<IReadOnlyList<OutboxEntry>> DueAsync(int limit, CancellationToken cancellationToken) => DueAsync(limit, 0, cancellationToken);
+
+    /// <summary>The oldest entries due after <paramref name="afterOutboxId"/> (those before it are being delivered, or wait for the next look from the start).</summary>
+    public async Task<IReadOnlyList<OutboxEntry>> DueAsync(int limit, long afterOutboxId, CancellationToken cancellationToken)
     {
         await using var connection = await database.OpenAsync(cancellationToken);
         await using var command = connection.Command(
             """
             SELECT o.outbox_id, o.kind, o.aggregate_id, o.ordering_key, o.payload, o.attempts, o.created_at, o.trace_parent FROM outbox o
-            WHERE o.delivered_at IS NULL AND o.failed_at IS NULL AND o.parked_at IS NULL AND o.kind <> 'deliver_attachment'
+            WHERE o.delivered_at IS NULL AND o.failed_at IS NULL AND o.parked_at IS NULL AND o.outbox_id > $after AND o.kind <> 'deliver_attachment'
               AND (o.next_attempt_at IS NULL OR o.next_attempt_at <= $now)
               AND NOT EXISTS (
                 SELECT 1 FROM outbox e
                 WHERE e.ordering_key = o.ordering_key AND e.outbox_id < o.outbox_id AND e.delivered_at IS NULL AND e.failed_at IS NULL
                   AND (e.parked_at IS NOT NULL OR e.next_attempt_at > $now))
             ORDER BY o.outbox_id LIMIT $limit
-            """).With("$now", clock.GetUtcNow().ToDbText()).With("$limit", limit);
+            """).With("$now", clock.GetUtcNow().ToDbText()).With("$after", afterOutboxId).With("$limit", limit);
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         var entries = new List<OutboxEntry>();
         while (await reader.ReadAsync(cancellationToken))
