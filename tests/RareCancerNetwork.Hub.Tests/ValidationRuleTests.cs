@@ -23,6 +23,33 @@ public sealed class ValidationRuleTests
     [InlineData("D49.2", false)]
     public void TopographyCode_FollowsIcdO3(string code, bool valid) => Assert.Equal(valid, FieldValidator.TopographyCode().IsMatch(code));
 
+    /// <summary>The date reader reads exactly what .NET's exact parse with the same format reads, and the same date.</summary>
+    [Theory]
+    [InlineData("2024-02-29")]
+    [InlineData("2023-02-29")]
+    [InlineData("2024-04-31")]
+    [InlineData("2024-12-31")]
+    [InlineData("0001-01-01")]
+    [InlineData("9999-12-31")]
+    [InlineData("0000-01-01")]
+    [InlineData("2024-13-01")]
+    [InlineData("2024-00-10")]
+    [InlineData("2024-01-00")]
+    [InlineData("2024-1-01x")]
+    [InlineData("2024/01/01")]
+    [InlineData("２０２４-01-01")]
+    [InlineData(" 2024-01-1")]
+    [InlineData("2024-01-01 ")]
+    [InlineData("20240101")]
+    [InlineData("+024-01-01")]
+    [InlineData("")]
+    public void DateReader_AgreesWithTheExactParse(string text)
+    {
+        var expected = DateOnly.TryParseExact(text, "yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture, System.Globalization.DateTimeStyles.None, out var date);
+
+        Assert.Equal((expected, date), (FieldValidator.TryParseDate(text, out var read), read));
+    }
+
     [Fact]
     public void CollectionDate_InTheFuture_IsRefused_TodayInJapanIsAccepted()
     {

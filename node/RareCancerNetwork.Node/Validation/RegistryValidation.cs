@@ -175,9 +175,7 @@ public static class RegistryValidation
         {
             return null;
         }
-        var before = v.Violations.Count;
-        v.Date(field, value, today);
-        return v.Violations.Count == before ? DateOnly.ParseExact(value, "yyyy-MM-dd", CultureInfo.InvariantCulture) : null;
+        return v.Date(field, value, today);
     }
 
     private static void NotBefore(FieldValidator v, string field, DateOnly? date, DateOnly? earliest, string what)
