@@ -292,18 +292,24 @@ public sealed class OutboxStore(SpokeDatabase database, TimeProvider clock)
         return entries;
     }
 
+    // Each part reads an index of the entries it is about (migration 0021), not the whole outbox, which keeps every delivered entry.
+    internal const string StatusCountsSql =
+        """
+        SELECT (SELECT COUNT(*) FROM outbox WHERE delivered_at IS NULL AND failed_at IS NULL AND parked_at IS NULL),
+               (SELECT MIN(created_at) FROM outbox WHERE delivered_at IS NULL AND failed_at IS NULL AND parked_at IS NULL),
+               (SELECT COUNT(*) FROM outbox WHERE failed_at IS NOT NULL AND (last_error IS NULL OR last_error NOT LIKE 'superseded%')),
+               (SELECT MAX(delivered_at) FROM outbox WHERE delivered_at IS NOT NULL)
+        """;
+
+    internal const string ParkedSql =
+        "SELECT outbox_id, kind, aggregate_id, attempts, COALESCE(last_error, ''), parked_at FROM outbox WHERE parked_at IS NOT NULL ORDER BY outbox_id";
+
     public async Task<OutboxStatus> StatusAsync(CancellationToken cancellationToken)
     {
         await using var connection = await database.OpenAsync(cancellationToken);
         int pending, refused;
         DateTimeOffset? oldest, lastDelivered;
-        await using (var counts = connection.Command(
-            """
-            SELECT (SELECT COUNT(*) FROM outbox WHERE delivered_at IS NULL AND failed_at IS NULL AND parked_at IS NULL),
-                   (SELECT MIN(created_at) FROM outbox WHERE delivered_at IS NULL AND failed_at IS NULL AND parked_at IS NULL),
-                   (SELECT COUNT(*) FROM outbox WHERE failed_at IS NOT NULL AND (last_error IS NULL OR last_error NOT LIKE 'superseded%')),
-                   (SELECT MAX(delivered_at) FROM outbox WHERE delivered_at IS NOT NULL)
-            """))
+        await using (var counts = connection.Command(StatusCountsSql))
         await using (var reader = await counts.ExecuteReaderAsync(cancellationToken))
         {
             await reader.ReadAsync(cancellationToken);
@@ -313,8 +319,7 @@ public sealed class OutboxStore(SpokeDatabase database, TimeProvider clock)
             lastDelivered = reader.GetNullableInstant(3);
         }
         var parked = new List<ParkedEntry>();
-        await using (var select = connection.Command(
-            "SELECT outbox_id, kind, aggregate_id, attempts, COALESCE(last_error, ''), parked_at FROM outbox WHERE parked_at IS NOT NULL ORDER BY outbox_id"))
+        await using (var select = connection.Command(ParkedSql))
         await using (var reader = await select.ExecuteReaderAsync(cancellationToken))
         {
             while (await reader.ReadAsync(cancellationToken))
