@@ -1,4 +1,5 @@
 using Grpc.Core;
+using RareCancerNetwork.Node.Audit;
 using RareCancerNetwork.Node.Authorization;
 using RareCancerNetwork.Node.Errors;
 using RareCancerNetwork.Node.Validation;
@@ -48,7 +49,7 @@ public sealed partial class RegistrySyncGrpcService(RegistryStore store, DataQue
         }
         if (accepted.Count > 0)
         {
-            var outcomes = await store.DeliverAsync(caller.NodeId, accepted.Select(a => a.Record).ToList(), context.CancellationToken);
+            var outcomes = await store.DeliverAsync(caller.NodeId, accepted.Select(a => a.Record).ToList(), CallAudit.Of(context), context.CancellationToken);
             for (var j = 0; j < accepted.Count; j++)
             {
                 results[accepted[j].Index] = outcomes[j];
