@@ -80,12 +80,16 @@ public sealed class TelemetryTests
         Assert.Contains("rcn_outbox_pending", spokeMetrics.Body, StringComparison.Ordinal);
         Assert.Contains("rcn_outbox_parked", spokeMetrics.Body, StringComparison.Ordinal);
 
-        // One trace: the spoke's SubmitConsultation, its delivery from the outbox, the hub's store write.
-        var stored = await Eventually.UntilAsync(() => Task.FromResult(finished.FirstOrDefault(a => a.Source.Name == NodeTelemetry.SourceName && a.OperationName == "store consultations")),
-            a => a is not null, "the hub's store span");
-        var trace = finished.Where(a => a.TraceId == stored!.TraceId).ToList();
+        // One trace: the spoke's SubmitConsultation, its delivery from the outbox, the hub's store write. The listener hears every
+        // node of this process (other tests' too), so the store span is this spoke's by its tag; and the spans end in any order
+        // (a request's own span ends after its response is written, perhaps after the delivery it queued was stored).
+        var stored = await Eventually.UntilAsync(() => Task.FromResult(finished.FirstOrDefault(a => a.Source.Name == NodeTelemetry.SourceName
+            && a.OperationName == "store consultations" && a.GetTagItem("rcn.spoke_node") as string == "spoke-t")), a => a is not null, "the hub's store span");
         static bool Request(Activity a, string rpc) =>
             a.Source.Name == "Microsoft.AspNetCore" && (a.GetTagItem("url.path")?.ToString() ?? a.DisplayName).Contains(rpc, StringComparison.Ordinal);
+        var trace = await Eventually.UntilAsync(() => Task.FromResult(finished.Where(a => a.TraceId == stored!.TraceId).ToList()),
+            spans => spans.Any(a => Request(a, "LocalConsultationService/SubmitConsultation")) && spans.Any(a => Request(a, "SpokeSyncService/DeliverConsultations")),
+            "the whole trace");
         Assert.Contains(trace, a => Request(a, "LocalConsultationService/SubmitConsultation"));
         Assert.Contains(trace, a => a.OperationName == "deliver deliver_consultation");
         Assert.Contains(trace, a => Request(a, "SpokeSyncService/DeliverConsultations"));

@@ -50,6 +50,8 @@ public sealed partial class ConsultationStore(HubDatabase database, EventFeed fe
     {
         using var activity = RareCancerNetwork.Node.Telemetry.NodeTelemetry.Source.StartActivity("store consultations");
         activity?.SetTag("rcn.consultations", requests.Count);
+        // Which spoke delivered them: the node, never anything of the patients.
+        activity?.SetTag("rcn.spoke_node", nodeId);
         var now = clock.GetUtcNow();
         var outcomes = await database.WriteAsync(async (connection, transaction) =>
         {
