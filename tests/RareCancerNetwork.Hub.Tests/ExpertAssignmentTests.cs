@@ -35,7 +35,7 @@ public sealed class ExpertAssignmentTests
         var created = Enumerable.Range(0, 12).Select(_ => HubStore.NewDelivery(OrganSystem.Eye)).ToList();
         var shuffled = created.AsEnumerable().Reverse().Where((_, i) => i % 2 == 0).Concat(created.AsEnumerable().Reverse().Where((_, i) => i % 2 == 1)).ToList();
 
-        var outcomes = await hub.Store.DeliverManyAsync(HubStore.NodeId, shuffled, CancellationToken.None);
+        var outcomes = await hub.Store.DeliverManyAsync(HubStore.NodeId, shuffled, null, CancellationToken.None);
 
         Assert.All(outcomes, o => Assert.Equal(ConsultationStatus.Received, o.Value!.Status));
         var places = (await hub.Feed.ReadAfterAsync(HubStore.NodeId, 0, 1000, CancellationToken.None))

@@ -6,6 +6,7 @@ using RareCancerNetwork.Hub.Directory;
 using RareCancerNetwork.Hub.Storage;
 using RareCancerNetwork.Hub.Feed;
 using RareCancerNetwork.Node.Attachments;
+using RareCancerNetwork.Node.Audit;
 using RareCancerNetwork.Node.Authorization;
 using RareCancerNetwork.Node.CommandLine;
 using RareCancerNetwork.Node.Errors;
@@ -84,7 +85,7 @@ public sealed partial class SpokeSyncGrpcService(ConsultationStore store, HubAtt
         }
         if (accepted.Count > 0)
         {
-            var outcomes = await store.DeliverManyAsync(node.NodeId, accepted.Select(i => request.Consultations[i]).ToList(), context.CancellationToken);
+            var outcomes = await store.DeliverManyAsync(node.NodeId, accepted.Select(i => request.Consultations[i]).ToList(), CallAudit.Of(context), context.CancellationToken);
             for (var j = 0; j < accepted.Count; j++)
             {
                 var consultationId = request.Consultations[accepted[j]].ConsultationId;
