@@ -46,8 +46,7 @@ public sealed partial class ConsultationStore(HubDatabase database, EventFeed fe
     /// is refused alone (<see cref="AccessDeniedException"/> or <see cref="ConflictException"/> in its place) and the
     /// others are stored. Those refusals are found before anything of that consultation is written.
     /// </summary>
-    /// <param name="audit">The delivering call's audit entries: on SQLite committed in the batch's own transaction (see
-    /// <see cref="Registry.RegistryStore.DeliverAsync(string, IReadOnlyList{RegistryRecord}, CallAudit?, CancellationToken)"/>).</param>
+    /// <param name="audit">The delivering call's audit entries (<see cref="HubDatabase.WriteDeliveryAsync"/>).</param>
     public async Task<IReadOnlyList<Result<DeliveryOutcome>>> DeliverManyAsync(string nodeId, IReadOnlyList<DeliverConsultationRequest> requests,
         CallAudit? audit, CancellationToken cancellationToken)
     {
@@ -56,7 +55,7 @@ public sealed partial class ConsultationStore(HubDatabase database, EventFeed fe
         // Which spoke delivered them: the node, never anything of the patients.
         activity?.SetTag("rcn.spoke_node", nodeId);
         var now = clock.GetUtcNow();
-        var outcomes = await database.WriteAsync(database.Provider == HubStorageProvider.Sqlite ? audit : null, async (connection, transaction) =>
+        var outcomes = await database.WriteDeliveryAsync(audit, async (connection, transaction) =>
         {
             var outcomes = new Result<DeliveryOutcome>[requests.Count];
             // Stored in id order: the batch shares one received instant, so the queue orders them by id (UUIDv7, creation

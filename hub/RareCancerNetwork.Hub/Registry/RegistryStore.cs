@@ -24,15 +24,11 @@ public sealed class RegistryStore(HubDatabase database, EventFeed feed, TimeProv
 
     /// <param name="nodeId">The delivering node.</param>
     /// <param name="records">Versions already validated, oldest first.</param>
-    /// <param name="audit">The delivering call's audit entry: on SQLite committed in the batch's own transaction.</param>
+    /// <param name="audit">The delivering call's audit entry (<see cref="HubDatabase.WriteDeliveryAsync"/>).</param>
     /// <param name="cancellationToken">Cancels the batch; nothing of it is stored then.</param>
     public async Task<IReadOnlyList<RegistryDeliveryResult>> DeliverAsync(string nodeId, IReadOnlyList<RegistryRecord> records, CallAudit? audit,
         CancellationToken cancellationToken)
     {
-        // On SQLite the call's entry joins the batch's transaction: one writer serialises them anyway, and the entry alone
-        // was often a commit of its own. On PostgreSQL it stays a transaction of its own: concurrent deliveries are
-        // serializable transactions, and each reading the end of the audit chain would make every two of them conflict.
-        var withEntry = database.Provider == HubStorageProvider.Sqlite ? audit : null;
         var now = clock.GetUtcNow();
         // Encoded and hashed before the write, not in it: the single writer is the narrowest stage of a registry sync
         // (docs/benchmarks.md), and this work needs no lock.
@@ -41,7 +37,7 @@ public sealed class RegistryStore(HubDatabase database, EventFeed feed, TimeProv
             var bytes = record.ToByteArray();
             return new EncodedVersion(record, bytes, Convert.ToHexStringLower(SHA256.HashData(bytes)));
         }).ToList();
-        var (results, closedQueries) = await database.WriteAsync(withEntry, async (connection, transaction) =>
+        var (results, closedQueries) = await database.WriteDeliveryAsync(audit, async (connection, transaction) =>
         {
             // What the batch needs to know about its records is read once, not per record; each statement is
             // compiled once for the batch (the benchmark's bulk sync showed per-record lookups dominating).

@@ -1,4 +1,5 @@
 using System.Data.Common;
+using RareCancerNetwork.Node.Audit;
 using RareCancerNetwork.Node.Storage;
 
 namespace RareCancerNetwork.Hub.Storage;
@@ -33,6 +34,15 @@ public abstract class HubDatabase : IRelationalStore
             await work(connection, transaction);
             return true;
         }, cancellationToken);
+
+    /// <summary>
+    /// A batched delivery's write, with the delivering call's audit entries in its transaction where the engine allows:
+    /// on SQLite one writer serialises every write anyway, and the entries alone were often a commit of their own. On
+    /// PostgreSQL concurrent deliveries are serializable transactions, and each reading the end of the audit chain would
+    /// make every two of them conflict: there the entries stay a transaction of their own, after the call.
+    /// </summary>
+    public Task<T> WriteDeliveryAsync<T>(CallAudit? audit, Func<DbConnection, DbTransaction, Task<T>> work, CancellationToken cancellationToken) =>
+        this.WriteAsync(Provider == HubStorageProvider.Sqlite ? audit : null, work, cancellationToken);
 
     /// <summary>Applies the provider's numbered migrations newer than the store's version.</summary>
     /// <param name="cancellationToken">Cancels between migrations.</param>
