@@ -75,14 +75,14 @@ public sealed partial class OutboxDeliveryWorker(
             // While registry batches are in flight, the next read starts after what was already taken up, so that it
             // finds new entries rather than those in flight (still pending until their answers are recorded).
             long readAfter = 0;
-            var sinceFromStart = System.Diagnostics.Stopwatch.StartNew();
+            var fromStartAt = clock.GetTimestamp();
             while (true)
             {
-                if (sinceFromStart.Elapsed >= PollInterval)
+                if (clock.GetElapsedTime(fromStartAt) >= PollInterval)
                 {
                     // An older entry whose next attempt has come (a consultation that failed once) is not left waiting
                     // behind a long registry backlog.
-                    (readAfter, sinceFromStart) = (0, System.Diagnostics.Stopwatch.StartNew());
+                    (readAfter, fromStartAt) = (0, clock.GetTimestamp());
                 }
                 // Batches whose answers are recorded leave the window before the read, so the read sees them delivered.
                 window.Reap();
@@ -100,7 +100,7 @@ public sealed partial class OutboxDeliveryWorker(
                     if (readAfter > 0)
                     {
                         // Entries before the cursor may have become due meanwhile: look from the start.
-                        (readAfter, sinceFromStart) = (0, System.Diagnostics.Stopwatch.StartNew());
+                        (readAfter, fromStartAt) = (0, clock.GetTimestamp());
                         continue;
                     }
                     return await outbox.NextAttemptAtAsync(cancellationToken);
