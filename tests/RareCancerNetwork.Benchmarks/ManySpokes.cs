@@ -139,7 +139,13 @@ public sealed class ManySpokes(BenchmarkNetwork network, Action<string> progress
         }
         _changedFacility = facilities[0];
         var certificates = new X509Certificate2[spokes];
-        Parallel.For(0, spokes, i => certificates[i] = NodeClientCertificate.Create($"feed-{i:D4}"));
+        using (var sharedKey = System.Security.Cryptography.RSA.Create(2048))
+        {
+            for (var i = 0; i < spokes; i++)
+            {
+                certificates[i] = NodeClientCertificate.Create($"feed-{i:D4}", sharedKey);
+            }
+        }
         var lines = new List<string>();
         await using var scope = network.HubServices.CreateAsyncScope();
         var registry = scope.ServiceProvider.GetRequiredService<ClientRegistry>();

@@ -31,6 +31,15 @@ public static class NodeClientCertificate
     public static X509Certificate2 Create(string nodeId)
     {
         using var key = RSA.Create(2048);
+        return Create(nodeId, key);
+    }
+
+    /// <summary>
+    /// A certificate for a key made elsewhere: the benchmark's hundreds of spokes share one, since making an RSA key
+    /// takes tens of milliseconds (each certificate, and so each thumbprint the hub binds tokens to, is still its own).
+    /// </summary>
+    public static X509Certificate2 Create(string nodeId, RSA key)
+    {
         var request = new CertificateRequest($"CN=rcn-node {nodeId}, O=Rare Cancer Network", key, HashAlgorithmName.SHA256, RSASignaturePadding.Pkcs1);
         request.CertificateExtensions.Add(new X509KeyUsageExtension(X509KeyUsageFlags.DigitalSignature, true));
         request.CertificateExtensions.Add(new X509EnhancedKeyUsageExtension([new Oid("1.3.6.1.5.5.7.3.2")], false));
