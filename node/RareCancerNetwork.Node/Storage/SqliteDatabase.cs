@@ -19,7 +19,6 @@ public sealed partial class SqliteDatabase : IRelationalStore
         Path = System.IO.Path.GetFullPath(path);
         _migrationsAssembly = migrationsAssembly;
         _resourceMarker = resourceMarker;
-        _checkpoints = new Checkpoints(this);
         ConnectionString = new SqliteConnectionStringBuilder
         {
             DataSource = Path,
@@ -144,7 +143,6 @@ public sealed partial class SqliteDatabase : IRelationalStore
                 }
             }
             await transaction.CommitAsync(CancellationToken.None);
-            session.Database._checkpoints.Request();
         }
         catch (Exception exception)
         {
@@ -165,8 +163,6 @@ public sealed partial class SqliteDatabase : IRelationalStore
     /// <summary>The writer's connection while it has work: opened for the first group, closed when the queue runs dry.</summary>
     private sealed class WriterSession(SqliteDatabase database)
     {
-        public SqliteDatabase Database => database;
-
         private SqliteConnection? _connection;
         private StatementReuse? _statements;
 
@@ -181,7 +177,6 @@ public sealed partial class SqliteDatabase : IRelationalStore
                     // the writer runs (as a temporary file it was a fifth of a bulk sync's file writes). Only here: with every
                     // connection's temporary storage in memory, the statistics' GROUP BYs ran a quarter slower (docs/benchmarks.md).
                     await SetTemporaryStorageAsync(connection, "MEMORY");
-                    await SetAutomaticCheckpointsAsync(connection, 0);
                 }
                 catch
                 {
@@ -206,7 +201,6 @@ public sealed partial class SqliteDatabase : IRelationalStore
                 // The kept statements are destroyed before the connection goes back to the pool.
                 _statements?.Dispose();
                 await RestoreTemporaryStorageAsync(connection);
-                await SetAutomaticCheckpointsAsync(connection, DefaultCheckpointPages);
                 await connection.DisposeAsync();
             }
             catch (Exception)
@@ -222,76 +216,6 @@ public sealed partial class SqliteDatabase : IRelationalStore
     }
 
     private const string UnitSavepoint = "rcn_unit";
-
-    /// <summary>SQLite's own: a committing connection copies the log into the database once it holds this many pages.</summary>
-    private const int DefaultCheckpointPages = 1000;
-
-    private static async Task SetAutomaticCheckpointsAsync(SqliteConnection connection, int pages)
-    {
-        await using var pragma = connection.CreateCommand();
-        pragma.CommandText = $"PRAGMA wal_autocheckpoint = {pages};";
-        await pragma.ExecuteNonQueryAsync();
-    }
-
-    private readonly Checkpoints _checkpoints;
-
-    /// <summary>
-    /// The group writer's checkpoints, run beside it: with SQLite's automatic checkpoint, the commit that crosses the
-    /// threshold copies the whole log into the database file (reads, writes and an fsync) while every unit waiting behind it
-    /// waits too. Here a checkpoint (PASSIVE: it never blocks the writer or a reader) follows the commits on its own
-    /// connection, at most one at a time and one per <see cref="Interval"/>; the writer only appends to the log.
-    /// </summary>
-    private sealed class Checkpoints(SqliteDatabase database)
-    {
-        private static readonly TimeSpan Interval = TimeSpan.FromMilliseconds(200);
-        private int _requested;
-        private int _running;
-        private long _lastDone;
-
-        public void Request()
-        {
-            Volatile.Write(ref _requested, 1);
-            if (Interlocked.CompareExchange(ref _running, 1, 0) == 0)
-            {
-                _ = Task.Run(RunAsync, CancellationToken.None);
-            }
-        }
-
-        private async Task RunAsync()
-        {
-            while (true)
-            {
-                var wait = Interval - System.Diagnostics.Stopwatch.GetElapsedTime(Volatile.Read(ref _lastDone));
-                if (wait > TimeSpan.Zero)
-                {
-                    await Task.Delay(wait);
-                }
-                Volatile.Write(ref _requested, 0);
-                try
-                {
-                    await using var connection = await database.OpenAsync(CancellationToken.None);
-                    await using var checkpoint = connection.CreateCommand();
-                    checkpoint.CommandText = "PRAGMA wal_checkpoint(PASSIVE);";
-                    await checkpoint.ExecuteNonQueryAsync();
-                }
-                catch (Exception exception) when (exception is SqliteException or IOException or InvalidOperationException)
-                {
-                    // Ignored on purpose: a checkpoint that could not run leaves the log longer, never a write undone; the next
-                    // commit asks again.
-                }
-                Volatile.Write(ref _lastDone, System.Diagnostics.Stopwatch.GetTimestamp());
-                if (Volatile.Read(ref _requested) == 0)
-                {
-                    Volatile.Write(ref _running, 0);
-                    // A request made after the look above but before the flag was cleared found the checkpoint still running.
-                    if (Volatile.Read(ref _requested) == 0 || Interlocked.CompareExchange(ref _running, 1, 0) != 0)
-                    {
-                        return;
-                    }
-                }
-            }
-        }
-    }
 
     private static async Task SetTemporaryStorageAsync(SqliteConnection connection, string storage)
     {
