@@ -1,3 +1,4 @@
+using RareCancerNetwork.Node.Storage;
 using RareCancerNetwork.Spoke.Outbox;
 using RareCancerNetwork.Node.Errors;
 using RareCancerNetwork.Protos.V1;
@@ -124,6 +125,29 @@ public sealed class StoreAndOutboxTests
 
         Assert.Equal(all.Skip(1).Select(e => e.OutboxId), after.Select(e => e.OutboxId));
         Assert.Equal(3, all.Count);
+    }
+
+    [Fact]
+    public async Task Status_OldestPending_IsTheFirstQueuedEntryNotYetDelivered()
+    {
+        await using var spoke = await SpokeStoreFixture.CreateAsync();
+        foreach (var patient in new[] { "P-1", "P-2", "P-3" })
+        {
+            await spoke.Store.SubmitAsync("CORE-004", "t", SpokeStoreFixture.Submission(patient), null, Ct);
+        }
+        var due = await spoke.Outbox.DueAsync(10, Ct);
+        await spoke.Outbox.MarkDeliveredAsync([due[0]], Ct);
+        DateTimeOffset secondQueued;
+        await using (var connection = await spoke.Database.OpenAsync(Ct))
+        await using (var created = connection.Command("SELECT created_at FROM outbox WHERE outbox_id = $id").With("$id", due[1].OutboxId))
+        {
+            secondQueued = DateTimeOffset.Parse((string)(await created.ExecuteScalarAsync(Ct))!, System.Globalization.CultureInfo.InvariantCulture);
+        }
+
+        var status = await spoke.Outbox.StatusAsync(Ct);
+
+        Assert.Equal(2, status.Pending);
+        Assert.Equal(secondQueued, status.OldestPendingAt);
     }
 
     /// <summary>

@@ -293,10 +293,12 @@ public sealed class OutboxStore(SpokeDatabase database, TimeProvider clock)
     }
 
     // Each part reads an index of the entries it is about (migration 0021), not the whole outbox, which keeps every delivered entry.
+    // The oldest pending entry is the first queued of them (ids follow the order of queuing): one row, where MIN(created_at)
+    // read every pending row, a million of them 1 GB of payloads after a site's first load.
     internal const string StatusCountsSql =
         """
         SELECT (SELECT COUNT(*) FROM outbox WHERE delivered_at IS NULL AND failed_at IS NULL AND parked_at IS NULL),
-               (SELECT MIN(created_at) FROM outbox WHERE delivered_at IS NULL AND failed_at IS NULL AND parked_at IS NULL),
+               (SELECT created_at FROM outbox WHERE delivered_at IS NULL AND failed_at IS NULL AND parked_at IS NULL ORDER BY outbox_id LIMIT 1),
                (SELECT COUNT(*) FROM outbox WHERE failed_at IS NOT NULL AND (last_error IS NULL OR last_error NOT LIKE 'superseded%')),
                (SELECT MAX(delivered_at) FROM outbox WHERE delivered_at IS NOT NULL)
         """;
