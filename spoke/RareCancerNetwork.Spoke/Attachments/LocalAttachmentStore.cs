@@ -58,22 +58,26 @@ public sealed class LocalAttachmentStore(SpokeDatabase database, LocalConsultati
     public async Task QueueForHubAsync(string consultationId, AttachmentDescriptor file, CancellationToken cancellationToken)
     {
         var now = clock.GetUtcNow();
-        await using var connection = await database.OpenAsync(cancellationToken);
-        await using var transaction = connection.BeginTransaction();
-        await using (var insert = connection.Command(
-            "INSERT INTO attachment_deliveries (consultation_id, sha256, queued_at, updated_at) VALUES ($id, $sha, $now, $now) ON CONFLICT DO NOTHING", transaction)
-            .With("$id", consultationId).With("$sha", file.Sha256Hex).With("$now", now.ToDbText()))
+        var queued = await database.WriteAsync(async (connection, transaction) =>
         {
-            if (await insert.ExecuteNonQueryAsync(cancellationToken) == 0)
+            await using (var insert = connection.Command(
+                "INSERT INTO attachment_deliveries (consultation_id, sha256, queued_at, updated_at) VALUES ($id, $sha, $now, $now) ON CONFLICT DO NOTHING", transaction)
+                .With("$id", consultationId).With("$sha", file.Sha256Hex).With("$now", now.ToDbText()))
             {
-                return;
+                if (await insert.ExecuteNonQueryAsync(cancellationToken) == 0)
+                {
+                    return false;
+                }
             }
+            var start = new AttachmentUploadStart { ConsultationId = consultationId, Sha256Hex = file.Sha256Hex };
+            await OutboxStore.EnqueueAsync(connection, transaction, DeliverKind, consultationId, OrderingKey(consultationId, file.Sha256Hex),
+                Google.Protobuf.MessageExtensions.ToByteArray(start), now, cancellationToken);
+            return true;
+        }, cancellationToken);
+        if (queued)
+        {
+            signal.Wake();
         }
-        var start = new AttachmentUploadStart { ConsultationId = consultationId, Sha256Hex = file.Sha256Hex };
-        await OutboxStore.EnqueueAsync(connection, transaction, DeliverKind, consultationId, OrderingKey(consultationId, file.Sha256Hex),
-            Google.Protobuf.MessageExtensions.ToByteArray(start), now, cancellationToken);
-        await transaction.CommitAsync(cancellationToken);
-        signal.Wake();
     }
 
     /// <summary>Queues every declared file the spoke already holds whole (the same file attached before).</summary>

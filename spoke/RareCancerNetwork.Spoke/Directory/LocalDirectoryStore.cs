@@ -27,10 +27,8 @@ public sealed class LocalDirectoryStore(SpokeDatabase database, TimeProvider clo
         };
     }
 
-    public async Task ApplyAsync(PullDirectoryResponse page, CancellationToken cancellationToken)
+    public Task ApplyAsync(PullDirectoryResponse page, CancellationToken cancellationToken) => database.WriteAsync(async (connection, transaction) =>
     {
-        await using var connection = await database.OpenAsync(cancellationToken);
-        await using var transaction = connection.BeginTransaction();
         // An entry of a kind this spoke does not know (from a newer hub) is skipped, not a reason to stall.
         foreach (var (entry, identity) in page.Entries.Select(e => (e, DirectoryEntries.Identity(e))).Where(e => e.Item2 is not null))
         {
@@ -48,8 +46,7 @@ public sealed class LocalDirectoryStore(SpokeDatabase database, TimeProvider clo
         {
             await copy.ExecuteNonQueryAsync(cancellationToken);
         }
-        await transaction.CommitAsync(cancellationToken);
-    }
+    }, cancellationToken);
 
     /// <summary>The facilities of the copy; FAILED_PRECONDITION while the spoke has not received the directory yet.</summary>
     public async Task<List<Facility>> RequireFacilitiesAsync(CancellationToken cancellationToken)

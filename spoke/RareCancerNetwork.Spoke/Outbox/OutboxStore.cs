@@ -202,30 +202,30 @@ public sealed class OutboxStore(SpokeDatabase database, TimeProvider clock)
     public async Task<int> ResendParkedAsync(long? outboxId, CancellationToken cancellationToken)
     {
         var now = clock.GetUtcNow().ToDbText();
-        await using var connection = await database.OpenAsync(cancellationToken);
-        await using var transaction = connection.BeginTransaction();
-        var parked = new List<OutboxEntry>();
-        await using (var select = connection.Command(
-            "SELECT outbox_id, kind, aggregate_id, ordering_key, attempts FROM outbox WHERE parked_at IS NOT NULL AND ($id IS NULL OR outbox_id = $id)", transaction)
-            .With("$id", outboxId))
-        await using (var reader = await select.ExecuteReaderAsync(cancellationToken))
+        return await database.WriteAsync<int>(async (connection, transaction) =>
         {
-            while (await reader.ReadAsync(cancellationToken))
+            var parked = new List<OutboxEntry>();
+            await using (var select = connection.Command(
+                "SELECT outbox_id, kind, aggregate_id, ordering_key, attempts FROM outbox WHERE parked_at IS NOT NULL AND ($id IS NULL OR outbox_id = $id)", transaction)
+                .With("$id", outboxId))
+            await using (var reader = await select.ExecuteReaderAsync(cancellationToken))
             {
-                parked.Add(new OutboxEntry(reader.GetInt64(0), reader.GetString(1), reader.GetString(2), reader.GetString(3), [], reader.GetInt32(4)));
+                while (await reader.ReadAsync(cancellationToken))
+                {
+                    parked.Add(new OutboxEntry(reader.GetInt64(0), reader.GetString(1), reader.GetString(2), reader.GetString(3), [], reader.GetInt32(4)));
+                }
             }
-        }
-        foreach (var entry in parked)
-        {
-            await using (var update = connection.Command(
-                "UPDATE outbox SET parked_at = NULL, next_attempt_at = NULL, attempts = 0 WHERE outbox_id = $id", transaction).With("$id", entry.OutboxId))
+            foreach (var entry in parked)
             {
-                await update.ExecuteNonQueryAsync(cancellationToken);
+                await using (var update = connection.Command(
+                    "UPDATE outbox SET parked_at = NULL, next_attempt_at = NULL, attempts = 0 WHERE outbox_id = $id", transaction).With("$id", entry.OutboxId))
+                {
+                    await update.ExecuteNonQueryAsync(cancellationToken);
+                }
+                await SetRecordStateAsync(connection, transaction, entry, DeliveryState.Pending, null, null, now, cancellationToken);
             }
-            await SetRecordStateAsync(connection, transaction, entry, DeliveryState.Pending, null, null, now, cancellationToken);
-        }
-        await transaction.CommitAsync(cancellationToken);
-        return parked.Count;
+            return parked.Count;
+        }, cancellationToken);
     }
 
     /// <summary>Entries acknowledged this long before the restore point are sent again too: the spoke's clock and the hub's may differ.</summary>
@@ -240,56 +240,56 @@ public sealed class OutboxStore(SpokeDatabase database, TimeProvider clock)
     {
         var now = clock.GetUtcNow().ToDbText();
         var since = (request.RestoredTo.ToDateTimeOffset() - RedeliveryMargin).ToDbText();
-        await using var connection = await database.OpenAsync(cancellationToken);
-        await using var transaction = connection.BeginTransaction();
-        await using (var seen = connection.Command("SELECT 1 FROM redeliveries WHERE request_id = $id", transaction).With("$id", request.RequestId))
+        return await database.WriteAsync<int?>(async (connection, transaction) =>
         {
-            if (await seen.ExecuteScalarAsync(cancellationToken) is not null)
+            await using (var seen = connection.Command("SELECT 1 FROM redeliveries WHERE request_id = $id", transaction).With("$id", request.RequestId))
             {
-                return null;
+                if (await seen.ExecuteScalarAsync(cancellationToken) is not null)
+                {
+                    return null;
+                }
             }
-        }
-        // The records first, while their entries still show what was delivered when.
-        await using (var consultations = connection.Command(
-            """
-            UPDATE consultations SET delivery_state = $pending, updated_at = $now
-            WHERE consultation_id IN (SELECT aggregate_id FROM outbox WHERE kind = $kind AND delivered_at >= $since)
-            """, transaction).With("$pending", (int)DeliveryState.Pending).With("$now", now).With("$kind", DeliverConsultationKind).With("$since", since))
-        {
-            await consultations.ExecuteNonQueryAsync(cancellationToken);
-        }
-        await using (var registry = connection.Command(
-            """
-            UPDATE registry_records SET sync_state = $pending
-            WHERE sync_state = $synchronised AND record_id IN (SELECT aggregate_id FROM outbox WHERE kind = $kind AND delivered_at >= $since)
-            """, transaction).With("$pending", (int)RegistrySyncState.Pending).With("$synchronised", (int)RegistrySyncState.Synchronised)
-            .With("$kind", Registry.LocalRegistryStore.DeliverKind).With("$since", since))
-        {
-            await registry.ExecuteNonQueryAsync(cancellationToken);
-        }
-        await using (var files = connection.Command(
-            """
-            UPDATE attachment_deliveries SET hub_received_bytes = 0, hub_complete = 0, updated_at = $now
-            WHERE 'attachment:' || consultation_id || ':' || sha256 IN (SELECT ordering_key FROM outbox WHERE kind = $kind AND delivered_at >= $since)
-            """, transaction).With("$now", now).With("$kind", Attachments.LocalAttachmentStore.DeliverKind).With("$since", since))
-        {
-            await files.ExecuteNonQueryAsync(cancellationToken);
-        }
-        int entries;
-        await using (var requeue = connection.Command(
-            "UPDATE outbox SET delivered_at = NULL, next_attempt_at = NULL, attempts = 0, last_error = NULL WHERE delivered_at >= $since", transaction)
-            .With("$since", since))
-        {
-            entries = await requeue.ExecuteNonQueryAsync(cancellationToken);
-        }
-        await using (var done = connection.Command(
-            "INSERT INTO redeliveries (request_id, restored_to, acted_at, entries) VALUES ($id, $to, $now, $entries)", transaction)
-            .With("$id", request.RequestId).With("$to", request.RestoredTo.ToDateTimeOffset().ToDbText()).With("$now", now).With("$entries", entries))
-        {
-            await done.ExecuteNonQueryAsync(cancellationToken);
-        }
-        await transaction.CommitAsync(cancellationToken);
-        return entries;
+            // The records first, while their entries still show what was delivered when.
+            await using (var consultations = connection.Command(
+                """
+                UPDATE consultations SET delivery_state = $pending, updated_at = $now
+                WHERE consultation_id IN (SELECT aggregate_id FROM outbox WHERE kind = $kind AND delivered_at >= $since)
+                """, transaction).With("$pending", (int)DeliveryState.Pending).With("$now", now).With("$kind", DeliverConsultationKind).With("$since", since))
+            {
+                await consultations.ExecuteNonQueryAsync(cancellationToken);
+            }
+            await using (var registry = connection.Command(
+                """
+                UPDATE registry_records SET sync_state = $pending
+                WHERE sync_state = $synchronised AND record_id IN (SELECT aggregate_id FROM outbox WHERE kind = $kind AND delivered_at >= $since)
+                """, transaction).With("$pending", (int)RegistrySyncState.Pending).With("$synchronised", (int)RegistrySyncState.Synchronised)
+                .With("$kind", Registry.LocalRegistryStore.DeliverKind).With("$since", since))
+            {
+                await registry.ExecuteNonQueryAsync(cancellationToken);
+            }
+            await using (var files = connection.Command(
+                """
+                UPDATE attachment_deliveries SET hub_received_bytes = 0, hub_complete = 0, updated_at = $now
+                WHERE 'attachment:' || consultation_id || ':' || sha256 IN (SELECT ordering_key FROM outbox WHERE kind = $kind AND delivered_at >= $since)
+                """, transaction).With("$now", now).With("$kind", Attachments.LocalAttachmentStore.DeliverKind).With("$since", since))
+            {
+                await files.ExecuteNonQueryAsync(cancellationToken);
+            }
+            int entries;
+            await using (var requeue = connection.Command(
+                "UPDATE outbox SET delivered_at = NULL, next_attempt_at = NULL, attempts = 0, last_error = NULL WHERE delivered_at >= $since", transaction)
+                .With("$since", since))
+            {
+                entries = await requeue.ExecuteNonQueryAsync(cancellationToken);
+            }
+            await using (var done = connection.Command(
+                "INSERT INTO redeliveries (request_id, restored_to, acted_at, entries) VALUES ($id, $to, $now, $entries)", transaction)
+                .With("$id", request.RequestId).With("$to", request.RestoredTo.ToDateTimeOffset().ToDbText()).With("$now", now).With("$entries", entries))
+            {
+                await done.ExecuteNonQueryAsync(cancellationToken);
+            }
+            return entries;
+        }, cancellationToken);
     }
 
     // Each part reads an index of the entries it is about (migration 0021), not the whole outbox, which keeps every delivered entry.

@@ -138,9 +138,7 @@ public sealed class LocalReferralStore(SpokeDatabase database, LocalDirectorySto
         string note, CancellationToken cancellationToken)
     {
         var now = clock.GetUtcNow();
-        LocalReferral view;
-        await using (var connection = await database.OpenAsync(cancellationToken))
-        await using (var transaction = connection.BeginTransaction())
+        var view = await database.WriteAsync(async (connection, transaction) =>
         {
             var current = await ReadAsync(connection, transaction, referralId, cancellationToken);
             if (party == ReferralParty.Receiver && !current.AddressedHere)
@@ -177,9 +175,8 @@ public sealed class LocalReferralStore(SpokeDatabase database, LocalDirectorySto
             }
             await OutboxStore.EnqueueAsync(connection, transaction, TransitionKind, transition.TransitionId, OrderingKey(referralId),
                 new DeliverReferralTransitionRequest { ReferralId = referralId, Transition = transition }.ToByteArray(), now, cancellationToken);
-            view = await ReadAsync(connection, transaction, referralId, cancellationToken);
-            await transaction.CommitAsync(cancellationToken);
-        }
+            return await ReadAsync(connection, transaction, referralId, cancellationToken);
+        }, cancellationToken);
         outboxSignal.Wake();
         return view;
     }
@@ -212,21 +209,20 @@ public sealed class LocalReferralStore(SpokeDatabase database, LocalDirectorySto
     }
 
     /// <summary>The hub refused a change made here for good: it leaves the pending list (the reason stays on the referral).</summary>
-    public async Task DropRefusedTransitionsAsync(IEnumerable<OutboxEntry> entries, CancellationToken cancellationToken)
-    {
-        await using var connection = await database.OpenAsync(cancellationToken);
-        await using var transaction = connection.BeginTransaction();
-        foreach (var entry in entries.Where(e => e.Kind == TransitionKind))
+    public Task DropRefusedTransitionsAsync(IEnumerable<OutboxEntry> entries, CancellationToken cancellationToken) =>
+        database.WriteAsync(async (connection, transaction) =>
         {
-            var request = DeliverReferralTransitionRequest.Parser.ParseFrom(entry.Payload);
-            await using (var delete = connection.Command("DELETE FROM referral_local_transitions WHERE transition_id = $id", transaction).With("$id", request.Transition.TransitionId))
+            foreach (var entry in entries.Where(e => e.Kind == TransitionKind))
             {
-                await delete.ExecuteNonQueryAsync(cancellationToken);
+                var request = DeliverReferralTransitionRequest.Parser.ParseFrom(entry.Payload);
+                await using (var delete = connection.Command("DELETE FROM referral_local_transitions WHERE transition_id = $id", transaction)
+                    .With("$id", request.Transition.TransitionId))
+                {
+                    await delete.ExecuteNonQueryAsync(cancellationToken);
+                }
+                await RecomputeStateAsync(connection, transaction, request.ReferralId, cancellationToken);
             }
-            await RecomputeStateAsync(connection, transaction, request.ReferralId, cancellationToken);
-        }
-        await transaction.CommitAsync(cancellationToken);
-    }
+        }, cancellationToken);
 
     public async Task<LocalReferral> GetAsync(string referralId, CancellationToken cancellationToken)
     {

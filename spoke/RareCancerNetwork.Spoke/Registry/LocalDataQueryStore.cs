@@ -34,26 +34,26 @@ public sealed class LocalDataQueryStore(SpokeDatabase database, OutboxSignal out
     public async Task<LocalDataQuery> ConfirmAsync(string answeredBy, string queryId, string comment, CancellationToken cancellationToken)
     {
         var now = clock.GetUtcNow();
-        LocalDataQuery view;
-        await using (var connection = await database.OpenAsync(cancellationToken))
-        await using (var transaction = connection.BeginTransaction())
+        var (view, queued) = await database.WriteAsync(async (connection, transaction) =>
         {
-            view = await ReadAsync(connection, transaction, queryId, cancellationToken);
-            if (view.Query.State == DataQueryState.Closed)
+            var current = await ReadAsync(connection, transaction, queryId, cancellationToken);
+            if (current.Query.State == DataQueryState.Closed)
             {
                 throw new PreconditionFailedException("DATA_QUERY_CLOSED",
-                    $"Data query {queryId} is closed ({view.Query.Resolution}); there is nothing to answer.");
+                    $"Data query {queryId} is closed ({current.Query.Resolution}); there is nothing to answer.");
             }
-            if (view.AnswerPending)
+            if (current.AnswerPending)
             {
-                return view;
+                return (current, false);
             }
             var answer = new AnswerDataQueryRequest { QueryId = queryId, Comment = comment, AnsweredBy = answeredBy };
             await OutboxStore.EnqueueAsync(connection, transaction, AnswerKind, queryId, OrderingKey(queryId), answer.ToByteArray(), now, cancellationToken);
-            view = await ReadAsync(connection, transaction, queryId, cancellationToken);
-            await transaction.CommitAsync(cancellationToken);
+            return (await ReadAsync(connection, transaction, queryId, cancellationToken), true);
+        }, cancellationToken);
+        if (queued)
+        {
+            outboxSignal.Wake();
         }
-        outboxSignal.Wake();
         return view;
     }
 

@@ -36,11 +36,10 @@ public sealed class LocalRegistryStore(SpokeDatabase database, PatientPseudonymi
         Stamp(record, createdBy, now);
         Validate(record, "record.");
         var sha256 = ContentSha256(record, localPatientId);
-        var duplicate = false;
-        string? existingId = null;
-        await using (var connection = await database.OpenAsync(cancellationToken))
-        await using (var transaction = connection.BeginTransaction())
+        var alreadyHeld = await database.WriteAsync<LocalRegistryRecord?>(async (connection, transaction) =>
         {
+            var duplicate = false;
+            string? existingId = null;
             // The same patient's same primary cancer under another id: the file was submitted again without
             // an id (the same content answers with the record held), or it is a second enrolment (refused).
             await using (var sameCancer = connection.Command(
@@ -66,7 +65,7 @@ public sealed class LocalRegistryStore(SpokeDatabase database, PatientPseudonymi
             }
             if (existingId is not null)
             {
-                return (await ReadAsync(connection, transaction, existingId, cancellationToken), true);
+                return await ReadAsync(connection, transaction, existingId, cancellationToken);
             }
             // A retry of the same enrolment is answered with the record, however far it has moved on since;
             // other content under this id is refused.
@@ -90,13 +89,17 @@ public sealed class LocalRegistryStore(SpokeDatabase database, PatientPseudonymi
             }
             if (duplicate)
             {
-                return (await ReadAsync(connection, transaction, record.RecordId, cancellationToken), true);
+                return await ReadAsync(connection, transaction, record.RecordId, cancellationToken);
             }
             await using (var statements = new StatementCache(connection, transaction))
             {
                 await InsertNewAsync(statements, record, localPatientId, now, cancellationToken);
             }
-            await transaction.CommitAsync(cancellationToken);
+            return null;
+        }, cancellationToken);
+        if (alreadyHeld is not null)
+        {
+            return (alreadyHeld, true);
         }
         outboxSignal.Wake();
         return (await GetAsync(record.RecordId, cancellationToken), false);
@@ -105,9 +108,7 @@ public sealed class LocalRegistryStore(SpokeDatabase database, PatientPseudonymi
     public async Task<LocalRegistryRecord> UpdateAsync(string updatedBy, RegistryRecord request, CancellationToken cancellationToken)
     {
         var now = clock.GetUtcNow();
-        RegistryRecord record;
-        await using (var connection = await database.OpenAsync(cancellationToken))
-        await using (var transaction = connection.BeginTransaction())
+        await database.WriteAsync(async (connection, transaction) =>
         {
             var current = await ReadAsync(connection, transaction, request.RecordId, cancellationToken);
             if (current.SyncState == RegistrySyncState.Conflict)
@@ -125,28 +126,24 @@ public sealed class LocalRegistryStore(SpokeDatabase database, PatientPseudonymi
                 throw new PreconditionFailedException("USE_WITHDRAWAL",
                     "Registry participation cannot be switched off by an update: withdrawal of consent is its own operation.");
             }
-            record = request.Clone();
+            var record = request.Clone();
             // Who the patient is and where they were enrolled are the spoke's, not the caller's.
             record.PatientPseudonym = current.Record.PatientPseudonym;
             record.EnrollingFacilityCode = current.Record.EnrollingFacilityCode;
             Stamp(record, updatedBy, now);
             Validate(record, "record.");
-            await using (var statements = new StatementCache(connection, transaction))
-            {
-                await StoreLatestAsync(statements, record, current.LocalPatientId, RegistrySyncState.Unspecified, now, cancellationToken);
-            }
-            await transaction.CommitAsync(cancellationToken);
-        }
+            await using var statements = new StatementCache(connection, transaction);
+            await StoreLatestAsync(statements, record, current.LocalPatientId, RegistrySyncState.Unspecified, now, cancellationToken);
+        }, cancellationToken);
         outboxSignal.Wake();
-        return await GetAsync(record.RecordId, cancellationToken);
+        return await GetAsync(request.RecordId, cancellationToken);
     }
 
     /// <summary>Settles a conflict: the spoke's content as a new version on top of the hub's, or the hub's version as the spoke's own.</summary>
     public async Task<LocalRegistryRecord> ResolveAsync(string resolvedBy, string recordId, ConflictResolution resolution, long hubVersion, CancellationToken cancellationToken)
     {
         var now = clock.GetUtcNow();
-        await using (var connection = await database.OpenAsync(cancellationToken))
-        await using (var transaction = connection.BeginTransaction())
+        await database.WriteAsync(async (connection, transaction) =>
         {
             var current = await ReadAsync(connection, transaction, recordId, cancellationToken);
             if (current.SyncState != RegistrySyncState.Conflict)
@@ -178,11 +175,17 @@ public sealed class LocalRegistryStore(SpokeDatabase database, PatientPseudonymi
                     await StoreLatestAsync(statements, record, current.LocalPatientId, RegistrySyncState.Unspecified, now, cancellationToken);
                 }
             }
-            await transaction.CommitAsync(cancellationToken);
-        }
+        }, cancellationToken);
         outboxSignal.Wake();
         return await GetAsync(recordId, cancellationToken);
     }
+
+    private static readonly string[] WithdrawalDeletions =
+    [
+        "UPDATE outbox SET payload = x'' WHERE ordering_key = $key AND kind = $deliver",
+        "DELETE FROM registry_record_versions WHERE record_id = $id",
+        "DELETE FROM registry_records WHERE record_id = $id",
+    ];
 
     /// <summary>
     /// Records the patient's withdrawal of consent: the record and its versions are deleted here, anything
@@ -192,15 +195,14 @@ public sealed class LocalRegistryStore(SpokeDatabase database, PatientPseudonymi
     public async Task<WithdrawRegistryConsentResponse> WithdrawAsync(string recordedBy, string recordId, string withdrawnOn, CancellationToken cancellationToken)
     {
         var now = clock.GetUtcNow();
-        await using (var connection = await database.OpenAsync(cancellationToken))
-        await using (var transaction = connection.BeginTransaction())
+        var earlier = await database.WriteAsync<WithdrawRegistryConsentResponse?>(async (connection, transaction) =>
         {
-            if (await TombstoneAsync(connection, transaction, recordId, cancellationToken) is { } earlier)
+            if (await TombstoneAsync(connection, transaction, recordId, cancellationToken) is { } tombstone)
             {
-                return earlier;
+                return tombstone;
             }
             var current = await ReadAsync(connection, transaction, recordId, cancellationToken);
-            await using (var tombstone = connection.Command(
+            await using (var insert = connection.Command(
                 """
                 INSERT INTO registry_withdrawals (record_id, local_patient_id, patient_pseudonym, withdrawn_on, recorded_by, recorded_at)
                 VALUES ($id, $patient, $pseudonym, $on, $by, $now)
@@ -208,7 +210,7 @@ public sealed class LocalRegistryStore(SpokeDatabase database, PatientPseudonymi
                 .With("$id", recordId).With("$patient", current.LocalPatientId).With("$pseudonym", current.Record.PatientPseudonym)
                 .With("$on", withdrawnOn).With("$by", recordedBy).With("$now", now.ToDbText()))
             {
-                await tombstone.ExecuteNonQueryAsync(cancellationToken);
+                await insert.ExecuteNonQueryAsync(cancellationToken);
             }
             long queuedBefore;
             await using (var queued = connection.Command("SELECT COUNT(*) FROM outbox WHERE ordering_key = $key", transaction).With("$key", OrderingKey(recordId)))
@@ -229,17 +231,16 @@ public sealed class LocalRegistryStore(SpokeDatabase database, PatientPseudonymi
             }
             await LocalDataQueryStore.DeleteForRecordAsync(connection, transaction, recordId, now.ToDbText(), cancellationToken);
             // The payloads of answered entries are the record's content too: they go with it.
-            foreach (var sql in new[]
-            {
-                "UPDATE outbox SET payload = x'' WHERE ordering_key = $key AND kind = $deliver",
-                "DELETE FROM registry_record_versions WHERE record_id = $id",
-                "DELETE FROM registry_records WHERE record_id = $id",
-            })
+            foreach (var sql in WithdrawalDeletions)
             {
                 await using var delete = connection.Command(sql, transaction).With("$key", OrderingKey(recordId)).With("$deliver", DeliverKind).With("$id", recordId);
                 await delete.ExecuteNonQueryAsync(cancellationToken);
             }
-            await transaction.CommitAsync(cancellationToken);
+            return null;
+        }, cancellationToken);
+        if (earlier is not null)
+        {
+            return earlier;
         }
         outboxSignal.Wake();
         return new WithdrawRegistryConsentResponse { RecordId = recordId, WithdrawnOn = withdrawnOn, RecordedBy = recordedBy };

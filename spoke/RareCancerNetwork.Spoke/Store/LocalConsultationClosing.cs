@@ -83,14 +83,8 @@ public sealed partial class LocalConsultationStore
         Func<SqliteConnection, SqliteTransaction, LocalConsultation, DateTimeOffset, Task<bool>> change, CancellationToken cancellationToken)
     {
         var now = clock.GetUtcNow();
-        bool queued;
-        await using (var connection = await database.OpenAsync(cancellationToken))
-        await using (var transaction = connection.BeginTransaction())
-        {
-            var current = await ReadAsync(connection, transaction, consultationId, cancellationToken);
-            queued = await change(connection, transaction, current, now);
-            await transaction.CommitAsync(cancellationToken);
-        }
+        var queued = await database.WriteAsync(async (connection, transaction) =>
+            await change(connection, transaction, await ReadAsync(connection, transaction, consultationId, cancellationToken), now), cancellationToken);
         if (queued)
         {
             outboxSignal.Wake();

@@ -36,37 +36,38 @@ public sealed partial class ReportSigningKeyStore(SpokeDatabase database, TimePr
         }
         var response = await hub.Sync.ListReportSigningKeysAsync(new(), cancellationToken: cancellationToken);
         var now = clock.GetUtcNow().ToDbText();
-        await using var connection = await database.OpenAsync(cancellationToken);
-        await using var transaction = connection.BeginTransaction();
-        var held = new HashSet<string>(StringComparer.Ordinal);
-        await using (var ids = connection.Command("SELECT key_id FROM report_signing_keys", transaction))
-        await using (var reader = await ids.ExecuteReaderAsync(cancellationToken))
+        var added = await database.WriteAsync(async (connection, transaction) =>
         {
-            while (await reader.ReadAsync(cancellationToken))
+            var held = new HashSet<string>(StringComparer.Ordinal);
+            await using (var ids = connection.Command("SELECT key_id FROM report_signing_keys", transaction))
+            await using (var reader = await ids.ExecuteReaderAsync(cancellationToken))
             {
-                held.Add(reader.GetString(0));
+                while (await reader.ReadAsync(cancellationToken))
+                {
+                    held.Add(reader.GetString(0));
+                }
             }
-        }
-        var added = 0;
-        foreach (var key in response.Keys)
-        {
-            // Note: the key id is the certificate's own thumbprint, recomputed here: a mislabelled key is never taken.
-            using var certificate = X509CertificateLoader.LoadCertificate(key.CertificateDer.ToByteArray());
-            if (ReportSignatures.KeyId(certificate) != key.KeyId)
+            var newKeys = 0;
+            foreach (var key in response.Keys)
             {
-                continue;
+                // Note: the key id is the certificate's own thumbprint, recomputed here: a mislabelled key is never taken.
+                using var certificate = X509CertificateLoader.LoadCertificate(key.CertificateDer.ToByteArray());
+                if (ReportSignatures.KeyId(certificate) != key.KeyId)
+                {
+                    continue;
+                }
+                await using var upsert = connection.Command(
+                    """
+                    INSERT INTO report_signing_keys (key_id, certificate, not_before, retired, fetched_at) VALUES ($id, $certificate, $notBefore, $retired, $now)
+                    ON CONFLICT (key_id) DO UPDATE SET retired = excluded.retired, fetched_at = excluded.fetched_at
+                    """, transaction)
+                    .With("$id", key.KeyId).With("$certificate", key.CertificateDer.ToByteArray()).With("$notBefore", key.NotBefore.ToDateTimeOffset().ToDbText())
+                    .With("$retired", key.Retired ? 1 : 0).With("$now", now);
+                newKeys += held.Contains(key.KeyId) ? 0 : 1;
+                await upsert.ExecuteNonQueryAsync(cancellationToken);
             }
-            await using var upsert = connection.Command(
-                """
-                INSERT INTO report_signing_keys (key_id, certificate, not_before, retired, fetched_at) VALUES ($id, $certificate, $notBefore, $retired, $now)
-                ON CONFLICT (key_id) DO UPDATE SET retired = excluded.retired, fetched_at = excluded.fetched_at
-                """, transaction)
-                .With("$id", key.KeyId).With("$certificate", key.CertificateDer.ToByteArray()).With("$notBefore", key.NotBefore.ToDateTimeOffset().ToDbText())
-                .With("$retired", key.Retired ? 1 : 0).With("$now", now);
-            added += held.Contains(key.KeyId) ? 0 : 1;
-            await upsert.ExecuteNonQueryAsync(cancellationToken);
-        }
-        await transaction.CommitAsync(cancellationToken);
+            return newKeys;
+        }, cancellationToken);
         if (added > 0)
         {
             LogFetched(logger, added, response.Keys.Count);
