@@ -96,7 +96,9 @@ public static class RegistryFacts
             }
             var parsed = columns.Split(", ").Select(c => c.Split(':')).ToList();
             var values = string.Join(", ", parsed.Select((c, i) => c[1] == "i" ? $"CAST(value ->> {i} AS INTEGER)" : $"value ->> {i}"));
-            var source = provider == HubStorageProvider.Postgres ? "jsonb_array_elements(CAST(@rows AS jsonb))" : "json_each(@rows)";
+            // SQLite's jsonb_each hands each row over in its binary form: json_each handed it over as text, which every one of
+            // the row's ->> then parsed again (a twentieth of a registry delivery's CPU in a perf profile).
+            var source = provider == HubStorageProvider.Postgres ? "jsonb_array_elements(CAST(@rows AS jsonb))" : "jsonb_each(@rows)";
             var sql = $"INSERT INTO {table} ({string.Join(", ", parsed.Select(c => c[0]))}) SELECT {values} FROM {source}";
             await statements.WriteAsync(statements.Statement(sql).With("@rows", rows.ToJson()), cancellationToken);
         }
