@@ -17,6 +17,34 @@ public sealed class RegistryStoreTests
         return (hub, new RegistryStore(hub.Database, new RareCancerNetwork.Hub.Feed.EventFeed(hub.Database), TimeProvider.System));
     }
 
+    /// <summary>
+    /// What a batch reads about its records takes its ids as one parameter; SQLite must still look each id up by its index,
+    /// not read a whole table (a million records at a national hub).
+    /// </summary>
+    [Fact]
+    public async Task BatchReads_LookEachIdUpByIndex()
+    {
+        await using var hub = await HubStore.CreateAsync();
+        foreach (var statement in new[] { RegistryStore.WithdrawnAmongSql, RegistryStore.CurrentAmongSql, RegistryStore.OpenQueriesAmongSql })
+        {
+            await using var connection = await hub.Database.OpenAsync(Ct);
+            await using var plan = connection.CreateCommand();
+            plan.CommandText = "EXPLAIN QUERY PLAN " + RegistryStore.AmongIds(statement, HubStorageProvider.Sqlite);
+            var steps = new List<string>();
+            await using (var reader = await plan.ExecuteReaderAsync(Ct))
+            {
+                while (await reader.ReadAsync(Ct))
+                {
+                    steps.Add(reader.GetString(3));
+                }
+            }
+
+            var registryReads = steps.Where(step => step.Contains("registry_", StringComparison.Ordinal)).ToList();
+            Assert.NotEmpty(registryReads);
+            Assert.All(registryReads, step => Assert.StartsWith("SEARCH", step, StringComparison.Ordinal));
+        }
+    }
+
     [Theory, InlineData(HubStorageProvider.Sqlite), InlineData(HubStorageProvider.Postgres)]
     public async Task Versions_StoredInOrder_RepeatIsDuplicate_StaleAnsweredWithCurrent(HubStorageProvider provider)
     {
