@@ -28,16 +28,7 @@ public sealed class RegistryStoreTests
         foreach (var statement in new[] { RegistryStore.WithdrawnAmongSql, RegistryStore.CurrentAmongSql, RegistryStore.OpenQueriesAmongSql })
         {
             await using var connection = await hub.Database.OpenAsync(Ct);
-            await using var plan = connection.CreateCommand();
-            plan.CommandText = "EXPLAIN QUERY PLAN " + RegistryStore.AmongIds(statement, HubStorageProvider.Sqlite);
-            var steps = new List<string>();
-            await using (var reader = await plan.ExecuteReaderAsync(Ct))
-            {
-                while (await reader.ReadAsync(Ct))
-                {
-                    steps.Add(reader.GetString(3));
-                }
-            }
+            var steps = await QueryPlans.StepsAsync(connection, RegistryStore.AmongIds(statement, HubStorageProvider.Sqlite), Ct);
 
             var registryReads = steps.Where(step => step.Contains("registry_", StringComparison.Ordinal)).ToList();
             Assert.NotEmpty(registryReads);

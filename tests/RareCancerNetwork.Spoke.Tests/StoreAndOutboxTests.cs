@@ -2,6 +2,7 @@ using RareCancerNetwork.Node.Storage;
 using RareCancerNetwork.Spoke.Outbox;
 using RareCancerNetwork.Node.Errors;
 using RareCancerNetwork.Protos.V1;
+using RareCancerNetwork.Tests.Shared;
 
 namespace RareCancerNetwork.Spoke.Tests;
 
@@ -161,16 +162,7 @@ public sealed class StoreAndOutboxTests
     {
         await using var spoke = await SpokeStoreFixture.CreateAsync();
         await using var connection = await spoke.Database.OpenAsync(Ct);
-        await using var plan = connection.CreateCommand();
-        plan.CommandText = "EXPLAIN QUERY PLAN " + statement;
-        var steps = new List<string>();
-        await using (var reader = await plan.ExecuteReaderAsync(Ct))
-        {
-            while (await reader.ReadAsync(Ct))
-            {
-                steps.Add(reader.GetString(3));
-            }
-        }
+        var steps = await QueryPlans.StepsAsync(connection, statement, Ct);
 
         var readsOfTheOutbox = steps.Where(step => step.Contains("outbox", StringComparison.Ordinal)).ToList();
         Assert.NotEmpty(readsOfTheOutbox);
