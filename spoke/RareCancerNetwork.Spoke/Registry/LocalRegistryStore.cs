@@ -371,10 +371,24 @@ public sealed class LocalRegistryStore(SpokeDatabase database, PatientPseudonymi
     /// <summary>The same patient and content, whoever entered it and when.</summary>
     private static string ContentSha256(RegistryRecord record, string localPatientId)
     {
-        var content = record.Clone();
-        content.UpdatedBy = "";
-        content.UpdatedAt = null;
-        return Convert.ToHexStringLower(SHA256.HashData([.. System.Text.Encoding.UTF8.GetBytes(localPatientId), 0, .. content.ToByteArray()]));
+        // Who changed the record and when are not its content. They are set aside and put back rather than the record
+        // copied: a record is a kilobyte of nested messages, and this runs for every record imported.
+        var (updatedBy, updatedAt) = (record.UpdatedBy, record.UpdatedAt);
+        record.UpdatedBy = "";
+        record.UpdatedAt = null;
+        try
+        {
+            using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+            hash.AppendData(System.Text.Encoding.UTF8.GetBytes(localPatientId));
+            hash.AppendData([0]);
+            hash.AppendData(record.ToByteArray());
+            return Convert.ToHexStringLower(hash.GetHashAndReset());
+        }
+        finally
+        {
+            record.UpdatedBy = updatedBy;
+            record.UpdatedAt = updatedAt;
+        }
     }
 
     /// <summary>
