@@ -95,6 +95,24 @@ public sealed class AuthorizationMatrixTests(AuthorizationMatrixTests.Network ne
         }
     }
 
+    /// <summary>
+    /// Sends a client stream of one message and reads its answer. A server that refuses the call ends it at once, and a write
+    /// racing that end fails as cancelled: the call's status, which says why, is in the response.
+    /// </summary>
+    private static async Task<TResponse> SendAsync<TRequest, TResponse>(AsyncClientStreamingCall<TRequest, TResponse> call, TRequest message)
+    {
+        try
+        {
+            await call.RequestStream.WriteAsync(message);
+            await call.RequestStream.CompleteAsync();
+        }
+        catch (RpcException)
+        {
+            // Read below: the response carries the status the server ended the call with.
+        }
+        return await call.ResponseAsync;
+    }
+
     /// <summary>An RPC invoked with a valid request about the "own" institution's data; returns whether that data was seen.</summary>
     public sealed record Call(Func<string, Task<bool>> Invoke, bool IsListing = false);
 
@@ -388,9 +406,7 @@ public sealed class AuthorizationMatrixTests(AuthorizationMatrixTests.Network ne
             {
                 // The hub holds P's slide whole: its own node is told so at once; another node is refused.
                 using var call = Sync(t).DeliverAttachment();
-                await call.RequestStream.WriteAsync(new() { Start = slideStart });
-                await call.RequestStream.CompleteAsync();
-                return (await call.ResponseAsync).Complete;
+                return (await SendAsync(call, new() { Start = slideStart })).Complete;
             });
             Calls["/rarecancer.network.v1.SpokeSyncService/GetAttachmentReceipt"] = new(async t =>
                 (await Sync(t).GetAttachmentReceiptAsync(new() { ConsultationId = p, Sha256Hex = _slideP.Sha256Hex })).ReceivedBytes == _slideP.SizeBytes);
@@ -407,9 +423,7 @@ public sealed class AuthorizationMatrixTests(AuthorizationMatrixTests.Network ne
             Calls["/rarecancer.network.v1.LocalConsultationService/UploadAttachment"] = new(async t =>
             {
                 using var call = LocalA(t).UploadAttachment();
-                await call.RequestStream.WriteAsync(new() { Start = slideStart });
-                await call.RequestStream.CompleteAsync();
-                return (await call.ResponseAsync).Attachment.SpokeReceivedBytes == _slideP.SizeBytes;
+                return (await SendAsync(call, new() { Start = slideStart })).Attachment.SpokeReceivedBytes == _slideP.SizeBytes;
             });
             Calls["/rarecancer.network.v1.LocalConsultationService/GetAttachmentUpload"] = new(async t =>
                 (await LocalA(t).GetAttachmentUploadAsync(new() { ConsultationId = p, Sha256Hex = _slideP.Sha256Hex })).Attachment.Available);

@@ -42,7 +42,27 @@ public sealed class SqliteBackupSource(string path) : IBackupSource
         await using var copy = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = target, Pooling = false }.ToString());
         await source.OpenAsync(cancellationToken);
         await copy.OpenAsync(cancellationToken);
-        source.BackupDatabase(copy);
+        // The copy begins with a read of the live database, which its writer can hold off for a moment (SQLITE_BUSY:
+        // a backup taken while a hub served failed so once in a test); it waits as the node's own connections do, and a
+        // refusal that still comes is tried again rather than failing the operator's backup.
+        foreach (var connection in new[] { source, copy })
+        {
+            await using var wait = connection.CreateCommand();
+            wait.CommandText = "PRAGMA busy_timeout = 30000;";
+            await wait.ExecuteNonQueryAsync(cancellationToken);
+        }
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                source.BackupDatabase(copy);
+                return;
+            }
+            catch (SqliteException exception) when (exception.SqliteErrorCode is SQLitePCL.raw.SQLITE_BUSY or SQLitePCL.raw.SQLITE_LOCKED && attempt < 5)
+            {
+                await Task.Delay(TimeSpan.FromSeconds(attempt), cancellationToken);
+            }
+        }
     }
 
     public Task<bool> HoldsDataAsync(CancellationToken cancellationToken) => Task.FromResult(File.Exists(path));
