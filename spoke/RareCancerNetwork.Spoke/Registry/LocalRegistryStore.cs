@@ -378,11 +378,7 @@ public sealed class LocalRegistryStore(SpokeDatabase database, PatientPseudonymi
         record.UpdatedAt = null;
         try
         {
-            using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-            hash.AppendData(System.Text.Encoding.UTF8.GetBytes(localPatientId));
-            hash.AppendData([0]);
-            hash.AppendData(record.ToByteArray());
-            return Convert.ToHexStringLower(hash.GetHashAndReset());
+            return Convert.ToHexStringLower(SHA256.HashData([.. System.Text.Encoding.UTF8.GetBytes(localPatientId), 0, .. record.ToByteArray()]));
         }
         finally
         {
