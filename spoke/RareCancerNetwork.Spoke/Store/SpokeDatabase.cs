@@ -4,7 +4,7 @@ using RareCancerNetwork.Node.Storage;
 namespace RareCancerNetwork.Spoke.Store;
 
 /// <summary>The spoke's SQLite store of record; opened only through the shared helper (WAL, FULL sync, foreign keys).</summary>
-public sealed class SpokeDatabase(IOptions<SpokeOptions> options)
+public sealed class SpokeDatabase(IOptions<SpokeOptions> options) : IDisposable
 {
     public SqliteDatabase Database { get; } = new(options.Value.DatabasePath, typeof(SpokeDatabase).Assembly);
 
@@ -21,4 +21,7 @@ public sealed class SpokeDatabase(IOptions<SpokeOptions> options)
             await work(connection, transaction);
             return true;
         }, cancellationToken);
+
+    /// <summary>Closes the connections kept between uses (the host disposes the store when it stops).</summary>
+    public void Dispose() => Database.Dispose();
 }
