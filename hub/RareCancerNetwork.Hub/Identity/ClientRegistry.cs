@@ -226,7 +226,7 @@ public sealed partial class ClientRegistry(HubDatabase database, IOpenIddictAppl
     private static JsonWebKeySet KeySetOf(X509Certificate2 certificate) =>
         new() { Keys = { JsonWebKeyConverter.ConvertFromX509SecurityKey(new X509SecurityKey(certificate), representAsRsaKey: false) } };
 
-    private static string Thumbprint(X509Certificate2 certificate) => Convert.ToHexStringLower(certificate.GetCertHash(HashAlgorithmName.SHA256));
+    private static string Thumbprint(X509Certificate2 certificate) => CertificateThumbprints.Of(certificate);
 
     private static void RequireClientCertificate(X509Certificate2 certificate)
     {

@@ -73,7 +73,7 @@ public sealed class RpcPolicyInterceptor(NodeDescription node, ICallerStanding s
         }
         // Revocation takes effect at once, not when the token expires.
         var presented = context.GetHttpContext().Connection.ClientCertificate;
-        var thumbprint = presented is null ? null : Convert.ToHexStringLower(presented.GetCertHash(System.Security.Cryptography.HashAlgorithmName.SHA256));
+        var thumbprint = presented is null ? null : CertificateThumbprints.Of(presented);
         if (!await standing.IsInGoodStandingAsync(caller, thumbprint, context.CancellationToken))
         {
             throw new AccessDeniedException("The caller's registration has been revoked or disabled.");

@@ -82,7 +82,7 @@ internal sealed class CachedBearerHandler(IOptionsMonitor<AuthenticationSchemeOp
         hash.AppendData("|"u8);
         if (certificate is not null)
         {
-            hash.AppendData(certificate.GetCertHash(HashAlgorithmName.SHA256));
+            hash.AppendData(Encoding.ASCII.GetBytes(CertificateThumbprints.Of(certificate)));
         }
         return Convert.ToBase64String(hash.GetHashAndReset());
     }
