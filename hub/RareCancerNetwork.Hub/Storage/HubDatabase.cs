@@ -20,7 +20,7 @@ public enum HubStorageProvider
 /// ISO 8601 text); what differs between the engines (connections, transactions and their retries,
 /// migrations, initialisation across instances) is a provider's business.
 /// </summary>
-public abstract class HubDatabase : IRelationalStore, IAsyncDisposable
+public abstract class HubDatabase : IRelationalStore
 {
     public abstract HubStorageProvider Provider { get; }
 
@@ -63,9 +63,6 @@ public abstract class HubDatabase : IRelationalStore, IAsyncDisposable
 
     /// <summary>Whether a table exists (for OpenIddict's tables, which its EF Core model creates).</summary>
     public abstract Task<bool> TableExistsAsync(string table, CancellationToken cancellationToken);
-
-    /// <summary>Closes what the provider keeps open between uses (the host disposes the store when it stops).</summary>
-    public abstract ValueTask DisposeAsync();
 
     public static HubDatabase Create(HubOptions options) => options.Storage.Provider switch
     {

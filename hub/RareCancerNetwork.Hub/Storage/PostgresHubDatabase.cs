@@ -15,7 +15,7 @@ namespace RareCancerNetwork.Hub.Storage;
 /// reach; a unit the database refuses for that reason (serialization failure, deadlock, a key another
 /// instance committed first) is run again from the start, and then sees the other's work.
 /// </summary>
-public sealed partial class PostgresHubDatabase : HubDatabase
+public sealed partial class PostgresHubDatabase : HubDatabase, IAsyncDisposable
 {
     /// <summary>Session advisory lock held by the instance that initialises the store.</summary>
     private const long InitializationLockKey = 0x52434E5F494E4954; // "RCN_INIT"
@@ -138,7 +138,7 @@ public sealed partial class PostgresHubDatabase : HubDatabase
         return (bool)(await command.ExecuteScalarAsync(cancellationToken))!;
     }
 
-    public override ValueTask DisposeAsync() => _dataSource.DisposeAsync();
+    public ValueTask DisposeAsync() => _dataSource.DisposeAsync();
 
     /// <summary>Japanese text must round-trip exactly, and both providers must order text alike.</summary>
     private static async Task RequireUtf8AndByteOrderAsync(NpgsqlConnection connection, CancellationToken cancellationToken)

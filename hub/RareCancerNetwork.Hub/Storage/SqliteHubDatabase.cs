@@ -36,12 +36,6 @@ public sealed class SqliteHubDatabase(string path) : HubDatabase
         return await command.ScalarInt64Async(cancellationToken) > 0;
     }
 
-    public override ValueTask DisposeAsync()
-    {
-        Database.Dispose();
-        return ValueTask.CompletedTask;
-    }
-
     private sealed class NoLock : IAsyncDisposable
     {
         public static readonly NoLock Instance = new();

@@ -73,17 +73,24 @@ internal sealed class CachedBearerHandler(IOptionsMonitor<AuthenticationSchemeOp
         return result;
     }
 
+    /// <summary>SHA-256 of the token, a separator and the certificate's thumbprint, in one pass over a pooled buffer.</summary>
     private static string Key(ReadOnlySpan<char> token, System.Security.Cryptography.X509Certificates.X509Certificate2? certificate)
     {
-        var bytes = new byte[Encoding.UTF8.GetByteCount(token)];
-        Encoding.UTF8.GetBytes(token, bytes);
-        using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-        hash.AppendData(bytes);
-        hash.AppendData("|"u8);
-        if (certificate is not null)
+        var thumbprint = certificate is null ? "" : CertificateThumbprints.Of(certificate);
+        var length = Encoding.UTF8.GetByteCount(token) + 1 + thumbprint.Length;
+        var buffer = System.Buffers.ArrayPool<byte>.Shared.Rent(length);
+        try
         {
-            hash.AppendData(Encoding.ASCII.GetBytes(CertificateThumbprints.Of(certificate)));
+            var written = Encoding.UTF8.GetBytes(token, buffer);
+            buffer[written++] = (byte)'|';
+            written += Encoding.ASCII.GetBytes(thumbprint, buffer.AsSpan(written));
+            Span<byte> hash = stackalloc byte[SHA256.HashSizeInBytes];
+            SHA256.HashData(buffer.AsSpan(0, written), hash);
+            return Convert.ToBase64String(hash);
         }
-        return Convert.ToBase64String(hash.GetHashAndReset());
+        finally
+        {
+            System.Buffers.ArrayPool<byte>.Shared.Return(buffer);
+        }
     }
 }

@@ -9,7 +9,7 @@ namespace RareCancerNetwork.Node.Storage;
 /// the busy timeout or <c>synchronous=FULL</c> (every acknowledged write is on disk).
 /// Schema changes are numbered embedded scripts (<c>0001_name.sql</c>) tracked by <c>PRAGMA user_version</c>.
 /// </summary>
-public sealed partial class SqliteDatabase : IRelationalStore, IDisposable
+public sealed partial class SqliteDatabase : IRelationalStore
 {
     private readonly Assembly _migrationsAssembly;
     private readonly string _resourceMarker;
@@ -35,37 +35,9 @@ public sealed partial class SqliteDatabase : IRelationalStore, IDisposable
     /// <summary>Physical connections already configured (weakly held: a connection the pool closes is forgotten with it).</summary>
     private static readonly System.Runtime.CompilerServices.ConditionalWeakTable<SQLitePCL.sqlite3, object?> Configured = new();
 
-    /// <summary>
-    /// A connection to the database, for reads and migrations (writes go through <see cref="WriteAsync{T}"/>). Disposing it
-    /// puts it back with its compiled statements for the next user (<see cref="KeptConnections"/>).
-    /// </summary>
     public async Task<SqliteConnection> OpenAsync(CancellationToken cancellationToken)
     {
-        if (_kept.Take() is { } kept)
-        {
-            return kept;
-        }
-        var connection = KeptConnections.Create(_kept, ConnectionString);
-        try
-        {
-            await OpenConfiguredAsync(connection, cancellationToken);
-            KeptConnections.Attach(connection);
-        }
-        catch
-        {
-            await connection.DisposeAsync();
-            throw;
-        }
-        return connection;
-    }
-
-    private readonly KeptConnections _kept = new();
-
-    /// <summary>Closes the connections kept between uses; the database stays usable (later opens start afresh).</summary>
-    public void Dispose() => _kept.Dispose();
-
-    private static async Task OpenConfiguredAsync(SqliteConnection connection, CancellationToken cancellationToken)
-    {
+        var connection = new SqliteConnection(ConnectionString);
         await connection.OpenAsync(cancellationToken);
         // The settings belong to the physical connection, which the pool hands out again: set once per connection, not per
         // open (each open parsed and ran them: with six settings, SQL parsing stood out in a perf profile of authenticated reads).
@@ -75,21 +47,6 @@ public sealed partial class SqliteDatabase : IRelationalStore, IDisposable
             pragmas.CommandText = "PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 30000; PRAGMA synchronous = FULL;";
             await pragmas.ExecuteNonQueryAsync(cancellationToken);
             Configured.AddOrUpdate(handle, null);
-        }
-    }
-
-    /// <summary>A connection of Microsoft.Data.Sqlite's pool alone, for the group writer, which keeps its own for as long as it runs.</summary>
-    private async Task<SqliteConnection> OpenForWriterAsync()
-    {
-        var connection = new SqliteConnection(ConnectionString);
-        try
-        {
-            await OpenConfiguredAsync(connection, CancellationToken.None);
-        }
-        catch
-        {
-            await connection.DisposeAsync();
-            throw;
         }
         return connection;
     }
@@ -213,7 +170,7 @@ public sealed partial class SqliteDatabase : IRelationalStore, IDisposable
         {
             if (_connection is null)
             {
-                var connection = await database.OpenForWriterAsync();
+                var connection = await database.OpenAsync(CancellationToken.None);
                 try
                 {
                     // Each unit's savepoint keeps the old image of every page it touches in a sub-journal: in memory while

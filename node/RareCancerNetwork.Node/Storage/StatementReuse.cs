@@ -44,9 +44,6 @@ internal sealed class StatementReuse : IDisposable
         return command;
     }
 
-    /// <summary>Commands given out and not yet disposed.</summary>
-    public int CommandsInUse { get; private set; }
-
     private ReusableCommand Rent(string sql, SqliteTransaction? transaction)
     {
         if (!_idle.Remove(sql, out var command))
@@ -54,19 +51,12 @@ internal sealed class StatementReuse : IDisposable
             command = new ReusableCommand(this, sql, _connection);
         }
         command.Transaction = transaction;
-        command.InUse = true;
-        CommandsInUse++;
         return command;
     }
 
     /// <summary>True when the command was kept (the caller must not destroy it).</summary>
     private bool Return(ReusableCommand command)
     {
-        if (command.InUse)
-        {
-            command.InUse = false;
-            CommandsInUse--;
-        }
         if (!_disposed && _idle.TryGetValue(command.CommandText, out var kept) && ReferenceEquals(kept, command))
         {
             // Disposed twice: it is already back.
@@ -96,8 +86,6 @@ internal sealed class StatementReuse : IDisposable
 
     private sealed class ReusableCommand(StatementReuse owner, string sql, SqliteConnection connection) : SqliteCommand(sql, connection)
     {
-        public bool InUse { get; set; }
-
         protected override void Dispose(bool disposing)
         {
             if (disposing && owner.Return(this))

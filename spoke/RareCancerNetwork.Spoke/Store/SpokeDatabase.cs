@@ -4,7 +4,7 @@ using RareCancerNetwork.Node.Storage;
 namespace RareCancerNetwork.Spoke.Store;
 
 /// <summary>The spoke's SQLite store of record; opened only through the shared helper (WAL, FULL sync, foreign keys).</summary>
-public sealed class SpokeDatabase(IOptions<SpokeOptions> options) : IDisposable
+public sealed class SpokeDatabase(IOptions<SpokeOptions> options)
 {
     public SqliteDatabase Database { get; } = new(options.Value.DatabasePath, typeof(SpokeDatabase).Assembly);
 
@@ -21,7 +21,4 @@ public sealed class SpokeDatabase(IOptions<SpokeOptions> options) : IDisposable
             await work(connection, transaction);
             return true;
         }, cancellationToken);
-
-    /// <summary>Closes the connections kept between uses (the host disposes the store when it stops).</summary>
-    public void Dispose() => Database.Dispose();
 }
