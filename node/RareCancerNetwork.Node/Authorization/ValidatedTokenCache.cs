@@ -90,7 +90,8 @@ internal sealed class CachedBearerHandler(IOptionsMonitor<AuthenticationSchemeOp
         }
         finally
         {
-            System.Buffers.ArrayPool<byte>.Shared.Return(buffer);
+            // The buffer held a bearer token: cleared before another renter sees it.
+            System.Buffers.ArrayPool<byte>.Shared.Return(buffer, clearArray: true);
         }
     }
 }
