@@ -59,7 +59,7 @@ public sealed partial class ClientRegistry(HubDatabase database, IOpenIddictAppl
             }
             await DirectoryPublisher.RepublishAsync(connection, transaction, clock.GetUtcNow(), cancellationToken);
             await InsertClientAsync(connection, transaction, clientId, NetworkClaims.Kinds.SpokeNode, $"{facilityName} spoke node", facilityCode, nodeId, null, now,
-                cancellationToken, Thumbprint(clientCertificate));
+                cancellationToken, CertificateThumbprints.Of(clientCertificate));
             var credentials = await CreateApplicationAsync(clientId, $"Spoke node {nodeId} ({facilityCode})",
                 [NetworkClaims.Scopes.Sync, NetworkClaims.Scopes.Directory], cancellationToken, clientCertificate);
             return credentials;
@@ -171,9 +171,9 @@ public sealed partial class ClientRegistry(HubDatabase database, IOpenIddictAppl
         await applications.UpdateAsync(application, descriptor, cancellationToken);
         await using var connection = await database.OpenAsync(cancellationToken);
         await using var update = connection.Command("UPDATE api_clients SET certificate_thumbprint = @thumbprint WHERE client_id = @id")
-            .With("@thumbprint", Thumbprint(clientCertificate)).With("@id", clientId);
+            .With("@thumbprint", CertificateThumbprints.Of(clientCertificate)).With("@id", clientId);
         await update.ExecuteNonQueryAsync(cancellationToken);
-        return new IssuedCredentials(clientId, null, NetworkClaims.Scopes.Sync, Thumbprint(clientCertificate));
+        return new IssuedCredentials(clientId, null, NetworkClaims.Scopes.Sync, CertificateThumbprints.Of(clientCertificate));
     }
 
     /// <summary>Replaces a client's secret; the old one stops working at once for new tokens.</summary>
@@ -220,13 +220,11 @@ public sealed partial class ClientRegistry(HubDatabase database, IOpenIddictAppl
         }
         // Note: OpenIddict stores only a slow hash of the secret; it is shown once, here.
         await applications.CreateAsync(descriptor, cancellationToken);
-        return new IssuedCredentials(clientId, secret, string.Join(' ', scopes), clientCertificate is null ? null : Thumbprint(clientCertificate));
+        return new IssuedCredentials(clientId, secret, string.Join(' ', scopes), clientCertificate is null ? null : CertificateThumbprints.Of(clientCertificate));
     }
 
     private static JsonWebKeySet KeySetOf(X509Certificate2 certificate) =>
         new() { Keys = { JsonWebKeyConverter.ConvertFromX509SecurityKey(new X509SecurityKey(certificate), representAsRsaKey: false) } };
-
-    private static string Thumbprint(X509Certificate2 certificate) => CertificateThumbprints.Of(certificate);
 
     private static void RequireClientCertificate(X509Certificate2 certificate)
     {

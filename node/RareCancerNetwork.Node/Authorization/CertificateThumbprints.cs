@@ -5,7 +5,8 @@ using System.Security.Cryptography.X509Certificates;
 namespace RareCancerNetwork.Node.Authorization;
 
 /// <summary>
-/// SHA-256 thumbprints of certificates, as the hub registers a node's and binds its tokens to, in lowercase hex. A TLS
+/// SHA-256 thumbprints of certificates, in lowercase hex: what the hub registers a node by and binds its tokens to, and the
+/// key id a report signature names (<see cref="Consultations.ReportSignatures.KeyId"/>). A TLS
 /// connection presents the same certificate object on every call, so its thumbprint is computed once per connection
 /// rather than twice a call (the token cache's key and the standing check).
 /// </summary>

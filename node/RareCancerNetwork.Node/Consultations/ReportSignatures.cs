@@ -24,7 +24,7 @@ public static class ReportSignatures
     private const string SignedAtClaim = "rcn_signed_at";
 
     /// <summary>The key id a signature names: the certificate's SHA-256 thumbprint.</summary>
-    public static string KeyId(X509Certificate2 certificate) => Convert.ToHexStringLower(certificate.GetCertHash(HashAlgorithmName.SHA256));
+    public static string KeyId(X509Certificate2 certificate) => Authorization.CertificateThumbprints.Of(certificate);
 
     public static string Sign(ConsultationReport report, X509Certificate2 signingKey)
     {
