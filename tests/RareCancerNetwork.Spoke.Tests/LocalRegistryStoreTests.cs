@@ -35,4 +35,39 @@ public sealed class LocalRegistryStoreTests
         Assert.Equal("入力担当", created.Record.UpdatedBy);
         Assert.NotNull(created.Record.UpdatedAt);
     }
+
+    /// <summary>
+    /// A registry version is kept once at the spoke: its outbox entry names the history row and holds no copy, and what
+    /// delivery sends is that row's bytes — each version its own, in order. An entry queued with its own payload (before
+    /// entries named their row) is still sent as it was queued.
+    /// </summary>
+    [Fact]
+    public async Task RegistryOutboxEntries_SendTheirHistoryRowsBytes_WithoutACopyOfTheirOwn()
+    {
+        await using var spoke = await SpokeStoreFixture.CreateAsync();
+        using var signal = new OutboxSignal();
+        var registry = new LocalRegistryStore(spoke.Database, spoke.Pseudonymizer, signal, TimeProvider.System);
+        var first = (await registry.CreateAsync("CORE-004", "入力担当", "P-ONCE", RegistrySamples.Record(), Ct)).Record.Record;
+        var change = first.Clone();
+        change.Version = 2;
+        change.Ecog = 2;
+        var second = (await registry.UpdateAsync("入力担当", change, Ct)).Record;
+        var earlier = RegistrySamples.Record();
+        earlier.RecordId = Guid.CreateVersion7().ToString();
+        await using (var connection = await spoke.Database.OpenAsync(Ct))
+        await using (var queuedBefore = connection.Command(
+            "INSERT INTO outbox (kind, aggregate_id, ordering_key, payload, created_at) VALUES ($kind, $id, $key, $payload, '2026-11-01T00:00:00.0000000Z')")
+            .With("$kind", LocalRegistryStore.DeliverKind).With("$id", earlier.RecordId).With("$key", LocalRegistryStore.OrderingKey(earlier.RecordId))
+            .With("$payload", earlier.ToByteArray()))
+        {
+            await queuedBefore.ExecuteNonQueryAsync(Ct);
+        }
+
+        var due = (await spoke.Outbox.DueAsync(10, Ct)).Where(e => e.Kind == LocalRegistryStore.DeliverKind).ToList();
+
+        Assert.Equal([first.ToByteArray(), second.ToByteArray(), earlier.ToByteArray()], due.Select(e => e.Payload));
+        await using var check = await spoke.Database.OpenAsync(Ct);
+        await using var copies = check.Command("SELECT COUNT(*) FROM outbox WHERE aggregate_id = $id AND length(payload) > 0").With("$id", first.RecordId);
+        Assert.Equal(0, await copies.ScalarInt64Async(Ct));
+    }
 }

@@ -50,6 +50,21 @@ public sealed class OutboxStore(SpokeDatabase database, TimeProvider clock)
             .With("$trace", System.Diagnostics.Activity.Current?.Id)
             .ExecuteNonQueryAsync(cancellationToken);
 
+    /// <summary>
+    /// Queues a registry version for the hub by naming its history row (<c>registry_record_versions</c>, the record and its
+    /// entry number): the bytes sent are that row's, read when the entry is due, so the spoke keeps them once.
+    /// </summary>
+    public static async Task EnqueueRegistryVersionAsync(StatementCache statements, string recordId, long versionEntry, DateTimeOffset now,
+        CancellationToken cancellationToken) =>
+        await statements.Statement(
+            """
+            INSERT INTO outbox (kind, aggregate_id, ordering_key, payload, registry_version_entry, created_at, trace_parent)
+            VALUES ($kind, $id, $key, x'', $entry, $now, $trace)
+            """)
+            .With("$kind", Registry.LocalRegistryStore.DeliverKind).With("$id", recordId).With("$key", Registry.LocalRegistryStore.OrderingKey(recordId))
+            .With("$entry", versionEntry).With("$now", now.ToDbText()).With("$trace", System.Diagnostics.Activity.Current?.Id)
+            .ExecuteNonQueryAsync(cancellationToken);
+
     /// <summary>One entry answered by the hub: delivered, or refused for good with the reason.</summary>
     public static async Task MarkEntryAsync(StatementCache statements, long outboxId, bool delivered, string? reason, string now, CancellationToken cancellationToken)
     {
@@ -78,6 +93,12 @@ public sealed class OutboxStore(SpokeDatabase database, TimeProvider clock)
         await supersede.ExecuteNonQueryAsync(cancellationToken);
     }
 
+    /// <summary>An entry's bytes to send: its own payload, or for a registry version queued by name, its history row's (empty once withdrawn).</summary>
+    private const string PayloadSql = "CASE WHEN o.registry_version_entry IS NULL THEN o.payload ELSE COALESCE(v.record, x'') END";
+
+    private const string RegistryVersionJoinSql =
+        "LEFT JOIN registry_record_versions v ON o.registry_version_entry IS NOT NULL AND v.record_id = o.aggregate_id AND v.entry = o.registry_version_entry";
+
     /// <summary>
     /// Entries due now, oldest first, leaving out those queued behind an entry of the same ordering key
     /// that is parked or waiting for its next attempt. Attached files are not among them: they stream on their own
@@ -90,8 +111,9 @@ public sealed class OutboxStore(SpokeDatabase database, TimeProvider clock)
     {
         await using var connection = await database.OpenAsync(cancellationToken);
         await using var command = connection.Command(
-            """
-            SELECT o.outbox_id, o.kind, o.aggregate_id, o.ordering_key, o.payload, o.attempts, o.created_at, o.trace_parent FROM outbox o
+            $"""
+            SELECT o.outbox_id, o.kind, o.aggregate_id, o.ordering_key, {PayloadSql}, o.attempts, o.created_at, o.trace_parent FROM outbox o
+            {RegistryVersionJoinSql}
             WHERE o.delivered_at IS NULL AND o.failed_at IS NULL AND o.parked_at IS NULL AND o.outbox_id > $after AND o.kind <> 'deliver_attachment'
               AND (o.next_attempt_at IS NULL OR o.next_attempt_at <= $now)
               AND NOT EXISTS (

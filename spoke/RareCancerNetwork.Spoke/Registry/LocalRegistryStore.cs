@@ -511,16 +511,18 @@ public sealed class LocalRegistryStore(SpokeDatabase database, PatientPseudonymi
     private static async Task RecordVersionAsync(StatementCache statements, RegistryRecord record, byte[] bytes, string origin, DateTimeOffset now,
         CancellationToken cancellationToken)
     {
-        await statements.Statement(
+        var entry = await statements.Statement(
             """
             INSERT INTO registry_record_versions (record_id, entry, version, origin, record)
             VALUES ($id, (SELECT COALESCE(MAX(entry), 0) + 1 FROM registry_record_versions WHERE record_id = $id), $version, $origin, $record)
+            RETURNING entry
             """)
             .With("$id", record.RecordId).With("$version", record.Version).With("$origin", origin).With("$record", bytes)
-            .ExecuteNonQueryAsync(cancellationToken);
+            .ScalarInt64Async(cancellationToken);
         if (origin == "spoke" && record.Consent.RegistryParticipation)
         {
-            await OutboxStore.EnqueueAsync(statements, DeliverKind, record.RecordId, OrderingKey(record.RecordId), bytes, now, cancellationToken);
+            // The entry names this history row rather than holding a third copy of the bytes.
+            await OutboxStore.EnqueueRegistryVersionAsync(statements, record.RecordId, entry, now, cancellationToken);
         }
     }
 
