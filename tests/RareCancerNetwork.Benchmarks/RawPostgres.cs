@@ -30,7 +30,6 @@ internal static class RawPostgres
                 {
                     current.Parameters["id"].Value = row.Id;
                     current.Parameters["pseudonym"].Value = row.Pseudonym;
-                    current.Parameters["record"].Value = row.Bytes;
                     await current.ExecuteNonQueryAsync();
                     version.Parameters["id"].Value = row.Id;
                     version.Parameters["sha256"].Value = row.Sha256;
@@ -59,7 +58,6 @@ internal static class RawPostgres
             current.Transaction = transaction;
             current.Parameters["id"].Value = samples[count].Id;
             current.Parameters["pseudonym"].Value = samples[count].Pseudonym;
-            current.Parameters["record"].Value = samples[count].Bytes;
             await current.ExecuteNonQueryAsync();
             await transaction.CommitAsync();
             count++;
@@ -69,8 +67,8 @@ internal static class RawPostgres
 
     private const string CurrentSql =
         """
-        INSERT INTO registry_records (record_id, spoke_node_id, facility_code, patient_pseudonym, version, enrolment_date, category, prefecture, secondary_use, record, updated_at)
-        VALUES (@id, 'spoke-bench', 'CORE-004', @pseudonym, 1, '2025-04-10', 3, '東京都', 1, @record, @now)
+        INSERT INTO registry_records (record_id, spoke_node_id, facility_code, patient_pseudonym, version, enrolment_date, category, prefecture, secondary_use, updated_at)
+        VALUES (@id, 'spoke-bench', 'CORE-004', @pseudonym, 1, '2025-04-10', 3, '東京都', 1, @now)
         """;
 
     private const string VersionSql =

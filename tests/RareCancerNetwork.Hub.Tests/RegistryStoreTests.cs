@@ -30,9 +30,11 @@ public sealed class RegistryStoreTests
             await using var connection = await hub.Database.OpenAsync(Ct);
             var steps = await QueryPlans.StepsAsync(connection, RegistryStore.AmongIds(statement, HubStorageProvider.Sqlite), Ct);
 
-            var registryReads = steps.Where(step => step.Contains("registry_", StringComparison.Ordinal)).ToList();
-            Assert.NotEmpty(registryReads);
-            Assert.All(registryReads, step => Assert.StartsWith("SEARCH", step, StringComparison.Ordinal));
+            // Every table read (a table may be named by its alias), the ids' own list aside.
+            var tableReads = steps.Where(step => step.StartsWith("SCAN", StringComparison.Ordinal) || step.StartsWith("SEARCH", StringComparison.Ordinal))
+                .Where(step => !step.Contains("json_each", StringComparison.Ordinal)).ToList();
+            Assert.NotEmpty(tableReads);
+            Assert.All(tableReads, step => Assert.StartsWith("SEARCH", step, StringComparison.Ordinal));
         }
     }
 

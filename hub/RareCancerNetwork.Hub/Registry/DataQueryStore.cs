@@ -40,7 +40,8 @@ public sealed class DataQueryStore(HubDatabase database, EventFeed feed, TimePro
             }
             string node, facility;
             RegistryRecord record;
-            await using (var current = connection.Command("SELECT spoke_node_id, facility_code, record FROM registry_records WHERE record_id = @id", transaction)
+            await using (var current = connection.Command(
+                $"SELECT r.spoke_node_id, r.facility_code, v.record FROM registry_records r {RegistryStore.CurrentBytes} WHERE r.record_id = @id", transaction)
                 .With("@id", request.RecordId))
             await using (var reader = await current.ExecuteReaderAsync(cancellationToken))
             {

@@ -189,7 +189,8 @@ public static class RegistryFacts
             var page = await database.WriteAsync(async (connection, transaction) =>
             {
                 var records = new List<RegistryRecord>(pageSize);
-                await using (var select = connection.Command("SELECT record FROM registry_records WHERE record_id > @after ORDER BY record_id LIMIT @limit", transaction)
+                await using (var select = connection.Command(
+                    $"SELECT v.record FROM registry_records r {RegistryStore.CurrentBytes} WHERE r.record_id > @after ORDER BY r.record_id LIMIT @limit", transaction)
                     .With("@after", after).With("@limit", pageSize))
                 await using (var reader = await select.ExecuteReaderAsync(cancellationToken))
                 {

@@ -72,7 +72,13 @@ public sealed class RegistryStore(HubDatabase database, EventFeed feed, TimeProv
 
     // What a batch reads about its records, "IN (@ids)" standing for the batch's ids (AmongIds).
     internal const string WithdrawnAmongSql = "SELECT record_id FROM registry_withdrawals WHERE record_id IN (@ids)";
-    internal const string CurrentAmongSql = "SELECT record_id, spoke_node_id, record FROM registry_records WHERE record_id IN (@ids)";
+    internal const string CurrentAmongSql = $"SELECT r.record_id, r.spoke_node_id, v.record FROM registry_records r {CurrentBytes} WHERE r.record_id IN (@ids)";
+
+    /// <summary>
+    /// A record's current bytes are its current version's row (the bytes are kept once): join this to <c>registry_records r</c>
+    /// and read <c>v.record</c>.
+    /// </summary>
+    internal const string CurrentBytes = "JOIN registry_record_versions v ON v.record_id = r.record_id AND v.version = r.version";
     internal static readonly string OpenQueriesAmongSql =
         $"SELECT DISTINCT record_id FROM registry_data_queries WHERE state = {(int)DataQueryState.Open} AND record_id IN (@ids)";
 
@@ -167,7 +173,7 @@ public sealed class RegistryStore(HubDatabase database, EventFeed feed, TimeProv
         var (_, afterId) = KeysetPageToken.Decode(pageToken);
         await using var connection = await database.OpenAsync(cancellationToken);
         await using var command = connection.Command(
-            "SELECT record_id, record FROM registry_records WHERE secondary_use = 1 AND (@after IS NULL OR record_id > @after) ORDER BY record_id LIMIT @limit")
+            $"SELECT r.record_id, v.record FROM registry_records r {CurrentBytes} WHERE r.secondary_use = 1 AND (@after IS NULL OR r.record_id > @after) ORDER BY r.record_id LIMIT @limit")
             .With("@after", afterId).With("@limit", pageSize + 1);
         return await RecordPageAsync(command, pageSize, cancellationToken);
     }
@@ -193,8 +199,8 @@ public sealed class RegistryStore(HubDatabase database, EventFeed feed, TimeProv
         await using var connection = await database.OpenAsync(cancellationToken);
         // Two statements, not one with "@facility = '' OR": a facility's page then walks its index (facility, record id).
         await using var command = connection.Command(facilityCode.Length > 0
-                ? "SELECT record_id, record FROM registry_records WHERE facility_code = @facility AND record_id > @after ORDER BY facility_code, record_id LIMIT @limit"
-                : "SELECT record_id, record FROM registry_records WHERE record_id > @after ORDER BY record_id LIMIT @limit")
+                ? $"SELECT r.record_id, v.record FROM registry_records r {CurrentBytes} WHERE r.facility_code = @facility AND r.record_id > @after ORDER BY r.facility_code, r.record_id LIMIT @limit"
+                : $"SELECT r.record_id, v.record FROM registry_records r {CurrentBytes} WHERE r.record_id > @after ORDER BY r.record_id LIMIT @limit")
             .With("@after", afterId ?? "").With("@limit", pageSize + 1);
         if (facilityCode.Length > 0)
         {
@@ -267,17 +273,17 @@ public sealed class RegistryStore(HubDatabase database, EventFeed feed, TimeProv
         // inserting it first is a unique violation, and the whole batch runs again), an update otherwise.
         await statements.WriteAsync(statements.Statement(current is null
             ? """
-              INSERT INTO registry_records (record_id, spoke_node_id, facility_code, patient_pseudonym, version, enrolment_date, category, prefecture, secondary_use, record, updated_at)
-              VALUES (@id, @node, @facility, @pseudonym, @version, @enrolled, @category, @prefecture, @secondaryUse, @record, @now)
+              INSERT INTO registry_records (record_id, spoke_node_id, facility_code, patient_pseudonym, version, enrolment_date, category, prefecture, secondary_use, updated_at)
+              VALUES (@id, @node, @facility, @pseudonym, @version, @enrolled, @category, @prefecture, @secondaryUse, @now)
               """
             : """
               UPDATE registry_records SET version = @version, patient_pseudonym = @pseudonym, enrolment_date = @enrolled, category = @category,
-                  prefecture = @prefecture, secondary_use = @secondaryUse, record = @record, updated_at = @now
+                  prefecture = @prefecture, secondary_use = @secondaryUse, updated_at = @now
               WHERE record_id = @id AND spoke_node_id = @node AND facility_code = @facility
               """)
             .With("@id", record.RecordId).With("@node", nodeId).With("@facility", record.EnrollingFacilityCode).With("@pseudonym", record.PatientPseudonym)
             .With("@version", record.Version).With("@enrolled", record.EnrolmentDate).With("@category", (int)record.Diagnosis.Category)
-            .With("@prefecture", record.Prefecture).With("@secondaryUse", record.Consent.SecondaryUse ? 1 : 0).With("@record", bytes).With("@now", now),
+            .With("@prefecture", record.Prefecture).With("@secondaryUse", record.Consent.SecondaryUse ? 1 : 0).With("@now", now),
             cancellationToken);
         await statements.WriteAsync(statements.Statement(
             "INSERT INTO registry_record_versions (record_id, version, content_sha256, record, received_at) VALUES (@id, @version, @sha256, @record, @now)")
@@ -299,7 +305,8 @@ public sealed class RegistryStore(HubDatabase database, EventFeed feed, TimeProv
     private static async Task<(string NodeId, RegistryRecord Record)?> CurrentAsync(DbConnection connection, DbTransaction? transaction, string recordId,
         CancellationToken cancellationToken)
     {
-        await using var command = connection.Command("SELECT spoke_node_id, record FROM registry_records WHERE record_id = @id", transaction).With("@id", recordId);
+        await using var command = connection.Command($"SELECT r.spoke_node_id, v.record FROM registry_records r {CurrentBytes} WHERE r.record_id = @id", transaction)
+            .With("@id", recordId);
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         return await reader.ReadAsync(cancellationToken) ? (reader.GetString(0), RegistryRecord.Parser.ParseFrom((byte[])reader[1])) : null;
     }

@@ -287,7 +287,7 @@ public sealed class StatisticsStore(HubDatabase database, TimeProvider clock)
         var version = await DirectoryPublisher.VersionAsync(connection, cancellationToken);
         await using var command = connection.Command("");
         var conditions = Conditions(RegistrySource.Enrolment, filter, command);
-        command.CommandText = $"SELECT r.record FROM {RegistrySource.Enrolment.FromFor(conditions)} JOIN registry_records r ON r.record_id = rf.record_id"
+        command.CommandText = $"SELECT v.record FROM {RegistrySource.Enrolment.FromFor(conditions)} JOIN registry_records r ON r.record_id = rf.record_id {Registry.RegistryStore.CurrentBytes}"
             + (conditions.Count > 0 ? " WHERE " + string.Join(" AND ", conditions) : "");
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         long matched = 0;

@@ -1,0 +1,4 @@
+-- A record's current bytes were kept twice: in its row here and in its current version's row. They are now read from the
+-- version (registry_record_versions, by record and version), which halves what the registry stores and writes for each
+-- record delivered.
+ALTER TABLE registry_records DROP COLUMN record;
