@@ -70,4 +70,48 @@ public sealed class LocalRegistryStoreTests
         await using var copies = check.Command("SELECT COUNT(*) FROM outbox WHERE aggregate_id = $id AND length(payload) > 0").With("$id", first.RecordId);
         Assert.Equal(0, await copies.ScalarInt64Async(Ct));
     }
+
+    /// <summary>
+    /// A store from before a record's bytes were kept once (its row held them too) reads, after the migration, each record's
+    /// latest history entry — the bytes its row held — and later versions continue that history.
+    /// </summary>
+    [Fact]
+    public async Task StoreFromBeforeBytesWereKeptOnce_ReadsEachRecordsLatestHistoryEntry()
+    {
+        await using var spoke = await SpokeStoreFixture.CreateAsync(targetVersion: 22);
+        var first = RegistrySamples.Record();
+        var second = first.Clone();
+        second.Version = 2;
+        second.Ecog = 3;
+        await using (var connection = await spoke.Database.OpenAsync(Ct))
+        {
+            await using (var row = connection.Command(
+                """
+                INSERT INTO registry_records (record_id, local_patient_id, version, record, content_sha256, natural_key, sync_state, updated_at)
+                VALUES ($id, 'P-OLD', 2, $record, 'hash', 'key', 2, '2026-11-01T00:00:00.0000000Z')
+                """).With("$id", first.RecordId).With("$record", second.ToByteArray()))
+            {
+                await row.ExecuteNonQueryAsync(Ct);
+            }
+            foreach (var (entry, version) in new[] { (1, first), (2, second) })
+            {
+                await using var history = connection.Command(
+                    "INSERT INTO registry_record_versions (record_id, entry, version, origin, record) VALUES ($id, $entry, $version, 'spoke', $record)")
+                    .With("$id", first.RecordId).With("$entry", entry).With("$version", version.Version).With("$record", version.ToByteArray());
+                await history.ExecuteNonQueryAsync(Ct);
+            }
+        }
+        await spoke.Database.Database.MigrateAsync(Ct);
+        using var signal = new OutboxSignal();
+        var registry = new LocalRegistryStore(spoke.Database, spoke.Pseudonymizer, signal, TimeProvider.System);
+
+        Assert.Equal(second.ToByteArray(), (await registry.GetAsync(first.RecordId, Ct)).Record.ToByteArray());
+        var third = second.Clone();
+        third.Version = 3;
+        third.Ecog = 1;
+        var updated = await registry.UpdateAsync("入力担当", third, Ct);
+        Assert.Equal(3, updated.Record.Version);
+        Assert.Equal(1, updated.Record.Ecog);
+        Assert.Equal([first.Ecog, 3, 1], (await registry.VersionsAsync(first.RecordId, Ct)).Select(v => v.Ecog));
+    }
 }

@@ -31,10 +31,11 @@ public sealed class SpokeStoreFixture : IAsyncDisposable
     public LocalConsultationStore Store { get; }
     public FeedStore Feed { get; }
 
-    public static async Task<SpokeStoreFixture> CreateAsync(string? folder = null, string facilityCode = "CORE-004")
+    /// <param name="targetVersion">Migrate only this far (a store as an earlier release left it); all the way when null.</param>
+    public static async Task<SpokeStoreFixture> CreateAsync(string? folder = null, string facilityCode = "CORE-004", int? targetVersion = null)
     {
         var cache = new SpokeStoreFixture(folder ?? Path.Combine(Path.GetTempPath(), $"rcn-spoke-unit-{Guid.CreateVersion7():N}"), facilityCode);
-        await cache.Database.Database.MigrateAsync(CancellationToken.None);
+        await cache.Database.Database.MigrateAsync(CancellationToken.None, targetVersion);
         return cache;
     }
 

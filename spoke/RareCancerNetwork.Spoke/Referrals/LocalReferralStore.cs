@@ -339,7 +339,8 @@ public sealed class LocalReferralStore(SpokeDatabase database, LocalDirectorySto
         RegistryRecord? record = null;
         if (request.RegistryRecordId.Length > 0)
         {
-            await using var command = connection.Command("SELECT local_patient_id, record FROM registry_records WHERE record_id = $id", transaction).With("$id", request.RegistryRecordId);
+            await using var command = connection.Command(
+                $"SELECT r.local_patient_id, v.record FROM registry_records r {Registry.LocalRegistryStore.CurrentBytes} WHERE r.record_id = $id", transaction).With("$id", request.RegistryRecordId);
             await using var reader = await command.ExecuteReaderAsync(cancellationToken);
             if (!await reader.ReadAsync(cancellationToken))
             {

@@ -24,7 +24,13 @@ public sealed class LocalRegistryStore(SpokeDatabase database, PatientPseudonymi
     public const string DeliverKind = "deliver_registry_record";
     public const string WithdrawKind = "withdraw_registry_record";
 
-    private const string Columns = "local_patient_id, record, sync_state, sync_error, hub_version, updated_at, record_id";
+    private const string Columns = "r.local_patient_id, v.record, r.sync_state, r.sync_error, r.hub_version, r.updated_at, r.record_id";
+
+    /// <summary>
+    /// A record's latest bytes are its latest history row's, which the record's row names (the bytes are kept once): join
+    /// this to <c>registry_records r</c> and read <c>v.record</c>.
+    /// </summary>
+    internal const string CurrentBytes = "JOIN registry_record_versions v ON v.record_id = r.record_id AND v.entry = r.current_entry";
 
     public async Task<(LocalRegistryRecord Record, bool Duplicate)> CreateAsync(string facilityCode, string createdBy, string localPatientId,
         RegistryRecord request, CancellationToken cancellationToken)
@@ -299,10 +305,10 @@ public sealed class LocalRegistryStore(SpokeDatabase database, PatientPseudonymi
         await using var connection = await database.OpenAsync(cancellationToken);
         await using var command = connection.Command(
             $"""
-            SELECT {Columns} FROM registry_records
-            WHERE ($conflictsOnly = 0 OR sync_state = $conflict)
-              AND ($afterUpdated IS NULL OR (updated_at, record_id) < ($afterUpdated, $afterId))
-            ORDER BY updated_at DESC, record_id DESC LIMIT $limit
+            SELECT {Columns} FROM registry_records r {CurrentBytes}
+            WHERE ($conflictsOnly = 0 OR r.sync_state = $conflict)
+              AND ($afterUpdated IS NULL OR (r.updated_at, r.record_id) < ($afterUpdated, $afterId))
+            ORDER BY r.updated_at DESC, r.record_id DESC LIMIT $limit
             """)
             .With("$conflictsOnly", conflictsOnly ? 1 : 0).With("$conflict", (int)RegistrySyncState.Conflict)
             .With("$afterUpdated", afterUpdated).With("$afterId", afterId).With("$limit", pageSize + 1);
@@ -322,7 +328,8 @@ public sealed class LocalRegistryStore(SpokeDatabase database, PatientPseudonymi
     {
         var (_, afterId) = KeysetPageToken.Decode(pageToken);
         await using var connection = await database.OpenAsync(cancellationToken);
-        await using var command = connection.Command("SELECT record_id, record FROM registry_records WHERE ($after IS NULL OR record_id > $after) ORDER BY record_id LIMIT $limit")
+        await using var command = connection.Command(
+            $"SELECT r.record_id, v.record FROM registry_records r {CurrentBytes} WHERE ($after IS NULL OR r.record_id > $after) ORDER BY r.record_id LIMIT $limit")
             .With("$after", afterId).With("$limit", pageSize + 1);
         var rows = new List<(RegistryRecord Item, string SortKey, string Id)>();
         await using (var reader = await command.ExecuteReaderAsync(cancellationToken))
@@ -475,13 +482,17 @@ public sealed class LocalRegistryStore(SpokeDatabase database, PatientPseudonymi
         var bytes = record.ToByteArray();
         await statements.Statement(
             """
-            INSERT INTO registry_records (record_id, local_patient_id, version, record, content_sha256, natural_key, sync_state, updated_at)
-            VALUES ($id, $patient, 1, $record, $sha256, $key, $state, $now)
+            INSERT INTO registry_records (record_id, local_patient_id, version, current_entry, content_sha256, natural_key, sync_state, updated_at)
+            VALUES ($id, $patient, 1, 1, $sha256, $key, $state, $now)
             """)
-            .With("$id", record.RecordId).With("$patient", localPatientId).With("$record", bytes).With("$sha256", ContentSha256(record, localPatientId))
+            .With("$id", record.RecordId).With("$patient", localPatientId).With("$sha256", ContentSha256(record, localPatientId))
             .With("$key", NaturalKey(record, localPatientId)).With("$state", (int)StateFor(record)).With("$now", now.ToDbText())
             .ExecuteNonQueryAsync(cancellationToken);
-        await RecordVersionAsync(statements, record, bytes, "spoke", now, cancellationToken);
+        // The row names its first history entry before that entry exists (the entry refers to the row).
+        if (await RecordVersionAsync(statements, record, bytes, "spoke", now, cancellationToken) != 1)
+        {
+            throw new InvalidOperationException($"Registry record {record.RecordId} is new but its history already had entries.");
+        }
     }
 
     /// <summary>The patient and the primary cancer: the same in every version of a record.</summary>
@@ -495,20 +506,20 @@ public sealed class LocalRegistryStore(SpokeDatabase database, PatientPseudonymi
         RegistrySyncState state, DateTimeOffset now, CancellationToken cancellationToken, string origin = "spoke")
     {
         state = state == RegistrySyncState.Unspecified ? StateFor(record) : state;
-        var bytes = record.ToByteArray();
+        var entry = await RecordVersionAsync(statements, record, record.ToByteArray(), origin, now, cancellationToken);
         await statements.Statement(
             """
-            UPDATE registry_records SET version = $version, record = $record, content_sha256 = $sha256, sync_state = $state,
+            UPDATE registry_records SET version = $version, current_entry = $entry, content_sha256 = $sha256, sync_state = $state,
                 sync_error = NULL, hub_version = NULL, updated_at = $now
             WHERE record_id = $id
             """)
-            .With("$version", record.Version).With("$record", bytes).With("$sha256", ContentSha256(record, localPatientId))
+            .With("$version", record.Version).With("$entry", entry).With("$sha256", ContentSha256(record, localPatientId))
             .With("$state", (int)state).With("$now", now.ToDbText()).With("$id", record.RecordId)
             .ExecuteNonQueryAsync(cancellationToken);
-        await RecordVersionAsync(statements, record, bytes, origin, now, cancellationToken);
     }
 
-    private static async Task RecordVersionAsync(StatementCache statements, RegistryRecord record, byte[] bytes, string origin, DateTimeOffset now,
+    /// <returns>The history entry's number (1 for a new record's first version).</returns>
+    private static async Task<long> RecordVersionAsync(StatementCache statements, RegistryRecord record, byte[] bytes, string origin, DateTimeOffset now,
         CancellationToken cancellationToken)
     {
         var entry = await statements.Statement(
@@ -524,6 +535,7 @@ public sealed class LocalRegistryStore(SpokeDatabase database, PatientPseudonymi
             // The entry names this history row rather than holding a third copy of the bytes.
             await OutboxStore.EnqueueRegistryVersionAsync(statements, record.RecordId, entry, now, cancellationToken);
         }
+        return entry;
     }
 
     private static async Task SetStateAsync(StatementCache statements, string recordId, RegistrySyncState state, string? error,
@@ -542,7 +554,7 @@ public sealed class LocalRegistryStore(SpokeDatabase database, PatientPseudonymi
 
     private static async Task<LocalRegistryRecord> ReadAsync(SqliteConnection connection, SqliteTransaction? transaction, string recordId, CancellationToken cancellationToken)
     {
-        await using (var command = connection.Command($"SELECT {Columns} FROM registry_records WHERE record_id = $id", transaction).With("$id", recordId))
+        await using (var command = connection.Command($"SELECT {Columns} FROM registry_records r {CurrentBytes} WHERE r.record_id = $id", transaction).With("$id", recordId))
         await using (var reader = await command.ExecuteReaderAsync(cancellationToken))
         {
             if (await reader.ReadAsync(cancellationToken))
