@@ -172,4 +172,42 @@ public sealed class RegistryStoreTests
             new DeliverRegistryWithdrawalRequest { RecordId = other.RecordId, WithdrawnOn = "2026-02-10", RecordedBy = "x", PatientPseudonym = other.PatientPseudonym }, Ct));
         Assert.NotNull(await registry.GetAsync(other.RecordId, Ct));
     }
+
+    /// <summary>
+    /// A hub from before a record's bytes were kept once (migration 0022; its current row held them too): afterwards each
+    /// record reads as its current version's bytes, its history is whole, and a later version is stored on top of it.
+    /// </summary>
+    [Theory, InlineData(HubStorageProvider.Sqlite), InlineData(HubStorageProvider.Postgres)]
+    public async Task HubFromBeforeBytesWereKeptOnce_ServesEachRecordsCurrentVersion(HubStorageProvider provider)
+    {
+        await using var hub = await HubStore.CreateEmptyAsync(provider, targetVersion: 21);
+        var v1 = RegistrySamples.Record();
+        var v2 = v1.Clone();
+        v2.Version = 2;
+        v2.Ecog = 2;
+        string Bytes(RegistryRecord record) => provider == HubStorageProvider.Postgres
+            ? $"decode('{Convert.ToHexStringLower(record.ToByteArray())}', 'hex')"
+            : $"X'{Convert.ToHexStringLower(record.ToByteArray())}'";
+        await hub.ExecuteAsync(
+            $"""
+            INSERT INTO prefectures VALUES ('東京都', 'Kanto', '13');
+            INSERT INTO facilities (facility_code, name_ja, designation, prefecture, region) VALUES ('CORE-004', '東京大学医学部附属病院', 1, '東京都', 'Kanto');
+            INSERT INTO spoke_nodes (node_id, facility_code, registered_at) VALUES ('{HubStore.NodeId}', 'CORE-004', '2026-01-01T00:00:00.0000000Z');
+            INSERT INTO registry_records (record_id, spoke_node_id, facility_code, patient_pseudonym, version, enrolment_date, category, prefecture, secondary_use, record, updated_at)
+            VALUES ('{v1.RecordId}', '{HubStore.NodeId}', 'CORE-004', '{v1.PatientPseudonym}', 2, '{v1.EnrolmentDate}', {(int)v1.Diagnosis.Category}, '東京都', 1, {Bytes(v2)}, '2026-01-02T00:00:00.0000000Z');
+            INSERT INTO registry_record_versions (record_id, version, content_sha256, record, received_at)
+            VALUES ('{v1.RecordId}', 1, 'sha-1', {Bytes(v1)}, '2026-01-01T00:00:00.0000000Z'), ('{v1.RecordId}', 2, 'sha-2', {Bytes(v2)}, '2026-01-02T00:00:00.0000000Z');
+            """);
+
+        await hub.Database.MigrateAsync(Ct);
+        var registry = new RegistryStore(hub.Database, new RareCancerNetwork.Hub.Feed.EventFeed(hub.Database), TimeProvider.System);
+
+        Assert.Equal(v2, await registry.GetAsync(v1.RecordId, Ct));
+        Assert.Equal([v1, v2], await registry.VersionsAsync(v1.RecordId, Ct));
+        var v3 = v2.Clone();
+        v3.Version = 3;
+        v3.Ecog = 1;
+        Assert.Equal(RegistryDeliveryOutcome.Stored, Assert.Single(await registry.DeliverAsync(HubStore.NodeId, [v3], Ct)).Outcome);
+        Assert.Equal(v3, await registry.GetAsync(v1.RecordId, Ct));
+    }
 }
