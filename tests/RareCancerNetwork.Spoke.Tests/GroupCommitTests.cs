@@ -50,6 +50,37 @@ public sealed class GroupCommitTests
         Assert.True(transactionsSeen.Distinct().Count() < 10, $"{transactionsSeen.Distinct().Count()} transactions for 40 units");
     }
 
+    /// <summary>
+    /// A unit alone in its group runs without a savepoint of its own: failing after writing, it leaves nothing behind, and the
+    /// writer goes on with the next unit (one at a time, each awaited, so each is alone).
+    /// </summary>
+    [Fact]
+    public async Task AUnitAloneThatFailsAfterWriting_LeavesNothing_TheNextIsCommitted()
+    {
+        await using var spoke = await SpokeStoreFixture.CreateAsync();
+        var database = spoke.Database.Database;
+        await database.WriteAsync(async (connection, transaction) =>
+        {
+            await ExecuteAsync(connection, transaction, "CREATE TABLE IF NOT EXISTS marks (id INTEGER PRIMARY KEY)");
+            return 0;
+        }, Ct);
+
+        var refused = await Assert.ThrowsAsync<ConflictException>(() => database.WriteAsync<int>(async (connection, transaction) =>
+        {
+            await ExecuteAsync(connection, transaction, "INSERT INTO marks VALUES (1)");
+            await ExecuteAsync(connection, transaction, "INSERT INTO marks VALUES (2)");
+            throw new ConflictException("refused after writing");
+        }, Ct));
+        Assert.Equal("refused after writing", refused.Message);
+        Assert.Equal(3, await database.WriteAsync(async (connection, transaction) =>
+        {
+            await ExecuteAsync(connection, transaction, "INSERT INTO marks VALUES (3)");
+            return 3;
+        }, Ct));
+
+        Assert.Equal([3L], await MarksAsync(spoke));
+    }
+
     [Fact]
     public async Task AUnitRunsInItsCallersContext_AndCannotStartAnother()
     {

@@ -126,20 +126,36 @@ public sealed partial class SqliteDatabase : IRelationalStore
         {
             var connection = await session.ConnectionAsync();
             await using var transaction = connection.BeginTransaction(deferred: false);
-            foreach (var unit in group)
+            // A unit alone in its group runs without a savepoint: if it fails, the transaction, which holds nothing else, is
+            // undone whole. A savepoint copies the old image of every page its unit changes into a sub-journal (with the
+            // sub-journal's upkeep, a few per cent of a bulk import's CPU in a perf profile), which only a group needs.
+            if (group is [var alone])
             {
-                transaction.Save(UnitSavepoint);
-                if (await unit.RunAsync(connection, transaction))
+                if (!await alone.RunAsync(connection, transaction))
                 {
-                    transaction.Release(UnitSavepoint);
-                    ran.Add(unit);
+                    // Its caller has been told; the transaction holds nothing else.
+                    await transaction.RollbackAsync(CancellationToken.None);
+                    return;
                 }
-                else
+                ran.Add(alone);
+            }
+            else
+            {
+                foreach (var unit in group)
                 {
-                    // Throws when SQLite has already rolled the whole transaction back (disk full, I/O error):
-                    // then no unit of the group is committed and every caller is told so below.
-                    transaction.Rollback(UnitSavepoint);
-                    transaction.Release(UnitSavepoint);
+                    transaction.Save(UnitSavepoint);
+                    if (await unit.RunAsync(connection, transaction))
+                    {
+                        transaction.Release(UnitSavepoint);
+                        ran.Add(unit);
+                    }
+                    else
+                    {
+                        // Throws when SQLite has already rolled the whole transaction back (disk full, I/O error):
+                        // then no unit of the group is committed and every caller is told so below.
+                        transaction.Rollback(UnitSavepoint);
+                        transaction.Release(UnitSavepoint);
+                    }
                 }
             }
             await transaction.CommitAsync(CancellationToken.None);
