@@ -43,26 +43,28 @@ public sealed class OutboxStore(SpokeDatabase database, TimeProvider clock)
     }
 
     /// <summary>Queues an entry in the caller's unit of work (a batch reuses the compiled statement).</summary>
-    public static async Task EnqueueAsync(StatementCache statements, string kind, string aggregateId, string orderingKey, byte[] payload, DateTimeOffset now,
+    public static Task EnqueueAsync(StatementCache statements, string kind, string aggregateId, string orderingKey, byte[] payload, DateTimeOffset now,
         CancellationToken cancellationToken) =>
-        await statements.Statement("INSERT INTO outbox (kind, aggregate_id, ordering_key, payload, created_at, trace_parent) VALUES ($kind, $id, $key, $payload, $now, $trace)")
-            .With("$kind", kind).With("$id", aggregateId).With("$key", orderingKey).With("$payload", payload).With("$now", now.ToDbText())
-            .With("$trace", System.Diagnostics.Activity.Current?.Id)
-            .ExecuteNonQueryAsync(cancellationToken);
+        InsertAsync(statements, kind, aggregateId, orderingKey, payload, null, now, cancellationToken);
 
     /// <summary>
     /// Queues a registry version for the hub by naming its history row (<c>registry_record_versions</c>, the record and its
     /// entry number): the bytes sent are that row's, read when the entry is due, so the spoke keeps them once.
     /// </summary>
-    public static async Task EnqueueRegistryVersionAsync(StatementCache statements, string recordId, long versionEntry, DateTimeOffset now,
+    public static Task EnqueueRegistryVersionAsync(StatementCache statements, string recordId, long versionEntry, DateTimeOffset now,
         CancellationToken cancellationToken) =>
+        InsertAsync(statements, Registry.LocalRegistryStore.DeliverKind, recordId, Registry.LocalRegistryStore.OrderingKey(recordId), [], versionEntry, now,
+            cancellationToken);
+
+    private static async Task InsertAsync(StatementCache statements, string kind, string aggregateId, string orderingKey, byte[] payload, long? registryVersionEntry,
+        DateTimeOffset now, CancellationToken cancellationToken) =>
         await statements.Statement(
             """
             INSERT INTO outbox (kind, aggregate_id, ordering_key, payload, registry_version_entry, created_at, trace_parent)
-            VALUES ($kind, $id, $key, x'', $entry, $now, $trace)
+            VALUES ($kind, $id, $key, $payload, $entry, $now, $trace)
             """)
-            .With("$kind", Registry.LocalRegistryStore.DeliverKind).With("$id", recordId).With("$key", Registry.LocalRegistryStore.OrderingKey(recordId))
-            .With("$entry", versionEntry).With("$now", now.ToDbText()).With("$trace", System.Diagnostics.Activity.Current?.Id)
+            .With("$kind", kind).With("$id", aggregateId).With("$key", orderingKey).With("$payload", payload).With("$entry", registryVersionEntry)
+            .With("$now", now.ToDbText()).With("$trace", System.Diagnostics.Activity.Current?.Id)
             .ExecuteNonQueryAsync(cancellationToken);
 
     /// <summary>One entry answered by the hub: delivered, or refused for good with the reason.</summary>

@@ -27,10 +27,11 @@ public sealed class LocalRegistryStore(SpokeDatabase database, PatientPseudonymi
     private const string Columns = "r.local_patient_id, v.record, r.sync_state, r.sync_error, r.hub_version, r.updated_at, r.record_id";
 
     /// <summary>
-    /// A record's latest bytes are its latest history row's, which the record's row names (the bytes are kept once): join
-    /// this to <c>registry_records r</c> and read <c>v.record</c>.
+    /// A record's latest bytes are its latest history row's (the bytes are kept once): join this to <c>registry_records r</c>
+    /// and read <c>v.record</c>. The latest entry is found along the history's primary key, not kept beside it.
     /// </summary>
-    internal const string CurrentBytes = "JOIN registry_record_versions v ON v.record_id = r.record_id AND v.entry = r.current_entry";
+    internal const string CurrentBytes =
+        "JOIN registry_record_versions v ON v.record_id = r.record_id AND v.entry = (SELECT MAX(l.entry) FROM registry_record_versions l WHERE l.record_id = r.record_id)";
 
     public async Task<(LocalRegistryRecord Record, bool Duplicate)> CreateAsync(string facilityCode, string createdBy, string localPatientId,
         RegistryRecord request, CancellationToken cancellationToken)
@@ -479,20 +480,15 @@ public sealed class LocalRegistryStore(SpokeDatabase database, PatientPseudonymi
     /// <summary>Stores version 1 of a new record, its history entry and, with registry consent, its outbox entry.</summary>
     private static async Task InsertNewAsync(StatementCache statements, RegistryRecord record, string localPatientId, DateTimeOffset now, CancellationToken cancellationToken)
     {
-        var bytes = record.ToByteArray();
         await statements.Statement(
             """
-            INSERT INTO registry_records (record_id, local_patient_id, version, current_entry, content_sha256, natural_key, sync_state, updated_at)
-            VALUES ($id, $patient, 1, 1, $sha256, $key, $state, $now)
+            INSERT INTO registry_records (record_id, local_patient_id, version, content_sha256, natural_key, sync_state, updated_at)
+            VALUES ($id, $patient, 1, $sha256, $key, $state, $now)
             """)
             .With("$id", record.RecordId).With("$patient", localPatientId).With("$sha256", ContentSha256(record, localPatientId))
             .With("$key", NaturalKey(record, localPatientId)).With("$state", (int)StateFor(record)).With("$now", now.ToDbText())
             .ExecuteNonQueryAsync(cancellationToken);
-        // The row names its first history entry before that entry exists (the entry refers to the row).
-        if (await RecordVersionAsync(statements, record, bytes, "spoke", now, cancellationToken) != 1)
-        {
-            throw new InvalidOperationException($"Registry record {record.RecordId} is new but its history already had entries.");
-        }
+        await RecordVersionAsync(statements, record, "spoke", now, cancellationToken);
     }
 
     /// <summary>The patient and the primary cancer: the same in every version of a record.</summary>
@@ -506,21 +502,20 @@ public sealed class LocalRegistryStore(SpokeDatabase database, PatientPseudonymi
         RegistrySyncState state, DateTimeOffset now, CancellationToken cancellationToken, string origin = "spoke")
     {
         state = state == RegistrySyncState.Unspecified ? StateFor(record) : state;
-        var entry = await RecordVersionAsync(statements, record, record.ToByteArray(), origin, now, cancellationToken);
         await statements.Statement(
             """
-            UPDATE registry_records SET version = $version, current_entry = $entry, content_sha256 = $sha256, sync_state = $state,
+            UPDATE registry_records SET version = $version, content_sha256 = $sha256, sync_state = $state,
                 sync_error = NULL, hub_version = NULL, updated_at = $now
             WHERE record_id = $id
             """)
-            .With("$version", record.Version).With("$entry", entry).With("$sha256", ContentSha256(record, localPatientId))
+            .With("$version", record.Version).With("$sha256", ContentSha256(record, localPatientId))
             .With("$state", (int)state).With("$now", now.ToDbText()).With("$id", record.RecordId)
             .ExecuteNonQueryAsync(cancellationToken);
+        await RecordVersionAsync(statements, record, origin, now, cancellationToken);
     }
 
-    /// <returns>The history entry's number (1 for a new record's first version).</returns>
-    private static async Task<long> RecordVersionAsync(StatementCache statements, RegistryRecord record, byte[] bytes, string origin, DateTimeOffset now,
-        CancellationToken cancellationToken)
+    /// <summary>Adds the version to the record's history (its bytes are kept there alone) and queues it for the hub when it may go there.</summary>
+    private static async Task RecordVersionAsync(StatementCache statements, RegistryRecord record, string origin, DateTimeOffset now, CancellationToken cancellationToken)
     {
         var entry = await statements.Statement(
             """
@@ -528,14 +523,13 @@ public sealed class LocalRegistryStore(SpokeDatabase database, PatientPseudonymi
             VALUES ($id, (SELECT COALESCE(MAX(entry), 0) + 1 FROM registry_record_versions WHERE record_id = $id), $version, $origin, $record)
             RETURNING entry
             """)
-            .With("$id", record.RecordId).With("$version", record.Version).With("$origin", origin).With("$record", bytes)
+            .With("$id", record.RecordId).With("$version", record.Version).With("$origin", origin).With("$record", record.ToByteArray())
             .ScalarInt64Async(cancellationToken);
         if (origin == "spoke" && record.Consent.RegistryParticipation)
         {
             // The entry names this history row rather than holding a third copy of the bytes.
             await OutboxStore.EnqueueRegistryVersionAsync(statements, record.RecordId, entry, now, cancellationToken);
         }
-        return entry;
     }
 
     private static async Task SetStateAsync(StatementCache statements, string recordId, RegistrySyncState state, string? error,
